@@ -1,0 +1,500 @@
+//! Load benchmark: many concurrent WebSocket clients streaming chats through the real server binary.
+//!
+//! It starts the fake LLM in-process, spawns `persona-mcp serve` on a free port with a fresh data dir, measures the
+//! server's idle memory, then drives N clients that each switch to a persona and run streamed chats, and prints
+//! latency (time to first chunk, gaps between chunks, both raw and minus the fake LLM's own delays), throughput and
+//! memory. Exits non-zero if anything failed.
+//!
+//! ```text
+//! cargo bench --bench load -- --clients 1000 --chats 2 --tokens 20 --first-token-ms 20 --token-ms 5
+//! ```
+
+#[path = "../tests/support/fake_llm.rs"]
+mod fake_llm;
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fake_llm::{FakeLlm, FakeLlmConfig};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const USAGE: &str = "\
+usage: cargo bench --bench load -- [options]
+  --clients N         concurrent WebSocket clients (default 100)
+  --chats N           streamed chats per client (default 2)
+  --tokens N          tokens per fake LLM reply (default 20)
+  --first-token-ms N  fake LLM delay before the first token (default 20)
+  --token-ms N        fake LLM delay between tokens (default 5)
+  --ramp-ms N         clients connect spread over this time (default 1000)
+  --idle-secs N       idle time before the idle RSS is read (default 3)
+  --server-bin PATH   server binary (default: the one cargo built)";
+
+/// How long one frame may take to arrive before the client gives up.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Args {
+    clients: usize,
+    chats: usize,
+    tokens: usize,
+    first_token_ms: u64,
+    token_ms: u64,
+    ramp_ms: u64,
+    idle_secs: u64,
+    server_bin: PathBuf,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        clients: 100,
+        chats: 2,
+        tokens: 20,
+        first_token_ms: 20,
+        token_ms: 5,
+        ramp_ms: 1000,
+        idle_secs: 3,
+        server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
+            None => (arg.clone(), None),
+        };
+        // `cargo bench` appends `--bench` to a harness-less bench's arguments.
+        if flag == "--bench" {
+            continue;
+        }
+        if flag == "--help" || flag == "-h" {
+            return Err(USAGE.to_string());
+        }
+        let value = match inline {
+            Some(value) => value,
+            None => it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?,
+        };
+        let number = || -> Result<u64, String> {
+            value
+                .parse::<u64>()
+                .map_err(|_| format!("{flag}: not a number: {value}"))
+        };
+        match flag.as_str() {
+            "--clients" => args.clients = number()? as usize,
+            "--chats" => args.chats = number()? as usize,
+            "--tokens" => args.tokens = number()? as usize,
+            "--first-token-ms" => args.first_token_ms = number()?,
+            "--token-ms" => args.token_ms = number()?,
+            "--ramp-ms" => args.ramp_ms = number()?,
+            "--idle-secs" => args.idle_secs = number()?,
+            "--server-bin" => args.server_bin = PathBuf::from(value),
+            _ => return Err(format!("unknown argument: {flag}\n{USAGE}")),
+        }
+    }
+    if args.clients == 0 {
+        return Err("--clients must be at least 1".to_string());
+    }
+    Ok(args)
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = runtime.block_on(run(args));
+    drop(runtime);
+    // Every guard (server process, fake LLM, temp dir) has been dropped by now.
+    std::process::exit(code);
+}
+
+/// The server child process; killed when dropped, panics included.
+struct ServerProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl ServerProcess {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The last lines the server wrote to stdout/stderr.
+    fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0 to pick a port")
+        .port()
+}
+
+fn spawn_server(bin: &Path, port: u16, llm_url: &str, data_dir: &Path) -> ServerProcess {
+    let log = data_dir.join("server.log");
+    let out = File::create(&log).expect("create server log");
+    let err = out.try_clone().expect("clone server log handle");
+    let child = Command::new(bin)
+        .arg("serve")
+        // Run in the temp dir so no `.env` or config file of the checkout leaks into the measurement.
+        .current_dir(data_dir)
+        .env("PERSONA_MCP__SERVER__HOST", "127.0.0.1")
+        .env("PERSONA_MCP__SERVER__PORT", port.to_string())
+        .env("PERSONA_MCP__LLM__URL", llm_url)
+        .env("PERSONA_MCP__LLM__PROVIDER", "ollama")
+        .env("PERSONA_MCP__STORAGE__DATA_DIR", data_dir.join("data"))
+        .env("PERSONA_MCP__SERVER__RATE_LIMIT_PER_SECOND", "100000")
+        .env("PERSONA_MCP__SERVER__MAX_CONNECTIONS", "20000")
+        .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
+        .env("PERSONA_MCP__EMBEDDER__PROVIDER", "none")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    ServerProcess { child, log }
+}
+
+async fn wait_healthy(server: &mut ServerProcess, port: u16) -> Result<Duration, String> {
+    let started = Instant::now();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    while started.elapsed() < Duration::from_secs(120) {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(format!(
+                "server exited before it was healthy ({status}); its last output:\n{}",
+                server.log_tail(30)
+            ));
+        }
+        if let Ok(response) = client.get(&url).send().await {
+            if response.status().as_u16() == 200 {
+                return Ok(started.elapsed());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!(
+        "server not healthy after 120 s; its last output:\n{}",
+        server.log_tail(30)
+    ))
+}
+
+/// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`).
+fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        line.strip_prefix(key)?
+            .strip_prefix(':')?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or_else(|| "n/a".to_string(), |kb| format!("{:.1}", kb as f64 / 1024.0))
+}
+
+/// What one client saw.
+#[derive(Default)]
+struct ClientStats {
+    session_ok: bool,
+    chats_ok: usize,
+    chunks: usize,
+    ttfc: Vec<Duration>,
+    gaps: Vec<Duration>,
+    errors: Vec<String>,
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn send_json(ws: &mut Ws, value: Value) -> Result<(), String> {
+    ws.send(Message::text(value.to_string()))
+        .await
+        .map_err(|e| format!("send: {e}"))
+}
+
+/// The next JSON text frame; pings are answered by tungstenite itself.
+async fn next_json(ws: &mut Ws) -> Result<Value, String> {
+    loop {
+        let message = tokio::time::timeout(FRAME_TIMEOUT, ws.next())
+            .await
+            .map_err(|_| format!("no frame for {} s", FRAME_TIMEOUT.as_secs()))?;
+        match message {
+            None => return Err("connection closed by the server".to_string()),
+            Some(Err(e)) => return Err(format!("receive: {e}")),
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(text.as_str()).map_err(|e| format!("frame is not JSON: {e}"))
+            }
+            Some(Ok(Message::Close(frame))) => return Err(format!("server closed the connection: {frame:?}")),
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+fn describe_error(frame: &Value) -> String {
+    match frame.get("error") {
+        Some(error) => error.to_string(),
+        None => frame.to_string(),
+    }
+}
+
+async fn client_session(index: usize, url: &str, chats: usize, stats: &mut ClientStats) -> Result<(), String> {
+    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(30), tokio_tungstenite::connect_async(url))
+        .await
+        .map_err(|_| "connect timed out".to_string())?
+        .map_err(|e| format!("connect: {e}"))?;
+
+    send_json(
+        &mut ws,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "persona.switch", "params": {"persona_id": "Aria"}}),
+    )
+    .await?;
+    loop {
+        let frame = next_json(&mut ws).await?;
+        if frame.get("id") != Some(&json!(1)) {
+            continue;
+        }
+        if frame.get("result").is_none() {
+            return Err(format!("persona.switch: {}", describe_error(&frame)));
+        }
+        break;
+    }
+    stats.session_ok = true;
+
+    for chat in 0..chats {
+        let id = json!(2 + chat);
+        send_json(
+            &mut ws,
+            json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
+                   "params": {"message": format!("Hello Aria, client {index} here, chat {chat}. How are you?"),
+                              "token_budget": 500}}),
+        )
+        .await?;
+        let sent = Instant::now();
+        let mut last_chunk: Option<Instant> = None;
+        loop {
+            let frame = next_json(&mut ws).await?;
+            if frame.get("id") != Some(&id) {
+                continue;
+            }
+            let event = frame.pointer("/result/event_type").and_then(Value::as_str);
+            match event {
+                Some("stream_chunk") => {
+                    let now = Instant::now();
+                    match last_chunk {
+                        None => stats.ttfc.push(now - sent),
+                        Some(previous) => stats.gaps.push(now - previous),
+                    }
+                    last_chunk = Some(now);
+                    stats.chunks += 1;
+                }
+                Some("stream_complete") => {
+                    stats.chats_ok += 1;
+                    break;
+                }
+                Some(terminal @ ("stream_error" | "stream_cancelled")) => {
+                    return Err(format!("chat {chat}: {terminal}: {}", describe_error(&frame)));
+                }
+                Some(_) => {}
+                None => return Err(format!("chat {chat}: {}", describe_error(&frame))),
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}
+
+async fn run_client(index: usize, url: String, chats: usize, start_after: Duration) -> ClientStats {
+    tokio::time::sleep(start_after).await;
+    let mut stats = ClientStats::default();
+    if let Err(e) = client_session(index, &url, chats, &mut stats).await {
+        stats.errors.push(format!("client {index}: {e}"));
+    }
+    stats
+}
+
+/// Nearest-rank percentile of sorted samples, in milliseconds.
+fn percentile_ms(sorted: &[Duration], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1].as_secs_f64() * 1000.0)
+}
+
+/// "p50 / p99 ms", each minus `offset_ms`.
+fn p50_p99(sorted: &[Duration], offset_ms: f64) -> String {
+    match (percentile_ms(sorted, 0.50), percentile_ms(sorted, 0.99)) {
+        (Some(p50), Some(p99)) => format!("{:.2} / {:.2} ms", p50 - offset_ms, p99 - offset_ms),
+        _ => "n/a (no samples)".to_string(),
+    }
+}
+
+async fn run(args: Args) -> i32 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            let needed = args.clients as u64 * 2 + 64;
+            if limit < needed {
+                eprintln!(
+                    "warning: open-file limit {limit} may be too low for {} clients",
+                    args.clients
+                );
+            }
+        }
+        Err(e) => eprintln!("warning: cannot raise the open-file limit: {e}"),
+    }
+
+    let llm = FakeLlm::start(FakeLlmConfig {
+        tokens: args.tokens,
+        first_token_delay: Duration::from_millis(args.first_token_ms),
+        token_delay: Duration::from_millis(args.token_ms),
+        ..FakeLlmConfig::default()
+    });
+    let temp = match tempfile::Builder::new().prefix("persona-mcp-bench-").tempdir() {
+        Ok(temp) => temp,
+        Err(e) => {
+            eprintln!("cannot create a temp dir: {e}");
+            return 1;
+        }
+    };
+    let port = free_port();
+    // Declared after `temp` and `llm`, so dropped (killed) before them.
+    let mut server = spawn_server(&args.server_bin, port, &llm.url(), temp.path());
+    let pid = server.pid();
+    let ready_in = match wait_healthy(&mut server, port).await {
+        Ok(elapsed) => elapsed,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    println!(
+        "persona-mcp load: clients={} chats/client={} tokens={} first-token={}ms token={}ms",
+        args.clients, args.chats, args.tokens, args.first_token_ms, args.token_ms
+    );
+    println!(
+        "server: pid {pid}, port {port}, healthy after {} ms",
+        ready_in.as_millis()
+    );
+
+    tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
+    let idle_rss = proc_status_kb(pid, "VmRSS");
+
+    let peak_rss = Arc::new(AtomicU64::new(idle_rss.unwrap_or(0)));
+    let sampler = {
+        let peak_rss = Arc::clone(&peak_rss);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                if let Some(kb) = proc_status_kb(pid, "VmRSS") {
+                    peak_rss.fetch_max(kb, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+
+    let url = format!("ws://127.0.0.1:{port}/mcp");
+    let ramp = Duration::from_millis(args.ramp_ms);
+    let started = Instant::now();
+    let handles: Vec<_> = (0..args.clients)
+        .map(|i| {
+            let start_after = ramp.mul_f64(i as f64 / args.clients as f64);
+            tokio::spawn(run_client(i, url.clone(), args.chats, start_after))
+        })
+        .collect();
+    let mut total = ClientStats::default();
+    let mut sessions_ok = 0;
+    for handle in handles {
+        match handle.await {
+            Ok(stats) => {
+                sessions_ok += usize::from(stats.session_ok);
+                total.chats_ok += stats.chats_ok;
+                total.chunks += stats.chunks;
+                total.ttfc.extend(stats.ttfc);
+                total.gaps.extend(stats.gaps);
+                total.errors.extend(stats.errors);
+            }
+            Err(e) => total.errors.push(format!("client task failed: {e}")),
+        }
+    }
+    let wall = started.elapsed();
+    sampler.abort();
+    if let Some(kb) = proc_status_kb(pid, "VmRSS") {
+        peak_rss.fetch_max(kb, Ordering::Relaxed);
+    }
+    let hwm = proc_status_kb(pid, "VmHWM");
+    let server_alive = matches!(server.child.try_wait(), Ok(None));
+
+    total.ttfc.sort_unstable();
+    total.gaps.sort_unstable();
+    let first_ms = args.first_token_ms as f64;
+    let token_ms = args.token_ms as f64;
+    println!("sessions: {sessions_ok} / {}", args.clients);
+    println!("chats: {} / {}", total.chats_ok, args.clients * args.chats);
+    println!("chunks: {}", total.chunks);
+    println!("errors: {}", total.errors.len());
+    println!("ttfc server-added p50/p99: {}", p50_p99(&total.ttfc, first_ms));
+    println!("ttfc raw p50/p99: {}", p50_p99(&total.ttfc, 0.0));
+    println!("inter-chunk gap raw p50/p99: {}", p50_p99(&total.gaps, 0.0));
+    println!("per-chunk overhead p50/p99: {}", p50_p99(&total.gaps, token_ms));
+    println!("chunks/s: {:.0}", total.chunks as f64 / wall.as_secs_f64());
+    println!("idle RSS MB: {}", mb(idle_rss));
+    println!(
+        "peak RSS MB: {} (sampled every 100 ms)",
+        mb(Some(peak_rss.load(Ordering::Relaxed)))
+    );
+    println!("peak RSS MB (VmHWM): {}", mb(hwm));
+    println!("wall time s: {:.2}", wall.as_secs_f64());
+    // Give streams the server should have closed a moment to go away before counting them.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    println!(
+        "fake LLM: {} chat requests, {} still open",
+        llm.requests().len(),
+        llm.chat_requests_in_flight()
+    );
+
+    let mut failed = !total.errors.is_empty();
+    if !server_alive {
+        failed = true;
+        eprintln!("server died during the run; its last output:\n{}", server.log_tail(30));
+    }
+    if !total.errors.is_empty() {
+        eprintln!("first errors:");
+        for error in total.errors.iter().take(10) {
+            eprintln!("  {error}");
+        }
+    }
+    drop(server);
+    drop(temp);
+    drop(llm);
+    i32::from(failed)
+}

@@ -1,0 +1,8 @@
+//! The actix actors: one per persona, per chat conversation, per WebSocket connection, and the registry that
+//! starts them on demand.
+
+pub mod conversation;
+pub mod persona;
+pub mod registry;
+pub mod turn;
+pub mod ws_session;

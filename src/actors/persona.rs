@@ -1,0 +1,218 @@
+//! `PersonaActor`: the only writer of one persona's interaction state. It regenerates energy on a tick, applies
+//! the cost of each chat turn, and persists every change (versioned, so a late write never wins).
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::Utc;
+
+use crate::config::PersonaSettings;
+use crate::domain::continue_score::{self, ContinueInputs, Resources, TurnRole};
+use crate::domain::importance;
+use crate::domain::persona::{InteractionState, Persona};
+use crate::error::AppError;
+use crate::storage::{states, Db};
+
+/// A persona and its interaction state at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The card.
+    pub persona: Persona,
+    /// The state.
+    pub state: InteractionState,
+}
+
+/// The actor.
+pub struct PersonaActor {
+    persona: Persona,
+    state: InteractionState,
+    version: i64,
+    db: Db,
+    settings: PersonaSettings,
+}
+
+impl PersonaActor {
+    /// An actor for `persona`; its stored state is loaded before it handles any message.
+    pub fn new(persona: Persona, db: Db, settings: PersonaSettings) -> Self {
+        Self {
+            state: InteractionState::new(crate::domain::persona::Priority::Casual, 100.0, 300.0),
+            persona,
+            version: 0,
+            db,
+            settings,
+        }
+    }
+
+    fn persist(&mut self, ctx: &mut Context<Self>) {
+        self.version += 1;
+        let (db, id, state, version) = (self.db.clone(), self.persona.id, self.state.clone(), self.version);
+        ctx.spawn(
+            async move {
+                if let Err(e) = db.run(move |c| states::upsert(c, id, &state, version)).await {
+                    tracing::warn!(persona = %id, error = %e, "persisting interaction state failed");
+                }
+            }
+            .into_actor(self),
+        );
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            persona: self.persona.clone(),
+            state: self.state.clone(),
+        }
+    }
+
+    /// One regeneration tick: energy and time come back, fatigue fades.
+    fn regenerate(&mut self, ctx: &mut Context<Self>) {
+        let before = self.state.clone();
+        let s = &mut self.state;
+        s.social_energy = (s.social_energy + self.settings.energy_per_tick).min(s.base_energy.max(s.social_energy));
+        s.interaction_fatigue = (s.interaction_fatigue - 1.0).max(0.0);
+        s.available_time = (s.available_time + 10.0).min(s.base_available_time.max(s.available_time));
+        if self.state != before {
+            self.persist(ctx);
+        }
+    }
+}
+
+impl Actor for PersonaActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let (db, id) = (self.db.clone(), self.persona.id);
+        ctx.wait(
+            async move { db.run(move |c| states::load(c, id)).await }
+                .into_actor(self)
+                .map(|loaded, act, _| match loaded {
+                    Ok(Some((state, version))) => {
+                        act.state = state;
+                        act.version = version;
+                    }
+                    Ok(None) => {
+                        tracing::warn!(persona = %act.persona.id, "no stored interaction state; using defaults")
+                    }
+                    Err(e) => {
+                        tracing::error!(persona = %act.persona.id, error = %e, "loading interaction state failed")
+                    }
+                }),
+        );
+        ctx.run_interval(Duration::from_secs(self.settings.regen_tick_secs), |act, ctx| {
+            act.regenerate(ctx)
+        });
+    }
+}
+
+/// Asks for the persona and its state.
+#[derive(Message)]
+#[rtype(result = "Snapshot")]
+pub struct GetSnapshot;
+
+impl Handler<GetSnapshot> for PersonaActor {
+    type Result = MessageResult<GetSnapshot>;
+    fn handle(&mut self, _: GetSnapshot, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.snapshot())
+    }
+}
+
+/// Asks for the snapshot, failing with -32006 when the persona is cooling down or out of energy.
+#[derive(Message)]
+#[rtype(result = "Result<Snapshot, AppError>")]
+pub struct CheckAvailable;
+
+impl Handler<CheckAvailable> for PersonaActor {
+    type Result = Result<Snapshot, AppError>;
+    fn handle(&mut self, _: CheckAvailable, _: &mut Context<Self>) -> Self::Result {
+        if self.state.is_available(now_secs()) {
+            Ok(self.snapshot())
+        } else {
+            Err(AppError::PersonaUnavailable(self.persona.name.clone()))
+        }
+    }
+}
+
+/// Replaces the cached card after `persona.update`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateCard(pub Persona);
+
+impl Handler<UpdateCard> for PersonaActor {
+    type Result = ();
+    fn handle(&mut self, msg: UpdateCard, _: &mut Context<Self>) {
+        self.persona = msg.0;
+    }
+}
+
+/// Applies one chat turn: energy cost, fatigue, time spent; answers the new state and the continue score.
+#[derive(Message)]
+#[rtype(result = "TurnEffect")]
+pub struct ApplyTurn {
+    /// The user's message.
+    pub user_message: String,
+    /// Length of the reply in characters.
+    pub reply_chars: usize,
+    /// Minutes since the conversation began.
+    pub conversation_minutes: f64,
+    /// Seconds the turn took.
+    pub turn_seconds: f64,
+    /// Tokens left of the turn's budget.
+    pub tokens_remaining: u32,
+}
+
+/// A person's compatibility with a persona is unknown: neutral.
+const NEUTRAL_COMPATIBILITY: f64 = 0.5;
+
+/// What a turn did to the persona.
+#[derive(Debug, Clone)]
+pub struct TurnEffect {
+    /// State after the turn.
+    pub state: InteractionState,
+    /// How much the persona wants to go on (0..100).
+    pub continue_score: f64,
+}
+
+impl Handler<ApplyTurn> for PersonaActor {
+    type Result = MessageResult<ApplyTurn>;
+    fn handle(&mut self, turn: ApplyTurn, ctx: &mut Context<Self>) -> Self::Result {
+        let s = &mut self.state;
+        s.social_energy = (s.social_energy - continue_score::energy_cost_for_turn(turn.reply_chars)).max(0.0);
+        s.interaction_fatigue += continue_score::fatigue_for_turn(turn.turn_seconds, TurnRole::Speaker);
+        s.available_time = (s.available_time - turn.turn_seconds).max(0.0);
+        let score = continue_score::continue_score(&ContinueInputs {
+            priority: s.current_priority,
+            minutes_in_conversation: turn.conversation_minutes,
+            topic_alignment: importance::interest(Some(&self.persona), &turn.user_message),
+            social_compatibility: NEUTRAL_COMPATIBILITY,
+            resources: Resources {
+                available_time_secs: s.available_time,
+                tokens_remaining: f64::from(turn.tokens_remaining),
+                social_energy: s.social_energy,
+            },
+            fatigue: s.interaction_fatigue,
+            relationship_strength: 0.0,
+        })
+        .total;
+        self.persist(ctx);
+        MessageResult(TurnEffect {
+            state: self.state.clone(),
+            continue_score: (score * 100.0).round() / 100.0,
+        })
+    }
+}
+
+/// Seconds since the epoch, as interaction state stores time.
+pub fn now_secs() -> f64 {
+    Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+/// Stops the actor (its persona was deleted).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Retire;
+
+impl Handler<Retire> for PersonaActor {
+    type Result = ();
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

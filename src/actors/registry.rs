@@ -1,0 +1,174 @@
+//! `Registry`: starts persona and conversation actors on demand, spreads conversations over a small pool of
+//! arbiters (threads), and lets idle conversations go.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use uuid::Uuid;
+
+use super::conversation::{ConversationKey, ConversationSession};
+use super::persona::{PersonaActor, Retire, UpdateCard};
+use super::turn::TurnDeps;
+use crate::config::PersonaSettings;
+use crate::domain::persona::Persona;
+
+/// Seconds since the epoch (for idle bookkeeping).
+pub fn epoch_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+struct LiveConversation {
+    addr: Addr<ConversationSession>,
+    last_used: Arc<AtomicU64>,
+}
+
+/// The actor.
+pub struct Registry {
+    deps: TurnDeps,
+    settings: PersonaSettings,
+    personas: HashMap<Uuid, Addr<PersonaActor>>,
+    conversations: HashMap<ConversationKey, LiveConversation>,
+    arbiters: Vec<Arbiter>,
+    next_arbiter: usize,
+}
+
+impl Registry {
+    /// A registry with `threads` arbiters for conversation actors.
+    pub fn new(deps: TurnDeps, settings: PersonaSettings, threads: usize) -> Self {
+        Self {
+            deps,
+            settings,
+            personas: HashMap::new(),
+            conversations: HashMap::new(),
+            arbiters: (0..threads.max(1)).map(|_| Arbiter::new()).collect(),
+            next_arbiter: 0,
+        }
+    }
+
+    fn persona_actor(&mut self, persona: &Persona) -> Addr<PersonaActor> {
+        if let Some(addr) = self.personas.get(&persona.id).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let actor = PersonaActor::new(persona.clone(), self.deps.db.clone(), self.settings.clone());
+        let addr = actor.start();
+        self.personas.insert(persona.id, addr.clone());
+        addr
+    }
+
+    fn sweep(&mut self) {
+        let idle = self.settings.conversation_idle_secs;
+        let now = epoch_secs();
+        self.conversations
+            .retain(|_, c| c.addr.connected() && now.saturating_sub(c.last_used.load(Ordering::Relaxed)) < idle);
+    }
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let every = Duration::from_secs((self.settings.conversation_idle_secs / 4).clamp(1, 60));
+        ctx.run_interval(every, |act, _| act.sweep());
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
+
+/// The persona's actor, started if needed.
+#[derive(Message)]
+#[rtype(result = "Addr<PersonaActor>")]
+pub struct PersonaActorFor(pub Persona);
+
+impl Handler<PersonaActorFor> for Registry {
+    type Result = MessageResult<PersonaActorFor>;
+    fn handle(&mut self, msg: PersonaActorFor, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.persona_actor(&msg.0))
+    }
+}
+
+/// The conversation's actor, started if needed.
+#[derive(Message)]
+#[rtype(result = "Addr<ConversationSession>")]
+pub struct ConversationFor {
+    /// Which conversation.
+    pub key: ConversationKey,
+    /// Its persona.
+    pub persona: Persona,
+}
+
+impl Handler<ConversationFor> for Registry {
+    type Result = MessageResult<ConversationFor>;
+    fn handle(&mut self, msg: ConversationFor, _: &mut Context<Self>) -> Self::Result {
+        if let Some(live) = self.conversations.get(&msg.key).filter(|c| c.addr.connected()) {
+            return MessageResult(live.addr.clone());
+        }
+        let persona = self.persona_actor(&msg.persona);
+        let last_used = Arc::new(AtomicU64::new(epoch_secs()));
+        let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
+        self.next_arbiter = self.next_arbiter.wrapping_add(1);
+        let (deps, key, used) = (self.deps.clone(), msg.key.clone(), last_used.clone());
+        let addr = ConversationSession::start_in_arbiter(&arbiter.handle(), move |_| {
+            ConversationSession::new(key, deps, persona, used)
+        });
+        self.conversations.insert(
+            msg.key,
+            LiveConversation {
+                addr: addr.clone(),
+                last_used,
+            },
+        );
+        MessageResult(addr)
+    }
+}
+
+/// A persona's card changed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CardChanged(pub Persona);
+
+impl Handler<CardChanged> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: CardChanged, _: &mut Context<Self>) {
+        if let Some(addr) = self.personas.get(&msg.0.id) {
+            addr.do_send(UpdateCard(msg.0));
+        }
+    }
+}
+
+/// A persona was deleted: drop its actors.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forget(pub Uuid);
+
+impl Handler<Forget> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
+        if let Some(addr) = self.personas.remove(&msg.0) {
+            addr.do_send(Retire);
+        }
+        self.conversations.retain(|k, _| k.persona != msg.0);
+    }
+}
+
+/// How many chat conversations are live in memory.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ActiveConversations;
+
+impl Handler<ActiveConversations> for Registry {
+    type Result = usize;
+    fn handle(&mut self, _: ActiveConversations, _: &mut Context<Self>) -> usize {
+        self.sweep();
+        self.conversations.len()
+    }
+}

@@ -1,0 +1,273 @@
+//! One chat turn: assemble the prompt, stream the model's reply to the caller as it comes, stop on cancel,
+//! budget or timeout, store the exchange, and let the persona and the hooks learn from it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::persona::{ApplyTurn, GetSnapshot, PersonaActor};
+use crate::config::ChatSettings;
+use crate::domain::chat::{ChatMessage, Role};
+use crate::domain::persona::InteractionState;
+use crate::domain::prompt::{self, PromptInput};
+use crate::error::AppError;
+use crate::hooks::{CompletedTurn, Hooks, TurnContext};
+use crate::llm::{ChatRequest, LlmBackend, LlmEvent};
+use crate::metrics::Metrics;
+use crate::storage::conversations::{self, ChatConversation};
+use crate::storage::Db;
+
+/// What every turn needs from the application.
+#[derive(Clone)]
+pub struct TurnDeps {
+    /// Database.
+    pub db: Db,
+    /// Chat model.
+    pub llm: Arc<dyn LlmBackend>,
+    /// Features that join each turn.
+    pub hooks: Hooks,
+    /// Window, summary, budgets.
+    pub chat: ChatSettings,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Sampling temperature.
+    pub temperature: f32,
+}
+
+/// Receives each chunk as it arrives: text, 1-based number, characters so far.
+pub type ChunkSink = Box<dyn FnMut(&str, usize, usize) + Send>;
+
+/// Asks a conversation for the persona's reply to a message.
+#[derive(Message)]
+#[rtype(result = "Result<ChatOutcome, AppError>")]
+pub struct Chat {
+    /// The message to answer.
+    pub message: String,
+    /// The most tokens the reply may use.
+    pub token_budget: u32,
+    /// Chat-platform sender.
+    pub sender: Option<String>,
+    /// Chat-platform room.
+    pub room_id: Option<String>,
+    /// Where chunks go while streaming (none for a plain chat).
+    pub sink: Option<ChunkSink>,
+    /// Stops the turn (cancel or disconnect); the partial reply is kept.
+    pub cancel: CancellationToken,
+    /// The longest the turn may take.
+    pub timeout: Duration,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// The model finished.
+    Complete,
+    /// The token budget was reached.
+    BudgetReached,
+    /// Cancelled by the client or by disconnect.
+    Cancelled,
+    /// The turn took longer than allowed.
+    TimedOut,
+}
+
+/// The result of a turn.
+#[derive(Debug, Clone)]
+pub struct ChatOutcome {
+    /// The reply (partial when cut short).
+    pub response: String,
+    /// How it ended.
+    pub end: TurnEnd,
+    /// Chunks received.
+    pub chunk_count: usize,
+    /// Tokens the model reports (or the chunk count).
+    pub tokens_used: u32,
+    /// Seconds the turn took.
+    pub processing_time: f64,
+    /// The persona's wish to continue (0..100).
+    pub continue_score: f64,
+    /// The persona's state after the turn.
+    pub persona_state: InteractionState,
+    /// The persona's id.
+    pub persona_id: Uuid,
+    /// The stored conversation.
+    pub conversation_id: Uuid,
+    /// True when the exchange was handed to the persona's memory.
+    pub memory_stored: bool,
+}
+
+/// What a turn works from (a snapshot of the conversation actor's state).
+pub struct TurnInput {
+    /// Dependencies.
+    pub deps: TurnDeps,
+    /// The persona that answers.
+    pub persona: Addr<PersonaActor>,
+    /// The stored conversation.
+    pub conversation: ChatConversation,
+    /// The history window.
+    pub history: Vec<ChatMessage>,
+    /// Minutes since the conversation began.
+    pub conversation_minutes: f64,
+    /// The other persona in a persona-to-persona conversation.
+    pub partner: Option<Uuid>,
+}
+
+struct Streamed {
+    text: String,
+    chunks: usize,
+    tokens: Option<u32>,
+    end: TurnEnd,
+}
+
+/// Streams the model's reply until it ends or the turn is stopped. Fails only when nothing was received.
+async fn stream_reply(
+    deps: &TurnDeps,
+    request: ChatRequest,
+    chat: &mut Chat,
+    started: Instant,
+) -> Result<Streamed, AppError> {
+    let deadline = tokio::time::sleep(chat.timeout);
+    tokio::pin!(deadline);
+    let budget = chat.token_budget as usize;
+    let mut out = Streamed {
+        text: String::new(),
+        chunks: 0,
+        tokens: None,
+        end: TurnEnd::Complete,
+    };
+    let mut stream = tokio::select! {
+        s = deps.llm.chat_stream(request) => s.inspect_err(|_| deps.metrics.llm_errors.inc())?,
+        _ = chat.cancel.cancelled() => { out.end = TurnEnd::Cancelled; return Ok(out) }
+        _ = &mut deadline => { out.end = TurnEnd::TimedOut; return Ok(out) }
+    };
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = chat.cancel.cancelled() => { out.end = TurnEnd::Cancelled; break }
+            _ = &mut deadline => { out.end = TurnEnd::TimedOut; break }
+            e = stream.next() => e,
+        };
+        match event {
+            None => break,
+            Some(Ok(LlmEvent::Token(t))) => {
+                if out.chunks == 0 {
+                    deps.metrics
+                        .stream_first_chunk_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                }
+                out.chunks += 1;
+                out.text.push_str(&t);
+                if let Some(sink) = chat.sink.as_mut() {
+                    sink(&t, out.chunks, out.text.chars().count());
+                }
+                deps.metrics.stream_chunks.inc();
+                if out.chunks >= budget {
+                    out.end = TurnEnd::BudgetReached;
+                    break;
+                }
+            }
+            Some(Ok(LlmEvent::Done { completion_tokens, .. })) => {
+                out.tokens = completion_tokens;
+                break;
+            }
+            Some(Err(e)) if out.chunks == 0 => {
+                deps.metrics.llm_errors.inc();
+                return Err(e.into());
+            }
+            Some(Err(e)) => {
+                deps.metrics.llm_errors.inc();
+                tracing::warn!(error = %e, "model stream broke off; keeping the partial reply");
+                out.end = TurnEnd::Cancelled;
+                break;
+            }
+        }
+    }
+    deps.metrics.llm_seconds.observe(started.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+/// Runs one turn; answers the outcome and the messages stored.
+pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, Vec<ChatMessage>), AppError> {
+    let started = Instant::now();
+    let deps = &input.deps;
+    let snapshot = input.persona.send(GetSnapshot).await?;
+    let context = TurnContext {
+        persona: snapshot.persona.clone(),
+        user_message: chat.message.clone(),
+        partner: input.partner,
+    };
+    let sections = deps.hooks.sections(&context).await;
+    let messages = prompt::build(&PromptInput {
+        persona: &snapshot.persona,
+        state: &snapshot.state,
+        sections: &sections,
+        summary: input.conversation.summary.as_deref(),
+        history: &input.history,
+        user_message: &chat.message,
+    });
+    let request = ChatRequest {
+        model: snapshot
+            .persona
+            .model
+            .clone()
+            .unwrap_or_else(|| deps.llm.default_model().to_string()),
+        messages,
+        max_tokens: chat.token_budget,
+        temperature: deps.temperature,
+    };
+    let streamed = stream_reply(deps, request, &mut chat, started).await?;
+
+    let mut user = ChatMessage::new(Role::User, chat.message.clone());
+    user.sender = chat.sender.clone();
+    user.room_id = chat.room_id.clone();
+    let mut reply = ChatMessage::new(Role::Assistant, streamed.text.clone());
+    reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
+    reply.room_id = chat.room_id.clone();
+    let mut stored = vec![user, reply];
+    let (db, conv_id, to_store) = (deps.db.clone(), input.conversation.id, stored.clone());
+    let seqs = db.run(move |c| conversations::append(c, conv_id, &to_store)).await?;
+    for (m, seq) in stored.iter_mut().zip(seqs) {
+        m.seq = seq;
+    }
+
+    let tokens_used = streamed.tokens.unwrap_or(streamed.chunks as u32);
+    let processing_time = started.elapsed().as_secs_f64();
+    let effect = input
+        .persona
+        .send(ApplyTurn {
+            user_message: chat.message.clone(),
+            reply_chars: streamed.text.chars().count(),
+            conversation_minutes: input.conversation_minutes,
+            turn_seconds: processing_time,
+            tokens_remaining: chat.token_budget.saturating_sub(tokens_used),
+        })
+        .await?;
+    let memory_stored = deps
+        .hooks
+        .after_turn(&CompletedTurn {
+            persona: snapshot.persona.clone(),
+            user_message: chat.message.clone(),
+            reply: streamed.text.clone(),
+            partial: stored[1].partial,
+            sender: chat.sender.clone(),
+            conversation_id: conv_id,
+            partner: input.partner,
+        })
+        .await;
+    let outcome = ChatOutcome {
+        response: streamed.text,
+        end: streamed.end,
+        chunk_count: streamed.chunks,
+        tokens_used,
+        processing_time,
+        continue_score: effect.continue_score,
+        persona_state: effect.state,
+        persona_id: snapshot.persona.id,
+        conversation_id: conv_id,
+        memory_stored,
+    };
+    Ok((outcome, stored))
+}

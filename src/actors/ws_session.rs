@@ -1,0 +1,203 @@
+//! `WsSession`: one WebSocket connection. It owns the `actix_ws::Session`, takes the client's frames as a
+//! stream, runs each request concurrently through the router, writes every outgoing frame in order, enforces
+//! the rate limit and the idle timeout, and cancels the connection's streams when the client goes away.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, ProtocolError};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::framing::{failure, RpcError};
+
+/// The actor.
+pub struct WsSession {
+    session: actix_ws::Session,
+    app: Arc<AppState>,
+    conn: Option<Arc<Connection>>,
+    limiter: DefaultDirectRateLimiter,
+    last_seen: Instant,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// One text frame to write to the client.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Outgoing(pub String);
+
+struct ActorOutbox(Addr<WsSession>);
+
+impl Outbox for ActorOutbox {
+    fn send(&self, frame: String) {
+        self.0.do_send(Outgoing(frame));
+    }
+}
+
+impl WsSession {
+    /// A session for an accepted upgrade; `permit` holds its connection slot.
+    pub fn new(session: actix_ws::Session, app: Arc<AppState>, permit: OwnedSemaphorePermit) -> Self {
+        let s = &app.settings.server;
+        let per_second = NonZeroU32::new(s.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(s.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
+        Self {
+            session,
+            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+            app,
+            conn: None,
+            last_seen: Instant::now(),
+            _permit: permit,
+        }
+    }
+
+    fn conn(&self) -> Option<Arc<Connection>> {
+        self.conn.clone()
+    }
+
+    /// Takes `n` tokens from the bucket, or says how long to wait.
+    fn admit(&self, n: usize) -> Result<(), AppError> {
+        let n = NonZeroU32::new(n.max(1) as u32).unwrap_or(NonZeroU32::MIN);
+        match self.limiter.check_n(n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(AppError::RateLimited {
+                retry_after_ms: not_until.wait_time_from(DefaultClock::default().now()).as_millis() as u64 + 1,
+            }),
+            Err(_) => Err(AppError::RateLimited { retry_after_ms: 1000 }),
+        }
+    }
+
+    fn on_text(&mut self, text: String, ctx: &mut Context<Self>) {
+        let Some(conn) = self.conn() else { return };
+        let parsed: Option<Value> = serde_json::from_str(&text).ok();
+        let count = match &parsed {
+            Some(Value::Array(items)) => items.len(),
+            _ => 1,
+        };
+        if let Err(e) = self.admit(count) {
+            let id = match parsed {
+                Some(Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            ctx.notify(Outgoing(failure(&id, RpcError::from(e)).to_string()));
+            return;
+        }
+        let rpc = Ctx::new(self.app.clone(), conn.clone());
+        let router = self.app.router.clone();
+        let max_batch = self.app.settings.server.max_batch;
+        actix::spawn(async move {
+            if let Some(answer) = router.handle_text(&rpc, &text, max_batch).await {
+                conn.send(answer);
+            }
+        });
+    }
+
+    fn close(&mut self, ctx: &mut Context<Self>, reason: Option<CloseReason>) {
+        let session = self.session.clone();
+        ctx.wait(
+            async move {
+                let _ = session.close(reason).await;
+            }
+            .into_actor(self),
+        );
+        ctx.stop();
+    }
+}
+
+impl Actor for WsSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let conn = Arc::new(Connection::new(Arc::new(ActorOutbox(ctx.address()))));
+        self.app.hub.add(conn.clone());
+        self.app.metrics.connections.inc();
+        self.conn = Some(conn);
+        let idle = Duration::from_secs(self.app.settings.server.idle_timeout_secs);
+        ctx.run_interval(Duration::from_secs(5).min(idle), move |act, ctx| {
+            if act.last_seen.elapsed() >= idle {
+                tracing::debug!("closing idle connection");
+                act.close(
+                    ctx,
+                    Some(CloseReason {
+                        code: CloseCode::Normal,
+                        description: Some("idle timeout".into()),
+                    }),
+                );
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if let Some(conn) = self.conn.take() {
+            conn.closed.cancel();
+            self.app.hub.remove(conn.id);
+        }
+        self.app.metrics.connections.dec();
+    }
+}
+
+impl Handler<Outgoing> for WsSession {
+    type Result = ();
+    fn handle(&mut self, msg: Outgoing, ctx: &mut Context<Self>) {
+        let mut session = self.session.clone();
+        ctx.wait(
+            async move { session.text(msg.0).await.is_ok() }
+                .into_actor(self)
+                .map(|sent, _, ctx| {
+                    if !sent {
+                        ctx.stop();
+                    }
+                }),
+        );
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
+        self.last_seen = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Text(text)) => self.on_text(text.to_string(), ctx),
+            Ok(AggregatedMessage::Binary(_)) => {
+                let e = RpcError::invalid_request("binary frames are not supported; send JSON text frames");
+                ctx.notify(Outgoing(failure(&Value::Null, e).to_string()));
+            }
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                let mut session = self.session.clone();
+                ctx.wait(
+                    async move {
+                        let _ = session.pong(&bytes).await;
+                    }
+                    .into_actor(self),
+                );
+            }
+            Ok(AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Close(reason)) => self.close(ctx, reason),
+            Err(e) => {
+                tracing::debug!(error = %e, "WebSocket protocol error");
+                let (code, text) = match e {
+                    ProtocolError::Overflow => (CloseCode::Size, "frame too large"),
+                    _ => (CloseCode::Protocol, "protocol error"),
+                };
+                let err = RpcError::invalid_request(text);
+                ctx.notify(Outgoing(failure(&Value::Null, err).to_string()));
+                self.close(
+                    ctx,
+                    Some(CloseReason {
+                        code,
+                        description: Some(text.into()),
+                    }),
+                );
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

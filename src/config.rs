@@ -1,0 +1,415 @@
+//! The one `Settings` struct: built-in defaults → `persona-mcp.toml` (or `--config FILE`) → `.env` →
+//! the old server's plain variable names → `PERSONA_MCP__SECTION__KEY`. Loaded once at start, validated, passed
+//! down.
+
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::{Deserialize, Serialize};
+
+/// All settings of the server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Listener, limits, auth.
+    pub server: ServerSettings,
+    /// The chat model backend.
+    pub llm: LlmSettings,
+    /// Where data lives.
+    pub storage: StorageSettings,
+    /// Conversation window and budgets.
+    pub chat: ChatSettings,
+    /// Persona defaults: energy regeneration, actor lifetimes.
+    pub persona: PersonaSettings,
+    /// Log level and format.
+    pub logging: LoggingSettings,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Interface to bind (loopback by default).
+    pub host: String,
+    /// TCP port; 0 picks a free one.
+    pub port: u16,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Concurrent WebSocket connections; more are refused with 503.
+    pub max_connections: usize,
+    /// Requests per second per connection (token bucket refill).
+    pub rate_limit_per_second: u32,
+    /// Burst size of the per-connection token bucket.
+    pub rate_limit_burst: u32,
+    /// Seconds without any frame before a connection is closed.
+    pub idle_timeout_secs: u64,
+    /// Largest accepted WebSocket frame in bytes.
+    pub max_frame_bytes: usize,
+    /// Largest accepted JSON-RPC batch.
+    pub max_batch: usize,
+    /// Seconds streams get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Seconds a streamed chat may take in all.
+    pub stream_timeout_secs: u64,
+    /// Optional bearer token required on the WebSocket.
+    pub token: Option<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            workers: 0,
+            max_connections: 10_000,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
+            idle_timeout_secs: 300,
+            max_frame_bytes: 1024 * 1024,
+            max_batch: 100,
+            shutdown_grace_secs: 10,
+            stream_timeout_secs: 300,
+            token: None,
+        }
+    }
+}
+
+/// `[llm]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LlmSettings {
+    /// `ollama` or `openai` (any OpenAI-compatible server).
+    pub provider: String,
+    /// Base URL of the model server.
+    pub url: String,
+    /// Default chat model; a persona's `model` overrides it.
+    pub model: String,
+    /// Bearer key for OpenAI-compatible servers.
+    pub api_key: Option<String>,
+    /// Seconds to establish a connection.
+    pub connect_timeout_secs: u64,
+    /// Seconds without a byte from the model before a call fails.
+    pub read_timeout_secs: u64,
+    /// Retries on connection errors (never on answers).
+    pub retries: u32,
+    /// Sampling temperature.
+    pub temperature: f32,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            provider: "ollama".into(),
+            url: "http://localhost:11434".into(),
+            model: "llama3.2".into(),
+            api_key: None,
+            connect_timeout_secs: 5,
+            read_timeout_secs: 120,
+            retries: 2,
+            temperature: 0.8,
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// Data directory: database, vector indexes, models, state files.
+    pub data_dir: PathBuf,
+    /// SQLite file; default `<data_dir>/persona-mcp.db`.
+    pub database_path: Option<PathBuf>,
+    /// Connections in the pool.
+    pub pool_size: u32,
+    /// Milliseconds SQLite waits on a locked database.
+    pub busy_timeout_ms: u32,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            database_path: None,
+            pool_size: 8,
+            busy_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl StorageSettings {
+    /// The SQLite file to open.
+    pub fn database_file(&self) -> PathBuf {
+        self.database_path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("persona-mcp.db"))
+    }
+}
+
+/// `[chat]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatSettings {
+    /// Messages of history sent to the model.
+    pub max_context_messages: usize,
+    /// Past this many messages, older ones are folded into a summary.
+    pub context_summary_threshold: usize,
+    /// `token_budget` when the client sends none.
+    pub default_token_budget: u32,
+    /// Largest `token_budget` accepted.
+    pub max_token_budget: u32,
+    /// Largest chat message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            max_context_messages: 20,
+            context_summary_threshold: 50,
+            default_token_budget: 500,
+            max_token_budget: 32_768,
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// `[persona]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PersonaSettings {
+    /// Seconds between regeneration ticks.
+    pub regen_tick_secs: u64,
+    /// Social energy regained per tick.
+    pub energy_per_tick: f64,
+    /// Seconds an idle chat conversation actor stays in memory.
+    pub conversation_idle_secs: u64,
+    /// Seed Aria and Kira when the database has no personas.
+    pub seed_defaults: bool,
+}
+
+impl Default for PersonaSettings {
+    fn default() -> Self {
+        Self {
+            regen_tick_secs: 30,
+            energy_per_tick: 2.0,
+            conversation_idle_secs: 600,
+            seed_defaults: true,
+        }
+    }
+}
+
+/// `[logging]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoggingSettings {
+    /// A `tracing` filter: `info`, `debug`, `persona_mcp=debug,actix_web=info`…
+    pub level: String,
+    /// JSON lines instead of human-readable logs.
+    pub json: bool,
+}
+
+impl Default for LoggingSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            json: false,
+        }
+    }
+}
+
+/// A setting that failed to load or validate, with its key, value and what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {key} = {value:?}: {allowed}")]
+pub struct ConfigError {
+    /// Dotted key, e.g. `server.port`.
+    pub key: String,
+    /// The value that was given.
+    pub value: String,
+    /// What would be accepted.
+    pub allowed: String,
+}
+
+impl ConfigError {
+    fn new(key: &str, value: impl ToString, allowed: &str) -> Self {
+        Self {
+            key: key.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
+    }
+}
+
+/// The old server's plain environment names and the keys they set.
+const LEGACY_ENV: &[(&str, &str)] = &[
+    ("SERVER_HOST", "server.host"),
+    ("SERVER_PORT", "server.port"),
+    ("MAX_CONNECTIONS", "server.max_connections"),
+    ("OLLAMA_HOST", "llm.url"),
+    ("DEFAULT_MODEL", "llm.model"),
+    ("MAX_CONTEXT_MESSAGES", "chat.max_context_messages"),
+    ("DATABASE_PATH", "storage.database_path"),
+    ("LOG_LEVEL", "logging.level"),
+];
+
+impl Settings {
+    /// Loads every layer. `file`: an explicit config file (must exist); otherwise `persona-mcp.toml` in the
+    /// working directory is read when present. `.env` is read into the environment first (never overriding it).
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        let defaults = Config::try_from(&Settings::default())
+            .map_err(|e| ConfigError::new("(defaults)", e, "built-in defaults must serialise"))?;
+        let mut builder = Config::builder().add_source(defaults);
+        builder = match file {
+            Some(path) => builder.add_source(File::from(path).format(FileFormat::Toml).required(true)),
+            None => builder.add_source(File::new("persona-mcp", FileFormat::Toml).required(false)),
+        };
+        for (name, key) in LEGACY_ENV {
+            if let Ok(value) = std::env::var(name) {
+                builder = builder
+                    .set_override(*key, legacy_value(name, value))
+                    .map_err(|e| ConfigError::new(key, name, &e.to_string()))?;
+            }
+        }
+        let env = Environment::with_prefix("PERSONA_MCP")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true);
+        let config = builder
+            .add_source(env)
+            .build()
+            .map_err(|e| ConfigError::new("(config)", "", &e.to_string()))?;
+        let settings: Settings = config
+            .try_deserialize()
+            .map_err(|e| ConfigError::new(&config_key(&e), "", &e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value that has a range; the first bad one is reported with its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        if s.host.trim().is_empty() {
+            return Err(ConfigError::new("server.host", &s.host, "a host name or IP address"));
+        }
+        check_min("server.max_connections", s.max_connections, 1)?;
+        check_min("server.rate_limit_per_second", s.rate_limit_per_second as usize, 1)?;
+        check_min("server.rate_limit_burst", s.rate_limit_burst as usize, 1)?;
+        check_min("server.max_frame_bytes", s.max_frame_bytes, 1024)?;
+        check_min("server.max_batch", s.max_batch, 1)?;
+        check_min("server.stream_timeout_secs", s.stream_timeout_secs as usize, 1)?;
+        check_min("server.idle_timeout_secs", s.idle_timeout_secs as usize, 1)?;
+        let l = &self.llm;
+        if !matches!(l.provider.as_str(), "ollama" | "openai") {
+            return Err(ConfigError::new("llm.provider", &l.provider, "ollama or openai"));
+        }
+        if reqwest::Url::parse(&l.url).is_err() {
+            return Err(ConfigError::new(
+                "llm.url",
+                &l.url,
+                "an http(s) URL such as http://localhost:11434",
+            ));
+        }
+        if l.model.trim().is_empty() {
+            return Err(ConfigError::new("llm.model", &l.model, "a model name such as llama3.2"));
+        }
+        check_min("llm.connect_timeout_secs", l.connect_timeout_secs as usize, 1)?;
+        check_min("llm.read_timeout_secs", l.read_timeout_secs as usize, 1)?;
+        if !(0.0..=2.0).contains(&l.temperature) {
+            return Err(ConfigError::new(
+                "llm.temperature",
+                l.temperature,
+                "a number from 0.0 to 2.0",
+            ));
+        }
+        check_min("storage.pool_size", self.storage.pool_size as usize, 1)?;
+        let c = &self.chat;
+        check_min("chat.max_context_messages", c.max_context_messages, 1)?;
+        if c.context_summary_threshold <= c.max_context_messages {
+            return Err(ConfigError::new(
+                "chat.context_summary_threshold",
+                c.context_summary_threshold,
+                "a number greater than chat.max_context_messages",
+            ));
+        }
+        check_min("chat.default_token_budget", c.default_token_budget as usize, 1)?;
+        if c.max_token_budget < c.default_token_budget {
+            return Err(ConfigError::new(
+                "chat.max_token_budget",
+                c.max_token_budget,
+                "at least chat.default_token_budget",
+            ));
+        }
+        check_min("persona.regen_tick_secs", self.persona.regen_tick_secs as usize, 1)?;
+        check_min(
+            "persona.conversation_idle_secs",
+            self.persona.conversation_idle_secs as usize,
+            1,
+        )?;
+        if tracing_subscriber::EnvFilter::try_new(&self.logging.level).is_err() {
+            return Err(ConfigError::new(
+                "logging.level",
+                &self.logging.level,
+                "error, warn, info, debug, trace or a tracing filter",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_min(key: &str, value: usize, min: usize) -> Result<(), ConfigError> {
+    if value < min {
+        return Err(ConfigError::new(key, value, &format!("a whole number ≥ {min}")));
+    }
+    Ok(())
+}
+
+/// `OLLAMA_HOST` is often given as `host:port` without a scheme.
+fn legacy_value(name: &str, value: String) -> String {
+    if name == "OLLAMA_HOST" && !value.contains("://") {
+        format!("http://{value}")
+    } else {
+        value
+    }
+}
+
+/// The key a deserialisation error names, when it names one.
+fn config_key(e: &config::ConfigError) -> String {
+    let text = e.to_string();
+    text.split(" for key `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or("(config)")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_provider_names_the_key() {
+        let mut s = Settings::default();
+        s.llm.provider = "gpt".into();
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.key, "llm.provider");
+        assert!(e.to_string().contains("ollama or openai"));
+    }
+
+    #[test]
+    fn summary_threshold_must_exceed_window() {
+        let mut s = Settings::default();
+        s.chat.context_summary_threshold = 10;
+        assert_eq!(s.validate().unwrap_err().key, "chat.context_summary_threshold");
+    }
+
+    #[test]
+    fn legacy_ollama_host_gets_a_scheme() {
+        assert_eq!(legacy_value("OLLAMA_HOST", "gpu:11434".into()), "http://gpu:11434");
+        assert_eq!(legacy_value("SERVER_PORT", "9000".into()), "9000");
+    }
+}

@@ -1,0 +1,80 @@
+//! Chat messages as stored and as sent to the model.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Instructions to the model.
+    System,
+    /// The person (or the other persona).
+    User,
+    /// The persona.
+    Assistant,
+}
+
+impl Role {
+    /// The wire name, as the model APIs spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::System => "system",
+            Self::User => "user",
+            Self::Assistant => "assistant",
+        }
+    }
+
+    /// Parses a stored role.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "system" => Some(Self::System),
+            "user" => Some(Self::User),
+            "assistant" => Some(Self::Assistant),
+            _ => None,
+        }
+    }
+}
+
+/// One message of a chat conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatMessage {
+    /// Storage sequence number (0 before it is stored).
+    pub seq: i64,
+    /// Who said it.
+    pub role: Role,
+    /// What was said.
+    pub content: String,
+    /// Chat-platform sender, for bridged messages.
+    pub sender: Option<String>,
+    /// Chat-platform room, for bridged messages.
+    pub room_id: Option<String>,
+    /// True for a reply cut short (cancel, disconnect, timeout).
+    pub partial: bool,
+    /// When it was said.
+    pub created_at: DateTime<Utc>,
+}
+
+impl ChatMessage {
+    /// A new, not yet stored message.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Self {
+            seq: 0,
+            role,
+            content: content.into(),
+            sender: None,
+            room_id: None,
+            partial: false,
+            created_at: Utc::now(),
+        }
+    }
+}
+
+/// A message as the model sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptMessage {
+    /// `system`, `user` or `assistant`.
+    pub role: Role,
+    /// Text.
+    pub content: String,
+}

@@ -1,0 +1,14 @@
+//! Pure domain logic: no actix, no I/O. Each module is unit-tested on its own.
+
+pub mod chat;
+pub mod compatibility;
+pub mod continue_score;
+pub mod decay;
+pub mod emotion;
+pub mod importance;
+pub mod memory;
+pub mod persona;
+pub mod prompt;
+pub mod pruning;
+pub mod relationship;
+pub mod seeds;

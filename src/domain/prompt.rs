@@ -1,0 +1,195 @@
+//! Prompt assembly: what a chat sends to the model (DOMAIN.md, "Prompt assembly").
+
+use super::chat::{ChatMessage, PromptMessage, Role};
+use super::persona::{InteractionState, Persona};
+
+/// Social energy under which a persona keeps its replies short and says it needs a rest.
+pub const LOW_ENERGY: f64 = 30.0;
+
+/// Extra context a feature contributes to the system prompt (memories, emotions, relationships).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PromptSection {
+    /// Heading shown to the model, e.g. "Things you remember".
+    pub title: String,
+    /// The section's text.
+    pub body: String,
+}
+
+/// Everything the prompt is made from.
+pub struct PromptInput<'a> {
+    /// Who speaks.
+    pub persona: &'a Persona,
+    /// Its interaction state.
+    pub state: &'a InteractionState,
+    /// Sections from memory, emotions, relationships…
+    pub sections: &'a [PromptSection],
+    /// Summary of messages older than the window.
+    pub summary: Option<&'a str>,
+    /// The window of recent messages, oldest first.
+    pub history: &'a [ChatMessage],
+    /// The new message to answer.
+    pub user_message: &'a str,
+}
+
+/// The persona's identity as a system prompt.
+pub fn identity(persona: &Persona) -> String {
+    let mut out = format!("You are {}. {}", persona.name, persona.description.trim());
+    let mut traits: Vec<(String, f64)> = persona
+        .personality_traits
+        .keys()
+        .filter_map(|k| persona.trait_value(k).map(|v| (k.replace('_', " "), v)))
+        .collect();
+    traits.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if !traits.is_empty() {
+        let words: Vec<String> = traits.iter().map(|(k, v)| format!("{k} ({v:.0}/100)")).collect();
+        out.push_str(&format!("\nPersonality: {}.", words.join(", ")));
+    }
+    let mut topics: Vec<(&String, &f64)> = persona.topic_preferences.iter().collect();
+    topics.sort_by(|a, b| b.1.total_cmp(a.1));
+    let favourite: Vec<String> = topics
+        .iter()
+        .filter(|(_, v)| **v >= 60.0)
+        .take(6)
+        .map(|(k, _)| k.replace('_', " "))
+        .collect();
+    if !favourite.is_empty() {
+        out.push_str(&format!("\nFavourite topics: {}.", favourite.join(", ")));
+    }
+    if let Some(extra) = persona.system_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
+        out.push('\n');
+        out.push_str(extra.trim());
+    }
+    out.push_str("\nStay in character. Answer as yourself, in the first person, without narrating.");
+    out
+}
+
+/// The full message list for the model: system prompt, window of history, new message.
+pub fn build(input: &PromptInput<'_>) -> Vec<PromptMessage> {
+    let mut system = identity(input.persona);
+    if input.state.social_energy < LOW_ENERGY {
+        system.push_str(
+            "\nYou are tired and low on social energy: keep your reply short and mention that you need a rest soon.",
+        );
+    }
+    for section in input.sections.iter().filter(|s| !s.body.trim().is_empty()) {
+        system.push_str(&format!("\n\n{}:\n{}", section.title, section.body.trim()));
+    }
+    if let Some(summary) = input.summary.filter(|s| !s.trim().is_empty()) {
+        system.push_str(&format!("\n\nEarlier in this conversation:\n{}", summary.trim()));
+    }
+    let mut messages = Vec::with_capacity(input.history.len() + 2);
+    messages.push(PromptMessage {
+        role: Role::System,
+        content: system,
+    });
+    messages.extend(
+        input
+            .history
+            .iter()
+            .filter(|m| m.role != Role::System)
+            .map(|m| PromptMessage {
+                role: m.role,
+                content: m.content.clone(),
+            }),
+    );
+    messages.push(PromptMessage {
+        role: Role::User,
+        content: input.user_message.to_string(),
+    });
+    messages
+}
+
+/// Instructions for folding old messages into the running summary.
+pub fn summary_request(persona: &Persona, previous: Option<&str>, messages: &[ChatMessage]) -> Vec<PromptMessage> {
+    let mut text = String::new();
+    if let Some(p) = previous.filter(|s| !s.trim().is_empty()) {
+        text.push_str(&format!("Summary so far:\n{}\n\n", p.trim()));
+    }
+    text.push_str("New messages:\n");
+    for m in messages {
+        let who = match m.role {
+            Role::Assistant => persona.name.as_str(),
+            Role::User => m.sender.as_deref().unwrap_or("User"),
+            Role::System => "System",
+        };
+        text.push_str(&format!("{who}: {}\n", m.content));
+    }
+    vec![
+        PromptMessage {
+            role: Role::System,
+            content: format!(
+                "You keep {}'s memory of a conversation. Merge the summary so far and the new messages into one \
+                 short summary (at most 8 sentences) of facts, names, promises and feelings worth remembering.",
+                persona.name
+            ),
+        },
+        PromptMessage {
+            role: Role::User,
+            content: text,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::persona::Priority;
+    use crate::domain::seeds;
+
+    fn aria() -> Persona {
+        seeds::defaults().remove(0).0
+    }
+
+    #[test]
+    fn system_prompt_names_persona_traits_and_topics() {
+        let p = aria();
+        let s = identity(&p);
+        assert!(s.starts_with("You are Aria."));
+        assert!(s.contains("extroverted (90/100)"));
+        assert!(s.contains("music"));
+    }
+
+    #[test]
+    fn build_orders_system_history_then_message_and_adds_sections() {
+        let p = aria();
+        let state = InteractionState::new(Priority::Social, 150.0, 600.0);
+        let history = vec![
+            ChatMessage::new(Role::User, "hi"),
+            ChatMessage::new(Role::Assistant, "hello!"),
+        ];
+        let sections = vec![PromptSection {
+            title: "Things you remember".into(),
+            body: "- the harvest festival".into(),
+        }];
+        let msgs = build(&PromptInput {
+            persona: &p,
+            state: &state,
+            sections: &sections,
+            summary: Some("They met at the inn."),
+            history: &history,
+            user_message: "sing for me",
+        });
+        assert_eq!(msgs.len(), 4);
+        assert_eq!(msgs[0].role, Role::System);
+        assert!(msgs[0].content.contains("Things you remember:\n- the harvest festival"));
+        assert!(msgs[0].content.contains("They met at the inn."));
+        assert_eq!(msgs[1].content, "hi");
+        assert_eq!(msgs[3].content, "sing for me");
+        assert!(!msgs[0].content.contains("need a rest"));
+    }
+
+    #[test]
+    fn low_energy_asks_for_short_replies() {
+        let p = aria();
+        let state = InteractionState::new(Priority::Social, 10.0, 600.0);
+        let msgs = build(&PromptInput {
+            persona: &p,
+            state: &state,
+            sections: &[],
+            summary: None,
+            history: &[],
+            user_message: "hey",
+        });
+        assert!(msgs[0].content.contains("need a rest"));
+    }
+}

@@ -1,0 +1,328 @@
+//! The built-in offline embedder: sentence-transformers' all-MiniLM-L6-v2 run in-process with candle.
+//!
+//! The three files (`config.json`, `tokenizer.json`, `model.safetensors`) are put in place by
+//! `make model` and never downloaded at run time. The pipeline is the sentence-transformers one:
+//! tokenise (truncated to the model's 256-token `max_seq_length`), BERT, mean over the tokens the
+//! attention mask keeps, L2 normalisation — 384 floats per text.
+//!
+//! Inference is CPU-bound (a few milliseconds per short sentence), so it runs on tokio's blocking
+//! pool, never on the async worker that asked.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokio::sync::Semaphore;
+
+use super::{normalize, BoxFuture, EmbedError, Embedder};
+
+/// The name recorded in the vector index metadata for vectors of this embedder.
+pub const NAME: &str = "minilm:all-MiniLM-L6-v2";
+
+/// Tokens per text (special tokens included): the model's sentence-transformers `max_seq_length`.
+const MAX_TOKENS: usize = 256;
+
+/// Texts per forward pass: large enough to amortise the call, small enough to bound padding and memory.
+const BATCH: usize = 32;
+
+/// The files a model directory must hold.
+const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+/// all-MiniLM-L6-v2 loaded in memory; cheap to share (the weights sit behind an `Arc`).
+pub struct MiniLmEmbedder {
+    model: Arc<Model>,
+    dimension: usize,
+    /// Forward passes running at once, at most one per core: each already uses every core for its
+    /// matrix products, and a burst of requests must not multiply the activation memory (≈150 MB
+    /// for a full batch of 256-token texts) by the size of the blocking pool.
+    running: Arc<Semaphore>,
+}
+
+/// The tokenizer and network, shared with the blocking tasks that run them.
+struct Model {
+    bert: BertModel,
+    tokenizer: Tokenizer,
+}
+
+impl MiniLmEmbedder {
+    /// Loads the model from `dir`; a missing file is reported with the `make model` hint.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        if let Some(file) = FILES.into_iter().find(|file| !dir.join(file).is_file()) {
+            return Err(EmbedError::ModelMissing {
+                dir: dir.to_path_buf(),
+                file,
+            });
+        }
+        let failed = |what: &str, reason: String| EmbedError::Load {
+            dir: dir.to_path_buf(),
+            reason: format!("{what}: {reason}"),
+        };
+
+        let config_text =
+            std::fs::read_to_string(dir.join("config.json")).map_err(|e| failed("config.json", e.to_string()))?;
+        let config: Config = serde_json::from_str(&config_text)
+            .map_err(|e| failed("config.json is not a BERT config", e.to_string()))?;
+
+        let mut tokenizer =
+            Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| failed("tokenizer.json", e.to_string()))?;
+        // The file ships with fixed 128-token padding; pad each batch to its longest text instead.
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..PaddingParams::default()
+        }));
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| failed("tokenizer truncation", e.to_string()))?;
+
+        let weights = dir.join("model.safetensors");
+        // SAFETY: the mapping lives only while `BertModel::load` copies the tensors out of it (the
+        // VarBuilder is dropped right after), and `make model` replaces files by rename, never in place.
+        let vars = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu) }
+            .map_err(|e| failed("model.safetensors", e.to_string()))?;
+        let bert = BertModel::load(vars, &config)
+            .map_err(|e| failed("model.safetensors does not fit config.json", e.to_string()))?;
+
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self {
+            model: Arc::new(Model { bert, tokenizer }),
+            dimension: config.hidden_size,
+            running: Arc::new(Semaphore::new(cores)),
+        })
+    }
+}
+
+impl Model {
+    /// Embeds any number of texts, `BATCH` at a time, texts of similar length together (less padding).
+    fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
+            for (&i, vector) in chunk.iter().zip(self.embed_batch(batch)?) {
+                vectors[i] = vector;
+            }
+        }
+        Ok(vectors)
+    }
+
+    /// One forward pass: token ids → BERT → mean over unmasked tokens → unit vectors.
+    fn embed_batch(&self, batch: Vec<&str>) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(batch, true)
+            .map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))?;
+        let rows = encodings.len();
+        let width = encodings.first().map_or(0, |encoding| encoding.len());
+        let mut ids = Vec::with_capacity(rows * width);
+        let mut mask = Vec::with_capacity(rows * width);
+        for encoding in &encodings {
+            ids.extend_from_slice(encoding.get_ids());
+            mask.extend_from_slice(encoding.get_attention_mask());
+        }
+        self.pooled(ids, mask, (rows, width))
+            .map_err(|e| EmbedError::Inference(e.to_string()))
+    }
+
+    /// Runs BERT on a padded `shape` = (texts, tokens) batch and mean-pools with the attention mask.
+    fn pooled(&self, ids: Vec<u32>, mask: Vec<u32>, shape: (usize, usize)) -> candle_core::Result<Vec<Vec<f32>>> {
+        let device = &self.bert.device;
+        let ids = Tensor::from_vec(ids, shape, device)?;
+        let mask = Tensor::from_vec(mask, shape, device)?;
+        let token_types = ids.zeros_like()?;
+        let hidden = self.bert.forward(&ids, &token_types, Some(&mask))?;
+        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+        // [CLS] and [SEP] are always kept, so the count is at least 2; the clamp only guards the division.
+        let counts = mask.sum(1)?.clamp(1f32, f32::MAX)?;
+        let mut vectors = summed.broadcast_div(&counts)?.to_vec2::<f32>()?;
+        vectors.iter_mut().for_each(|vector| normalize(vector));
+        Ok(vectors)
+    }
+}
+
+impl Embedder for MiniLmEmbedder {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        let model = Arc::clone(&self.model);
+        let running = Arc::clone(&self.running);
+        let texts = texts.to_vec();
+        Box::pin(async move {
+            if texts.is_empty() {
+                return Ok(Vec::new());
+            }
+            let permit = running
+                .acquire_owned()
+                .await
+                .map_err(|e| EmbedError::Inference(format!("embedding queue: {e}")))?;
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                model.embed_all(&texts)
+            })
+            .await
+            .map_err(|e| EmbedError::Inference(format!("embedding task: {e}")))?
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::time::Instant;
+
+    fn model_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2")
+    }
+
+    fn load() -> MiniLmEmbedder {
+        match MiniLmEmbedder::load(&model_dir()) {
+            Ok(model) => model,
+            Err(e) => panic!("{e} (run `make model` before the tests)"),
+        }
+    }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    async fn embed(model: &MiniLmEmbedder, texts: &[String]) -> Vec<Vec<f32>> {
+        match model.embed(texts).await {
+            Ok(vectors) => vectors,
+            Err(e) => panic!("embedding failed: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn vectors_are_384_normalised_and_meaningful() {
+        let model = load();
+        assert_eq!(model.dimension(), 384);
+        assert_eq!(model.name(), "minilm:all-MiniLM-L6-v2");
+        let texts = strings(&[
+            "Aria performed her new ballad at the harvest festival",
+            "song she sang at the autumn fair",
+            "The blacksmith sharpened the old iron sword",
+            "Quarterly tax filings are due at the end of the month",
+            "The spaceship docked at the orbital station",
+            "Boil the pasta for nine minutes in salted water",
+            "The database index was rebuilt overnight",
+        ]);
+        let vectors = embed(&model, &texts).await;
+        assert_eq!(vectors.len(), texts.len());
+        for vector in &vectors {
+            assert_eq!(vector.len(), 384);
+            let norm = dot(vector, vector).sqrt();
+            assert!((norm - 1.0).abs() < 1e-4, "norm {norm}");
+        }
+        let related = dot(&vectors[0], &vectors[1]);
+        for (text, unrelated) in texts[2..].iter().zip(&vectors[2..]) {
+            let similarity = dot(&vectors[0], unrelated);
+            assert!(related > similarity, "{related} should beat {similarity} ({text})");
+        }
+    }
+
+    /// Reference values from an independent float64 numpy implementation (BERT from the safetensors,
+    /// HF `tokenizers`, mean pooling, L2); "hello world" also matches the commonly published
+    /// sentence-transformers output. The long text pins truncation at 256 tokens (128 gives 0.0626…).
+    #[tokio::test]
+    async fn matches_reference_values() {
+        let model = load();
+        let expected: [(String, [f32; 8]); 3] = [
+            (
+                "hello world".to_string(),
+                [
+                    -0.034477, 0.031023, 0.006735, 0.026109, -0.039362, -0.160302, 0.066924, -0.006441,
+                ],
+            ),
+            (
+                "Aria performed her new ballad at the harvest festival".to_string(),
+                [
+                    -0.001425, -0.07383, 0.054559, 0.032146, -0.013272, 0.003863, 0.054117, -0.148984,
+                ],
+            ),
+            (
+                "the persona remembers every word of the long story ".repeat(200),
+                [
+                    0.026865, -0.000243, 0.009768, 0.092447, -0.046745, 0.13174, 0.029353, 0.007049,
+                ],
+            ),
+        ];
+        let texts: Vec<String> = expected.iter().map(|(text, _)| text.clone()).collect();
+        let vectors = embed(&model, &texts).await;
+        for ((text, reference), vector) in expected.iter().zip(&vectors) {
+            for (i, (want, got)) in reference.iter().zip(vector).enumerate() {
+                assert!(
+                    (want - got).abs() < 1e-4,
+                    "{}…[{i}]: expected {want}, got {got}",
+                    &text[..text.len().min(20)]
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn padding_does_not_change_a_vector() {
+        let model = load();
+        let short = strings(&["hello world"]);
+        let alone = embed(&model, &short).await;
+        let padded = embed(
+            &model,
+            &strings(&[
+                "hello world",
+                "a much longer sentence that forces the short one to be padded in its batch",
+            ]),
+        )
+        .await;
+        let difference = alone[0]
+            .iter()
+            .zip(&padded[0])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(difference < 1e-4, "max difference {difference}");
+    }
+
+    #[tokio::test]
+    async fn empty_text_and_empty_batch() {
+        let model = load();
+        let vectors = embed(&model, &[String::new()]).await;
+        assert_eq!(vectors.len(), 1);
+        assert_eq!(vectors[0].len(), 384);
+        assert!(embed(&model, &[]).await.is_empty());
+    }
+
+    /// Throughput, for the record: `cargo test --release -- --ignored --nocapture throughput`.
+    #[tokio::test]
+    #[ignore]
+    async fn throughput() {
+        let model = load();
+        let texts: Vec<String> = (0..64)
+            .map(|i| format!("Memory number {i}: the persona talked about dragons, trade and the harvest festival."))
+            .collect();
+        let start = Instant::now();
+        for text in &texts {
+            embed(&model, std::slice::from_ref(text)).await;
+        }
+        let single = start.elapsed();
+        let start = Instant::now();
+        embed(&model, &texts).await;
+        let batched = start.elapsed();
+        eprintln!("64 sentences: one by one {single:?}, batched {batched:?}");
+    }
+}

@@ -1,0 +1,206 @@
+//! Text embedders: the [`Embedder`] trait that memory search relies on, and [`build`], which picks the
+//! configured one — the built-in offline all-MiniLM-L6-v2 ([`minilm`]), Ollama or an OpenAI-style
+//! endpoint ([`http`]), or none at all (memory search then falls back to keywords).
+//!
+//! Every embedder returns L2-normalised vectors of a fixed dimension, so cosine similarity is a dot
+//! product and vectors from one embedder can be compared across calls. Its [`Embedder::name`] and
+//! dimension are recorded beside the vector index, which refuses to open under another embedder.
+
+pub mod http;
+pub mod minilm;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A boxed, `Send` future: the return type of [`Embedder::embed`], so the trait stays object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why an embedder could not be built or could not embed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// A file of the built-in model is missing: it is fetched by `make model`, never at run time.
+    #[error(
+        "embedding model file {file} is missing in {dir}: run `make model` to fetch all-MiniLM-L6-v2 \
+         (or set embedder.model_dir, or choose embedder.provider ollama, openai or none)"
+    )]
+    ModelMissing {
+        /// The model directory that was searched.
+        dir: PathBuf,
+        /// The missing file's name.
+        file: &'static str,
+    },
+    /// The model files are there but could not be read or do not describe a usable model.
+    #[error("cannot load the embedding model from {dir}: {reason}")]
+    Load {
+        /// The model directory.
+        dir: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The in-process model failed while tokenising or running.
+    #[error("embedding inference failed: {0}")]
+    Inference(String),
+    /// The HTTP embedding backend did not answer (connection refused, DNS, timeout).
+    #[error("embedding backend at {url} is unreachable: {reason}")]
+    Unreachable {
+        /// The endpoint that was called.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The HTTP embedding backend answered with an error status or a body we cannot use.
+    #[error("embedding backend at {url} gave a bad response: {reason}")]
+    BadResponse {
+        /// The endpoint that was called.
+        url: String,
+        /// What was wrong with the answer.
+        reason: String,
+    },
+    /// Vectors have another length than the configured dimension (a model change needs a reindex).
+    #[error(
+        "embedding dimension mismatch: configured {expected}, got {actual} \
+         (fix embedder.dimension, then run `persona-mcp memory reindex`)"
+    )]
+    DimensionMismatch {
+        /// The configured dimension.
+        expected: usize,
+        /// The dimension the model produced.
+        actual: usize,
+    },
+    /// The settings name an unknown provider or leave out something the provider needs.
+    #[error("invalid embedder settings: {0}")]
+    Settings(String),
+}
+
+/// Turns texts into L2-normalised vectors of [`Embedder::dimension`] floats.
+pub trait Embedder: Send + Sync {
+    /// A stable identifier such as `minilm:all-MiniLM-L6-v2` or `ollama:nomic-embed-text`, recorded in
+    /// the vector index metadata: a different name at start means the index must be rebuilt.
+    fn name(&self) -> &str;
+
+    /// The length of every vector this embedder returns.
+    fn dimension(&self) -> usize;
+
+    /// Embeds a batch of texts, one vector per text in the same order; an empty batch gives no vectors.
+    fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>>;
+}
+
+/// What [`build`] needs; the `embedder` section of the configuration maps onto it.
+#[derive(Debug, Clone)]
+pub struct EmbedderSettings {
+    /// `minilm` (built-in, offline), `ollama`, `openai` or `none`.
+    pub provider: String,
+    /// Directory holding the built-in model's `config.json`, `tokenizer.json` and `model.safetensors`.
+    pub model_dir: PathBuf,
+    /// Base URL of the HTTP backend, e.g. `http://localhost:11434` (without `/api/embed`).
+    pub url: String,
+    /// Model name sent to the HTTP backend, e.g. `nomic-embed-text`.
+    pub model: String,
+    /// Bearer token for the OpenAI-style backend, if it needs one.
+    pub api_key: Option<String>,
+    /// Vector length: required (> 0) for the HTTP backends; for `minilm` 0 means "the model's own".
+    pub dimension: usize,
+    /// Deadline for one HTTP embedding request.
+    pub timeout: Duration,
+}
+
+/// Builds the configured embedder; `none` gives `Ok(None)`.
+///
+/// Loading the built-in model reads about 90 MB and takes a moment: call this once at start, not
+/// per request. `http` is the shared client of the application (connection pooling).
+pub fn build(settings: &EmbedderSettings, http: reqwest::Client) -> Result<Option<Arc<dyn Embedder>>, EmbedError> {
+    let embedder: Arc<dyn Embedder> = match settings.provider.as_str() {
+        "none" => return Ok(None),
+        "minilm" => {
+            let model = minilm::MiniLmEmbedder::load(&settings.model_dir)?;
+            if settings.dimension != 0 && settings.dimension != model.dimension() {
+                return Err(EmbedError::DimensionMismatch {
+                    expected: settings.dimension,
+                    actual: model.dimension(),
+                });
+            }
+            Arc::new(model)
+        }
+        "ollama" => Arc::new(http::OllamaEmbedder::new(settings, http)?),
+        "openai" => Arc::new(http::OpenAiEmbedder::new(settings, http)?),
+        other => {
+            return Err(EmbedError::Settings(format!(
+                "unknown embedder.provider {other:?} (expected minilm, ollama, openai or none)"
+            )))
+        }
+    };
+    Ok(Some(embedder))
+}
+
+/// Scales `vector` to unit length in place; an all-zero vector is left as it is.
+pub(crate) fn normalize(vector: &mut [f32]) {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > f32::EPSILON {
+        vector.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(provider: &str) -> EmbedderSettings {
+        EmbedderSettings {
+            provider: provider.to_string(),
+            model_dir: PathBuf::from("/nonexistent/model"),
+            url: "http://127.0.0.1:9".to_string(),
+            model: "nomic-embed-text".to_string(),
+            api_key: None,
+            dimension: 768,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn none_builds_no_embedder() {
+        let built = build(&settings("none"), reqwest::Client::new());
+        assert!(matches!(built, Ok(None)));
+    }
+
+    #[test]
+    fn unknown_provider_is_a_settings_error() {
+        let err = build(&settings("word2vec"), reqwest::Client::new()).err();
+        assert!(matches!(err, Some(EmbedError::Settings(_))), "{err:?}");
+    }
+
+    #[test]
+    fn missing_model_names_make_model() {
+        let err = build(&settings("minilm"), reqwest::Client::new())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("make model"), "{err}");
+        assert!(err.contains("/nonexistent/model"), "{err}");
+    }
+
+    #[test]
+    fn http_providers_are_named_after_their_model() {
+        for (provider, name) in [
+            ("ollama", "ollama:nomic-embed-text"),
+            ("openai", "openai:nomic-embed-text"),
+        ] {
+            let built = build(&settings(provider), reqwest::Client::new());
+            let embedder = built.ok().flatten().expect("an http embedder");
+            assert_eq!(embedder.name(), name);
+            assert_eq!(embedder.dimension(), 768);
+        }
+    }
+
+    #[test]
+    fn normalize_gives_unit_length_and_keeps_zero() {
+        let mut v = vec![3.0, 4.0];
+        normalize(&mut v);
+        assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
+        let mut zero = vec![0.0; 3];
+        normalize(&mut zero);
+        assert_eq!(zero, vec![0.0; 3]);
+    }
+}

@@ -1,0 +1,18 @@
+//! persona-mcp: a server that hosts AI personas (personality, interaction state, conversations) and lets
+//! clients chat with them over WebSocket JSON-RPC, streaming every token from a local LLM.
+//!
+//! Data flows one way: transport (`web`) → router (`rpc`) → actors (`actors`) → domain (`domain`) →
+//! storage (`storage`). [`server::start`] wires them; `main.rs` and the integration tests both use it.
+
+pub mod actors;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod hooks;
+pub mod llm;
+pub mod metrics;
+pub mod rpc;
+pub mod server;
+pub mod storage;
+pub mod web;

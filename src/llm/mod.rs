@@ -1,0 +1,225 @@
+//! Chat model backends over HTTP: Ollama (`/api/chat`, NDJSON) and OpenAI-compatible servers
+//! (`/v1/chat/completions`, SSE). Both stream tokens as they are made.
+
+mod lines;
+pub mod ollama;
+pub mod openai;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
+use crate::config::LlmSettings;
+use crate::domain::chat::PromptMessage;
+
+/// What a chat call asks of the model.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// Model name.
+    pub model: String,
+    /// System prompt, history and the new message.
+    pub messages: Vec<PromptMessage>,
+    /// Upper bound on generated tokens.
+    pub max_tokens: u32,
+    /// Sampling temperature.
+    pub temperature: f32,
+}
+
+/// One item of a streamed reply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LlmEvent {
+    /// A piece of text, as soon as the model made it.
+    Token(String),
+    /// The model finished.
+    Done {
+        /// Tokens generated, when the server says.
+        completion_tokens: Option<u32>,
+        /// Tokens in the prompt, when the server says.
+        prompt_tokens: Option<u32>,
+    },
+}
+
+/// A stream of reply events.
+pub type EventStream = BoxStream<'static, Result<LlmEvent, LlmError>>;
+
+/// Why a model call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmErrorKind {
+    /// Nothing listens at the URL, or DNS failed.
+    Unreachable,
+    /// No answer in time.
+    Timeout,
+    /// The server answered with an error status.
+    Status(u16),
+    /// The answer could not be understood.
+    Protocol,
+}
+
+/// A failed model call, with where it went and what happened.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("LLM backend {backend} at {url} failed: {detail}")]
+pub struct LlmError {
+    /// `ollama` or `openai`.
+    pub backend: &'static str,
+    /// The base URL tried.
+    pub url: String,
+    /// The model asked for.
+    pub model: String,
+    /// Kind of failure.
+    pub kind: LlmErrorKind,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+impl LlmError {
+    /// What the operator should start or change.
+    pub fn hint(&self) -> String {
+        let setting = "set llm.url (env PERSONA_MCP__LLM__URL, or OLLAMA_HOST) to your model server";
+        match (&self.kind, self.backend) {
+            (LlmErrorKind::Unreachable, "ollama") => {
+                format!(
+                    "Start Ollama (`ollama serve`) and pull the model (`ollama pull {}`), or {setting}",
+                    self.model
+                )
+            }
+            (LlmErrorKind::Status(404), "ollama") => format!(
+                "Model {:?} is not available: run `ollama pull {}` or set llm.model (PERSONA_MCP__LLM__MODEL)",
+                self.model, self.model
+            ),
+            (LlmErrorKind::Status(401 | 403), _) => {
+                "The server refused the API key: set llm.api_key (PERSONA_MCP__LLM__API_KEY)".into()
+            }
+            (LlmErrorKind::Unreachable, _) => format!("Start your OpenAI-compatible server, or {setting}"),
+            (LlmErrorKind::Timeout, _) => {
+                "The model server did not answer in time: check its load, or raise llm.read_timeout_secs".into()
+            }
+            _ => format!("Check the model server's logs and llm.model ({:?})", self.model),
+        }
+    }
+}
+
+/// A chat model server.
+pub trait LlmBackend: Send + Sync {
+    /// `ollama` or `openai`.
+    fn provider(&self) -> &'static str;
+    /// Base URL.
+    fn url(&self) -> &str;
+    /// Model used when a persona names none.
+    fn default_model(&self) -> &str;
+    /// Starts a streamed reply; the future resolves once the server accepted the request.
+    fn chat_stream(&self, request: ChatRequest) -> BoxFuture<'static, Result<EventStream, LlmError>>;
+    /// Names of the models the server offers.
+    fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
+}
+
+/// Collects a whole reply (used for summaries).
+pub async fn complete(backend: &dyn LlmBackend, request: ChatRequest) -> Result<String, LlmError> {
+    use futures_util::StreamExt;
+    let mut stream = backend.chat_stream(request).await?;
+    let mut text = String::new();
+    while let Some(event) = stream.next().await {
+        match event? {
+            LlmEvent::Token(t) => text.push_str(&t),
+            LlmEvent::Done { .. } => break,
+        }
+    }
+    Ok(text)
+}
+
+/// Shared HTTP plumbing of both backends: client, base URL, retries.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) backend: &'static str,
+    pub(crate) client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) model: String,
+    pub(crate) api_key: Option<String>,
+    pub(crate) retries: u32,
+}
+
+impl Endpoint {
+    fn error(&self, model: &str, kind: LlmErrorKind, detail: impl Into<String>) -> LlmError {
+        LlmError {
+            backend: self.backend,
+            url: self.url.clone(),
+            model: model.to_string(),
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    fn from_reqwest(&self, model: &str, e: &reqwest::Error) -> LlmError {
+        let kind = if e.is_timeout() {
+            LlmErrorKind::Timeout
+        } else if e.is_connect() {
+            LlmErrorKind::Unreachable
+        } else {
+            LlmErrorKind::Protocol
+        };
+        self.error(model, kind, error_chain(e))
+    }
+
+    /// Sends a request built by `build`, retrying only when the connection itself failed; non-2xx answers
+    /// become errors carrying the server's body.
+    pub(crate) async fn send(
+        &self,
+        model: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, LlmError> {
+        let mut attempt = 0;
+        loop {
+            let mut req = build(&self.client);
+            if let Some(key) = &self.api_key {
+                req = req.bearer_auth(key);
+            }
+            match req.send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let body = resp.text().await.unwrap_or_default();
+                    let detail = format!("HTTP {status}: {}", body.chars().take(300).collect::<String>());
+                    return Err(self.error(model, LlmErrorKind::Status(status), detail));
+                }
+                Err(e) if e.is_connect() && attempt < self.retries => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+                Err(e) => return Err(self.from_reqwest(model, &e)),
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Builds the configured backend.
+pub fn build(settings: &LlmSettings) -> Result<Arc<dyn LlmBackend>, reqwest::Error> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+        .read_timeout(Duration::from_secs(settings.read_timeout_secs))
+        .pool_max_idle_per_host(1024)
+        .build()?;
+    let endpoint = |backend| Endpoint {
+        backend,
+        client: client.clone(),
+        url: settings.url.trim_end_matches('/').to_string(),
+        model: settings.model.clone(),
+        api_key: settings.api_key.clone(),
+        retries: settings.retries,
+    };
+    Ok(match settings.provider.as_str() {
+        "openai" => Arc::new(openai::OpenAi::new(endpoint("openai"))),
+        _ => Arc::new(ollama::Ollama::new(endpoint("ollama"))),
+    })
+}

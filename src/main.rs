@@ -1,0 +1,92 @@
+//! The `persona-mcp` binary: parses the command line, loads settings, starts the server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use persona_mcp::config::Settings;
+use persona_mcp::server;
+
+/// A server that hosts AI personas over WebSocket JSON-RPC, streaming replies from a local LLM.
+#[derive(Parser)]
+#[command(name = "persona-mcp", version, about)]
+struct Cli {
+    /// Settings file (TOML); default: ./persona-mcp.toml when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve WebSocket JSON-RPC on ws://HOST:PORT/mcp (the default).
+    Serve,
+    /// Load and validate the settings, print them (secrets redacted) and exit.
+    CheckConfig,
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.logging.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.logging.json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => {
+            let mut shown = settings.clone();
+            for secret in [&mut shown.llm.api_key, &mut shown.server.token] {
+                if secret.is_some() {
+                    *secret = Some("<redacted>".into());
+                }
+            }
+            match toml_like(&shown) {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("persona-mcp: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Serve => serve(settings),
+    }
+}
+
+fn toml_like(settings: &Settings) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(settings)
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    init_logging(&settings);
+    server::raise_open_file_limit();
+    let result = actix_web::rt::System::new().block_on(async move {
+        let running = server::start(settings).map_err(|e| e.to_string())?;
+        running.server.await.map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Prometheus metrics, rendered at `GET /metrics`.
+
+use std::time::Instant;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    /// Open WebSocket connections.
+    pub connections: IntGauge,
+    requests: IntCounterVec,
+    request_seconds: HistogramVec,
+    /// Seconds from a chat request to its first streamed chunk.
+    pub stream_first_chunk_seconds: Histogram,
+    /// Chunks streamed to clients.
+    pub stream_chunks: IntCounter,
+    /// Streams by how they ended.
+    pub streams: IntCounterVec,
+    /// Failed LLM calls.
+    pub llm_errors: IntCounter,
+    /// Seconds per LLM call, to its last token.
+    pub llm_seconds: Histogram,
+}
+
+const FAST_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("persona_mcp".into()), None).expect("static prefix is valid");
+        let connections = IntGauge::new("connections", "Open WebSocket connections").expect("static metric");
+        let requests = IntCounterVec::new(
+            Opts::new("requests_total", "JSON-RPC requests by method and outcome"),
+            &["method", "outcome"],
+        )
+        .expect("static metric");
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new("request_duration_seconds", "JSON-RPC request latency").buckets(FAST_BUCKETS.to_vec()),
+            &["method"],
+        )
+        .expect("static metric");
+        let stream_first_chunk_seconds = Histogram::with_opts(
+            HistogramOpts::new("stream_first_chunk_seconds", "Time to the first streamed chunk")
+                .buckets(FAST_BUCKETS.to_vec()),
+        )
+        .expect("static metric");
+        let stream_chunks = IntCounter::new("stream_chunks_total", "Chunks streamed").expect("static metric");
+        let streams =
+            IntCounterVec::new(Opts::new("streams_total", "Streams by outcome"), &["outcome"]).expect("static metric");
+        let llm_errors = IntCounter::new("llm_errors_total", "Failed LLM calls").expect("static metric");
+        let llm_seconds = Histogram::with_opts(
+            HistogramOpts::new("llm_call_seconds", "LLM call duration").buckets(FAST_BUCKETS.to_vec()),
+        )
+        .expect("static metric");
+        for m in [
+            Box::new(connections.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(requests.clone()),
+            Box::new(request_seconds.clone()),
+            Box::new(stream_first_chunk_seconds.clone()),
+            Box::new(stream_chunks.clone()),
+            Box::new(streams.clone()),
+            Box::new(llm_errors.clone()),
+            Box::new(llm_seconds.clone()),
+        ] {
+            registry.register(m).expect("metric names are unique");
+        }
+        Self {
+            registry,
+            connections,
+            requests,
+            request_seconds,
+            stream_first_chunk_seconds,
+            stream_chunks,
+            streams,
+            llm_errors,
+            llm_seconds,
+        }
+    }
+
+    /// Counts a finished request and its latency.
+    pub fn record_request(&self, method: &str, outcome: &str, started: Instant) {
+        self.requests.with_label_values(&[method, outcome]).inc();
+        self.request_seconds
+            .with_label_values(&[method])
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,344 @@
+//! One-to-one chat: `persona.chat`, `persona.chat_stream` (the old wire format of stream events),
+//! `persona.chat_cancel`, and `conversation.send_message` for chat-platform bridges.
+
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::context::Ctx;
+use super::framing::RpcError;
+use super::persona::non_empty;
+use super::router::{parse_params, Params, Reply, Router};
+use crate::actors::conversation::ConversationKey;
+use crate::actors::turn::{Chat, ChatOutcome, ChunkSink, TurnEnd};
+use crate::domain::persona::Persona;
+use crate::error::AppError;
+
+/// Registers the namespace.
+pub fn register(r: &mut Router) {
+    r.method(
+        "persona.chat",
+        "Chat with the current persona and get the whole reply",
+        chat,
+    );
+    r.streaming::<ChatParams, _, _>(
+        "persona.chat_stream",
+        "Chat with the current persona, streaming the reply chunk by chunk",
+        chat_stream,
+    );
+    r.method(
+        "persona.chat_cancel",
+        "Cancel a running chat stream of this connection",
+        chat_cancel,
+    );
+    r.method(
+        "conversation.send_message",
+        "Send a chat-platform message (room, sender) to the current persona",
+        send_message,
+    );
+}
+
+/// `persona.chat` / `persona.chat_stream` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct ChatParams {
+    /// What to say.
+    pub message: String,
+    /// Most tokens the reply may use.
+    #[serde(default)]
+    pub token_budget: Option<i64>,
+}
+
+impl Params for ChatParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("message", &self.message)?;
+        if let Some(b) = self.token_budget.filter(|b| *b < 1) {
+            return Err(AppError::invalid(
+                "token_budget",
+                format!("token_budget must be a positive integer, got {b}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn budget(ctx: &Ctx, requested: Option<i64>) -> Result<u32, AppError> {
+    let chat = &ctx.app.settings.chat;
+    let b = requested.unwrap_or(i64::from(chat.default_token_budget));
+    if b > i64::from(chat.max_token_budget) {
+        return Err(AppError::invalid(
+            "token_budget",
+            format!("token_budget must be at most {}, got {b}", chat.max_token_budget),
+        ));
+    }
+    Ok(b as u32)
+}
+
+fn check_length(ctx: &Ctx, field: &str, text: &str) -> Result<(), AppError> {
+    let max = ctx.app.settings.chat.max_message_bytes;
+    if text.len() > max {
+        return Err(AppError::invalid(field, format!("{field} must be at most {max} bytes")));
+    }
+    Ok(())
+}
+
+fn timeout(ctx: &Ctx) -> Duration {
+    Duration::from_secs(ctx.app.settings.server.stream_timeout_secs)
+}
+
+/// Runs a turn on the persona's conversation for this connection and channel.
+async fn converse(ctx: &Ctx, persona: &Persona, channel: String, chat: Chat) -> Result<ChatOutcome, AppError> {
+    let key = ConversationKey {
+        session_id: ctx.conn.session_id(),
+        persona: persona.id,
+        channel,
+    };
+    ctx.app.conversation(key, persona).await?.send(chat).await?
+}
+
+fn persona_state(o: &ChatOutcome) -> Value {
+    json!({
+        "social_energy": o.persona_state.social_energy,
+        "available_time": o.persona_state.available_time,
+        "interaction_fatigue": o.persona_state.interaction_fatigue,
+    })
+}
+
+async fn chat(ctx: Ctx, p: ChatParams) -> Result<Value, AppError> {
+    check_length(&ctx, "message", &p.message)?;
+    let token_budget = budget(&ctx, p.token_budget)?;
+    let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
+    let turn = Chat {
+        message: p.message,
+        token_budget,
+        sender: None,
+        room_id: None,
+        sink: None,
+        cancel: ctx.conn.closed.child_token(),
+        timeout: timeout(&ctx),
+    };
+    let o = converse(&ctx, &persona, String::new(), turn).await?;
+    Ok(json!({
+        "response": o.response,
+        "response_type": "direct",
+        "continue_score": o.continue_score,
+        "tokens_used": o.tokens_used,
+        "processing_time": o.processing_time,
+        "persona_state": persona_state(&o),
+    }))
+}
+
+/// Builds stream frames that answer one request under its id.
+struct StreamFrames {
+    id: Value,
+    stream_id: String,
+}
+
+const COPIED_UP: [&str; 5] = ["persona_id", "chunk", "full_response", "tokens_used", "processing_time"];
+
+impl StreamFrames {
+    fn result(&self, event_type: &str, data: Value) -> Value {
+        let mut result = Map::new();
+        result.insert("event_type".into(), json!(event_type));
+        result.insert("stream_id".into(), json!(self.stream_id));
+        result.insert(
+            "timestamp".into(),
+            json!(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)),
+        );
+        for key in COPIED_UP {
+            if let Some(v) = data.get(key) {
+                result.insert(key.into(), v.clone());
+            }
+        }
+        result.insert("data".into(), data);
+        Value::Object(result)
+    }
+
+    fn event(&self, event_type: &str, data: Value) -> String {
+        json!({ "jsonrpc": "2.0", "id": self.id, "result": self.result(event_type, data) }).to_string()
+    }
+
+    fn error(&self, message: &str, reason: &str, cause: RpcError) -> String {
+        let mut data = json!({ "error": reason });
+        if let (Some(extra), Some(obj)) = (cause.data.as_ref().and_then(Value::as_object), data.as_object_mut()) {
+            obj.extend(extra.clone());
+        }
+        let error = json!({ "code": cause.code, "message": message, "data": data });
+        json!({
+            "jsonrpc": "2.0",
+            "id": self.id,
+            "result": self.result("stream_error", json!({ "error": reason })),
+            "error": error,
+        })
+        .to_string()
+    }
+}
+
+async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
+    let frames = StreamFrames {
+        id: ctx.request_id.clone(),
+        stream_id: Uuid::new_v4().to_string(),
+    };
+    let prepared = async {
+        let p: ChatParams = parse_params(params)?;
+        check_length(&ctx, "message", &p.message)?;
+        let token_budget = budget(&ctx, p.token_budget)?;
+        let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
+        Ok::<_, AppError>((p.message, token_budget, persona))
+    }
+    .await;
+    let (message, token_budget, persona) = match prepared {
+        Ok(v) => v,
+        Err(e) => {
+            let reason = e.to_string();
+            ctx.conn.send(frames.error("Streaming error", &reason, e.into()));
+            return Ok(Reply::Sent);
+        }
+    };
+    ctx.conn.send(frames.event(
+        "stream_start",
+        json!({
+            "persona_id": persona.id,
+            "persona_name": persona.name,
+            "message": message,
+            "token_budget": token_budget,
+        }),
+    ));
+    let cancel: CancellationToken = ctx.conn.start_stream(&frames.stream_id);
+    let sink: ChunkSink = {
+        let conn = ctx.conn.clone();
+        let frames = StreamFrames {
+            id: frames.id.clone(),
+            stream_id: frames.stream_id.clone(),
+        };
+        Box::new(move |chunk, number, total| {
+            conn.send(frames.event(
+                "stream_chunk",
+                json!({ "chunk": chunk, "chunk_number": number, "total_length": total }),
+            ));
+        })
+    };
+    let started = Instant::now();
+    let turn = Chat {
+        message,
+        token_budget,
+        sender: None,
+        room_id: None,
+        sink: Some(sink),
+        cancel,
+        timeout: timeout(&ctx),
+    };
+    let result = converse(&ctx, &persona, String::new(), turn).await;
+    ctx.conn.finish_stream(&frames.stream_id);
+    let metrics = &ctx.app.metrics;
+    let frame = match result {
+        Ok(o) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => {
+            metrics.streams.with_label_values(&["complete"]).inc();
+            frames.event(
+                "stream_complete",
+                json!({
+                    "full_response": o.response,
+                    "chunk_count": o.chunk_count,
+                    "processing_time": o.processing_time,
+                    "response_length": o.response.chars().count(),
+                    "tokens_used": o.tokens_used,
+                    "persona_name": persona.name,
+                    "persona_id": persona.id,
+                    "continue_score": o.continue_score,
+                }),
+            )
+        }
+        Ok(o) if o.end == TurnEnd::Cancelled => {
+            metrics.streams.with_label_values(&["cancelled"]).inc();
+            frames.event(
+                "stream_cancelled",
+                json!({ "reason": "Client cancelled", "partial_response": o.response, "chunk_count": o.chunk_count }),
+            )
+        }
+        Ok(_) => {
+            metrics.streams.with_label_values(&["timeout"]).inc();
+            let secs = ctx.app.settings.server.stream_timeout_secs;
+            let reason = format!("Streaming request timed out after {secs} seconds");
+            frames.error(&reason, &reason, RpcError::new(-32603, "timeout"))
+        }
+        Err(e) => {
+            metrics.streams.with_label_values(&["error"]).inc();
+            tracing::warn!(stream_id = %frames.stream_id, error = %e, "chat stream failed");
+            let reason = e.to_string();
+            frames.error("Chat streaming failed", &reason, e.into())
+        }
+    };
+    ctx.conn.send(frame);
+    tracing::debug!(stream_id = %frames.stream_id, elapsed_ms = started.elapsed().as_millis() as u64, "stream done");
+    Ok(Reply::Sent)
+}
+
+/// `persona.chat_cancel` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct CancelParams {
+    /// The `stream_id` of a running stream of this connection.
+    pub stream_id: String,
+}
+impl Params for CancelParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("stream_id", &self.stream_id)
+    }
+}
+
+async fn chat_cancel(ctx: Ctx, p: CancelParams) -> Result<Value, AppError> {
+    let cancelled = ctx.conn.cancel_stream(&p.stream_id);
+    Ok(json!({ "cancelled": cancelled, "stream_id": p.stream_id }))
+}
+
+/// `conversation.send_message` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct SendMessageParams {
+    /// The message text.
+    pub content: String,
+    /// Who sent it on the chat platform.
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// The chat-platform room.
+    #[serde(default)]
+    pub room_id: Option<String>,
+    /// Extra context from the bridge (kept for compatibility; not sent to the model).
+    #[serde(default)]
+    pub context: Option<Map<String, Value>>,
+}
+impl Params for SendMessageParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("content", &self.content)
+    }
+}
+
+async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError> {
+    check_length(&ctx, "content", &p.content)?;
+    let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
+    let channel = format!(
+        "room:{}|sender:{}",
+        p.room_id.as_deref().unwrap_or(""),
+        p.sender.as_deref().unwrap_or("")
+    );
+    let turn = Chat {
+        message: p.content,
+        token_budget: ctx.app.settings.chat.default_token_budget,
+        sender: p.sender,
+        room_id: p.room_id,
+        sink: None,
+        cancel: ctx.conn.closed.child_token(),
+        timeout: timeout(&ctx),
+    };
+    let started = Instant::now();
+    let o = converse(&ctx, &persona, channel, turn).await?;
+    Ok(json!({
+        "response": o.response,
+        "persona_id": o.persona_id,
+        "response_time_ms": started.elapsed().as_millis() as u64,
+        "memory_stored": o.memory_stored,
+        "conversation_id": o.conversation_id,
+    }))
+}

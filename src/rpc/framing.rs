@@ -1,0 +1,188 @@
+//! JSON-RPC 2.0 framing: request validation, ids, responses, and the one mapping from `AppError` to codes.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::AppError;
+
+/// Parse error: the frame is not JSON.
+pub const PARSE_ERROR: i64 = -32700;
+/// The frame is not a valid request object.
+pub const INVALID_REQUEST: i64 = -32600;
+/// Unknown method.
+pub const METHOD_NOT_FOUND: i64 = -32601;
+/// Missing, ill-typed or out-of-range parameter.
+pub const INVALID_PARAMS: i64 = -32602;
+/// A bug, logged with a correlation id.
+pub const INTERNAL_ERROR: i64 = -32603;
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcError {
+    /// Error code.
+    pub code: i64,
+    /// Message (the old server's wording where it had one).
+    pub message: String,
+    /// Structured details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    /// An error without data.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// -32700.
+    pub fn parse_error() -> Self {
+        Self::new(PARSE_ERROR, "Parse error")
+    }
+
+    /// -32600 with the reason in `data`.
+    pub fn invalid_request(reason: &str) -> Self {
+        Self {
+            data: Some(json!({ "reason": reason })),
+            ..Self::new(INVALID_REQUEST, "Invalid Request")
+        }
+    }
+
+    /// -32601.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(METHOD_NOT_FOUND, format!("Method not found: {method}"))
+    }
+}
+
+impl From<AppError> for RpcError {
+    fn from(e: AppError) -> Self {
+        let code = match &e {
+            AppError::InvalidParam { .. } => INVALID_PARAMS,
+            AppError::PersonaNotFound(_) => -32001,
+            AppError::NoPersonaSelected(_) => -32002,
+            AppError::LlmUnavailable { .. } => -32003,
+            AppError::ConversationNotFound(_) => -32004,
+            AppError::RateLimited { .. } => -32005,
+            AppError::PersonaUnavailable(_) => -32006,
+            AppError::Conflict(_) => -32007,
+            AppError::Internal(detail) => {
+                let correlation_id = uuid::Uuid::new_v4().to_string();
+                tracing::error!(%correlation_id, %detail, "internal error");
+                return Self {
+                    code: INTERNAL_ERROR,
+                    message: "Internal error".into(),
+                    data: Some(json!({ "correlation_id": correlation_id })),
+                };
+            }
+        };
+        Self {
+            code,
+            data: e.data(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// A validated request or notification.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `None` for a notification.
+    pub id: Option<Value>,
+    /// Method name.
+    pub method: String,
+    /// Parameters: always an object or an array (absent → empty object).
+    pub params: Value,
+}
+
+/// Checks one element of a frame. On failure returns the id to answer with (null when unknown) and the error;
+/// a broken notification still gets no answer, except when its shape hides whether it is one.
+pub fn parse_request(value: Value) -> Result<Request, (Option<Value>, RpcError)> {
+    let Value::Object(mut obj) = value else {
+        return Err((
+            Some(Value::Null),
+            RpcError::invalid_request("a request must be a JSON object"),
+        ));
+    };
+    let id = match obj.remove("id") {
+        None => None,
+        Some(id @ (Value::String(_) | Value::Number(_) | Value::Null)) => Some(id),
+        Some(_) => {
+            return Err((
+                Some(Value::Null),
+                RpcError::invalid_request("id must be a string, a number or null"),
+            ))
+        }
+    };
+    let answer_id = Some(id.clone().unwrap_or(Value::Null));
+    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err((answer_id, RpcError::invalid_request("jsonrpc must be \"2.0\"")));
+    }
+    let method = match obj.remove("method") {
+        Some(Value::String(m)) => m,
+        _ => return Err((answer_id, RpcError::invalid_request("method must be a string"))),
+    };
+    let params = match obj.remove("params") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(p @ (Value::Object(_) | Value::Array(_))) => p,
+        Some(_) => {
+            return Err((
+                answer_id,
+                RpcError::invalid_request("params must be an object or an array"),
+            ))
+        }
+    };
+    Ok(Request { id, method, params })
+}
+
+/// A success response.
+pub fn success(id: &Value, result: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+}
+
+/// An error response.
+pub fn failure(id: &Value, error: RpcError) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "error": error })
+}
+
+/// A notification from the server.
+pub fn notification(method: &str, params: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validates_request_shape() {
+        let ok = parse_request(json!({"jsonrpc":"2.0","id":7,"method":"m"})).unwrap();
+        assert_eq!(ok.id, Some(json!(7)));
+        assert_eq!(ok.params, json!({}));
+        let note = parse_request(json!({"jsonrpc":"2.0","method":"m","params":{"a":1}})).unwrap();
+        assert!(note.id.is_none());
+        let (id, e) = parse_request(json!({"jsonrpc":"1.0","id":"x","method":"m"})).unwrap_err();
+        assert_eq!((id, e.code), (Some(json!("x")), INVALID_REQUEST));
+        let (_, e) = parse_request(json!({"jsonrpc":"2.0","id":1,"method":5})).unwrap_err();
+        assert_eq!(e.code, INVALID_REQUEST);
+        let (_, e) = parse_request(json!({"jsonrpc":"2.0","id":1,"method":"m","params":3})).unwrap_err();
+        assert_eq!(e.code, INVALID_REQUEST);
+        let (id, e) = parse_request(json!([1])).unwrap_err();
+        assert_eq!((id, e.code), (Some(Value::Null), INVALID_REQUEST));
+    }
+
+    #[test]
+    fn app_errors_map_to_codes_and_keep_wording() {
+        let e: RpcError = AppError::PersonaNotFound("Zed".into()).into();
+        assert_eq!((e.code, e.message.as_str()), (-32001, "Persona not found: Zed"));
+        assert_eq!(e.data, Some(json!({"persona_id":"Zed"})));
+        let e: RpcError = AppError::required("persona_id").into();
+        assert_eq!((e.code, e.message.as_str()), (INVALID_PARAMS, "persona_id is required"));
+        let e: RpcError = AppError::Internal("disk on fire".into()).into();
+        assert_eq!(e.code, INTERNAL_ERROR);
+        assert!(!e.message.contains("disk"));
+        assert!(e.data.unwrap()["correlation_id"].is_string());
+    }
+}

@@ -1,0 +1,17 @@
+//! JSON-RPC 2.0: framing, the method table, and one module per namespace.
+
+pub mod chat;
+pub mod context;
+pub mod framing;
+pub mod persona;
+pub mod router;
+pub mod system;
+
+/// The full method table.
+pub fn router() -> router::Router {
+    let mut r = router::Router::default();
+    persona::register(&mut r);
+    chat::register(&mut r);
+    system::register(&mut r);
+    r
+}

@@ -1,0 +1,351 @@
+//! `persona.*` (except chat): list, get, switch, create, update, delete, status.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use futures_util::future::join_all;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use super::context::Ctx;
+use super::router::{Params, Router};
+use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot};
+use crate::actors::registry::{CardChanged, Forget};
+use crate::domain::persona::{InteractionState, Persona, Priority};
+use crate::error::AppError;
+use crate::storage::personas;
+
+/// Registers the namespace.
+pub fn register(r: &mut Router) {
+    r.method("persona.list", "List all personas with their availability", list);
+    r.method("persona.get", "Get a persona's card", get);
+    r.method(
+        "persona.switch",
+        "Make a persona the connection's current persona",
+        switch,
+    );
+    r.method("persona.create", "Create a persona", create);
+    r.method("persona.update", "Change fields of a persona", update);
+    r.method("persona.delete", "Delete a persona and everything it owns", delete);
+    r.method(
+        "persona.status",
+        "A persona's card, interaction state and memory stats",
+        status,
+    );
+}
+
+/// No parameters.
+#[derive(Deserialize, JsonSchema, Default)]
+pub struct NoParams {}
+impl Params for NoParams {}
+
+/// A persona named by id or name.
+#[derive(Deserialize, JsonSchema)]
+pub struct PersonaRef {
+    /// Persona id or name (case-insensitive).
+    pub persona_id: String,
+}
+impl Params for PersonaRef {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("persona_id", &self.persona_id)
+    }
+}
+
+/// An optional persona (default: the current one).
+#[derive(Deserialize, JsonSchema, Default)]
+pub struct MaybePersona {
+    /// Persona id or name; default: the connection's current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
+}
+impl Params for MaybePersona {}
+
+/// Fails with "`field` is required" when `value` is blank.
+pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
+    if value.trim().is_empty() {
+        Err(AppError::required(field))
+    } else {
+        Ok(())
+    }
+}
+
+/// The persona named by `persona_id`, or the current one.
+pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Persona, AppError> {
+    match persona_id.filter(|s| !s.trim().is_empty()) {
+        Some(key) => ctx.app.resolve_persona(key).await,
+        None => ctx.app.persona_by_id(ctx.require_current()?).await,
+    }
+}
+
+async fn snapshot(ctx: &Ctx, persona: &Persona) -> Result<Snapshot, AppError> {
+    Ok(ctx.app.persona_actor(persona).await?.send(GetSnapshot).await?)
+}
+
+fn card(p: &Persona) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "description": p.description,
+        "personality_traits": p.personality_traits,
+        "topic_preferences": p.topic_preferences,
+        "charisma": p.charisma,
+        "intelligence": p.intelligence,
+        "social_rank": p.social_rank,
+        "model": p.model,
+        "system_prompt": p.system_prompt,
+        "avatar_url": p.avatar_url,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    })
+}
+
+fn interaction_state(s: &InteractionState) -> Value {
+    json!({
+        "interest_level": s.interest_level,
+        "interaction_fatigue": s.interaction_fatigue,
+        "current_priority": s.current_priority.as_str(),
+        "available_time": s.available_time,
+        "social_energy": s.social_energy,
+        "cooldown_until": s.cooldown_until,
+        "is_available": s.is_available(now_secs()),
+    })
+}
+
+async fn list(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+    let all = ctx.app.db.run(personas::list).await?;
+    let snapshots = join_all(all.iter().map(|p| snapshot(&ctx, p))).await;
+    let now = now_secs();
+    let mut available = 0;
+    let mut rows = Vec::with_capacity(all.len());
+    for s in snapshots {
+        let s = s?;
+        let is_available = s.state.is_available(now);
+        available += usize::from(is_available);
+        rows.push(json!({
+            "id": s.persona.id,
+            "name": s.persona.name,
+            "description": s.persona.description,
+            "available": is_available,
+            "social_energy": s.state.social_energy,
+            "current_priority": s.state.current_priority.as_str(),
+            "cooldown_remaining": s.state.cooldown_remaining(now),
+        }));
+    }
+    Ok(json!({ "personas": rows, "total_count": all.len(), "available_count": available }))
+}
+
+async fn get(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
+    let persona = ctx.app.resolve_persona(&p.persona_id).await?;
+    Ok(json!({ "persona": card(&persona) }))
+}
+
+async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
+    let persona = ctx.app.resolve_persona(&p.persona_id).await?;
+    let s = ctx.app.persona_actor(&persona).await?.send(CheckAvailable).await??;
+    ctx.conn.set_current_persona(Some(persona.id));
+    Ok(json!({
+        "persona_id": persona.id,
+        "name": persona.name,
+        "description": persona.description,
+        "status": "active",
+        "social_energy": s.state.social_energy,
+        "available_time": s.state.available_time,
+        "current_priority": s.state.current_priority.as_str(),
+        "session_id": ctx.conn.session_id(),
+    }))
+}
+
+/// Fields of a persona card, all optional (create requires `name`).
+#[derive(Deserialize, JsonSchema, Default)]
+pub struct CardFields {
+    /// Unique name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description for the system prompt.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Trait → 0..100 (or words such as "high"), kept as sent.
+    #[serde(default)]
+    pub personality_traits: Option<Map<String, Value>>,
+    /// Topic → preference 0..100.
+    #[serde(default)]
+    pub topic_preferences: Option<BTreeMap<String, f64>>,
+    /// 1..20.
+    #[serde(default)]
+    pub charisma: Option<i64>,
+    /// 1..20.
+    #[serde(default)]
+    pub intelligence: Option<i64>,
+    /// commoner, performer, scholar, merchant, noble, royalty…
+    #[serde(default)]
+    pub social_rank: Option<String>,
+    /// LLM model for this persona.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Extra system prompt.
+    #[serde(default)]
+    pub system_prompt: Option<String>,
+}
+
+impl CardFields {
+    fn validate(&self) -> Result<(), AppError> {
+        if let Some(name) = &self.name {
+            non_empty("name", name)?;
+            if name.chars().count() > 100 {
+                return Err(AppError::invalid("name", "name must be at most 100 characters"));
+            }
+        }
+        for (field, value) in [("charisma", self.charisma), ("intelligence", self.intelligence)] {
+            if let Some(v) = value.filter(|v| !(1..=20).contains(v)) {
+                return Err(AppError::invalid(
+                    field,
+                    format!("{field} must be an integer between 1 and 20, got {v}"),
+                ));
+            }
+        }
+        if let Some(topics) = &self.topic_preferences {
+            if let Some((t, v)) = topics.iter().find(|(_, v)| !(0.0..=100.0).contains(*v)) {
+                return Err(AppError::invalid(
+                    "topic_preferences",
+                    format!("topic_preferences.{t} must be a number between 0 and 100, got {v}"),
+                ));
+            }
+        }
+        if self.description.as_ref().is_some_and(|d| d.len() > 16 * 1024) {
+            return Err(AppError::invalid("description", "description must be at most 16 KiB"));
+        }
+        Ok(())
+    }
+
+    /// Writes the given fields into `p`.
+    fn apply(self, p: &mut Persona) {
+        let blank_to_none = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+        if let Some(v) = self.name {
+            p.name = v.trim().to_string();
+        }
+        if let Some(v) = self.description {
+            p.description = v;
+        }
+        if let Some(v) = self.personality_traits {
+            p.personality_traits = v;
+        }
+        if let Some(v) = self.topic_preferences {
+            p.topic_preferences = v;
+        }
+        if let Some(v) = self.charisma {
+            p.charisma = v as i32;
+        }
+        if let Some(v) = self.intelligence {
+            p.intelligence = v as i32;
+        }
+        if let Some(v) = self.social_rank {
+            p.social_rank = v;
+        }
+        if let Some(v) = self.model {
+            p.model = blank_to_none(v);
+        }
+        if let Some(v) = self.system_prompt {
+            p.system_prompt = blank_to_none(v);
+        }
+    }
+}
+
+/// `persona.create` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct CreateParams {
+    /// The card.
+    #[serde(flatten)]
+    pub fields: CardFields,
+}
+impl Params for CreateParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("name", self.fields.name.as_deref().unwrap_or(""))?;
+        self.fields.validate()
+    }
+}
+
+async fn create(ctx: Ctx, p: CreateParams) -> Result<Value, AppError> {
+    let now = Utc::now();
+    let mut persona = Persona {
+        id: Uuid::new_v4(),
+        name: String::new(),
+        description: String::new(),
+        personality_traits: Map::new(),
+        topic_preferences: BTreeMap::new(),
+        charisma: 10,
+        intelligence: 10,
+        social_rank: "commoner".into(),
+        model: None,
+        system_prompt: None,
+        avatar_url: None,
+        created_at: now,
+        updated_at: now,
+    };
+    p.fields.apply(&mut persona);
+    let state = InteractionState::new(Priority::Casual, 100.0, 300.0);
+    let stored = persona.clone();
+    ctx.app.db.run(move |c| personas::insert(c, &stored, &state)).await?;
+    Ok(json!({ "persona_id": persona.id, "name": persona.name, "created": true }))
+}
+
+/// `persona.update` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct UpdateParams {
+    /// Persona id or name.
+    pub persona_id: String,
+    /// Fields to change.
+    #[serde(flatten)]
+    pub fields: CardFields,
+}
+impl Params for UpdateParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("persona_id", &self.persona_id)?;
+        self.fields.validate()
+    }
+}
+
+async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
+    let mut persona = ctx.app.resolve_persona(&p.persona_id).await?;
+    p.fields.apply(&mut persona);
+    persona.updated_at = Utc::now();
+    let stored = persona.clone();
+    ctx.app.db.run(move |c| personas::update(c, &stored)).await?;
+    ctx.app.registry.do_send(CardChanged(persona.clone()));
+    Ok(json!({ "persona": card(&persona), "updated": true }))
+}
+
+async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
+    let persona = ctx.app.resolve_persona(&p.persona_id).await?;
+    let id = persona.id;
+    ctx.app.db.run(move |c| personas::delete(c, id)).await?;
+    ctx.app.registry.do_send(Forget(id));
+    if ctx.conn.current_persona() == Some(id) {
+        ctx.conn.set_current_persona(None);
+    }
+    Ok(json!({
+        "persona_id": id,
+        "name": persona.name,
+        "deleted": true,
+        "message": format!("Persona {} deleted", persona.name),
+    }))
+}
+
+async fn status(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let s = snapshot(&ctx, &persona).await?;
+    Ok(json!({
+        "persona": {
+            "id": persona.id,
+            "name": persona.name,
+            "description": persona.description,
+            "personality_traits": persona.personality_traits,
+            "topic_preferences": persona.topic_preferences,
+            "charisma": persona.charisma,
+            "intelligence": persona.intelligence,
+            "social_rank": persona.social_rank,
+        },
+        "interaction_state": interaction_state(&s.state),
+    }))
+}

@@ -1,0 +1,225 @@
+//! The one method table. Each namespace registers its methods once (name → typed handler); the JSON-RPC
+//! dispatcher, MCP `tools/list` and the docs are all generated from it.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::future::{join_all, BoxFuture};
+use futures_util::FutureExt;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::context::Ctx;
+use super::framing::{failure, parse_request, success, Request, RpcError};
+use crate::error::AppError;
+
+/// Typed parameters of one method, validated at the edge.
+pub trait Params: DeserializeOwned + JsonSchema + Send + 'static {
+    /// Range checks beyond what the type says; the error names the field.
+    fn validate(&self) -> Result<(), AppError> {
+        Ok(())
+    }
+}
+
+/// What a handler produced.
+pub enum Reply {
+    /// Send this as the result.
+    Value(Value),
+    /// The handler already sent its frames (streaming); nothing more to send.
+    Sent,
+}
+
+type HandlerFn = Arc<dyn Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync>;
+
+/// One registered method.
+#[derive(Clone)]
+pub struct Method {
+    /// JSON-RPC name, e.g. `persona.chat`.
+    pub name: &'static str,
+    /// One line for tool listings and docs.
+    pub description: &'static str,
+    /// JSON Schema of the params, generated from the params type.
+    pub schema: fn() -> Value,
+    /// True when the method streams its answer as several frames.
+    pub streaming: bool,
+    handler: HandlerFn,
+}
+
+/// The method table.
+#[derive(Default, Clone)]
+pub struct Router {
+    methods: HashMap<&'static str, Method>,
+    order: Vec<&'static str>,
+}
+
+fn schema_of<P: JsonSchema>() -> Value {
+    serde_json::to_value(schemars::schema_for!(P)).unwrap_or(Value::Null)
+}
+
+/// Deserialises params into `P`, turning serde's complaint into an error that names the field.
+pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
+    let params = match params {
+        Value::Array(a) if a.is_empty() => Value::Object(Default::default()),
+        Value::Array(_) => return Err(AppError::invalid("params", "params must be given by name (an object)")),
+        other => other,
+    };
+    let parsed: P = serde_path_to_error::deserialize(params).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.inner().to_string();
+        let parent = if path == "." { String::new() } else { format!("{path}.") };
+        match inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            Some(field) => AppError::required(&format!("{parent}{field}")),
+            None => {
+                let field = if path == "." { "params".to_string() } else { path };
+                AppError::invalid(&field, format!("{field} is invalid: {inner}"))
+            }
+        }
+    })?;
+    parsed.validate()?;
+    Ok(parsed)
+}
+
+impl Router {
+    /// Registers a method with typed params and a typed result.
+    pub fn method<P, R, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
+    where
+        P: Params,
+        R: Serialize + 'static,
+        F: Fn(Ctx, P) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R, AppError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        self.insert(name, description, schema_of::<P>, false, move |ctx, params| {
+            let f = f.clone();
+            async move {
+                let p = parse_params::<P>(params)?;
+                let r = f(ctx, p).await?;
+                serde_json::to_value(r)
+                    .map(Reply::Value)
+                    .map_err(|e| AppError::Internal(format!("serialising result: {e}")))
+            }
+            .boxed()
+        })
+    }
+
+    /// Registers a streaming method: it parses its own params (so that even bad input is answered in the
+    /// stream's format) and sends its own frames.
+    pub fn streaming<P, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
+    where
+        P: JsonSchema,
+        F: Fn(Ctx, Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Reply, AppError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        self.insert(name, description, schema_of::<P>, true, move |ctx, params| {
+            f(ctx, params).boxed()
+        })
+    }
+
+    fn insert(
+        &mut self,
+        name: &'static str,
+        description: &'static str,
+        schema: fn() -> Value,
+        streaming: bool,
+        handler: impl Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync + 'static,
+    ) -> &mut Self {
+        let method = Method {
+            name,
+            description,
+            schema,
+            streaming,
+            handler: Arc::new(handler),
+        };
+        if self.methods.insert(name, method).is_none() {
+            self.order.push(name);
+        }
+        self
+    }
+
+    /// Every method in registration order.
+    pub fn methods(&self) -> impl Iterator<Item = &Method> {
+        self.order.iter().filter_map(|n| self.methods.get(n))
+    }
+
+    /// Looks a method up.
+    pub fn get(&self, name: &str) -> Option<&Method> {
+        self.methods.get(name)
+    }
+
+    /// Runs a method by name (used by every transport).
+    pub async fn invoke(&self, ctx: Ctx, method: &str, params: Value) -> Result<Reply, AppError> {
+        let Some(m) = self.methods.get(method) else {
+            return Err(AppError::Internal(format!("no method {method}")));
+        };
+        (m.handler)(ctx, params).await
+    }
+
+    /// Answers one validated request; `None` for notifications and for methods that sent their own frames.
+    pub async fn call(&self, ctx: &Ctx, req: Request) -> Option<Value> {
+        let started = Instant::now();
+        let id = req.id.clone().unwrap_or(Value::Null);
+        let Some(method) = self.methods.get(req.method.as_str()) else {
+            ctx.app.metrics.record_request("unknown", "method_not_found", started);
+            return req
+                .id
+                .as_ref()
+                .map(|id| failure(id, RpcError::method_not_found(&req.method)));
+        };
+        if let Some(session) = req.params.get("session_id").and_then(Value::as_str) {
+            ctx.conn.resume_session(session);
+        }
+        let result = (method.handler)(ctx.for_request(id.clone()), req.params).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(AppError::InvalidParam { .. }) => "invalid_params",
+            Err(AppError::Internal(_)) => "internal_error",
+            Err(_) => "app_error",
+        };
+        ctx.app.metrics.record_request(method.name, outcome, started);
+        let answer = match result {
+            Ok(Reply::Sent) => return None,
+            Ok(Reply::Value(v)) => success(&id, v),
+            Err(e) => failure(&id, e.into()),
+        };
+        req.id.map(|_| answer)
+    }
+
+    /// Answers one text frame: a request, a notification or a batch. `None` when nothing is to be sent.
+    pub async fn handle_text(&self, ctx: &Ctx, text: &str, max_batch: usize) -> Option<String> {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(_) => return Some(failure(&Value::Null, RpcError::parse_error()).to_string()),
+        };
+        let answer = match value {
+            Value::Array(items) if items.is_empty() => {
+                Some(failure(&Value::Null, RpcError::invalid_request("empty batch")))
+            }
+            Value::Array(items) if items.len() > max_batch => Some(failure(
+                &Value::Null,
+                RpcError::invalid_request(&format!("batch larger than {max_batch}")),
+            )),
+            Value::Array(items) => {
+                let answers: Vec<Value> = join_all(items.into_iter().map(|item| self.call_value(ctx, item)))
+                    .await
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                (!answers.is_empty()).then(|| Value::Array(answers))
+            }
+            single => self.call_value(ctx, single).await,
+        };
+        answer.map(|a| a.to_string())
+    }
+
+    async fn call_value(&self, ctx: &Ctx, value: Value) -> Option<Value> {
+        match parse_request(value) {
+            Ok(req) => self.call(ctx, req).await,
+            Err((id, e)) => id.map(|id| failure(&id, e)),
+        }
+    }
+}

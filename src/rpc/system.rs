@@ -1,0 +1,144 @@
+//! `system.status`, `system.models`, and `visual.update` / `visual.subscribe` (broadcasts to subscribers).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::context::Ctx;
+use super::framing::notification;
+use super::persona::NoParams;
+use super::router::{Params, Router};
+use crate::actors::persona::{now_secs, GetSnapshot};
+use crate::actors::registry::ActiveConversations;
+use crate::error::AppError;
+use crate::storage::{conversations, personas};
+
+/// Registers the namespace.
+pub fn register(r: &mut Router) {
+    r.method(
+        "system.status",
+        "Server health, personas, connections and this session",
+        status,
+    );
+    r.method("system.models", "Models offered by the LLM backend", models);
+    r.method(
+        "visual.update",
+        "Broadcast a visual update to subscribed clients",
+        visual_update,
+    );
+    r.method(
+        "visual.subscribe",
+        "Receive (or stop receiving) visual.update broadcasts",
+        visual_subscribe,
+    );
+}
+
+/// How long `system.status` waits for the LLM backend before calling it unavailable.
+const LLM_PROBE: Duration = Duration::from_secs(2);
+
+async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+    let app = &ctx.app;
+    let llm_available = matches!(tokio::time::timeout(LLM_PROBE, app.llm.list_models()).await, Ok(Ok(_)));
+    let all = app.db.run(personas::list).await?;
+    let now = now_secs();
+    let mut available = 0;
+    for p in &all {
+        let snapshot = app.persona_actor(p).await?.send(GetSnapshot).await?;
+        available += usize::from(snapshot.state.is_available(now));
+    }
+    let current = ctx.conn.current_persona();
+    let session_id = ctx.conn.session_id();
+    let current_conversation = match current {
+        Some(persona) => {
+            let session = session_id.clone();
+            app.db
+                .run(move |c| conversations::find(c, &session, persona, ""))
+                .await?
+                .map(|c| c.id)
+        }
+        None => None,
+    };
+    let active_conversations = app.registry.send(ActiveConversations).await?;
+    Ok(json!({
+        "system_status": "operational",
+        "health": if llm_available { "healthy" } else { "degraded" },
+        "llm_available": llm_available,
+        "total_personas": all.len(),
+        "available_personas": available,
+        "active_conversations": active_conversations,
+        "current_persona": current,
+        "current_conversation": current_conversation,
+        "timestamp": Utc::now(),
+        "active_connections": app.hub.len(),
+        "session_id": session_id,
+        "uptime_seconds": app.started_at.elapsed().as_secs(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+async fn models(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+    let llm = &ctx.app.llm;
+    let available = llm.list_models().await?;
+    Ok(json!({
+        "available_models": available,
+        "current_model": llm.default_model(),
+        "provider": llm.provider(),
+    }))
+}
+
+/// `visual.update` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct VisualUpdateParams {
+    /// Kind of update.
+    #[serde(default = "general", rename = "type")]
+    pub update_type: String,
+    /// Payload for the clients.
+    #[serde(default)]
+    pub data: Map<String, Value>,
+}
+impl Params for VisualUpdateParams {}
+
+fn general() -> String {
+    "general".into()
+}
+
+async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<Value, AppError> {
+    let timestamp = Utc::now();
+    let frame = notification(
+        "visual.update",
+        json!({ "update_type": p.update_type, "data": p.data, "timestamp": timestamp, "source_session": ctx.conn.session_id() }),
+    )
+    .to_string();
+    let recipients = ctx.app.hub.broadcast(&frame, |c| {
+        c.id != ctx.conn.id && c.visual_subscribed.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    Ok(json!({
+        "visual_updated": true,
+        "update_type": p.update_type,
+        "timestamp": timestamp,
+        "recipients": recipients,
+    }))
+}
+
+/// `visual.subscribe` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct SubscribeParams {
+    /// False to unsubscribe.
+    #[serde(default = "yes")]
+    pub subscribe: bool,
+}
+impl Params for SubscribeParams {}
+
+fn yes() -> bool {
+    true
+}
+
+async fn visual_subscribe(ctx: Ctx, p: SubscribeParams) -> Result<Value, AppError> {
+    ctx.conn
+        .visual_subscribed
+        .store(p.subscribe, std::sync::atomic::Ordering::Relaxed);
+    Ok(json!({ "subscribed": p.subscribe }))
+}

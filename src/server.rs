@@ -1,0 +1,66 @@
+//! Starts the whole server: application state, actors and the HTTP listener. Used by `main` and by the tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{web, App, HttpServer};
+
+use crate::app::{AppState, StartError};
+use crate::config::Settings;
+use crate::rpc;
+
+/// A started server.
+pub struct RunningServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Stops it.
+    pub handle: ServerHandle,
+    /// Resolves when it has stopped.
+    pub server: Server,
+    /// Its state.
+    pub app: Arc<AppState>,
+}
+
+/// Raises the open-files soft limit to the hard limit: every streamed chat holds two sockets.
+pub fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
+}
+
+/// Builds everything and binds the listener. Must run inside an actix `System`.
+pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    let host = settings.server.host.clone();
+    let port = settings.server.port;
+    let workers = match settings.server.workers {
+        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        n => n,
+    };
+    let grace = settings.server.shutdown_grace_secs;
+    let app = AppState::build(settings, rpc::router())?;
+    let data = web::Data::new(app.clone());
+    let http = HttpServer::new(move || App::new().app_data(data.clone()).configure(crate::web::routes))
+        .workers(workers)
+        .max_connections(100_000)
+        .backlog(4096)
+        .shutdown_timeout(grace)
+        .bind((host.as_str(), port))
+        .map_err(|source| StartError::Bind {
+            addr: format!("{host}:{port}"),
+            source,
+        })?;
+    let addr = http.addrs().first().copied().ok_or_else(|| StartError::Bind {
+        addr: format!("{host}:{port}"),
+        source: std::io::Error::other("no address bound"),
+    })?;
+    let server = http.run();
+    tracing::info!(%addr, "persona-mcp listening: ws://{addr}/mcp");
+    Ok(RunningServer {
+        addr,
+        handle: server.handle(),
+        server,
+        app,
+    })
+}
