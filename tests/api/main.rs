@@ -1,0 +1,22 @@
+//! Integration tests over real sockets: the server boots on an ephemeral port against the fake LLM.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod chat;
+mod persona;
+mod protocol;
+mod restart;
+
+use support::fake_llm::{FakeLlm, FakeLlmConfig};
+use support::TestServer;
+
+/// A fake LLM with a fixed reply and a server using it.
+pub fn boot(reply: Option<&str>) -> (FakeLlm, TestServer) {
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: reply.map(str::to_string),
+        ..FakeLlmConfig::default()
+    });
+    let server = TestServer::start(&llm.url());
+    (llm, server)
+}

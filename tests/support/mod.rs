@@ -1,0 +1,235 @@
+//! Test support: boot the real server on an ephemeral port with a temporary data dir, and talk to it over a
+//! real WebSocket.
+#![allow(dead_code)]
+
+pub mod fake_llm;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use futures_util::{SinkExt, StreamExt};
+use persona_mcp::config::Settings;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A running server in its own thread and actix System.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub settings: Settings,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Settings for a test: loopback, port 0, the given LLM and data dir, quiet logs.
+pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
+    let mut s = Settings::default();
+    s.server.port = 0;
+    s.server.workers = 2;
+    s.server.rate_limit_per_second = 10_000;
+    s.server.rate_limit_burst = 10_000;
+    s.llm.url = llm_url.to_string();
+    s.llm.connect_timeout_secs = 2;
+    s.llm.retries = 0;
+    s.storage.data_dir = data_dir.to_path_buf();
+    s
+}
+
+impl TestServer {
+    /// A server on a fresh temporary data dir.
+    pub fn start(llm_url: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let settings = test_settings(llm_url, dir.path());
+        let mut server = Self::start_with(settings);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A server with explicit settings (the data dir is not removed afterwards).
+    pub fn start_with(settings: Settings) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let s = settings.clone();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match persona_mcp::server::start(s) {
+                    Ok(running) => {
+                        tx.send(Ok((running.addr, running.handle.clone()))).ok();
+                        let _ = running.server.await;
+                    }
+                    Err(e) => {
+                        tx.send(Err(e.to_string())).ok();
+                    }
+                }
+                actix_web::rt::System::current().stop();
+            });
+        });
+        let (addr, handle) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server thread answered")
+            .expect("server started");
+        Self {
+            addr,
+            settings,
+            handle,
+            thread: Some(thread),
+            _dir: None,
+        }
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.settings.storage.data_dir.clone()
+    }
+
+    /// `ws://…/mcp`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/mcp", self.addr)
+    }
+
+    /// `http://…`.
+    pub fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A connected client.
+    pub async fn client(&self) -> WsClient {
+        WsClient::connect(&self.ws_url()).await
+    }
+
+    /// Stops the server and waits for its thread.
+    pub async fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.handle.stop(true).await;
+        if let Some(t) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+        self._dir.take()
+    }
+
+    /// Stops the server and starts a new one on the same data dir.
+    pub async fn restart(self) -> Self {
+        let settings = self.settings.clone();
+        let dir = self.stop().await;
+        let mut next = Self::start_with(settings);
+        next._dir = dir;
+        next
+    }
+}
+
+/// A JSON-RPC client over a real WebSocket.
+pub struct WsClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pending: VecDeque<Value>,
+    next_id: u64,
+}
+
+impl WsClient {
+    /// Connects or panics.
+    pub async fn connect(url: &str) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        Self {
+            ws,
+            pending: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Sends a text frame as is.
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    /// Sends a raw WebSocket message.
+    pub async fn send_message(&mut self, msg: Message) {
+        self.ws.send(msg).await.expect("send");
+    }
+
+    /// Sends a request and returns its id.
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = json!(self.next_id);
+        self.next_id += 1;
+        let frame = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        self.send_raw(&frame.to_string()).await;
+        id
+    }
+
+    /// The next frame from the server (JSON), within 15 s.
+    pub async fn next_frame(&mut self) -> Value {
+        if let Some(v) = self.pending.pop_front() {
+            return v;
+        }
+        self.read_frame().await.expect("a frame before the timeout")
+    }
+
+    /// Reads one JSON text frame off the socket; `None` on timeout or close.
+    pub async fn read_frame(&mut self) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(15), self.ws.next())
+                .await
+                .ok()??;
+            match msg.ok()? {
+                Message::Text(t) => return Some(serde_json::from_str(t.as_str()).expect("server sends JSON")),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame answering `id`; others are kept for later.
+    pub async fn frame_for(&mut self, id: &Value) -> Value {
+        if let Some(pos) = self.pending.iter().position(|f| &f["id"] == id) {
+            return self.pending.remove(pos).expect("present");
+        }
+        loop {
+            let f = self.read_frame().await.expect("answer before timeout");
+            if &f["id"] == id {
+                return f;
+            }
+            self.pending.push_back(f);
+        }
+    }
+
+    /// Calls a method and returns the whole response.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.request(method, params).await;
+        self.frame_for(&id).await
+    }
+
+    /// Calls a method that must succeed and returns its result.
+    pub async fn result(&mut self, method: &str, params: Value) -> Value {
+        let r = self.call(method, params).await;
+        assert!(r.get("error").is_none(), "{method} failed: {r}");
+        r["result"].clone()
+    }
+
+    /// Calls a method that must fail and returns its error object.
+    pub async fn error(&mut self, method: &str, params: Value) -> Value {
+        let r = self.call(method, params).await;
+        assert!(r.get("result").is_none(), "{method} should fail: {r}");
+        r["error"].clone()
+    }
+
+    /// Reads the frames of a stream started under `id` until its terminal event.
+    pub async fn stream_frames(&mut self, id: &Value) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let f = self.frame_for(id).await;
+            let kind = f["result"]["event_type"].as_str().unwrap_or("").to_string();
+            frames.push(f);
+            if matches!(kind.as_str(), "stream_complete" | "stream_cancelled" | "stream_error") {
+                return frames;
+            }
+        }
+    }
+
+    /// Closes the socket.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
