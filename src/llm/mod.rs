@@ -150,7 +150,7 @@ impl Endpoint {
         }
     }
 
-    fn from_reqwest(&self, model: &str, e: &reqwest::Error) -> LlmError {
+    fn transport_error(&self, model: &str, e: &reqwest::Error) -> LlmError {
         let kind = if e.is_timeout() {
             LlmErrorKind::Timeout
         } else if e.is_connect() {
@@ -186,7 +186,7 @@ impl Endpoint {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
                 }
-                Err(e) => return Err(self.from_reqwest(model, &e)),
+                Err(e) => return Err(self.transport_error(model, &e)),
             }
         }
     }

@@ -101,7 +101,7 @@ impl LlmBackend for Ollama {
                 let model = model.clone();
                 async move {
                     match line {
-                        Err(e) => Some(Err(endpoint.from_reqwest(&model, &e))),
+                        Err(e) => Some(Err(endpoint.transport_error(&model, &e))),
                         Ok(line) => parse_line(&line)
                             .map_err(|d| endpoint.error(&model, LlmErrorKind::Protocol, d))
                             .transpose(),

@@ -126,7 +126,7 @@ impl LlmBackend for OpenAi {
             let model = request.model.clone();
             let events = lines(resp.bytes_stream())
                 .map(move |line| match line {
-                    Err(e) => vec![Err(endpoint.from_reqwest(&model, &e))],
+                    Err(e) => vec![Err(endpoint.transport_error(&model, &e))],
                     Ok(line) => match parse_line(&line) {
                         Ok(events) => events.into_iter().map(Ok).collect(),
                         Err(d) => vec![Err(endpoint.error(&model, LlmErrorKind::Protocol, d))],

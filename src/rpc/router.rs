@@ -209,7 +209,7 @@ impl Router {
                     .into_iter()
                     .flatten()
                     .collect();
-                (!answers.is_empty()).then(|| Value::Array(answers))
+                (!answers.is_empty()).then_some(Value::Array(answers))
             }
             single => self.call_value(ctx, single).await,
         };
