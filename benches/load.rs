@@ -34,6 +34,9 @@ usage: cargo bench --bench load -- [options]
   --token-ms N        fake LLM delay between tokens (default 5)
   --ramp-ms N         clients connect spread over this time (default 1000)
   --idle-secs N       idle time before the idle RSS is read (default 3)
+  --persona NAME      persona every client switches to (default Aria)
+  --own-persona       each client creates a persona of its own and switches to it, so the personas'
+                      social energy and cooldowns do not limit the run
   --server-bin PATH   server binary (default: the one cargo built)";
 
 /// How long one frame may take to arrive before the client gives up.
@@ -47,6 +50,8 @@ struct Args {
     token_ms: u64,
     ramp_ms: u64,
     idle_secs: u64,
+    persona: String,
+    own_persona: bool,
     server_bin: PathBuf,
 }
 
@@ -59,6 +64,8 @@ fn parse_args() -> Result<Args, String> {
         token_ms: 5,
         ramp_ms: 1000,
         idle_secs: 3,
+        persona: "Aria".to_string(),
+        own_persona: false,
         server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
     };
     let mut it = std::env::args().skip(1);
@@ -72,7 +79,12 @@ fn parse_args() -> Result<Args, String> {
             continue;
         }
         if flag == "--help" || flag == "-h" {
-            return Err(USAGE.to_string());
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        if flag == "--own-persona" {
+            args.own_persona = true;
+            continue;
         }
         let value = match inline {
             Some(value) => value,
@@ -91,6 +103,7 @@ fn parse_args() -> Result<Args, String> {
             "--token-ms" => args.token_ms = number()?,
             "--ramp-ms" => args.ramp_ms = number()?,
             "--idle-secs" => args.idle_secs = number()?,
+            "--persona" => args.persona = value,
             "--server-bin" => args.server_bin = PathBuf::from(value),
             _ => return Err(format!("unknown argument: {flag}\n{USAGE}")),
         }
@@ -266,35 +279,57 @@ fn describe_error(frame: &Value) -> String {
     }
 }
 
-async fn client_session(index: usize, url: &str, chats: usize, stats: &mut ClientStats) -> Result<(), String> {
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(30), tokio_tungstenite::connect_async(url))
+/// What a client does: which persona it talks to.
+#[derive(Clone)]
+struct Plan {
+    url: String,
+    chats: usize,
+    persona: String,
+    own_persona: bool,
+}
+
+/// Sends a request and waits for the response with its id, skipping other frames; a JSON-RPC error is an `Err`.
+async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
+    send_json(
+        ws,
+        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+    )
+    .await?;
+    loop {
+        let mut frame = next_json(ws).await?;
+        if frame.get("id") != Some(&json!(id)) {
+            continue;
+        }
+        return match frame.get_mut("result") {
+            Some(result) => Ok(result.take()),
+            None => Err(format!("{method}: {}", describe_error(&frame))),
+        };
+    }
+}
+
+async fn client_session(index: usize, plan: &Plan, stats: &mut ClientStats) -> Result<(), String> {
+    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(30), tokio_tungstenite::connect_async(&plan.url))
         .await
         .map_err(|_| "connect timed out".to_string())?
         .map_err(|e| format!("connect: {e}"))?;
 
-    send_json(
-        &mut ws,
-        json!({"jsonrpc": "2.0", "id": 1, "method": "persona.switch", "params": {"persona_id": "Aria"}}),
-    )
-    .await?;
-    loop {
-        let frame = next_json(&mut ws).await?;
-        if frame.get("id") != Some(&json!(1)) {
-            continue;
-        }
-        if frame.get("result").is_none() {
-            return Err(format!("persona.switch: {}", describe_error(&frame)));
-        }
-        break;
-    }
+    let persona = if plan.own_persona {
+        let name = format!("Bench {index}");
+        let params = json!({"name": name, "description": "a load-test persona"});
+        call(&mut ws, 1, "persona.create", params).await?;
+        name
+    } else {
+        plan.persona.clone()
+    };
+    call(&mut ws, 2, "persona.switch", json!({"persona_id": persona})).await?;
     stats.session_ok = true;
 
-    for chat in 0..chats {
-        let id = json!(2 + chat);
+    for chat in 0..plan.chats {
+        let id = json!(3 + chat);
         send_json(
             &mut ws,
             json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
-                   "params": {"message": format!("Hello Aria, client {index} here, chat {chat}. How are you?"),
+                   "params": {"message": format!("Hello, client {index} here, chat {chat}. How are you?"),
                               "token_budget": 500}}),
         )
         .await?;
@@ -332,10 +367,10 @@ async fn client_session(index: usize, url: &str, chats: usize, stats: &mut Clien
     Ok(())
 }
 
-async fn run_client(index: usize, url: String, chats: usize, start_after: Duration) -> ClientStats {
+async fn run_client(index: usize, plan: Plan, start_after: Duration) -> ClientStats {
     tokio::time::sleep(start_after).await;
     let mut stats = ClientStats::default();
-    if let Err(e) = client_session(index, &url, chats, &mut stats).await {
+    if let Err(e) = client_session(index, &plan, &mut stats).await {
         stats.errors.push(format!("client {index}: {e}"));
     }
     stats
@@ -396,8 +431,9 @@ async fn run(args: Args) -> i32 {
             return 1;
         }
     };
+    let persona = if args.own_persona { "own" } else { args.persona.as_str() };
     println!(
-        "persona-mcp load: clients={} chats/client={} tokens={} first-token={}ms token={}ms",
+        "persona-mcp load: clients={} chats/client={} tokens={} first-token={}ms token={}ms persona={persona}",
         args.clients, args.chats, args.tokens, args.first_token_ms, args.token_ms
     );
     println!(
@@ -422,13 +458,18 @@ async fn run(args: Args) -> i32 {
         })
     };
 
-    let url = format!("ws://127.0.0.1:{port}/mcp");
+    let plan = Plan {
+        url: format!("ws://127.0.0.1:{port}/mcp"),
+        chats: args.chats,
+        persona: args.persona.clone(),
+        own_persona: args.own_persona,
+    };
     let ramp = Duration::from_millis(args.ramp_ms);
     let started = Instant::now();
     let handles: Vec<_> = (0..args.clients)
         .map(|i| {
             let start_after = ramp.mul_f64(i as f64 / args.clients as f64);
-            tokio::spawn(run_client(i, url.clone(), args.chats, start_after))
+            tokio::spawn(run_client(i, plan.clone(), start_after))
         })
         .collect();
     let mut total = ClientStats::default();
@@ -466,6 +507,10 @@ async fn run(args: Args) -> i32 {
     println!("ttfc raw p50/p99: {}", p50_p99(&total.ttfc, 0.0));
     println!("inter-chunk gap raw p50/p99: {}", p50_p99(&total.gaps, 0.0));
     println!("per-chunk overhead p50/p99: {}", p50_p99(&total.gaps, token_ms));
+    if !total.gaps.is_empty() {
+        let mean_ms = total.gaps.iter().sum::<Duration>().as_secs_f64() * 1000.0 / total.gaps.len() as f64;
+        println!("per-chunk overhead mean: {:.3} ms", mean_ms - token_ms);
+    }
     println!("chunks/s: {:.0}", total.chunks as f64 / wall.as_secs_f64());
     println!("idle RSS MB: {}", mb(idle_rss));
     println!(

@@ -9,19 +9,23 @@ use actix::prelude::*;
 use tokio::sync::Semaphore;
 
 use crate::actors::conversation::{ConversationKey, ConversationSession};
+use crate::actors::decay::{DecayScheduler, StartDecay};
 use crate::actors::persona::PersonaActor;
 use crate::actors::registry::{ConversationFor, PersonaActorFor, Registry};
 use crate::actors::turn::TurnDeps;
 use crate::config::Settings;
+use crate::domain::decay::DecayMode;
 use crate::domain::persona::Persona;
 use crate::domain::seeds;
+use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
 use crate::error::AppError;
 use crate::hooks::Hooks;
 use crate::llm::{self, LlmBackend};
+use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
 use crate::rpc::context::Connection;
 use crate::rpc::router::Router;
-use crate::storage::{personas, Db, StorageError};
+use crate::storage::{personas, relationships, Db, StorageError};
 
 /// The open connections, for broadcasts and counts.
 #[derive(Default)]
@@ -72,6 +76,10 @@ pub struct AppState {
     pub db: Db,
     /// Chat model backend.
     pub llm: Arc<dyn LlmBackend>,
+    /// Long-term memory.
+    pub memory: Arc<MemoryService>,
+    /// The memory decay scheduler.
+    pub decay: Addr<DecayScheduler>,
     /// Starts persona and conversation actors.
     pub registry: Addr<Registry>,
     /// Open connections.
@@ -95,6 +103,12 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// The embedder could not be set up.
+    #[error("embedder: {0}")]
+    Embedder(#[from] EmbedError),
+    /// The memory indexes disagree with the configured embedder.
+    #[error("memory: {0}")]
+    Memory(#[from] crate::memory::MemoryStartError),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -105,17 +119,70 @@ pub enum StartError {
     },
 }
 
-/// Seeds the default personas into an empty database.
+impl StartError {
+    /// The process exit code: 2 for configuration problems, 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Embedder(_) | Self::Memory(_) | Self::Bind { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Seeds the default personas (and the acquaintance between Aria and Kira) into an empty database.
 pub fn seed_defaults(db: &Db) -> Result<(), StorageError> {
     let mut conn = db.conn()?;
     if personas::count(&mut conn)? > 0 {
         return Ok(());
     }
-    for (persona, state) in seeds::defaults() {
-        personas::insert(&mut conn, &persona, &state)?;
+    let seeded = seeds::defaults();
+    for (persona, state) in &seeded {
+        personas::insert(&mut conn, persona, state)?;
         tracing::info!(name = %persona.name, id = %persona.id, "seeded default persona");
     }
+    if let [(aria, _), (kira, _)] = seeded.as_slice() {
+        relationships::seed_default(&mut conn, aria.id, kira.id)?;
+    }
     Ok(())
+}
+
+/// The configured embedder; a missing MiniLM model is reported and memory falls back to keyword search.
+fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, StartError> {
+    let e = &settings.embedder;
+    let embed_settings = EmbedderSettings {
+        provider: e.provider.clone(),
+        model_dir: settings.model_dir(),
+        url: e.url.clone().unwrap_or_else(|| settings.llm.url.clone()),
+        model: e.model.clone(),
+        api_key: e.api_key.clone().or_else(|| settings.llm.api_key.clone()),
+        dimension: e.dimension,
+        timeout: std::time::Duration::from_secs(e.timeout_secs),
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(settings.llm.connect_timeout_secs))
+        .build()?;
+    match embed::build(&embed_settings, http) {
+        Ok(embedder) => Ok(embedder),
+        Err(err @ EmbedError::ModelMissing { .. }) => {
+            tracing::error!(error = %err, "memory search falls back to keywords until the model is installed");
+            Ok(None)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Embeds what the last run left unembedded, then saves changed indexes every 30 s.
+fn spawn_memory_upkeep(memory: Arc<MemoryService>) {
+    actix::spawn(async move {
+        if let Err(e) = memory.embed_pending().await {
+            tracing::warn!(error = %e, "queueing unembedded memories failed");
+        }
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            memory.save_indexes().await;
+        }
+    });
 }
 
 impl AppState {
@@ -132,10 +199,28 @@ impl AppState {
         }
         let llm = llm::build(&settings.llm)?;
         let metrics = Arc::new(Metrics::new());
+        let embedder = build_embedder(&settings)?;
+        let mut memory = MemoryService::open(
+            db.clone(),
+            embedder,
+            &settings.storage.data_dir.join("vectors"),
+            settings.memory.clone(),
+        )?;
+        memory.start_queue(settings.embedder.batch_size);
+        let memory = Arc::new(memory);
+        spawn_memory_upkeep(memory.clone());
+        let mode = DecayMode::parse(&settings.memory.decay_mode).unwrap_or_default();
+        let decay = DecayScheduler::new(memory.clone(), mode, settings.memory.decay_interval_minutes).start();
+        if settings.memory.decay_enabled {
+            decay.do_send(StartDecay {
+                interval_minutes: None,
+                mode: None,
+            });
+        }
         let deps = TurnDeps {
             db: db.clone(),
             llm: llm.clone(),
-            hooks: Hooks::default(),
+            hooks: Hooks::new(vec![Arc::new(MemoryHook(memory.clone()))]),
             chat: settings.chat.clone(),
             metrics: metrics.clone(),
             temperature: settings.llm.temperature,
@@ -147,6 +232,8 @@ impl AppState {
             settings: Arc::new(settings),
             db,
             llm,
+            memory,
+            decay,
             registry,
             hub: Hub::default(),
             metrics,

@@ -23,6 +23,103 @@ pub struct Settings {
     pub persona: PersonaSettings,
     /// Log level and format.
     pub logging: LoggingSettings,
+    /// The embedding model for memories.
+    pub embedder: EmbedderConfig,
+    /// Memory scoring, pruning and decay numbers (DOMAIN.md).
+    pub memory: MemorySettings,
+}
+
+/// `[embedder]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmbedderConfig {
+    /// `minilm` (built in, offline), `ollama`, `openai`, or `none` (keyword search only).
+    pub provider: String,
+    /// Directory with the MiniLM files; default `<data_dir>/models/all-MiniLM-L6-v2`.
+    pub model_dir: Option<PathBuf>,
+    /// Base URL for `ollama`/`openai`; default: `llm.url`.
+    pub url: Option<String>,
+    /// Embedding model for `ollama`/`openai`.
+    pub model: String,
+    /// Bearer key for `openai`; default: `llm.api_key`.
+    pub api_key: Option<String>,
+    /// Vector dimension (0: the model's own, for `minilm`).
+    pub dimension: usize,
+    /// Seconds an embedding call may take.
+    pub timeout_secs: u64,
+    /// Most texts embedded in one batch.
+    pub batch_size: usize,
+}
+
+impl Default for EmbedderConfig {
+    fn default() -> Self {
+        Self {
+            provider: "minilm".into(),
+            model_dir: None,
+            url: None,
+            model: "nomic-embed-text".into(),
+            api_key: None,
+            dimension: 0,
+            timeout_secs: 60,
+            batch_size: 32,
+        }
+    }
+}
+
+/// `[memory]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemorySettings {
+    /// Pruning starts above this many memories per persona.
+    pub pruning_threshold: usize,
+    /// Pruning never goes below this many.
+    pub min_safe_count: usize,
+    /// Most of a persona's memories one run may remove (0..1).
+    pub max_prune_percent: f64,
+    /// After a decay cycle, personas above this many memories are auto-pruned.
+    pub auto_prune_threshold: usize,
+    /// Auto-pruning removes unprotected memories under this importance.
+    pub auto_prune_below: f64,
+    /// Start the decay scheduler with the server.
+    pub decay_enabled: bool,
+    /// Minutes between decay cycles.
+    pub decay_interval_minutes: u64,
+    /// `linear`, `exponential`, `logarithmic` or `access_based`.
+    pub decay_mode: String,
+    /// Personas processed per decay cycle (most memories first).
+    pub max_personas_per_cycle: usize,
+    /// Memories put into the system prompt per chat turn.
+    pub prompt_memories: usize,
+    /// Largest memory content accepted, in bytes.
+    pub max_content_bytes: usize,
+}
+
+impl Default for MemorySettings {
+    fn default() -> Self {
+        Self {
+            pruning_threshold: 900,
+            min_safe_count: 10,
+            max_prune_percent: 0.25,
+            auto_prune_threshold: 1000,
+            auto_prune_below: 0.3,
+            decay_enabled: true,
+            decay_interval_minutes: 60,
+            decay_mode: "access_based".into(),
+            max_personas_per_cycle: 5,
+            prompt_memories: 5,
+            max_content_bytes: 32 * 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// Where the MiniLM files are.
+    pub fn model_dir(&self) -> PathBuf {
+        self.embedder
+            .model_dir
+            .clone()
+            .unwrap_or_else(|| self.storage.data_dir.join("models").join("all-MiniLM-L6-v2"))
+    }
 }
 
 /// `[server]`
@@ -345,6 +442,48 @@ impl Settings {
             self.persona.conversation_idle_secs as usize,
             1,
         )?;
+        let e = &self.embedder;
+        if !matches!(e.provider.as_str(), "minilm" | "ollama" | "openai" | "none") {
+            return Err(ConfigError::new(
+                "embedder.provider",
+                &e.provider,
+                "minilm, ollama, openai or none",
+            ));
+        }
+        if matches!(e.provider.as_str(), "ollama" | "openai") && e.dimension == 0 {
+            return Err(ConfigError::new(
+                "embedder.dimension",
+                e.dimension,
+                "the model's vector size (e.g. 768 for nomic-embed-text)",
+            ));
+        }
+        check_min("embedder.batch_size", e.batch_size, 1)?;
+        check_min("embedder.timeout_secs", e.timeout_secs as usize, 1)?;
+        let m = &self.memory;
+        if crate::domain::decay::DecayMode::parse(&m.decay_mode).is_none() {
+            return Err(ConfigError::new(
+                "memory.decay_mode",
+                &m.decay_mode,
+                "linear, exponential, logarithmic or access_based",
+            ));
+        }
+        if !(0.0..=1.0).contains(&m.max_prune_percent) {
+            return Err(ConfigError::new(
+                "memory.max_prune_percent",
+                m.max_prune_percent,
+                "a number from 0 to 1",
+            ));
+        }
+        if !(0.0..=1.0).contains(&m.auto_prune_below) {
+            return Err(ConfigError::new(
+                "memory.auto_prune_below",
+                m.auto_prune_below,
+                "a number from 0 to 1",
+            ));
+        }
+        check_min("memory.decay_interval_minutes", m.decay_interval_minutes as usize, 1)?;
+        check_min("memory.max_personas_per_cycle", m.max_personas_per_cycle, 1)?;
+        check_min("memory.max_content_bytes", m.max_content_bytes, 1)?;
         if tracing_subscriber::EnvFilter::try_new(&self.logging.level).is_err() {
             return Err(ConfigError::new(
                 "logging.level",

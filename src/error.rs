@@ -35,6 +35,9 @@ pub enum AppError {
     /// No conversation or stream with this id.
     #[error("Conversation not found: {0}")]
     ConversationNotFound(String),
+    /// No memory with this id (or none the caller may see).
+    #[error("Memory not found: {0}")]
+    MemoryNotFound(String),
     /// A rate or connection limit was hit.
     #[error("Rate limit exceeded, retry in {retry_after_ms} ms")]
     RateLimited {
@@ -76,6 +79,7 @@ impl AppError {
                 Some(json!({ "backend": backend, "url": url, "hint": hint }))
             }
             Self::ConversationNotFound(id) => Some(json!({ "conversation_id": id })),
+            Self::MemoryNotFound(id) => Some(json!({ "memory_id": id })),
             Self::RateLimited { retry_after_ms } => Some(json!({ "retry_after_ms": retry_after_ms })),
             _ => None,
         }

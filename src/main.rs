@@ -79,14 +79,14 @@ fn serve(settings: Settings) -> ExitCode {
     init_logging(&settings);
     server::raise_open_file_limit();
     let result = actix_web::rt::System::new().block_on(async move {
-        let running = server::start(settings).map_err(|e| e.to_string())?;
-        running.server.await.map_err(|e| e.to_string())
+        let running = server::start(settings).map_err(|e| (e.exit_code(), e.to_string()))?;
+        running.run().await.map_err(|e| (1, e.to_string()))
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err((code, e)) => {
             eprintln!("persona-mcp: {e}");
-            ExitCode::from(1)
+            ExitCode::from(code)
         }
     }
 }

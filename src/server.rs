@@ -22,6 +22,15 @@ pub struct RunningServer {
     pub app: Arc<AppState>,
 }
 
+impl RunningServer {
+    /// Serves until stopped (SIGINT/SIGTERM or the handle), then writes the memory indexes to disk.
+    pub async fn run(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.app.memory.save_indexes().await;
+        result
+    }
+}
+
 /// Raises the open-files soft limit to the hard limit: every streamed chat holds two sockets.
 pub fn raise_open_file_limit() {
     match rlimit::increase_nofile_limit(u64::MAX) {

@@ -2,6 +2,7 @@
 //! starts them on demand.
 
 pub mod conversation;
+pub mod decay;
 pub mod persona;
 pub mod registry;
 pub mod turn;

@@ -1,6 +1,8 @@
-//! `PersonaActor`: the only writer of one persona's interaction state. It regenerates energy on a tick, applies
-//! the cost of each chat turn, and persists every change (versioned, so a late write never wins).
+//! `PersonaActor`: the only writer of one persona's interaction state and emotional state. It regenerates energy
+//! on a tick, applies the cost of each chat turn and its effect on the persona's feelings, serialises emotional
+//! updates, and persists every change (versioned, so a late write never wins).
 
+use std::future::Future;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -8,18 +10,21 @@ use chrono::Utc;
 
 use crate::config::PersonaSettings;
 use crate::domain::continue_score::{self, ContinueInputs, Resources, TurnRole};
+use crate::domain::emotion::{EmotionalState, EmotionalUpdate, UnknownField};
 use crate::domain::importance;
 use crate::domain::persona::{InteractionState, Persona};
 use crate::error::AppError;
-use crate::storage::{states, Db};
+use crate::storage::{emotions, states, Db};
 
-/// A persona and its interaction state at one moment.
+/// A persona, its interaction state and its feelings at one moment.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// The card.
     pub persona: Persona,
     /// The state.
     pub state: InteractionState,
+    /// How the persona feels, drifted to the moment of the snapshot.
+    pub emotions: EmotionalState,
 }
 
 /// The actor.
@@ -27,6 +32,8 @@ pub struct PersonaActor {
     persona: Persona,
     state: InteractionState,
     version: i64,
+    emotions: EmotionalState,
+    emotions_version: i64,
     db: Db,
     settings: PersonaSettings,
 }
@@ -38,6 +45,8 @@ impl PersonaActor {
             state: InteractionState::new(crate::domain::persona::Priority::Casual, 100.0, 300.0),
             persona,
             version: 0,
+            emotions: EmotionalState::initial(Utc::now()),
+            emotions_version: 0,
             db,
             settings,
         }
@@ -56,10 +65,33 @@ impl PersonaActor {
         );
     }
 
+    /// Stores the emotional state under a new version; the returned future does the write.
+    fn save_emotions(&mut self) -> impl Future<Output = ()> + 'static {
+        self.emotions_version += 1;
+        let (db, id, feelings, version) = (
+            self.db.clone(),
+            self.persona.id,
+            self.emotions.clone(),
+            self.emotions_version,
+        );
+        async move {
+            if let Err(e) = db.run(move |c| emotions::save(c, id, &feelings, version)).await {
+                tracing::warn!(persona = %id, error = %e, "persisting emotional state failed");
+            }
+        }
+    }
+
+    /// The feelings now: the stored state drifted toward the defaults (drift is a function of time, so it is
+    /// not stored until the next change).
+    fn emotions_now(&self) -> EmotionalState {
+        self.emotions.drift(Utc::now())
+    }
+
     fn snapshot(&self) -> Snapshot {
         Snapshot {
             persona: self.persona.clone(),
             state: self.state.clone(),
+            emotions: self.emotions_now(),
         }
     }
 
@@ -81,22 +113,26 @@ impl Actor for PersonaActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         let (db, id) = (self.db.clone(), self.persona.id);
-        ctx.wait(
-            async move { db.run(move |c| states::load(c, id)).await }
-                .into_actor(self)
-                .map(|loaded, act, _| match loaded {
-                    Ok(Some((state, version))) => {
+        let load = async move {
+            db.run(move |c| Ok((states::load(c, id)?, emotions::load_or_init(c, id, Utc::now())?)))
+                .await
+        };
+        ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
+            Ok((state, (feelings, emotions_version))) => {
+                match state {
+                    Some((state, version)) => {
                         act.state = state;
                         act.version = version;
                     }
-                    Ok(None) => {
-                        tracing::warn!(persona = %act.persona.id, "no stored interaction state; using defaults")
-                    }
-                    Err(e) => {
-                        tracing::error!(persona = %act.persona.id, error = %e, "loading interaction state failed")
-                    }
-                }),
-        );
+                    None => tracing::warn!(persona = %act.persona.id, "no stored interaction state; using defaults"),
+                }
+                act.emotions = feelings;
+                act.emotions_version = emotions_version;
+            }
+            Err(e) => {
+                tracing::error!(persona = %act.persona.id, error = %e, "loading persona state failed; using defaults")
+            }
+        }));
         ctx.run_interval(Duration::from_secs(self.settings.regen_tick_secs), |act, ctx| {
             act.regenerate(ctx)
         });
@@ -143,12 +179,15 @@ impl Handler<UpdateCard> for PersonaActor {
     }
 }
 
-/// Applies one chat turn: energy cost, fatigue, time spent; answers the new state and the continue score.
+/// Applies one chat turn: energy cost, fatigue, time spent, its effect on the persona's feelings; answers the
+/// new state and the continue score.
 #[derive(Message)]
 #[rtype(result = "TurnEffect")]
 pub struct ApplyTurn {
     /// The user's message.
     pub user_message: String,
+    /// Messages in the conversation, counting this turn's (long conversations tire the persona).
+    pub conversation_len: usize,
     /// Length of the reply in characters.
     pub reply_chars: usize,
     /// Minutes since the conversation began.
@@ -193,9 +232,46 @@ impl Handler<ApplyTurn> for PersonaActor {
         })
         .total;
         self.persist(ctx);
+        self.emotions =
+            self.emotions
+                .after_chat_turn(&turn.user_message, &self.persona, turn.conversation_len, Utc::now());
+        ctx.spawn(self.save_emotions().into_actor(self));
         MessageResult(TurnEffect {
             state: self.state.clone(),
             continue_score: (score * 100.0).round() / 100.0,
+        })
+    }
+}
+
+/// Asks for the persona's feelings now.
+#[derive(Message)]
+#[rtype(result = "EmotionalState")]
+pub struct GetEmotions;
+
+impl Handler<GetEmotions> for PersonaActor {
+    type Result = MessageResult<GetEmotions>;
+    fn handle(&mut self, _: GetEmotions, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.emotions_now())
+    }
+}
+
+/// Applies an `emotional.update_state` request (absolute values, then deltas, clamped); answers the new state
+/// once it is stored. An unknown field in the deltas changes nothing.
+#[derive(Message)]
+#[rtype(result = "Result<EmotionalState, UnknownField>")]
+pub struct UpdateEmotions(pub EmotionalUpdate);
+
+impl Handler<UpdateEmotions> for PersonaActor {
+    type Result = ResponseFuture<Result<EmotionalState, UnknownField>>;
+    fn handle(&mut self, msg: UpdateEmotions, _: &mut Context<Self>) -> Self::Result {
+        if let Err(unknown) = self.emotions.apply_update(&msg.0, Utc::now()) {
+            return Box::pin(async move { Err(unknown) });
+        }
+        let updated = self.emotions.clone();
+        let save = self.save_emotions();
+        Box::pin(async move {
+            save.await;
+            Ok(updated)
         })
     }
 }

@@ -203,6 +203,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     let messages = prompt::build(&PromptInput {
         persona: &snapshot.persona,
         state: &snapshot.state,
+        emotions: Some(&snapshot.emotions),
         sections: &sections,
         summary: input.conversation.summary.as_deref(),
         history: &input.history,
@@ -239,6 +240,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
         .persona
         .send(ApplyTurn {
             user_message: chat.message.clone(),
+            conversation_len: input.history.len() + stored.len(),
             reply_chars: streamed.text.chars().count(),
             conversation_minutes: input.conversation_minutes,
             turn_seconds: processing_time,

@@ -1,6 +1,7 @@
 //! Prompt assembly: what a chat sends to the model (DOMAIN.md, "Prompt assembly").
 
 use super::chat::{ChatMessage, PromptMessage, Role};
+use super::emotion::EmotionalState;
 use super::persona::{InteractionState, Persona};
 
 /// Social energy under which a persona keeps its replies short and says it needs a rest.
@@ -21,6 +22,8 @@ pub struct PromptInput<'a> {
     pub persona: &'a Persona,
     /// Its interaction state.
     pub state: &'a InteractionState,
+    /// How it feels, written into the prompt in words.
+    pub emotions: Option<&'a EmotionalState>,
     /// Sections from memory, emotions, relationships…
     pub sections: &'a [PromptSection],
     /// Summary of messages older than the window.
@@ -66,6 +69,10 @@ pub fn identity(persona: &Persona) -> String {
 /// The full message list for the model: system prompt, window of history, new message.
 pub fn build(input: &PromptInput<'_>) -> Vec<PromptMessage> {
     let mut system = identity(input.persona);
+    if let Some(feelings) = input.emotions {
+        system.push('\n');
+        system.push_str(&feelings.describe());
+    }
     if input.state.social_energy < LOW_ENERGY {
         system.push_str(
             "\nYou are tired and low on social energy: keep your reply short and mention that you need a rest soon.",
@@ -164,6 +171,7 @@ mod tests {
         let msgs = build(&PromptInput {
             persona: &p,
             state: &state,
+            emotions: None,
             sections: &sections,
             summary: Some("They met at the inn."),
             history: &history,
@@ -185,11 +193,33 @@ mod tests {
         let msgs = build(&PromptInput {
             persona: &p,
             state: &state,
+            emotions: None,
             sections: &[],
             summary: None,
             history: &[],
             user_message: "hey",
         });
         assert!(msgs[0].content.contains("need a rest"));
+    }
+
+    #[test]
+    fn feelings_are_written_in_words_after_the_identity() {
+        let p = aria();
+        let state = InteractionState::new(Priority::Social, 150.0, 600.0);
+        let mut feelings = EmotionalState::initial(chrono::Utc::now());
+        feelings.mood = 0.8;
+        feelings.energy_level = 0.2;
+        let msgs = build(&PromptInput {
+            persona: &p,
+            state: &state,
+            emotions: Some(&feelings),
+            sections: &[],
+            summary: None,
+            history: &[],
+            user_message: "hey",
+        });
+        let system = &msgs[0].content;
+        assert!(system.contains("\nYou feel cheerful but tired."), "{system}");
+        assert!(system.find("You feel") > system.find("Stay in character"));
     }
 }

@@ -2,8 +2,11 @@
 
 pub mod chat;
 pub mod context;
+pub mod emotional;
 pub mod framing;
+pub mod memory;
 pub mod persona;
+pub mod relationship;
 pub mod router;
 pub mod system;
 
@@ -13,5 +16,8 @@ pub fn router() -> router::Router {
     persona::register(&mut r);
     chat::register(&mut r);
     system::register(&mut r);
+    memory::register(&mut r);
+    relationship::register(&mut r);
+    emotional::register(&mut r);
     r
 }

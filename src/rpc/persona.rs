@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
+use super::memory::memory_stats;
 use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot};
 use crate::actors::registry::{CardChanged, Forget};
@@ -138,7 +139,9 @@ async fn list(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
 
 async fn get(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    Ok(json!({ "persona": card(&persona) }))
+    let mut card = card(&persona);
+    card["memory_stats"] = memory_stats(&ctx, Some(persona.id)).await?;
+    Ok(json!({ "persona": card }))
 }
 
 async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
@@ -321,6 +324,7 @@ async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
     let id = persona.id;
     ctx.app.db.run(move |c| personas::delete(c, id)).await?;
     ctx.app.registry.do_send(Forget(id));
+    ctx.app.memory.drop_persona(id);
     if ctx.conn.current_persona() == Some(id) {
         ctx.conn.set_current_persona(None);
     }
@@ -347,5 +351,6 @@ async fn status(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
             "social_rank": persona.social_rank,
         },
         "interaction_state": interaction_state(&s.state),
+        "memory_stats": memory_stats(&ctx, Some(persona.id)).await?,
     }))
 }

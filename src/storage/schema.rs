@@ -61,3 +61,36 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(personas, interaction_states, chat_conversations, chat_messages);
+
+diesel::table! {
+    memories (key) {
+        key -> BigInt,
+        id -> Text,
+        persona_id -> Text,
+        content -> Text,
+        memory_type -> Text,
+        importance -> Double,
+        base_importance -> Double,
+        emotional_valence -> Double,
+        related_personas -> Text,
+        visibility -> Text,
+        metadata -> Text,
+        created_at -> Text,
+        accessed_count -> BigInt,
+        last_accessed -> Nullable<Text>,
+        embedding -> Nullable<Binary>,
+        embedder -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    prune_runs (id) {
+        id -> BigInt,
+        persona_id -> Text,
+        ran_at -> Text,
+        memories_before -> BigInt,
+        memories_after -> BigInt,
+        average_importance_pruned -> Double,
+        processing_time -> Double,
+    }
+}

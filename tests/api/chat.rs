@@ -223,7 +223,7 @@ async fn send_message_keeps_a_conversation_per_room_and_sender() {
     assert_eq!(r["response"], "Hello from the bard");
     assert!(r["persona_id"].is_string());
     assert!(r["response_time_ms"].is_u64());
-    assert_eq!(r["memory_stored"], false);
+    assert_eq!(r["memory_stored"], true);
     c.result(
         "conversation.send_message",
         json!({"content": "Hi from room B", "sender": "@bob:hs", "room_id": "!b:hs"}),

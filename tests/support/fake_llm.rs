@@ -41,7 +41,8 @@ pub struct FakeLlmConfig {
     pub tokens: usize,
     /// Time from the request to the first token.
     pub first_token_delay: Duration,
-    /// Time between two tokens.
+    /// Time between two tokens (token `i` is due `first_token_delay + i * token_delay` after the request; a
+    /// non-streamed reply comes when its last token would have).
     pub token_delay: Duration,
     /// The models `/api/tags` and `/v1/models` list.
     pub models: Vec<String>,
@@ -135,6 +136,9 @@ impl FakeLlm {
                     .max_connections(100_000)
                     // A client that closes its side is gone: end its stream at once instead of at the next write.
                     .h1_allow_half_closed(false)
+                    // Like Ollama (Go sets TCP_NODELAY): a token goes out when written, not after the peer's
+                    // delayed ACK (Nagle would add ~40 ms to the first token).
+                    .tcp_nodelay(true)
                     .disable_signals()
                     .shutdown_timeout(1)
                     .bind(("127.0.0.1", 0));
@@ -490,20 +494,18 @@ fn sse(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }
 
-/// Sleeps, skipping the timer for a zero delay (tokio would still wait for its next tick).
-async fn pause(delay: Duration) {
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+/// Sleeps until `deadline`, skipping the timer when it has passed (tokio would still wait for its next tick).
+async fn pause_until(deadline: Instant) {
+    if deadline > Instant::now() {
+        tokio::time::sleep_until(deadline.into()).await;
     }
 }
 
-/// The delay before token `i`.
-fn delay_before(config: &FakeLlmConfig, i: usize) -> Duration {
-    if i == 0 {
-        config.first_token_delay
-    } else {
-        config.token_delay
-    }
+/// When token `i` is due: `first_token_delay` after the request, then one every `token_delay`. Deadlines are
+/// absolute, so timer rounding does not add up over a reply and the mean gap between tokens is `token_delay`.
+fn token_deadline(reply: &Reply, config: &FakeLlmConfig, i: usize) -> Instant {
+    let steps = u32::try_from(i).unwrap_or(u32::MAX);
+    reply.started + config.first_token_delay + config.token_delay.saturating_mul(steps)
 }
 
 /// Streams a reply: token `i` after its delay, then the final frame. Dropping the stream (the client went away)
@@ -520,12 +522,12 @@ fn stream_reply(
                 return None;
             }
             if i < reply.tokens.len() {
-                pause(delay_before(&config, i)).await;
+                pause_until(token_deadline(&reply, &config, i)).await;
                 let frame = reply.token_frame(i);
                 Some((Ok(frame), (reply, config, guard, i + 1, false)))
             } else {
                 if reply.tokens.is_empty() {
-                    pause(config.first_token_delay).await;
+                    pause_until(token_deadline(&reply, &config, 0)).await;
                 }
                 let frame = reply.final_frame();
                 Some((Ok(frame), (reply, config, guard, i, true)))
@@ -594,9 +596,8 @@ async fn chat(shared: web::Data<Shared>, body: Bytes, flavor: Flavor) -> HttpRes
             .insert_header(("cache-control", "no-cache"))
             .streaming(stream_reply(reply, config, guard))
     } else {
-        for i in 0..reply.tokens.len().max(1) {
-            pause(delay_before(&config, i)).await;
-        }
+        let last = reply.tokens.len().saturating_sub(1);
+        pause_until(token_deadline(&reply, &config, last)).await;
         let response = HttpResponse::Ok().json(reply.complete_body());
         drop(guard);
         response

@@ -39,6 +39,8 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.llm.connect_timeout_secs = 2;
     s.llm.retries = 0;
     s.storage.data_dir = data_dir.to_path_buf();
+    s.embedder.model_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"));
+    s.memory.decay_enabled = false;
     s
 }
 
@@ -61,7 +63,7 @@ impl TestServer {
                 match persona_mcp::server::start(s) {
                     Ok(running) => {
                         tx.send(Ok((running.addr, running.handle.clone()))).ok();
-                        let _ = running.server.await;
+                        let _ = running.run().await;
                     }
                     Err(e) => {
                         tx.send(Err(e.to_string())).ok();

@@ -1,0 +1,195 @@
+//! `DecayScheduler`: runs a memory decay cycle every interval while started, never two at once, and keeps the
+//! statistics `memory.decay_stats` reports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::decay::DecayMode;
+use crate::error::AppError;
+use crate::memory::{DecayCycle, MemoryService};
+
+/// Statistics of the scheduler.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DecayStats {
+    /// The interval timer is on.
+    pub background_running: bool,
+    /// Decay mode in use.
+    pub mode: String,
+    /// Minutes between cycles.
+    pub interval_minutes: u64,
+    /// When the last cycle finished.
+    pub last_run: Option<DateTime<Utc>>,
+    /// Cycles run so far.
+    pub total_decay_cycles: u64,
+    /// Memories decayed so far.
+    pub total_memories_decayed: u64,
+    /// Auto-prunes triggered so far.
+    pub total_auto_prunes_triggered: u64,
+    /// The most recent cycle.
+    pub recent_cycle: Option<DecayCycle>,
+}
+
+/// The actor.
+pub struct DecayScheduler {
+    memory: Arc<MemoryService>,
+    stats: DecayStats,
+    mode: DecayMode,
+    timer: Option<SpawnHandle>,
+    cycle_running: bool,
+}
+
+impl DecayScheduler {
+    /// A stopped scheduler.
+    pub fn new(memory: Arc<MemoryService>, mode: DecayMode, interval_minutes: u64) -> Self {
+        Self {
+            memory,
+            stats: DecayStats {
+                mode: mode.as_str().into(),
+                interval_minutes,
+                ..DecayStats::default()
+            },
+            mode,
+            timer: None,
+            cycle_running: false,
+        }
+    }
+
+    fn record(&mut self, cycle: &DecayCycle) {
+        self.stats.last_run = Some(Utc::now());
+        self.stats.total_decay_cycles += 1;
+        self.stats.total_memories_decayed += cycle.memories_decayed as u64;
+        self.stats.total_auto_prunes_triggered += cycle.auto_prunes_triggered as u64;
+        self.stats.recent_cycle = Some(cycle.clone());
+    }
+
+    /// Starts a cycle unless one is running.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.cycle_running {
+            return;
+        }
+        self.cycle_running = true;
+        let (memory, mode) = (self.memory.clone(), self.mode);
+        ctx.spawn(
+            async move { memory.decay_cycle(mode).await }
+                .into_actor(self)
+                .map(|res, act, _| {
+                    act.cycle_running = false;
+                    match res {
+                        Ok(cycle) => act.record(&cycle),
+                        Err(e) => tracing::warn!(error = %e, "decay cycle failed"),
+                    }
+                }),
+        );
+    }
+}
+
+impl Actor for DecayScheduler {
+    type Context = Context<Self>;
+}
+
+/// Starts the timer (or reports that it already runs).
+#[derive(Message)]
+#[rtype(result = "StartOutcome")]
+pub struct StartDecay {
+    /// New interval, if given.
+    pub interval_minutes: Option<u64>,
+    /// New mode, if given.
+    pub mode: Option<DecayMode>,
+}
+
+/// What `StartDecay` did.
+#[derive(Debug, Clone)]
+pub struct StartOutcome {
+    /// It was already running.
+    pub already_running: bool,
+    /// Stats after the change.
+    pub stats: DecayStats,
+}
+
+impl Handler<StartDecay> for DecayScheduler {
+    type Result = MessageResult<StartDecay>;
+    fn handle(&mut self, msg: StartDecay, ctx: &mut Context<Self>) -> Self::Result {
+        let already_running = self.timer.is_some();
+        if let Some(mode) = msg.mode {
+            self.mode = mode;
+            self.stats.mode = mode.as_str().into();
+        }
+        let interval_changed = msg.interval_minutes.is_some_and(|m| m != self.stats.interval_minutes);
+        if let Some(m) = msg.interval_minutes {
+            self.stats.interval_minutes = m;
+        }
+        if let Some(handle) = self.timer.take().filter(|_| interval_changed) {
+            ctx.cancel_future(handle);
+        }
+        if self.timer.is_none() || interval_changed {
+            let every = Duration::from_secs(self.stats.interval_minutes.max(1) * 60);
+            self.timer = Some(ctx.run_interval(every, |act, ctx| act.tick(ctx)));
+        }
+        self.stats.background_running = true;
+        MessageResult(StartOutcome {
+            already_running,
+            stats: self.stats.clone(),
+        })
+    }
+}
+
+/// Stops the timer; answers whether it was running.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct StopDecay;
+
+impl Handler<StopDecay> for DecayScheduler {
+    type Result = bool;
+    fn handle(&mut self, _: StopDecay, ctx: &mut Context<Self>) -> bool {
+        self.stats.background_running = false;
+        match self.timer.take() {
+            Some(h) => ctx.cancel_future(h),
+            None => false,
+        }
+    }
+}
+
+/// Asks for the statistics.
+#[derive(Message)]
+#[rtype(result = "DecayStats")]
+pub struct GetDecayStats;
+
+impl Handler<GetDecayStats> for DecayScheduler {
+    type Result = MessageResult<GetDecayStats>;
+    fn handle(&mut self, _: GetDecayStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats.clone())
+    }
+}
+
+/// Runs one cycle now (`memory.decay_force` without a persona); refused while another runs.
+#[derive(Message)]
+#[rtype(result = "Result<DecayCycle, AppError>")]
+pub struct RunCycleNow;
+
+impl Handler<RunCycleNow> for DecayScheduler {
+    type Result = ResponseActFuture<Self, Result<DecayCycle, AppError>>;
+    fn handle(&mut self, _: RunCycleNow, _: &mut Context<Self>) -> Self::Result {
+        if self.cycle_running {
+            return Box::pin(fut::ready(Err(AppError::Conflict(
+                "A decay cycle is already running".into(),
+            ))));
+        }
+        self.cycle_running = true;
+        let (memory, mode) = (self.memory.clone(), self.mode);
+        Box::pin(
+            async move { memory.decay_cycle(mode).await }
+                .into_actor(self)
+                .map(|res, act, _| {
+                    act.cycle_running = false;
+                    if let Ok(cycle) = &res {
+                        act.record(cycle);
+                    }
+                    res
+                }),
+        )
+    }
+}

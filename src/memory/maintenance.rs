@@ -1,0 +1,302 @@
+//! Pruning, decay and statistics over stored memories (the rules are in `domain::pruning` / `domain::decay`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use chrono::Utc;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::MemoryService;
+use crate::domain::decay::{self, DecayMode};
+use crate::domain::memory::{days_between, Visibility};
+use crate::domain::pruning::{plan_auto_prune, plan_prune, PruneCandidate, PrunePlan};
+use crate::error::AppError;
+use crate::storage::memories::{self, PruneRun, StoredMemory};
+
+/// The result of pruning one persona.
+#[derive(Debug, Clone)]
+pub struct PruneOutcome {
+    /// The plan that was (or would be) carried out.
+    pub plan: PrunePlan,
+    /// Memories actually removed.
+    pub removed: usize,
+    /// Seconds it took.
+    pub processing_time: f64,
+}
+
+/// The result of decaying one persona.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PersonaDecay {
+    /// Memories looked at.
+    pub memories_processed: usize,
+    /// Memories whose importance went down.
+    pub memories_decayed: usize,
+    /// Mean drop in importance of those.
+    pub average_decay: f64,
+}
+
+/// The result of one decay cycle over several personas.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DecayCycle {
+    /// Personas processed.
+    pub personas_processed: usize,
+    /// Memories whose importance went down.
+    pub memories_decayed: usize,
+    /// Mean drop of those.
+    pub average_decay: f64,
+    /// Personas auto-pruned afterwards.
+    pub auto_prunes_triggered: usize,
+    /// Seconds it took.
+    pub processing_time: f64,
+}
+
+fn candidates(all: &[StoredMemory]) -> Vec<PruneCandidate> {
+    all.iter().map(|s| PruneCandidate::from(&s.memory)).collect()
+}
+
+impl MemoryService {
+    async fn memories_of(&self, persona: Option<Uuid>) -> Result<Vec<StoredMemory>, AppError> {
+        Ok(self.db.run(move |c| memories::all(c, persona)).await?)
+    }
+
+    /// Plans pruning without changing anything.
+    pub async fn prune_plan(&self, persona: Uuid, force: bool) -> Result<PrunePlan, AppError> {
+        let all = self.memories_of(Some(persona)).await?;
+        Ok(plan_prune(&candidates(&all), &self.prune, force, Utc::now()))
+    }
+
+    async fn carry_out(
+        &self,
+        persona: Uuid,
+        all: Vec<StoredMemory>,
+        plan: PrunePlan,
+        started: Instant,
+    ) -> Result<PruneOutcome, AppError> {
+        let doomed_ids: std::collections::HashSet<Uuid> = plan.to_remove.iter().map(|v| v.id).collect();
+        let doomed: Vec<StoredMemory> = all.into_iter().filter(|s| doomed_ids.contains(&s.memory.id)).collect();
+        let removed = self.remove(&doomed).await?;
+        let processing_time = started.elapsed().as_secs_f64();
+        let run = PruneRun {
+            persona_id: persona.to_string(),
+            ran_at: Utc::now(),
+            memories_before: plan.current_count as i64,
+            memories_after: (plan.current_count - removed) as i64,
+            average_importance_pruned: plan.average_importance_removed,
+            processing_time,
+        };
+        self.db.run(move |c| memories::record_prune_run(c, &run)).await?;
+        Ok(PruneOutcome {
+            plan,
+            removed,
+            processing_time,
+        })
+    }
+
+    /// Prunes a persona when it is over the threshold (or with `force`); `None` when nothing was needed.
+    pub async fn prune(&self, persona: Uuid, force: bool) -> Result<Option<PruneOutcome>, AppError> {
+        let started = Instant::now();
+        let all = self.memories_of(Some(persona)).await?;
+        let plan = plan_prune(&candidates(&all), &self.prune, force, Utc::now());
+        if !plan.needs_pruning && !force {
+            return Ok(None);
+        }
+        Ok(Some(self.carry_out(persona, all, plan, started).await?))
+    }
+
+    /// Auto-prune after a decay cycle: memories under the auto-prune importance of a persona over its threshold.
+    async fn auto_prune(&self, persona: Uuid) -> Result<bool, AppError> {
+        let started = Instant::now();
+        let all = self.memories_of(Some(persona)).await?;
+        let plan = plan_auto_prune(&candidates(&all), &self.prune, Utc::now());
+        if plan.to_remove.is_empty() {
+            return Ok(false);
+        }
+        self.carry_out(persona, all, plan, started).await?;
+        Ok(true)
+    }
+
+    /// Every recorded pruning run.
+    pub async fn prune_runs(&self) -> Result<Vec<PruneRun>, AppError> {
+        Ok(self.db.run(memories::prune_runs).await?)
+    }
+
+    /// `memory.decay_force` for one persona: importance·(1 − factor) on every unprotected memory.
+    pub async fn force_decay(&self, persona: Uuid, factor: f64) -> Result<PersonaDecay, AppError> {
+        let all = self.memories_of(Some(persona)).await?;
+        let now = Utc::now();
+        let cfg = self.decay.clone();
+        let updates: Vec<(i64, f64, f64)> = all
+            .iter()
+            .filter(|s| !decay::is_protected(&cfg, s.memory.importance, s.memory.days_since_access(now)))
+            .map(|s| {
+                (
+                    s.key,
+                    s.memory.importance,
+                    decay::forced_decay(&cfg, s.memory.importance, factor),
+                )
+            })
+            .filter(|(_, old, new)| new < old)
+            .collect();
+        self.apply_decay(all.len(), updates).await
+    }
+
+    async fn apply_decay(&self, processed: usize, updates: Vec<(i64, f64, f64)>) -> Result<PersonaDecay, AppError> {
+        let drop: f64 = updates.iter().map(|(_, old, new)| old - new).sum();
+        let result = PersonaDecay {
+            memories_processed: processed,
+            memories_decayed: updates.len(),
+            average_decay: if updates.is_empty() {
+                0.0
+            } else {
+                drop / updates.len() as f64
+            },
+        };
+        let rows: Vec<(i64, f64)> = updates.into_iter().map(|(k, _, new)| (k, new)).collect();
+        self.db.run(move |c| memories::set_importance(c, &rows)).await?;
+        Ok(result)
+    }
+
+    /// Time-based decay of one persona, computed from each memory's importance at creation.
+    pub async fn decay_persona(&self, persona: Uuid, mode: DecayMode) -> Result<PersonaDecay, AppError> {
+        let all = self.memories_of(Some(persona)).await?;
+        let now = Utc::now();
+        let cfg = self.decay.clone();
+        let updates: Vec<(i64, f64, f64)> = all
+            .iter()
+            .filter_map(|s| {
+                let m = &s.memory;
+                decay::decayed_importance(
+                    &cfg,
+                    m.base_importance,
+                    m.importance,
+                    mode,
+                    days_between(m.created_at, now),
+                    m.accessed_count,
+                    m.days_since_access(now),
+                )
+                .map(|new| (s.key, m.importance, new))
+            })
+            .collect();
+        self.apply_decay(all.len(), updates).await
+    }
+
+    /// One decay cycle: the personas with most memories first, at most `max_personas_per_cycle`, then
+    /// auto-pruning of those over the auto-prune threshold.
+    pub async fn decay_cycle(&self, mode: DecayMode) -> Result<DecayCycle, AppError> {
+        let started = Instant::now();
+        let all = self.memories_of(None).await?;
+        let mut counts: HashMap<Uuid, usize> = HashMap::new();
+        for s in &all {
+            *counts.entry(s.memory.persona_id).or_default() += 1;
+        }
+        drop(all);
+        let mut order: Vec<(Uuid, usize)> = counts.into_iter().collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        order.truncate(self.settings.max_personas_per_cycle);
+        let mut cycle = DecayCycle::default();
+        let mut total_drop = 0.0;
+        for (persona, count) in order {
+            let d = self.decay_persona(persona, mode).await?;
+            cycle.personas_processed += 1;
+            cycle.memories_decayed += d.memories_decayed;
+            total_drop += d.average_decay * d.memories_decayed as f64;
+            if count > self.prune.auto_prune_threshold && self.auto_prune(persona).await? {
+                cycle.auto_prunes_triggered += 1;
+            }
+        }
+        if cycle.memories_decayed > 0 {
+            cycle.average_decay = total_drop / cycle.memories_decayed as f64;
+        }
+        cycle.processing_time = started.elapsed().as_secs_f64();
+        Ok(cycle)
+    }
+
+    /// `memory.stats`: for one persona, or all.
+    pub async fn stats(&self, persona: Option<Uuid>, storage_bytes: u64) -> Result<serde_json::Value, AppError> {
+        let started = Instant::now();
+        let all = self.memories_of(persona).await?;
+        let today = Utc::now().date_naive();
+        let n = all.len();
+        let mut types: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_persona: BTreeMap<String, usize> = BTreeMap::new();
+        let mut visibility: BTreeMap<&str, usize> = [("private", 0), ("shared", 0), ("public", 0)].into();
+        let (mut high, mut medium, mut low, mut created_today, mut sum) = (0, 0, 0, 0, 0.0);
+        for s in &all {
+            let m = &s.memory;
+            *types.entry(m.memory_type.clone()).or_default() += 1;
+            *by_persona.entry(m.persona_id.to_string()).or_default() += 1;
+            *visibility.entry(m.visibility.as_str()).or_default() += 1;
+            sum += m.importance;
+            match m.importance {
+                i if i >= 0.7 => high += 1,
+                i if i < 0.4 => low += 1,
+                _ => medium += 1,
+            }
+            created_today += usize::from(m.created_at.date_naive() == today);
+        }
+        let avg = if n == 0 { 0.0 } else { sum / n as f64 };
+        Ok(serde_json::json!({
+            "total_memories": n,
+            "avg_importance": (avg * 1000.0).round() / 1000.0,
+            "memory_types": types,
+            "high_importance_count": high,
+            "created_today": created_today,
+            "stats_calculation_time_ms": started.elapsed().as_secs_f64() * 1000.0,
+            "memories_by_persona": by_persona,
+            "importance_distribution": { "high": high, "medium": medium, "low": low },
+            "visibility_counts": visibility,
+            "storage_size_mb": (storage_bytes as f64 / 1_048_576.0 * 100.0).round() / 100.0,
+        }))
+    }
+
+    /// `memory.shared_stats`.
+    pub async fn shared_stats(&self, personas: &[(Uuid, String)]) -> Result<serde_json::Value, AppError> {
+        let all = self.memories_of(None).await?;
+        let mut by_persona: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let (mut shared, mut public, mut cross) = (0, 0, 0);
+        let mut counts: HashMap<Uuid, (usize, usize, usize)> = HashMap::new();
+        for s in &all {
+            let m = &s.memory;
+            let e = counts.entry(m.persona_id).or_default();
+            match m.visibility {
+                Visibility::Shared => {
+                    shared += 1;
+                    e.0 += 1
+                }
+                Visibility::Public => {
+                    public += 1;
+                    e.1 += 1
+                }
+                Visibility::Private => {}
+            }
+            if !m.related_personas.is_empty() {
+                cross += 1;
+                e.2 += 1;
+            }
+        }
+        let mut most_shared: Option<(Uuid, usize)> = None;
+        for (id, name) in personas {
+            let (s, p, c) = counts.get(id).copied().unwrap_or_default();
+            by_persona.insert(
+                id.to_string(),
+                serde_json::json!({ "name": name, "shared": s, "public": p, "cross_references": c }),
+            );
+            if s + p > 0 && most_shared.is_none_or(|(_, best)| s + p > best) {
+                most_shared = Some((*id, s + p));
+            }
+        }
+        let most_shared = most_shared.map(|(id, n)| {
+            let name = personas.iter().find(|(p, _)| *p == id).map(|(_, n)| n.clone());
+            serde_json::json!({ "persona_id": id, "name": name, "shared_and_public": n })
+        });
+        Ok(serde_json::json!({
+            "total_personas": personas.len(),
+            "shared_memories": shared,
+            "public_memories": public,
+            "cross_references": cross,
+            "by_persona": by_persona,
+            "most_shared": most_shared,
+        }))
+    }
+}

@@ -1,0 +1,244 @@
+//! Long-term memory: storing (SQL first, then the vector), hybrid search, visibility, statistics, pruning and
+//! decay. SQLite is the source of truth; the per-persona usearch indexes are rebuilt from it when needed.
+
+mod hook;
+mod maintenance;
+mod queue;
+mod search;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub use hook::MemoryHook;
+pub use maintenance::{DecayCycle, PersonaDecay, PruneOutcome};
+pub use queue::{embed_batch, EmbedJob, EmbedQueue};
+pub use search::{CrossHit, Hit, SearchQuery};
+
+use crate::config::MemorySettings;
+use crate::domain::decay::DecayConfig;
+use crate::domain::memory::Memory;
+use crate::domain::pruning::PruneConfig;
+use crate::embed::Embedder;
+use crate::error::AppError;
+use crate::storage::memories::{self, StoredMemory};
+use crate::storage::vectors::VectorStore;
+use crate::storage::{relationships, Db, StorageError};
+
+/// The memory layer.
+pub struct MemoryService {
+    db: Db,
+    embedder: Option<Arc<dyn Embedder>>,
+    vectors: Option<Arc<VectorStore>>,
+    queue: Option<EmbedQueue>,
+    settings: MemorySettings,
+    prune: PruneConfig,
+    decay: DecayConfig,
+}
+
+/// Why the memory layer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MemoryStartError {
+    /// The index was made by another embedder, or is unreadable as a whole.
+    #[error("{0}")]
+    Index(String),
+    /// Reading the database failed.
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+impl MemoryService {
+    /// Opens the vector indexes beside the database and makes them agree with it: an index that is missing,
+    /// stale or corrupt is rebuilt from the stored vectors (with a log line per persona). Rows without a vector
+    /// are embedded later by [`MemoryService::embed_pending`].
+    pub fn open(
+        db: Db,
+        embedder: Option<Arc<dyn Embedder>>,
+        index_dir: &Path,
+        settings: MemorySettings,
+    ) -> Result<Self, MemoryStartError> {
+        let vectors = match &embedder {
+            Some(e) => {
+                let store = VectorStore::open(index_dir, e.name(), e.dimension())
+                    .map_err(|err| MemoryStartError::Index(err.to_string()))?;
+                Some(Arc::new(store))
+            }
+            None => None,
+        };
+        let prune = PruneConfig {
+            pruning_threshold: settings.pruning_threshold,
+            min_safe_count: settings.min_safe_count,
+            max_prune_percent: settings.max_prune_percent,
+            auto_prune_threshold: settings.auto_prune_threshold,
+            auto_prune_below: settings.auto_prune_below,
+            ..PruneConfig::default()
+        };
+        let service = Self {
+            db,
+            embedder,
+            vectors,
+            queue: None,
+            settings,
+            prune,
+            decay: DecayConfig::default(),
+        };
+        service.check_indexes()?;
+        Ok(service)
+    }
+
+    /// Starts the embedding queue (needs a running async runtime) and queues rows that have no vector yet.
+    pub fn start_queue(&mut self, batch_size: usize) {
+        if let (Some(e), Some(v)) = (&self.embedder, &self.vectors) {
+            self.queue = Some(EmbedQueue::start(self.db.clone(), e.clone(), v.clone(), batch_size));
+        }
+    }
+
+    /// Rebuilds every index that disagrees with the database.
+    fn check_indexes(&self) -> Result<(), MemoryStartError> {
+        let (Some(embedder), Some(vectors)) = (&self.embedder, &self.vectors) else {
+            return Ok(());
+        };
+        let mut conn = self.db.conn()?;
+        let corrupt: HashSet<Uuid> = vectors.corrupt().into_iter().collect();
+        for persona in memories::personas_with_memories(&mut conn)? {
+            let stored = memories::persona_embeddings(&mut conn, persona, embedder.name())?;
+            let keys: Vec<u64> = stored.iter().map(|(k, _)| *k as u64).collect();
+            let stale = vectors.len(persona) != keys.len() || !vectors.missing_keys(persona, &keys).is_empty();
+            if corrupt.contains(&persona) || stale {
+                tracing::info!(%persona, vectors = keys.len(), "rebuilding memory index from the database");
+                vectors
+                    .rebuild(persona, stored.into_iter().map(|(k, v)| (k as u64, v)))
+                    .map_err(|e| MemoryStartError::Index(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues every row that lacks a vector from the current embedder (new after a crash, or after a change
+    /// of embedder); answers how many.
+    pub async fn embed_pending(&self) -> Result<usize, AppError> {
+        let (Some(embedder), Some(queue)) = (&self.embedder, &self.queue) else {
+            return Ok(0);
+        };
+        let name = embedder.name().to_string();
+        let pending = self.db.run(move |c| memories::unembedded(c, &name, i64::MAX)).await?;
+        let n = pending.len();
+        if n > 0 {
+            tracing::info!(count = n, "embedding memories that have no vector yet");
+        }
+        queue.submit(
+            pending
+                .into_iter()
+                .map(|(key, persona, content)| EmbedJob {
+                    key,
+                    persona,
+                    content,
+                    done: None,
+                })
+                .collect(),
+        );
+        Ok(n)
+    }
+
+    /// The configured numbers.
+    pub fn settings(&self) -> &MemorySettings {
+        &self.settings
+    }
+
+    /// The embedder's name, if any.
+    pub fn embedder_name(&self) -> Option<&str> {
+        self.embedder.as_deref().map(|e| e.name())
+    }
+
+    /// Stores memories (one transaction). With `wait`, answers once they are embedded and indexed; otherwise
+    /// as soon as they are in SQLite (keyword search finds them at once, vector search shortly after).
+    pub async fn store(&self, new: Vec<Memory>, wait: bool) -> Result<Vec<StoredMemory>, AppError> {
+        let rows = new.clone();
+        let keys = self.db.run(move |c| memories::insert(c, &rows)).await?;
+        let stored: Vec<StoredMemory> = keys
+            .into_iter()
+            .zip(new)
+            .map(|(key, memory)| StoredMemory { key, memory })
+            .collect();
+        if let Some(queue) = &self.queue {
+            let mut waits = Vec::new();
+            let jobs = stored
+                .iter()
+                .map(|s| {
+                    let done = wait.then(|| {
+                        let (tx, rx) = oneshot::channel();
+                        waits.push(rx);
+                        tx
+                    });
+                    EmbedJob {
+                        key: s.key,
+                        persona: s.memory.persona_id,
+                        content: s.memory.content.clone(),
+                        done,
+                    }
+                })
+                .collect();
+            queue.submit(jobs);
+            for w in waits {
+                let _ = w.await;
+            }
+        }
+        Ok(stored)
+    }
+
+    /// One memory.
+    pub async fn get(&self, id: Uuid) -> Result<Option<StoredMemory>, AppError> {
+        Ok(self.db.run(move |c| memories::get(c, id)).await?)
+    }
+
+    /// Removes memories from SQLite and the index together.
+    pub async fn remove(&self, doomed: &[StoredMemory]) -> Result<usize, AppError> {
+        let keys: Vec<i64> = doomed.iter().map(|s| s.key).collect();
+        let sql_keys = keys.clone();
+        let n = self.db.run(move |c| memories::delete(c, &sql_keys)).await?;
+        if let Some(vectors) = &self.vectors {
+            let mut by_persona: std::collections::HashMap<Uuid, Vec<u64>> = Default::default();
+            for s in doomed {
+                by_persona.entry(s.memory.persona_id).or_default().push(s.key as u64);
+            }
+            for (persona, keys) in by_persona {
+                if let Err(e) = vectors.remove(persona, &keys) {
+                    tracing::warn!(%persona, error = %e, "removing vectors failed; the start-up check will rebuild");
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Forgets a deleted persona's index.
+    pub fn drop_persona(&self, persona: Uuid) {
+        if let Some(vectors) = &self.vectors {
+            if let Err(e) = vectors.drop_persona(persona) {
+                tracing::warn!(%persona, error = %e, "dropping the memory index failed");
+            }
+        }
+    }
+
+    /// Writes changed indexes to disk (atomic per file).
+    pub async fn save_indexes(&self) {
+        if let Some(vectors) = self.vectors.clone() {
+            let res = tokio::task::spawn_blocking(move || vectors.save_all()).await;
+            if let Ok(Err(e)) = res {
+                tracing::warn!(error = %e, "saving memory indexes failed");
+            }
+        }
+    }
+
+    /// Personas `viewer` has a relationship with.
+    async fn relations(&self, viewer: Uuid) -> Result<HashSet<Uuid>, AppError> {
+        Ok(self
+            .db
+            .run(move |c| relationships::related_to(c, viewer))
+            .await?
+            .into_iter()
+            .collect())
+    }
+}

@@ -1,0 +1,96 @@
+//! The embedding queue: memories are stored in SQLite first, then embedded here in batches (many memories that
+//! arrive together share one model call), and only then added to the vector index. A crash in between leaves
+//! rows without a vector, which the start-up check embeds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::embed::Embedder;
+use crate::storage::vectors::VectorStore;
+use crate::storage::{memories, Db};
+
+/// One memory waiting for its vector.
+pub struct EmbedJob {
+    /// Row key (the index key).
+    pub key: i64,
+    /// Owner.
+    pub persona: Uuid,
+    /// Text to embed.
+    pub content: String,
+    /// Told when the vector is stored and indexed.
+    pub done: Option<oneshot::Sender<()>>,
+}
+
+/// Handle for submitting jobs.
+#[derive(Clone)]
+pub struct EmbedQueue {
+    tx: mpsc::UnboundedSender<EmbedJob>,
+}
+
+impl EmbedQueue {
+    /// Starts the worker on the current runtime.
+    pub fn start(db: Db, embedder: Arc<dyn Embedder>, vectors: Arc<VectorStore>, batch_size: usize) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(rx, db, embedder, vectors, batch_size.max(1)));
+        Self { tx }
+    }
+
+    /// Queues jobs; false when the worker is gone.
+    pub fn submit(&self, jobs: Vec<EmbedJob>) -> bool {
+        jobs.into_iter().all(|j| self.tx.send(j).is_ok())
+    }
+}
+
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<EmbedJob>,
+    db: Db,
+    embedder: Arc<dyn Embedder>,
+    vectors: Arc<VectorStore>,
+    batch_size: usize,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < batch_size {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = embed_batch(&db, embedder.as_ref(), &vectors, &mut batch).await {
+            tracing::warn!(error = %e, count = batch.len(), "embedding memories failed; they will be retried at start");
+        }
+        for job in batch {
+            if let Some(done) = job.done {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Embeds, stores the vectors, and indexes them.
+pub async fn embed_batch(
+    db: &Db,
+    embedder: &dyn Embedder,
+    vectors: &VectorStore,
+    batch: &mut [EmbedJob],
+) -> Result<(), String> {
+    let texts: Vec<String> = batch.iter().map(|j| j.content.clone()).collect();
+    let embedded = embedder.embed(&texts).await.map_err(|e| e.to_string())?;
+    let rows: Vec<(i64, Vec<f32>)> = batch.iter().map(|j| j.key).zip(embedded).collect();
+    let name = embedder.name().to_string();
+    let stored = rows.clone();
+    db.run(move |c| memories::set_embeddings(c, &name, &stored))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut by_persona: HashMap<Uuid, Vec<(u64, Vec<f32>)>> = HashMap::new();
+    for (job, (key, v)) in batch.iter().zip(rows) {
+        by_persona.entry(job.persona).or_default().push((key as u64, v));
+    }
+    for (persona, items) in by_persona {
+        vectors.add_batch(persona, &items).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

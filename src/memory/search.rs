@@ -1,0 +1,233 @@
+//! Hybrid search: vector hits (re-ranked by importance) and FTS5 keyword hits, fused by reciprocal rank, then
+//! filtered by importance, type and visibility.
+
+use std::collections::{HashMap, HashSet};
+
+use uuid::Uuid;
+
+use super::MemoryService;
+use crate::domain::memory::{
+    cross_persona_source, rerank_score, rrf_fuse, CrossPersonaFilter, Memory, MemorySource, RRF_K,
+};
+use crate::error::AppError;
+use crate::storage::memories::{self, StoredMemory};
+
+/// A search within one persona's memories.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Whose memories.
+    pub persona: Uuid,
+    /// Free text.
+    pub query: String,
+    /// How many hits.
+    pub n_results: usize,
+    /// Lowest importance returned.
+    pub min_importance: f64,
+    /// Only this type.
+    pub memory_type: Option<String>,
+    /// Count the hits as accesses (client searches do; prompt retrieval does not).
+    pub touch: bool,
+}
+
+/// A search hit.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Row key.
+    pub key: i64,
+    /// The memory (access count as stored before this search).
+    pub memory: Memory,
+    /// Cosine similarity to the query (0 when no vector is known).
+    pub similarity: f64,
+    /// Fused relevance (higher first).
+    pub score: f64,
+}
+
+/// A cross-persona hit.
+#[derive(Debug, Clone)]
+pub struct CrossHit {
+    /// The hit.
+    pub hit: Hit,
+    /// Own or another persona's.
+    pub source: MemorySource,
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        f64::from(dot / (na * nb))
+    }
+}
+
+/// Candidates from both searches, before filtering.
+struct Candidates {
+    query_vector: Option<Vec<f32>>,
+    vector_hits: Vec<(i64, f32)>,
+    keyword_keys: Vec<i64>,
+    rows: HashMap<i64, StoredMemory>,
+}
+
+impl MemoryService {
+    async fn embed_query(&self, query: &str) -> Option<Vec<f32>> {
+        let embedder = self.embedder.as_ref()?;
+        match embedder.embed(&[query.to_string()]).await {
+            Ok(mut v) => v.pop(),
+            Err(e) => {
+                tracing::warn!(error = %e, "embedding the query failed; searching by keywords only");
+                None
+            }
+        }
+    }
+
+    async fn candidates(
+        &self,
+        personas: &[Uuid],
+        keyword_scope: Option<Uuid>,
+        query: &str,
+        fetch: usize,
+    ) -> Result<Candidates, AppError> {
+        let query_vector = self.embed_query(query).await;
+        let mut vector_hits = Vec::new();
+        if let (Some(v), Some(vectors)) = (&query_vector, &self.vectors) {
+            for persona in personas {
+                match vectors.search(*persona, v, fetch) {
+                    Ok(hits) => vector_hits.extend(hits.into_iter().map(|(k, s)| (k as i64, s))),
+                    Err(e) => tracing::warn!(%persona, error = %e, "vector search failed"),
+                }
+            }
+        }
+        let text = query.to_string();
+        let keyword_keys = self
+            .db
+            .run(move |c| memories::keyword_search(c, keyword_scope, &text, fetch as i64))
+            .await?;
+        let mut keys: Vec<i64> = vector_hits
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(keyword_keys.iter().copied())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let rows = self
+            .db
+            .run(move |c| memories::by_keys(c, &keys))
+            .await?
+            .into_iter()
+            .map(|s| (s.key, s))
+            .collect();
+        Ok(Candidates {
+            query_vector,
+            vector_hits,
+            keyword_keys,
+            rows,
+        })
+    }
+
+    /// Fuses the candidates that pass `keep`, best first, at most `n`.
+    async fn rank(&self, c: Candidates, n: usize, keep: impl Fn(&Memory) -> bool) -> Result<Vec<Hit>, AppError> {
+        let ids: HashMap<Uuid, i64> = c.rows.iter().map(|(k, s)| (s.memory.id, *k)).collect();
+        let passing = |key: &i64| c.rows.get(key).filter(|s| keep(&s.memory));
+        let mut vector: Vec<(Uuid, f32, f64)> = c
+            .vector_hits
+            .iter()
+            .filter_map(|(k, sim)| {
+                passing(k).map(|s| (s.memory.id, *sim, rerank_score(f64::from(*sim), s.memory.importance)))
+            })
+            .collect();
+        vector.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let vector: Vec<(Uuid, f32)> = vector.into_iter().map(|(id, sim, _)| (id, sim)).collect();
+        let keyword: Vec<Uuid> = c
+            .keyword_keys
+            .iter()
+            .filter_map(|k| passing(k).map(|s| s.memory.id))
+            .collect();
+        let fused: Vec<_> = rrf_fuse(&vector, &keyword, RRF_K).into_iter().take(n).collect();
+        let missing: Vec<i64> = fused
+            .iter()
+            .filter(|f| f.similarity.is_none())
+            .map(|f| ids[&f.id])
+            .collect();
+        let stored = match (&c.query_vector, missing.is_empty()) {
+            (Some(_), false) => self.db.run(move |conn| memories::embeddings(conn, &missing)).await?,
+            _ => Vec::new(),
+        };
+        let stored: HashMap<i64, Vec<f32>> = stored.into_iter().collect();
+        Ok(fused
+            .into_iter()
+            .map(|f| {
+                let key = ids[&f.id];
+                let similarity = match (f.similarity, &c.query_vector, stored.get(&key)) {
+                    (Some(s), _, _) => f64::from(s),
+                    (None, Some(q), Some(v)) => cosine(q, v),
+                    _ => 0.0,
+                };
+                Hit {
+                    key,
+                    memory: c.rows[&key].memory.clone(),
+                    similarity: (similarity * 10_000.0).round() / 10_000.0,
+                    score: f.score,
+                }
+            })
+            .collect())
+    }
+
+    async fn touch(&self, hits: &[Hit]) -> Result<(), AppError> {
+        let keys: Vec<i64> = hits.iter().map(|h| h.key).collect();
+        self.db
+            .run(move |c| memories::touch(c, &keys, chrono::Utc::now()))
+            .await?;
+        Ok(())
+    }
+
+    /// Searches one persona's own memories (the owner sees all of them).
+    pub async fn search(&self, q: SearchQuery) -> Result<Vec<Hit>, AppError> {
+        let fetch = (q.n_results * 4).max(40);
+        let c = self.candidates(&[q.persona], Some(q.persona), &q.query, fetch).await?;
+        let keep = |m: &Memory| {
+            m.persona_id == q.persona
+                && m.importance >= q.min_importance
+                && q.memory_type.as_deref().is_none_or(|t| m.memory_type == t)
+        };
+        let hits = self.rank(c, q.n_results, keep).await?;
+        if q.touch {
+            self.touch(&hits).await?;
+        }
+        Ok(hits)
+    }
+
+    /// Searches the shared and public memories `requester` may see, its own included (never a private one).
+    pub async fn search_cross_persona(
+        &self,
+        requester: Uuid,
+        personas: &[Uuid],
+        query: &str,
+        n_results: usize,
+        filter: CrossPersonaFilter,
+    ) -> Result<Vec<CrossHit>, AppError> {
+        let related: HashSet<Uuid> = self.relations(requester).await?;
+        let fetch = (n_results * 4).max(40);
+        let c = self.candidates(personas, None, query, fetch).await?;
+        let source = |m: &Memory| cross_persona_source(m, requester, related.contains(&m.persona_id), &filter);
+        let hits = self.rank(c, n_results, |m| source(m).is_some()).await?;
+        self.touch(&hits).await?;
+        Ok(hits
+            .into_iter()
+            .filter_map(|hit| source(&hit.memory).map(|source| CrossHit { hit, source }))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cosine;
+
+    #[test]
+    fn cosine_of_parallel_orthogonal_and_zero_vectors() {
+        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-9);
+        assert!(cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-9);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+    }
+}

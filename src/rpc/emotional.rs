@@ -1,0 +1,102 @@
+//! `emotional.*`: read and set a persona's emotional state. Every change goes through the persona's actor,
+//! the only writer of that state.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::context::Ctx;
+use super::persona::{target_persona, MaybePersona};
+use super::router::{Params, Router};
+use crate::actors::persona::{GetEmotions, UpdateEmotions};
+use crate::domain::emotion::{EmotionalUpdate, UnknownField};
+use crate::error::AppError;
+
+/// Registers the namespace.
+pub fn register(r: &mut Router) {
+    r.method(
+        "emotional.get_state",
+        "A persona's emotional state: mood, energy, stress, curiosity, social battery",
+        get_state,
+    );
+    r.method(
+        "emotional.update_state",
+        "Set fields of a persona's emotional state and/or change them by deltas (values are clamped)",
+        update_state,
+    );
+}
+
+/// `emotional.update_state` params: absolute values and/or changes; out-of-range results are clamped.
+#[derive(Deserialize, JsonSchema)]
+pub struct UpdateStateParams {
+    /// Persona id or name; default: the connection's current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
+    /// New mood, −1..1.
+    #[serde(default)]
+    pub mood: Option<f64>,
+    /// New energy level, 0..1.
+    #[serde(default)]
+    pub energy_level: Option<f64>,
+    /// New stress level, 0..1.
+    #[serde(default)]
+    pub stress_level: Option<f64>,
+    /// New curiosity, 0..1.
+    #[serde(default)]
+    pub curiosity: Option<f64>,
+    /// New social battery, 0..1.
+    #[serde(default)]
+    pub social_battery: Option<f64>,
+    /// Field name → change, applied after the absolute values.
+    #[serde(default)]
+    pub deltas: BTreeMap<String, f64>,
+    /// Other params: ignored (old clients send extras), except numbers, which can only be a misspelt field.
+    #[serde(flatten)]
+    #[schemars(skip)]
+    pub other: Map<String, Value>,
+}
+
+impl Params for UpdateStateParams {
+    fn validate(&self) -> Result<(), AppError> {
+        match self.other.iter().find(|(_, v)| v.is_number()) {
+            Some((name, _)) => Err(AppError::invalid(name, UnknownField(name.clone()).to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl UpdateStateParams {
+    fn into_update(self) -> EmotionalUpdate {
+        EmotionalUpdate {
+            mood: self.mood,
+            energy_level: self.energy_level,
+            stress_level: self.stress_level,
+            curiosity: self.curiosity,
+            social_battery: self.social_battery,
+            deltas: self.deltas,
+        }
+    }
+}
+
+async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let state = ctx.app.persona_actor(&persona).await?.send(GetEmotions).await?;
+    Ok(json!({ "persona_id": persona.id, "emotional_state": state }))
+}
+
+async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<Value, AppError> {
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let actor = ctx.app.persona_actor(&persona).await?;
+    let state = actor
+        .send(UpdateEmotions(p.into_update()))
+        .await?
+        .map_err(|unknown| AppError::invalid(format!("deltas.{}", unknown.0), unknown.to_string()))?;
+    Ok(json!({
+        "success": true,
+        "message": "Emotional state updated successfully",
+        "persona_id": persona.id,
+        "updated_state": state,
+    }))
+}

@@ -1,0 +1,309 @@
+//! `relationship.*` and the legacy `persona.relationship`: read, analyse and update the relationship between
+//! two personas. Updates of one pair are serialised by SQLite (see `storage::relationships::record_interaction`).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::context::Ctx;
+use super::persona::{non_empty, target_persona, MaybePersona, NoParams};
+use super::router::{Params, Router};
+use crate::actors::persona::GetSnapshot;
+use crate::domain::compatibility::{self, CompatibilityReport, Party};
+use crate::domain::persona::Persona;
+use crate::domain::relationship::Relationship;
+use crate::error::AppError;
+use crate::storage::{personas, relationships};
+
+/// Registers the namespace (and the legacy `persona.relationship`).
+pub fn register(r: &mut Router) {
+    r.method(
+        "relationship.get",
+        "The relationship between two personas (either order)",
+        get,
+    );
+    r.method("relationship.list", "Every relationship of a persona", list);
+    r.method(
+        "relationship.compatibility",
+        "How well two personas are likely to get on, and how they should approach each other",
+        compatibility,
+    );
+    r.method(
+        "relationship.update",
+        "Apply one interaction between two personas to their relationship",
+        update,
+    );
+    r.method("relationship.stats", "Statistics over all relationships", stats);
+    r.method(
+        "persona.relationship",
+        "The current persona's relationship with another persona, or all of them (legacy)",
+        legacy,
+    );
+}
+
+/// Two personas.
+#[derive(Deserialize, JsonSchema)]
+pub struct PairParams {
+    /// Persona id or name.
+    pub persona1_id: String,
+    /// Persona id or name; a different persona.
+    pub persona2_id: String,
+}
+impl Params for PairParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("persona1_id", &self.persona1_id)?;
+        non_empty("persona2_id", &self.persona2_id)
+    }
+}
+
+/// `relationship.update` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct UpdateParams {
+    /// The two personas.
+    #[serde(flatten)]
+    pub pair: PairParams,
+    /// −1..1: how the interaction went.
+    #[serde(default)]
+    pub interaction_quality: f64,
+    /// Minutes the interaction lasted (≥ 0); 30 or more count fully.
+    #[serde(default = "default_duration")]
+    pub duration_minutes: f64,
+    /// What kind of interaction it was.
+    #[serde(default = "default_context")]
+    pub context: String,
+}
+
+fn default_duration() -> f64 {
+    5.0
+}
+
+fn default_context() -> String {
+    "conversation".into()
+}
+
+impl Params for UpdateParams {
+    fn validate(&self) -> Result<(), AppError> {
+        self.pair.validate()?;
+        if !(-1.0..=1.0).contains(&self.interaction_quality) {
+            return Err(AppError::invalid(
+                "interaction_quality",
+                "interaction_quality must be a number between -1.0 and 1.0",
+            ));
+        }
+        if !(self.duration_minutes.is_finite() && self.duration_minutes >= 0.0) {
+            return Err(AppError::invalid(
+                "duration_minutes",
+                "duration_minutes must be a non-negative number",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `persona.relationship` params.
+#[derive(Deserialize, JsonSchema, Default)]
+pub struct LegacyParams {
+    /// Persona id or name; without it, every relationship of the current persona.
+    #[serde(default)]
+    pub target_persona: Option<String>,
+}
+impl Params for LegacyParams {}
+
+/// Rounds a derived score for display.
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+/// Fails with -32602 naming `field` when both name the same persona.
+fn distinct(field: &str, a: &Persona, b: &Persona) -> Result<(), AppError> {
+    if a.id == b.id {
+        Err(AppError::invalid(
+            field,
+            format!("{field} must name a persona other than {}", a.name),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Resolves both personas of a pair (-32001 for an unknown one) and checks they differ.
+async fn resolve_pair(ctx: &Ctx, pair: &PairParams) -> Result<(Persona, Persona), AppError> {
+    let first = ctx.app.resolve_persona(&pair.persona1_id).await?;
+    let second = ctx.app.resolve_persona(&pair.persona2_id).await?;
+    distinct("persona2_id", &first, &second)?;
+    Ok((first, second))
+}
+
+async fn find(ctx: &Ctx, a: Uuid, b: Uuid) -> Result<Option<Relationship>, AppError> {
+    Ok(ctx.app.db.run(move |c| relationships::get(c, a, b)).await?)
+}
+
+/// A relationship as `relationship.get` shows it.
+fn relationship_json(r: &Relationship) -> Value {
+    json!({
+        "persona1_id": r.persona1_id,
+        "persona2_id": r.persona2_id,
+        "affinity": r.affinity,
+        "trust": r.trust,
+        "respect": r.respect,
+        "intimacy": r.intimacy,
+        "relationship_type": r.relationship_type.as_str(),
+        "interaction_count": r.interaction_count,
+        "total_interaction_time": r.total_interaction_time,
+        "compatibility_score": round3(r.compatibility_score()),
+        "relationship_strength": round3(r.strength()),
+        "first_meeting": r.first_meeting,
+        "last_interaction": r.last_interaction,
+        "recent_interaction_quality": r.recent_interaction_quality,
+    })
+}
+
+/// A persona's relationships as `relationship.list` shows them, strongest first.
+async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<Value>, AppError> {
+    let (mut all, everyone) = ctx
+        .app
+        .db
+        .run(move |c| Ok((relationships::list_for(c, persona)?, personas::list(c)?)))
+        .await?;
+    let names: HashMap<Uuid, String> = everyone.into_iter().map(|p| (p.id, p.name)).collect();
+    all.sort_by(|a, b| b.strength().total_cmp(&a.strength()));
+    Ok(all
+        .iter()
+        .filter_map(|r| {
+            let other = r.other_persona(persona)?;
+            Some(json!({
+                "other_persona_id": other,
+                "other_persona_name": names.get(&other),
+                "affinity": r.affinity,
+                "trust": r.trust,
+                "respect": r.respect,
+                "intimacy": r.intimacy,
+                "relationship_type": r.relationship_type.as_str(),
+                "interaction_count": r.interaction_count,
+                "compatibility_score": round3(r.compatibility_score()),
+                "relationship_strength": round3(r.strength()),
+                "last_interaction": r.last_interaction,
+            }))
+        })
+        .collect())
+}
+
+async fn get(ctx: Ctx, p: PairParams) -> Result<Value, AppError> {
+    let (first, second) = resolve_pair(&ctx, &p).await?;
+    Ok(match find(&ctx, first.id, second.id).await? {
+        Some(r) => json!({ "exists": true, "relationship": relationship_json(&r) }),
+        None => json!({
+            "exists": false,
+            "relationship": null,
+            "message": format!("No relationship found between {} and {}", p.persona1_id, p.persona2_id),
+        }),
+    })
+}
+
+async fn list(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let rows = relationships_of(&ctx, persona.id).await?;
+    Ok(json!({ "persona_id": persona.id, "total_relationships": rows.len(), "relationships": rows }))
+}
+
+async fn compatibility(ctx: Ctx, p: PairParams) -> Result<CompatibilityReport, AppError> {
+    let (first, second) = resolve_pair(&ctx, &p).await?;
+    let existing = find(&ctx, first.id, second.id).await?;
+    let energy = |persona: Persona| {
+        let ctx = ctx.clone();
+        async move {
+            let snapshot = ctx.app.persona_actor(&persona).await?.send(GetSnapshot).await?;
+            Ok::<_, AppError>(snapshot.state.social_energy)
+        }
+    };
+    let (energy1, energy2) = futures_util::try_join!(energy(first.clone()), energy(second.clone()))?;
+    Ok(compatibility::analyze(
+        Party::with_energy(&first, energy1),
+        Party::with_energy(&second, energy2),
+        existing.as_ref(),
+    ))
+}
+
+async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
+    let (first, second) = resolve_pair(&ctx, &p.pair).await?;
+    let (quality, minutes, context) = (p.interaction_quality, p.duration_minutes, p.context);
+    let (r, outcome) = ctx
+        .app
+        .db
+        .run(move |c| relationships::record_interaction(c, first.id, second.id, quality, minutes, &context, Utc::now()))
+        .await?;
+    Ok(json!({
+        "success": true,
+        "message": "Relationship updated successfully",
+        "interaction_processed": {
+            "quality": outcome.quality,
+            "duration_minutes": outcome.duration_minutes,
+            "context": outcome.context,
+            "memorable": outcome.memorable,
+        },
+        "updated_relationship": {
+            "affinity": r.affinity,
+            "trust": r.trust,
+            "respect": r.respect,
+            "intimacy": r.intimacy,
+            "relationship_type": r.relationship_type.as_str(),
+            "compatibility_score": round3(r.compatibility_score()),
+            "relationship_strength": round3(r.strength()),
+            "interaction_count": r.interaction_count,
+        },
+    }))
+}
+
+async fn stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+    let s = ctx.app.db.run(relationships::stats).await?;
+    let most_active: Vec<Value> = s
+        .most_active_personas
+        .iter()
+        .map(|(persona_id, interactions)| json!({ "persona_id": persona_id, "interactions": interactions }))
+        .collect();
+    let strongest = s.strongest.as_ref().map(|r| {
+        json!({
+            "persona1_id": r.persona1_id,
+            "persona2_id": r.persona2_id,
+            "relationship_type": r.relationship_type.as_str(),
+            "relationship_strength": round3(r.strength()),
+        })
+    });
+    Ok(json!({
+        "relationship_statistics": {
+            "total_relationships": s.total_relationships,
+            "relationship_types": s.relationship_types,
+            "average_compatibility": round3(s.average_compatibility),
+            "total_interactions": s.total_interactions,
+            "most_active_personas": most_active,
+            "average_affinity": round3(s.average_affinity),
+            "average_trust": round3(s.average_trust),
+            "strongest": strongest,
+        },
+        "timestamp": Utc::now(),
+    }))
+}
+
+async fn legacy(ctx: Ctx, p: LegacyParams) -> Result<Value, AppError> {
+    let current = ctx.app.persona_by_id(ctx.require_current()?).await?;
+    match p.target_persona.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(key) => {
+            let target = ctx.app.resolve_persona(key).await?;
+            distinct("target_persona", &current, &target)?;
+            let found = find(&ctx, current.id, target.id).await?;
+            Ok(json!({
+                "current_persona": current.id,
+                "target_persona": target.id,
+                "relationship": found.as_ref().map(relationship_json),
+            }))
+        }
+        None => Ok(json!({
+            "current_persona": current.id,
+            "relationships": relationships_of(&ctx, current.id).await?,
+        })),
+    }
+}
