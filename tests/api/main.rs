@@ -4,9 +4,11 @@
 mod support;
 
 mod chat;
+mod memory;
 mod persona;
 mod protocol;
 mod restart;
+mod social;
 
 use support::fake_llm::{FakeLlm, FakeLlmConfig};
 use support::TestServer;
