@@ -125,7 +125,7 @@ impl MemoryService {
     pub async fn force_decay(&self, persona: Uuid, factor: f64) -> Result<PersonaDecay, AppError> {
         let all = self.memories_of(Some(persona)).await?;
         let now = Utc::now();
-        let cfg = self.decay.clone();
+        let cfg = self.decay;
         let updates: Vec<(i64, f64, f64)> = all
             .iter()
             .filter(|s| !decay::is_protected(&cfg, s.memory.importance, s.memory.days_since_access(now)))
@@ -161,7 +161,7 @@ impl MemoryService {
     pub async fn decay_persona(&self, persona: Uuid, mode: DecayMode) -> Result<PersonaDecay, AppError> {
         let all = self.memories_of(Some(persona)).await?;
         let now = Utc::now();
-        let cfg = self.decay.clone();
+        let cfg = self.decay;
         let updates: Vec<(i64, f64, f64)> = all
             .iter()
             .filter_map(|s| {

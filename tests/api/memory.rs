@@ -277,7 +277,7 @@ async fn pruning_recommends_then_removes_only_unprotected_memories() {
     assert_eq!(rec["recommendations"]["needs_pruning"], true);
     assert_eq!(rec["recommendations"]["current_count"], 19);
     let would = rec["would_prune"].as_u64().unwrap();
-    assert!(would >= 1 && would <= 4, "at most 25 %: {rec}");
+    assert!((1..=4).contains(&would), "at most 25 %: {rec}");
     assert!(rec["recommendations"]["recommendation"]
         .as_str()
         .unwrap()
