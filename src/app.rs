@@ -147,7 +147,8 @@ pub fn seed_defaults(db: &Db) -> Result<(), StorageError> {
 }
 
 /// The configured embedder; a missing MiniLM model is reported and memory falls back to keyword search.
-fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, StartError> {
+/// `None` also for provider `none`.
+pub fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, StartError> {
     let e = &settings.embedder;
     let embed_settings = EmbedderSettings {
         provider: e.provider.clone(),

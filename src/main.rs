@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use persona_mcp::app::build_embedder;
 use persona_mcp::config::Settings;
-use persona_mcp::server;
+use persona_mcp::storage::Db;
+use persona_mcp::{memory, server};
 
 /// A server that hosts AI personas over WebSocket JSON-RPC, streaming replies from a local LLM.
 #[derive(Parser)]
@@ -24,6 +26,17 @@ enum Command {
     Serve,
     /// Load and validate the settings, print them (secrets redacted) and exit.
     CheckConfig,
+    /// Long-term memory maintenance.
+    Memory {
+        #[command(subcommand)]
+        action: MemoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemoryCommand {
+    /// Re-embed every memory with the configured embedder and rebuild the vector indexes.
+    Reindex,
 }
 
 fn init_logging(settings: &Settings) {
@@ -68,6 +81,37 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(settings),
+        Command::Memory {
+            action: MemoryCommand::Reindex,
+        } => reindex(settings),
+    }
+}
+
+fn reindex(settings: Settings) -> ExitCode {
+    init_logging(&settings);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let s = &settings.storage;
+        let db = Db::open(&s.database_file(), s.pool_size, s.busy_timeout_ms).map_err(|e| (1, e.to_string()))?;
+        let embedder = build_embedder(&settings)
+            .map_err(|e| (e.exit_code(), e.to_string()))?
+            .ok_or((
+                2,
+                "no embedder: set embedder.provider and install the model (make model)".to_string(),
+            ))?;
+        let dir = s.data_dir.join("vectors");
+        memory::reindex::reindex(&db, embedder, &dir, settings.embedder.batch_size)
+            .await
+            .map_err(|e| (1, e))
+    });
+    match result {
+        Ok(n) => {
+            println!("re-embedded {n} memories");
+            ExitCode::SUCCESS
+        }
+        Err((code, e)) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(code)
+        }
     }
 }
 

@@ -52,6 +52,7 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
     let data = web::Data::new(app.clone());
     let http = HttpServer::new(move || App::new().app_data(data.clone()).configure(crate::web::routes))
         .workers(workers)
+        .tcp_nodelay(true)
         .max_connections(100_000)
         .backlog(4096)
         .shutdown_timeout(grace)

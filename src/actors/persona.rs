@@ -151,7 +151,8 @@ impl Handler<GetSnapshot> for PersonaActor {
     }
 }
 
-/// Asks for the snapshot, failing with -32006 when the persona is cooling down or out of energy.
+/// Asks for the snapshot, failing with -32006 while the persona cools down. Low energy never refuses a person
+/// (a tired persona says so in its reply); persona-to-persona conversations check `can_converse` instead.
 #[derive(Message)]
 #[rtype(result = "Result<Snapshot, AppError>")]
 pub struct CheckAvailable;
@@ -159,7 +160,7 @@ pub struct CheckAvailable;
 impl Handler<CheckAvailable> for PersonaActor {
     type Result = Result<Snapshot, AppError>;
     fn handle(&mut self, _: CheckAvailable, _: &mut Context<Self>) -> Self::Result {
-        if self.state.is_available(now_secs()) {
+        if self.state.cooldown_remaining(now_secs()) <= 0.0 {
             Ok(self.snapshot())
         } else {
             Err(AppError::PersonaUnavailable(self.persona.name.clone()))

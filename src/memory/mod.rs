@@ -4,6 +4,7 @@
 mod hook;
 mod maintenance;
 mod queue;
+pub mod reindex;
 mod search;
 
 use std::collections::HashSet;

@@ -100,13 +100,3 @@ async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<Value, AppError>
         "updated_state": state,
     }))
 }
-#[cfg(test)]
-mod tmp_schema {
-    #[test]
-    fn print_schema() {
-        let r = crate::rpc::router();
-        for name in ["emotional.update_state", "relationship.update", "persona.relationship"] {
-            println!("{}", (r.get(name).unwrap().schema)());
-        }
-    }
-}

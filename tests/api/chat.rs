@@ -348,3 +348,29 @@ async fn openai_compatible_backend_streams_too() {
         .iter()
         .any(|m| m == "fake-model"));
 }
+
+#[tokio::test]
+async fn a_tired_persona_still_chats_and_can_be_switched_to() {
+    let (llm, server) = boot(Some("Yawn."));
+    let mut c = server.client().await;
+    c.result("persona.switch", json!({"persona_id": "Kira"})).await;
+    let mut energy = 80.0;
+    for i in 0..18 {
+        let r = c
+            .result("persona.chat", json!({"message": format!("Question {i}?")}))
+            .await;
+        energy = r["persona_state"]["social_energy"].as_f64().unwrap();
+    }
+    assert_eq!(energy, 0.0, "18 turns of at least 5 drain Kira's 80");
+    let list = c.result("persona.list", json!({})).await;
+    assert_eq!(list["personas"][1]["available"], false);
+    assert_eq!(list["available_count"], 1);
+    let mut other = server.client().await;
+    other.result("persona.switch", json!({"persona_id": "Kira"})).await;
+    other.result("persona.chat", json!({"message": "Still there?"})).await;
+    let system = llm.requests().last().unwrap()["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(system.contains("need a rest"), "a tired persona says so: {system}");
+}

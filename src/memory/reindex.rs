@@ -1,0 +1,43 @@
+//! `persona-mcp memory reindex`: re-embeds every memory with the configured embedder and rebuilds the vector
+//! indexes from scratch (after a change of embedder, or to repair them), with a progress bar.
+
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::queue::{embed_batch, EmbedJob};
+use crate::embed::Embedder;
+use crate::storage::vectors::VectorStore;
+use crate::storage::{memories, Db};
+
+/// Re-embeds all memories; answers how many.
+pub async fn reindex(
+    db: &Db,
+    embedder: Arc<dyn Embedder>,
+    index_dir: &std::path::Path,
+    batch_size: usize,
+) -> Result<usize, String> {
+    let vectors = VectorStore::reset(index_dir, embedder.name(), embedder.dimension()).map_err(|e| e.to_string())?;
+    let all = db.run(|c| memories::all(c, None)).await.map_err(|e| e.to_string())?;
+    let bar = ProgressBar::new(all.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} memories ({per_sec}, eta {eta})")
+            .map_err(|e| e.to_string())?,
+    );
+    for chunk in all.chunks(batch_size.max(1)) {
+        let mut jobs: Vec<EmbedJob> = chunk
+            .iter()
+            .map(|s| EmbedJob {
+                key: s.key,
+                persona: s.memory.persona_id,
+                content: s.memory.content.clone(),
+                done: None,
+            })
+            .collect();
+        embed_batch(db, embedder.as_ref(), &vectors, &mut jobs).await?;
+        bar.inc(chunk.len() as u64);
+    }
+    vectors.save_all().map_err(|e| e.to_string())?;
+    bar.finish();
+    Ok(all.len())
+}
