@@ -227,7 +227,7 @@ impl AppState {
             temperature: settings.llm.temperature,
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let registry = Registry::new(deps, settings.persona.clone(), threads).start();
+        let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();
         Ok(Arc::new(Self {
             connection_slots: Arc::new(Semaphore::new(settings.server.max_connections)),
             settings: Arc::new(settings),

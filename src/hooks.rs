@@ -35,8 +35,6 @@ pub struct CompletedTurn {
     pub sender: Option<String>,
     /// The stored conversation.
     pub conversation_id: Uuid,
-    /// The other persona, in a persona-to-persona conversation.
-    pub partner: Option<Uuid>,
 }
 
 /// A feature that takes part in chat turns.

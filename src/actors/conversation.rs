@@ -164,7 +164,6 @@ impl Handler<Chat> for ConversationSession {
             conversation,
             history: self.history.clone(),
             conversation_minutes: self.started.elapsed().as_secs_f64() / 60.0,
-            partner: None,
         };
         AtomicResponse::new(Box::pin(run_turn(input, chat).into_actor(self).map(|res, act, ctx| {
             act.touch();

@@ -3,6 +3,7 @@
 
 pub mod conversation;
 pub mod decay;
+pub mod dialogue;
 pub mod persona;
 pub mod registry;
 pub mod turn;

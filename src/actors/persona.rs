@@ -197,6 +197,17 @@ pub struct ApplyTurn {
     pub turn_seconds: f64,
     /// Tokens left of the turn's budget.
     pub tokens_remaining: u32,
+    /// The other persona, in a persona-to-persona conversation.
+    pub partner: Option<Partner>,
+}
+
+/// What a persona knows about the persona it talks with.
+#[derive(Debug, Clone, Copy)]
+pub struct Partner {
+    /// Overall compatibility 0..1 (compatibility engine).
+    pub compatibility: f64,
+    /// Relationship strength −1..1 (0 when strangers).
+    pub relationship_strength: f64,
 }
 
 /// A person's compatibility with a persona is unknown: neutral.
@@ -222,14 +233,14 @@ impl Handler<ApplyTurn> for PersonaActor {
             priority: s.current_priority,
             minutes_in_conversation: turn.conversation_minutes,
             topic_alignment: importance::interest(Some(&self.persona), &turn.user_message),
-            social_compatibility: NEUTRAL_COMPATIBILITY,
+            social_compatibility: turn.partner.map_or(NEUTRAL_COMPATIBILITY, |p| p.compatibility),
             resources: Resources {
                 available_time_secs: s.available_time,
                 tokens_remaining: f64::from(turn.tokens_remaining),
                 social_energy: s.social_energy,
             },
             fatigue: s.interaction_fatigue,
-            relationship_strength: 0.0,
+            relationship_strength: turn.partner.map_or(0.0, |p| p.relationship_strength),
         })
         .total;
         self.persist(ctx);
@@ -280,6 +291,36 @@ impl Handler<UpdateEmotions> for PersonaActor {
 /// Seconds since the epoch, as interaction state stores time.
 pub fn now_secs() -> f64 {
     Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+/// Fails with -32006 unless the persona can join a persona-to-persona conversation (cooldown passed, more
+/// than 30 s of time and 10 social energy left).
+#[derive(Message)]
+#[rtype(result = "Result<Snapshot, AppError>")]
+pub struct CheckConverse;
+
+impl Handler<CheckConverse> for PersonaActor {
+    type Result = Result<Snapshot, AppError>;
+    fn handle(&mut self, _: CheckConverse, _: &mut Context<Self>) -> Self::Result {
+        if self.state.can_converse(now_secs()) {
+            Ok(self.snapshot())
+        } else {
+            Err(AppError::PersonaUnavailable(self.persona.name.clone()))
+        }
+    }
+}
+
+/// Starts a cooldown of `secs` seconds (after a persona-to-persona conversation).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StartCooldown(pub f64);
+
+impl Handler<StartCooldown> for PersonaActor {
+    type Result = ();
+    fn handle(&mut self, msg: StartCooldown, ctx: &mut Context<Self>) {
+        self.state.cooldown_until = now_secs() + msg.0.max(0.0);
+        self.persist(ctx);
+    }
 }
 
 /// Stops the actor (its persona was deleted).

@@ -10,10 +10,13 @@ use actix::prelude::*;
 use uuid::Uuid;
 
 use super::conversation::{ConversationKey, ConversationSession};
+use super::dialogue::DialogueSession;
 use super::persona::{PersonaActor, Retire, UpdateCard};
 use super::turn::TurnDeps;
 use crate::config::PersonaSettings;
 use crate::domain::persona::Persona;
+use crate::memory::MemoryService;
+use crate::storage::dialogues::Dialogue;
 
 /// Seconds since the epoch (for idle bookkeeping).
 pub fn epoch_secs() -> u64 {
@@ -34,18 +37,22 @@ pub struct Registry {
     settings: PersonaSettings,
     personas: HashMap<Uuid, Addr<PersonaActor>>,
     conversations: HashMap<ConversationKey, LiveConversation>,
+    dialogues: HashMap<Uuid, Addr<DialogueSession>>,
+    memory: Arc<MemoryService>,
     arbiters: Vec<Arbiter>,
     next_arbiter: usize,
 }
 
 impl Registry {
     /// A registry with `threads` arbiters for conversation actors.
-    pub fn new(deps: TurnDeps, settings: PersonaSettings, threads: usize) -> Self {
+    pub fn new(deps: TurnDeps, memory: Arc<MemoryService>, settings: PersonaSettings, threads: usize) -> Self {
         Self {
             deps,
             settings,
             personas: HashMap::new(),
             conversations: HashMap::new(),
+            dialogues: HashMap::new(),
+            memory,
             arbiters: (0..threads.max(1)).map(|_| Arbiter::new()).collect(),
             next_arbiter: 0,
         }
@@ -66,6 +73,7 @@ impl Registry {
         let now = epoch_secs();
         self.conversations
             .retain(|_, c| c.addr.connected() && now.saturating_sub(c.last_used.load(Ordering::Relaxed)) < idle);
+        self.dialogues.retain(|_, d| d.connected());
     }
 }
 
@@ -131,6 +139,33 @@ impl Handler<ConversationFor> for Registry {
     }
 }
 
+/// The actor of an active persona-to-persona conversation, started if needed (also after a restart).
+#[derive(Message)]
+#[rtype(result = "Addr<DialogueSession>")]
+pub struct DialogueFor {
+    /// The stored conversation.
+    pub dialogue: Dialogue,
+    /// Its participants, in order.
+    pub personas: [Persona; 2],
+}
+
+impl Handler<DialogueFor> for Registry {
+    type Result = MessageResult<DialogueFor>;
+    fn handle(&mut self, msg: DialogueFor, _: &mut Context<Self>) -> Self::Result {
+        if let Some(addr) = self.dialogues.get(&msg.dialogue.id).filter(|a| a.connected()) {
+            return MessageResult(addr.clone());
+        }
+        let actors = [
+            self.persona_actor(&msg.personas[0]),
+            self.persona_actor(&msg.personas[1]),
+        ];
+        let id = msg.dialogue.id;
+        let addr = DialogueSession::new(msg.dialogue, self.deps.clone(), self.memory.clone(), actors).start();
+        self.dialogues.insert(id, addr.clone());
+        MessageResult(addr)
+    }
+}
+
 /// A persona's card changed.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -157,6 +192,7 @@ impl Handler<Forget> for Registry {
             addr.do_send(Retire);
         }
         self.conversations.retain(|k, _| k.persona != msg.0);
+        self.dialogues.retain(|_, d| d.connected());
     }
 }
 

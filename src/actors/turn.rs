@@ -111,19 +111,18 @@ pub struct TurnInput {
     pub history: Vec<ChatMessage>,
     /// Minutes since the conversation began.
     pub conversation_minutes: f64,
-    /// The other persona in a persona-to-persona conversation.
-    pub partner: Option<Uuid>,
 }
 
-struct Streamed {
-    text: String,
-    chunks: usize,
-    tokens: Option<u32>,
-    end: TurnEnd,
+/// A streamed reply.
+pub(crate) struct Streamed {
+    pub(crate) text: String,
+    pub(crate) chunks: usize,
+    pub(crate) tokens: Option<u32>,
+    pub(crate) end: TurnEnd,
 }
 
 /// Streams the model's reply until it ends or the turn is stopped. Fails only when nothing was received.
-async fn stream_reply(
+pub(crate) async fn stream_reply(
     deps: &TurnDeps,
     request: ChatRequest,
     chat: &mut Chat,
@@ -197,7 +196,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     let context = TurnContext {
         persona: snapshot.persona.clone(),
         user_message: chat.message.clone(),
-        partner: input.partner,
+        partner: None,
     };
     let sections = deps.hooks.sections(&context).await;
     let messages = prompt::build(&PromptInput {
@@ -245,6 +244,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
             conversation_minutes: input.conversation_minutes,
             turn_seconds: processing_time,
             tokens_remaining: chat.token_budget.saturating_sub(tokens_used),
+            partner: None,
         })
         .await?;
     let memory_stored = deps
@@ -256,7 +256,6 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
             partial: stored[1].partial,
             sender: chat.sender.clone(),
             conversation_id: conv_id,
-            partner: input.partner,
         })
         .await;
     let outcome = ChatOutcome {

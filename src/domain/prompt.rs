@@ -3,6 +3,7 @@
 use super::chat::{ChatMessage, PromptMessage, Role};
 use super::emotion::EmotionalState;
 use super::persona::{InteractionState, Persona};
+use super::relationship::Relationship;
 
 /// Social energy under which a persona keeps its replies short and says it needs a rest.
 pub const LOW_ENERGY: f64 = 30.0;
@@ -63,6 +64,38 @@ pub fn identity(persona: &Persona) -> String {
         out.push_str(extra.trim());
     }
     out.push_str("\nStay in character. Answer as yourself, in the first person, without narrating.");
+    out
+}
+
+/// Words for a feeling about another persona on a −1..1 scale.
+fn degree(value: f64, positive: &'static str, negative: &'static str) -> String {
+    let amount = match value.abs() {
+        v if v >= 0.7 => "deeply",
+        v if v >= 0.4 => "clearly",
+        v if v >= 0.15 => "somewhat",
+        _ => return format!("neither {positive} nor {negative}"),
+    };
+    format!("{amount} {}", if value >= 0.0 { positive } else { negative })
+}
+
+/// The other persona of a persona-to-persona conversation and the relationship with it, in words.
+pub fn describe_partner(other: &Persona, relationship: Option<&Relationship>, topic: &str) -> String {
+    let mut out = format!("You are talking with {}: {}", other.name, other.description.trim());
+    match relationship {
+        Some(r) => out.push_str(&format!(
+            "\nYou are {} ({} interactions so far). You {} them, {} them and {} them.",
+            r.relationship_type.as_str().replace('_', " "),
+            r.interaction_count,
+            degree(r.affinity, "like", "dislike"),
+            degree(r.trust, "trust", "distrust"),
+            degree(r.respect, "respect", "look down on"),
+        )),
+        None => out.push_str("\nYou have never met before."),
+    }
+    out.push_str(&format!(
+        "\nThe topic is {topic}. Reply to what {} just said in two or three sentences, as yourself only.",
+        other.name
+    ));
     out
 }
 
@@ -184,6 +217,22 @@ mod tests {
         assert_eq!(msgs[1].content, "hi");
         assert_eq!(msgs[3].content, "sing for me");
         assert!(!msgs[0].content.contains("need a rest"));
+    }
+
+    #[test]
+    fn partner_description_names_the_relationship_in_words() {
+        let mut personas = seeds::defaults();
+        let (kira, _) = personas.remove(1);
+        let (aria, _) = personas.remove(0);
+        let mut r = Relationship::new(aria.id, kira.id, chrono::Utc::now());
+        r.affinity = 0.5;
+        r.trust = -0.2;
+        r.refresh_type();
+        let text = describe_partner(&kira, Some(&r), "magic");
+        assert!(text.starts_with("You are talking with Kira"));
+        assert!(text.contains("clearly like them, somewhat distrust them and neither respect nor look down on them"));
+        assert!(text.contains("The topic is magic."));
+        assert!(describe_partner(&kira, None, "art").contains("never met"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 
 use super::{MemoryService, SearchQuery};
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
-use crate::domain::memory::{Memory, Visibility, MEMORY_TYPE_CONVERSATION};
+use crate::domain::memory::{Memory, MEMORY_TYPE_CONVERSATION};
 use crate::domain::prompt::PromptSection;
 use crate::hooks::{CompletedTurn, TurnContext, TurnHook};
 
@@ -71,10 +71,6 @@ impl TurnHook for MemoryHook {
                 &ImportanceWeights::default(),
             );
             let mut memory = Memory::new(turn.persona.id, text, MEMORY_TYPE_CONVERSATION, score.total, Utc::now());
-            if let Some(partner) = turn.partner {
-                memory.related_personas = vec![partner];
-                memory.visibility = Visibility::Shared;
-            }
             memory.metadata = serde_json::json!({ "conversation_id": turn.conversation_id, "partial": turn.partial });
             match service.store(vec![memory], false).await {
                 Ok(_) => true,

@@ -2,6 +2,7 @@
 
 pub mod chat;
 pub mod context;
+pub mod conversation;
 pub mod emotional;
 pub mod framing;
 pub mod memory;
@@ -17,6 +18,7 @@ pub fn router() -> router::Router {
     chat::register(&mut r);
     system::register(&mut r);
     memory::register(&mut r);
+    conversation::register(&mut r);
     relationship::register(&mut r);
     emotional::register(&mut r);
     r

@@ -14,7 +14,7 @@ use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::actors::registry::ActiveConversations;
 use crate::error::AppError;
-use crate::storage::{conversations, personas};
+use crate::storage::{conversations, dialogues, personas};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -61,7 +61,8 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
         }
         None => None,
     };
-    let active_conversations = app.registry.send(ActiveConversations).await?;
+    let dialogues = app.db.run(dialogues::active_count).await?;
+    let active_conversations = app.registry.send(ActiveConversations).await? + dialogues as usize;
     Ok(json!({
         "system_status": "operational",
         "health": if llm_available { "healthy" } else { "degraded" },

@@ -9,7 +9,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::upsert::excluded;
 use uuid::Uuid;
 
-use super::schema_social::emotional_states as es;
+use super::schema::emotional_states as es;
 use super::{from_text, to_text, StorageError};
 use crate::domain::emotion::EmotionalState;
 

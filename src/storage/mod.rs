@@ -2,12 +2,12 @@
 //! Every call runs on the blocking pool through [`Db::run`]; nothing here touches the actix event loop.
 
 pub mod conversations;
+pub mod dialogues;
 pub mod emotions;
 pub mod memories;
 pub mod personas;
 pub mod relationships;
 pub mod schema;
-pub mod schema_social;
 pub mod states;
 pub mod vectors;
 

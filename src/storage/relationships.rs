@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
-use super::schema_social::{interactions, relationships as rel};
+use super::schema::{interactions, relationships as rel};
 use super::{from_text, parse_uuid, to_text, StorageError};
 use crate::domain::relationship::{ordered_pair, InteractionOutcome, Relationship, RelationshipType};
 

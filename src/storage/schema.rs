@@ -60,8 +60,6 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(personas, interaction_states, chat_conversations, chat_messages);
-
 diesel::table! {
     memories (key) {
         key -> BigInt,
@@ -92,5 +90,74 @@ diesel::table! {
         memories_after -> BigInt,
         average_importance_pruned -> Double,
         processing_time -> Double,
+    }
+}
+
+diesel::table! {
+    relationships (persona1_id, persona2_id) {
+        persona1_id -> Text,
+        persona2_id -> Text,
+        affinity -> Double,
+        trust -> Double,
+        respect -> Double,
+        intimacy -> Double,
+        relationship_type -> Text,
+        interaction_count -> BigInt,
+        total_interaction_time -> Double,
+        first_meeting -> Nullable<Text>,
+        last_interaction -> Nullable<Text>,
+        recent_interaction_quality -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    interactions (seq) {
+        seq -> BigInt,
+        persona1_id -> Text,
+        persona2_id -> Text,
+        quality -> Double,
+        duration_minutes -> Double,
+        context -> Text,
+        memorable -> Bool,
+        at -> Text,
+    }
+}
+
+diesel::table! {
+    emotional_states (persona_id) {
+        persona_id -> Text,
+        mood -> Double,
+        energy_level -> Double,
+        stress_level -> Double,
+        curiosity -> Double,
+        social_battery -> Double,
+        last_updated -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    dialogues (id) {
+        id -> Text,
+        persona1_id -> Text,
+        persona2_id -> Text,
+        topic -> Text,
+        token_budget -> BigInt,
+        tokens_used -> BigInt,
+        started_at -> Text,
+        ended_at -> Nullable<Text>,
+        end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    dialogue_turns (seq) {
+        seq -> BigInt,
+        dialogue_id -> Text,
+        speaker_id -> Text,
+        content -> Text,
+        continue_score -> Double,
+        tokens_used -> BigInt,
+        created_at -> Text,
     }
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod chat;
+mod dialogue;
 mod memory;
 mod persona;
 mod protocol;

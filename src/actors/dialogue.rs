@@ -1,0 +1,434 @@
+//! `DialogueSession`: the conversation session of two personas. It alternates speakers, asks the model for each
+//! turn in character (relationship and feelings in the prompt), stores every turn with the speaker's continue
+//! score, and ends itself when both want to stop or the token budget is spent. At the end it updates the
+//! relationship from the turns, leaves a shared memory with each persona, and starts their cooldowns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::persona::{ApplyTurn, GetSnapshot, Partner, PersonaActor, Snapshot, StartCooldown};
+use super::turn::{stream_reply, Chat, ChunkSink, TurnDeps};
+use crate::domain::chat::{ChatMessage, Role};
+use crate::domain::compatibility::CompatibilityScores;
+use crate::domain::continue_score::{both_want_to_end, cooldown_after, BASE_COOLDOWN_SECS};
+use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
+use crate::domain::memory::{Memory, Visibility, MEMORY_TYPE_CONVERSATION};
+use crate::domain::prompt::{self, PromptInput, PromptSection};
+use crate::domain::relationship::{conversation_quality, Relationship};
+use crate::error::AppError;
+use crate::hooks::TurnContext;
+use crate::llm::ChatRequest;
+use crate::memory::MemoryService;
+use crate::storage::dialogues::{self, Dialogue, DialogueTurn};
+use crate::storage::relationships;
+
+/// Most tokens one turn may use (turns are a few sentences).
+pub const MAX_TOKENS_PER_TURN: u32 = 300;
+
+/// Why a conversation ended by itself.
+pub const END_NATURAL: &str = "natural_end";
+/// The token budget ran out.
+pub const END_BUDGET: &str = "token_budget";
+
+/// The actor.
+pub struct DialogueSession {
+    dialogue: Dialogue,
+    deps: TurnDeps,
+    memory: Arc<MemoryService>,
+    personas: [Addr<PersonaActor>; 2],
+}
+
+impl DialogueSession {
+    /// A session for a stored conversation; `personas` in the order of its participants.
+    pub fn new(
+        dialogue: Dialogue,
+        deps: TurnDeps,
+        memory: Arc<MemoryService>,
+        personas: [Addr<PersonaActor>; 2],
+    ) -> Self {
+        Self {
+            dialogue,
+            deps,
+            memory,
+            personas,
+        }
+    }
+}
+
+impl Actor for DialogueSession {
+    type Context = Context<Self>;
+}
+
+/// Asks the next speaker (or `speaker`) for a turn.
+#[derive(Message)]
+#[rtype(result = "Result<TurnReport, AppError>")]
+pub struct TakeTurn {
+    /// Who speaks; default: the one who did not speak last (the first participant opens).
+    pub speaker: Option<Uuid>,
+    /// Where chunks go while the turn streams.
+    pub sink: Option<ChunkSink>,
+    /// Stops the turn.
+    pub cancel: CancellationToken,
+    /// Longest the turn may take.
+    pub timeout: Duration,
+}
+
+/// A turn and what followed.
+#[derive(Debug, Clone)]
+pub struct TurnReport {
+    /// The turn.
+    pub turn: DialogueTurn,
+    /// The conversation after it.
+    pub dialogue: Dialogue,
+    /// Set when the conversation ended itself after this turn.
+    pub ended: Option<EndReport>,
+}
+
+/// How a conversation ended.
+#[derive(Debug, Clone)]
+pub struct EndReport {
+    /// Why.
+    pub reason: String,
+    /// Seconds from start to end.
+    pub duration: f64,
+    /// Turns taken.
+    pub turns: usize,
+    /// Tokens used.
+    pub tokens_used: i64,
+    /// The relationship after the conversation.
+    pub relationship: Option<Relationship>,
+}
+
+/// Ends the conversation (idempotent: an ended one reports how it ended).
+#[derive(Message)]
+#[rtype(result = "Result<EndReport, AppError>")]
+pub struct EndDialogue(pub String);
+
+/// Asks for the conversation as it stands.
+#[derive(Message)]
+#[rtype(result = "Dialogue")]
+pub struct GetDialogue;
+
+impl Handler<GetDialogue> for DialogueSession {
+    type Result = MessageResult<GetDialogue>;
+    fn handle(&mut self, _: GetDialogue, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.dialogue.clone())
+    }
+}
+
+/// Everything a turn or an ending works with.
+#[derive(Clone)]
+struct Stage {
+    deps: TurnDeps,
+    memory: Arc<MemoryService>,
+    personas: [Addr<PersonaActor>; 2],
+}
+
+impl Stage {
+    fn index(d: &Dialogue, persona: Uuid) -> Option<usize> {
+        d.participants().iter().position(|p| *p == persona)
+    }
+
+    async fn relationship(&self, d: &Dialogue) -> Result<Option<Relationship>, AppError> {
+        let (a, b) = (d.persona1_id, d.persona2_id);
+        Ok(self.deps.db.run(move |c| relationships::get(c, a, b)).await?)
+    }
+
+    /// The speaker's prompt: identity, feelings, who it talks with and how it feels about them, memories,
+    /// then the conversation so far from its point of view.
+    async fn turn(&self, mut d: Dialogue, speaker: usize, mut msg: TakeTurn) -> Result<TurnReport, AppError> {
+        let started = Instant::now();
+        let listener = 1 - speaker;
+        let me: Snapshot = self.personas[speaker].send(GetSnapshot).await?;
+        let them: Snapshot = self.personas[listener].send(GetSnapshot).await?;
+        let relationship = self.relationship(&d).await?;
+        let cue = match d.turns.last() {
+            Some(t) => t.content.clone(),
+            None => format!(
+                "({} is here. Start a conversation with them about {}.)",
+                them.persona.name, d.topic
+            ),
+        };
+        let mut sections = self
+            .deps
+            .hooks
+            .sections(&TurnContext {
+                persona: me.persona.clone(),
+                user_message: format!("{} {}", d.topic, cue),
+                partner: Some(them.persona.id),
+            })
+            .await;
+        sections.push(PromptSection {
+            title: "Who you are talking with".into(),
+            body: prompt::describe_partner(&them.persona, relationship.as_ref(), &d.topic),
+        });
+        let window = self.deps.chat.max_context_messages;
+        let earlier = &d.turns[..d.turns.len().saturating_sub(1)];
+        let history: Vec<ChatMessage> = earlier[earlier.len().saturating_sub(window)..]
+            .iter()
+            .map(|t| {
+                let role = if t.speaker_id == me.persona.id {
+                    Role::Assistant
+                } else {
+                    Role::User
+                };
+                ChatMessage::new(role, t.content.clone())
+            })
+            .collect();
+        let messages = prompt::build(&PromptInput {
+            persona: &me.persona,
+            state: &me.state,
+            emotions: Some(&me.emotions),
+            sections: &sections,
+            summary: None,
+            history: &history,
+            user_message: &cue,
+        });
+        let remaining = (d.token_budget - d.tokens_used).max(0) as u32;
+        let max_tokens = remaining.clamp(1, MAX_TOKENS_PER_TURN);
+        let request = ChatRequest {
+            model: me
+                .persona
+                .model
+                .clone()
+                .unwrap_or_else(|| self.deps.llm.default_model().to_string()),
+            messages,
+            max_tokens,
+            temperature: self.deps.temperature,
+        };
+        let mut chat = Chat {
+            message: cue.clone(),
+            token_budget: max_tokens,
+            sender: None,
+            room_id: None,
+            sink: msg.sink.take(),
+            cancel: msg.cancel.clone(),
+            timeout: msg.timeout,
+        };
+        let streamed = stream_reply(&self.deps, request, &mut chat, started).await?;
+        let tokens = streamed.tokens.unwrap_or(streamed.chunks as u32).min(max_tokens);
+        let scores = CompatibilityScores::of(&me.persona, &them.persona, relationship.as_ref());
+        let effect = self.personas[speaker]
+            .send(ApplyTurn {
+                user_message: format!("{} {}", d.topic, cue),
+                conversation_len: d.turns.len() + 1,
+                reply_chars: streamed.text.chars().count(),
+                conversation_minutes: (Utc::now() - d.started_at).num_seconds() as f64 / 60.0,
+                turn_seconds: started.elapsed().as_secs_f64(),
+                tokens_remaining: remaining.saturating_sub(tokens),
+                partner: Some(Partner {
+                    compatibility: scores.overall(),
+                    relationship_strength: relationship.as_ref().map_or(0.0, Relationship::strength),
+                }),
+            })
+            .await?;
+        let turn = DialogueTurn {
+            speaker_id: me.persona.id,
+            content: streamed.text,
+            continue_score: effect.continue_score,
+            tokens_used: i64::from(tokens),
+            created_at: Utc::now(),
+        };
+        let (id, stored) = (d.id, turn.clone());
+        self.deps.db.run(move |c| dialogues::add_turn(c, id, &stored)).await?;
+        d.tokens_used += turn.tokens_used;
+        d.turns.push(turn.clone());
+        let ended = match end_reason(&d) {
+            Some(reason) => Some(self.finish(&mut d, reason).await?),
+            None => None,
+        };
+        Ok(TurnReport {
+            turn,
+            dialogue: d,
+            ended,
+        })
+    }
+
+    /// Ends the conversation: relationship, memories, cooldowns, stored end.
+    async fn finish(&self, d: &mut Dialogue, reason: &str) -> Result<EndReport, AppError> {
+        let now = Utc::now();
+        let minutes = (now - d.started_at).num_milliseconds() as f64 / 60_000.0;
+        let scores: Vec<f64> = d.turns.iter().map(|t| t.continue_score).collect();
+        let relationship = if d.turns.is_empty() {
+            self.relationship(d).await?
+        } else {
+            let (a, b, quality) = (d.persona1_id, d.persona2_id, conversation_quality(&scores));
+            let context = format!("conversation about {}", d.topic);
+            let (r, _) = self
+                .deps
+                .db
+                .run(move |c| relationships::record_interaction(c, a, b, quality, minutes.max(0.0), &context, now))
+                .await?;
+            self.remember(d, &r).await?;
+            Some(r)
+        };
+        for (i, persona) in self.personas.iter().enumerate() {
+            let own: Vec<f64> = d
+                .turns
+                .iter()
+                .filter(|t| t.speaker_id == d.participants()[i])
+                .map(|t| t.continue_score)
+                .collect();
+            if !own.is_empty() {
+                let mean = own.iter().sum::<f64>() / own.len() as f64;
+                persona.do_send(StartCooldown(cooldown_after(mean, BASE_COOLDOWN_SECS)));
+            }
+        }
+        let (id, why) = (d.id, reason.to_string());
+        self.deps.db.run(move |c| dialogues::end(c, id, now, &why)).await?;
+        d.ended_at = Some(now);
+        d.end_reason = Some(reason.to_string());
+        Ok(report(d, relationship))
+    }
+
+    /// One shared memory per participant: "Talked with Kira about magic…", related to the other.
+    async fn remember(&self, d: &Dialogue, relationship: &Relationship) -> Result<(), AppError> {
+        let mut snapshots = Vec::with_capacity(2);
+        for p in &self.personas {
+            snapshots.push(p.send(GetSnapshot).await?.persona);
+        }
+        let now = Utc::now();
+        let mut memories = Vec::with_capacity(2);
+        for (i, me) in snapshots.iter().enumerate() {
+            let other = &snapshots[1 - i];
+            let said: Vec<&str> = d
+                .turns
+                .iter()
+                .filter(|t| t.speaker_id == other.id)
+                .map(|t| t.content.as_str())
+                .collect();
+            let gist: String = said.last().copied().unwrap_or("").chars().take(200).collect();
+            let text = format!(
+                "Talked with {} about {}. {} said: \"{}\"",
+                other.name,
+                d.topic,
+                other.name,
+                gist.trim()
+            );
+            let score = importance::score(
+                &ImportanceInput {
+                    speaker: Some(me),
+                    listener: Some(other),
+                    relationship_strength: relationship.strength(),
+                    ..ImportanceInput::new(&text)
+                },
+                &ImportanceWeights::default(),
+            );
+            let mut m = Memory::new(me.id, text, MEMORY_TYPE_CONVERSATION, score.total, now);
+            m.related_personas = vec![other.id];
+            m.visibility = Visibility::Shared;
+            m.metadata = serde_json::json!({ "conversation_id": d.id, "topic": d.topic, "turns": d.turns.len() });
+            memories.push(m);
+        }
+        self.memory.store(memories, false).await?;
+        Ok(())
+    }
+}
+
+/// Why the conversation should end after its last turn, if it should.
+fn end_reason(d: &Dialogue) -> Option<&'static str> {
+    if d.tokens_used >= d.token_budget {
+        return Some(END_BUDGET);
+    }
+    let last_of = |p: Uuid| {
+        d.turns
+            .iter()
+            .rev()
+            .find(|t| t.speaker_id == p)
+            .map(|t| t.continue_score)
+    };
+    match (last_of(d.persona1_id), last_of(d.persona2_id)) {
+        (Some(a), Some(b)) if both_want_to_end(a, b) => Some(END_NATURAL),
+        _ => None,
+    }
+}
+
+fn report(d: &Dialogue, relationship: Option<Relationship>) -> EndReport {
+    let end = d.ended_at.unwrap_or_else(Utc::now);
+    EndReport {
+        reason: d.end_reason.clone().unwrap_or_default(),
+        duration: (end - d.started_at).num_milliseconds() as f64 / 1000.0,
+        turns: d.turns.len(),
+        tokens_used: d.tokens_used,
+        relationship,
+    }
+}
+
+impl DialogueSession {
+    fn stage(&self) -> Stage {
+        Stage {
+            deps: self.deps.clone(),
+            memory: self.memory.clone(),
+            personas: self.personas.clone(),
+        }
+    }
+}
+
+impl Handler<TakeTurn> for DialogueSession {
+    type Result = AtomicResponse<Self, Result<TurnReport, AppError>>;
+
+    fn handle(&mut self, msg: TakeTurn, _: &mut Context<Self>) -> Self::Result {
+        let d = self.dialogue.clone();
+        let ready = if !d.active() {
+            Err(AppError::Conflict(format!("Conversation {} has ended", d.id)))
+        } else {
+            let next = d
+                .turns
+                .last()
+                .and_then(|t| Stage::index(&d, t.speaker_id))
+                .map_or(0, |i| 1 - i);
+            match msg.speaker {
+                None => Ok(next),
+                Some(s) => Stage::index(&d, s).ok_or_else(|| {
+                    AppError::invalid(
+                        "speaker_id",
+                        "speaker_id must be one of the conversation's participants",
+                    )
+                }),
+            }
+        };
+        let stage = self.stage();
+        let fut = async move { stage.turn(d, ready?, msg).await };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).map(|res, act, ctx| {
+            if let Ok(r) = &res {
+                act.dialogue = r.dialogue.clone();
+                if r.ended.is_some() {
+                    ctx.stop();
+                }
+            }
+            res
+        })))
+    }
+}
+
+impl Handler<EndDialogue> for DialogueSession {
+    type Result = AtomicResponse<Self, Result<EndReport, AppError>>;
+
+    fn handle(&mut self, msg: EndDialogue, _: &mut Context<Self>) -> Self::Result {
+        let mut d = self.dialogue.clone();
+        let stage = self.stage();
+        let fut = async move {
+            if d.active() {
+                let r = stage.finish(&mut d, &msg.0).await?;
+                Ok((r, d))
+            } else {
+                let rel = stage.relationship(&d).await?;
+                Ok((report(&d, rel), d))
+            }
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self).map(
+            |res: Result<(EndReport, Dialogue), AppError>, act, ctx| {
+                res.map(|(r, d)| {
+                    act.dialogue = d;
+                    ctx.stop();
+                    r
+                })
+            },
+        )))
+    }
+}
