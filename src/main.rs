@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use persona_mcp::app::build_embedder;
 use persona_mcp::config::Settings;
+use persona_mcp::simulate::Simulation;
 use persona_mcp::storage::Db;
 use persona_mcp::{memory, server};
 
@@ -24,8 +25,25 @@ struct Cli {
 enum Command {
     /// Serve WebSocket JSON-RPC on ws://HOST:PORT/mcp (the default).
     Serve,
+    /// Serve the Model Context Protocol on stdin/stdout, for MCP hosts such as Claude Desktop (logs go to stderr).
+    Stdio,
     /// Load and validate the settings, print them (secrets redacted) and exit.
     CheckConfig,
+    /// Run a conversation between two personas against the configured LLM and print the transcript.
+    Simulate {
+        /// The two personas, comma-separated (ids or names); the first speaks first.
+        #[arg(long, value_delimiter = ',', default_values_t = ["Aria".to_string(), "Kira".to_string()])]
+        personas: Vec<String>,
+        /// Most turns before the conversation is ended.
+        #[arg(long, default_value_t = 20)]
+        turns: usize,
+        /// What they talk about.
+        #[arg(long, default_value = "general")]
+        topic: String,
+        /// Tokens the whole conversation may use.
+        #[arg(long, default_value_t = 4000)]
+        token_budget: i64,
+    },
     /// Long-term memory maintenance.
     Memory {
         #[command(subcommand)]
@@ -81,9 +99,39 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(settings),
+        Command::Stdio => {
+            init_logging(&settings);
+            persona_mcp::mcp::stdio::run(settings)
+        }
         Command::Memory {
             action: MemoryCommand::Reindex,
         } => reindex(settings),
+        Command::Simulate {
+            personas,
+            turns,
+            topic,
+            token_budget,
+        } => simulate(settings, personas, turns, topic, token_budget),
+    }
+}
+
+fn simulate(settings: Settings, personas: Vec<String>, turns: usize, topic: String, token_budget: i64) -> ExitCode {
+    let Ok([first, second]) = <[String; 2]>::try_from(personas) else {
+        eprintln!("persona-mcp: --personas takes exactly two personas, e.g. --personas Aria,Kira");
+        return ExitCode::from(2);
+    };
+    let sim = Simulation {
+        personas: [first, second],
+        turns,
+        topic,
+        token_budget,
+    };
+    match actix_web::rt::System::new().block_on(persona_mcp::simulate::run(settings, sim)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

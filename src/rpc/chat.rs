@@ -41,6 +41,12 @@ pub fn register(r: &mut Router) {
         "Send a chat-platform message (room, sender) to the current persona",
         send_message,
     );
+    r.progress("persona.chat", |ctx, params, sink, cancel| {
+        reported(ctx, params, sink, cancel, |o, _| chat_result(o))
+    });
+    r.progress("persona.chat_stream", |ctx, params, sink, cancel| {
+        reported(ctx, params, sink, cancel, complete_data)
+    });
 }
 
 /// `persona.chat` / `persona.chat_stream` params.
@@ -108,28 +114,89 @@ fn persona_state(o: &ChatOutcome) -> Value {
     })
 }
 
-async fn chat(ctx: Ctx, p: ChatParams) -> Result<Value, AppError> {
-    check_length(&ctx, "message", &p.message)?;
-    let token_budget = budget(&ctx, p.token_budget)?;
+/// A chat request checked and ready: the message, its token budget and the persona that answers.
+struct PreparedChat {
+    message: String,
+    token_budget: u32,
+    persona: Persona,
+}
+
+async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
+    check_length(ctx, "message", &p.message)?;
+    let token_budget = budget(ctx, p.token_budget)?;
     let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
-    let turn = Chat {
+    Ok(PreparedChat {
         message: p.message,
         token_budget,
+        persona,
+    })
+}
+
+/// Runs the turn on the connection's chat conversation, handing chunks to `sink` (if any), until it ends or
+/// `cancel` fires (the partial reply is kept).
+async fn run(
+    ctx: &Ctx,
+    chat: PreparedChat,
+    sink: Option<ChunkSink>,
+    cancel: CancellationToken,
+) -> Result<(Persona, ChatOutcome), AppError> {
+    let turn = Chat {
+        message: chat.message,
+        token_budget: chat.token_budget,
         sender: None,
         room_id: None,
-        sink: None,
-        cancel: ctx.conn.closed.child_token(),
-        timeout: timeout(&ctx),
+        sink,
+        cancel,
+        timeout: timeout(ctx),
     };
-    let o = converse(&ctx, &persona, String::new(), turn).await?;
-    Ok(json!({
+    let o = converse(ctx, &chat.persona, String::new(), turn).await?;
+    Ok((chat.persona, o))
+}
+
+/// The `persona.chat` result.
+fn chat_result(o: &ChatOutcome) -> Value {
+    json!({
         "response": o.response,
         "response_type": "direct",
         "continue_score": o.continue_score,
         "tokens_used": o.tokens_used,
         "processing_time": o.processing_time,
-        "persona_state": persona_state(&o),
-    }))
+        "persona_state": persona_state(o),
+    })
+}
+
+/// The `data` of a `stream_complete` event.
+fn complete_data(o: &ChatOutcome, persona: &Persona) -> Value {
+    json!({
+        "full_response": o.response,
+        "chunk_count": o.chunk_count,
+        "processing_time": o.processing_time,
+        "response_length": o.response.chars().count(),
+        "tokens_used": o.tokens_used,
+        "persona_name": persona.name,
+        "persona_id": persona.id,
+        "continue_score": o.continue_score,
+    })
+}
+
+async fn chat(ctx: Ctx, p: ChatParams) -> Result<Value, AppError> {
+    let prepared = prepare(&ctx, p).await?;
+    let (_, o) = run(&ctx, prepared, None, ctx.conn.closed.child_token()).await?;
+    Ok(chat_result(&o))
+}
+
+/// The progress entry of `persona.chat` and `persona.chat_stream` (MCP `tools/call` with a `progressToken`):
+/// chunks go to `sink` instead of stream frames, and the result is shaped by `shape`, cut short or not.
+async fn reported(
+    ctx: Ctx,
+    params: Value,
+    sink: ChunkSink,
+    cancel: CancellationToken,
+    shape: fn(&ChatOutcome, &Persona) -> Value,
+) -> Result<Value, AppError> {
+    let prepared = prepare(&ctx, parse_params(params)?).await?;
+    let (persona, o) = run(&ctx, prepared, Some(sink), cancel).await?;
+    Ok(shape(&o, &persona))
 }
 
 /// Builds stream frames that answer one request under its id.
@@ -183,15 +250,8 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
         id: ctx.request_id.clone(),
         stream_id: Uuid::new_v4().to_string(),
     };
-    let prepared = async {
-        let p: ChatParams = parse_params(params)?;
-        check_length(&ctx, "message", &p.message)?;
-        let token_budget = budget(&ctx, p.token_budget)?;
-        let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
-        Ok::<_, AppError>((p.message, token_budget, persona))
-    }
-    .await;
-    let (message, token_budget, persona) = match prepared {
+    let prepared = async { prepare(&ctx, parse_params(params)?).await }.await;
+    let prepared = match prepared {
         Ok(v) => v,
         Err(e) => {
             let reason = e.to_string();
@@ -202,10 +262,10 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
     ctx.conn.send(frames.event(
         "stream_start",
         json!({
-            "persona_id": persona.id,
-            "persona_name": persona.name,
-            "message": message,
-            "token_budget": token_budget,
+            "persona_id": prepared.persona.id,
+            "persona_name": prepared.persona.name,
+            "message": prepared.message,
+            "token_budget": prepared.token_budget,
         }),
     ));
     let cancel: CancellationToken = ctx.conn.start_stream(&frames.stream_id);
@@ -223,36 +283,15 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
         })
     };
     let started = Instant::now();
-    let turn = Chat {
-        message,
-        token_budget,
-        sender: None,
-        room_id: None,
-        sink: Some(sink),
-        cancel,
-        timeout: timeout(&ctx),
-    };
-    let result = converse(&ctx, &persona, String::new(), turn).await;
+    let result = run(&ctx, prepared, Some(sink), cancel).await;
     ctx.conn.finish_stream(&frames.stream_id);
     let metrics = &ctx.app.metrics;
     let frame = match result {
-        Ok(o) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => {
+        Ok((persona, o)) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => {
             metrics.streams.with_label_values(&["complete"]).inc();
-            frames.event(
-                "stream_complete",
-                json!({
-                    "full_response": o.response,
-                    "chunk_count": o.chunk_count,
-                    "processing_time": o.processing_time,
-                    "response_length": o.response.chars().count(),
-                    "tokens_used": o.tokens_used,
-                    "persona_name": persona.name,
-                    "persona_id": persona.id,
-                    "continue_score": o.continue_score,
-                }),
-            )
+            frames.event("stream_complete", complete_data(&o, &persona))
         }
-        Ok(o) if o.end == TurnEnd::Cancelled => {
+        Ok((_, o)) if o.end == TurnEnd::Cancelled => {
             metrics.streams.with_label_values(&["cancelled"]).inc();
             frames.event(
                 "stream_cancelled",

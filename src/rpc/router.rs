@@ -12,10 +12,13 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::context::Ctx;
 use super::framing::{failure, parse_request, success, Request, RpcError};
+use crate::actors::turn::ChunkSink;
 use crate::error::AppError;
+use crate::mcp::McpState;
 
 /// Typed parameters of one method, validated at the edge.
 pub trait Params: DeserializeOwned + JsonSchema + Send + 'static {
@@ -35,6 +38,9 @@ pub enum Reply {
 
 type HandlerFn = Arc<dyn Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync>;
 
+type ProgressFn =
+    Arc<dyn Fn(Ctx, Value, ChunkSink, CancellationToken) -> BoxFuture<'static, Result<Value, AppError>> + Send + Sync>;
+
 /// One registered method.
 #[derive(Clone)]
 pub struct Method {
@@ -47,6 +53,14 @@ pub struct Method {
     /// True when the method streams its answer as several frames.
     pub streaming: bool,
     handler: HandlerFn,
+    progress: Option<ProgressFn>,
+}
+
+impl Method {
+    /// True when the method can also report its output chunk by chunk through a callback ([`Router::progress`]).
+    pub fn reports_progress(&self) -> bool {
+        self.progress.is_some()
+    }
 }
 
 /// The method table.
@@ -54,6 +68,7 @@ pub struct Method {
 pub struct Router {
     methods: HashMap<&'static str, Method>,
     order: Vec<&'static str>,
+    mcp: Arc<McpState>,
 }
 
 fn schema_of<P: JsonSchema>() -> Value {
@@ -134,9 +149,27 @@ impl Router {
             schema,
             streaming,
             handler: Arc::new(handler),
+            progress: None,
         };
         if self.methods.insert(name, method).is_none() {
             self.order.push(name);
+        }
+        self
+    }
+
+    /// Gives a registered method a second entry point for transports with their own progress channel (MCP
+    /// `notifications/progress`): it hands each chunk to a callback instead of sending frames, stops when the
+    /// token is cancelled, and returns the final result.
+    pub fn progress<F, Fut>(&mut self, name: &'static str, f: F) -> &mut Self
+    where
+        F: Fn(Ctx, Value, ChunkSink, CancellationToken) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, AppError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let entry: ProgressFn = Arc::new(move |ctx, params, sink, cancel| f(ctx, params, sink, cancel).boxed());
+        match self.methods.get_mut(name) {
+            Some(m) => m.progress = Some(entry),
+            None => debug_assert!(false, "progress entry for unregistered method {name}"),
         }
         self
     }
@@ -159,11 +192,34 @@ impl Router {
         (m.handler)(ctx, params).await
     }
 
+    /// Runs a method's progress entry point (see [`Router::progress`]).
+    pub async fn invoke_with_progress(
+        &self,
+        ctx: Ctx,
+        method: &str,
+        params: Value,
+        sink: ChunkSink,
+        cancel: CancellationToken,
+    ) -> Result<Value, AppError> {
+        let Some(progress) = self.methods.get(method).and_then(|m| m.progress.clone()) else {
+            return Err(AppError::Internal(format!("no progress entry for {method}")));
+        };
+        progress(ctx, params, sink, cancel).await
+    }
+
+    /// The Model Context Protocol state shared by every transport (sessions, in-flight calls).
+    pub fn mcp(&self) -> &Arc<McpState> {
+        &self.mcp
+    }
+
     /// Answers one validated request; `None` for notifications and for methods that sent their own frames.
     pub async fn call(&self, ctx: &Ctx, req: Request) -> Option<Value> {
         let started = Instant::now();
         let id = req.id.clone().unwrap_or(Value::Null);
         let Some(method) = self.methods.get(req.method.as_str()) else {
+            if crate::mcp::is_mcp_method(&req.method) {
+                return crate::mcp::handle(self, ctx, req).await;
+            }
             ctx.app.metrics.record_request("unknown", "method_not_found", started);
             return req
                 .id

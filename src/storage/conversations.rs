@@ -125,7 +125,7 @@ pub fn append(
     messages: &[ChatMessage],
 ) -> Result<Vec<i64>, StorageError> {
     let id = conversation.to_string();
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         let mut seqs = Vec::with_capacity(messages.len());
         for m in messages {
             let seq: i64 = diesel::insert_into(cm::table)

@@ -183,7 +183,7 @@ pub fn list(
 /// Appends a turn and counts its tokens, in one transaction.
 pub fn add_turn(conn: &mut SqliteConnection, id: Uuid, turn: &DialogueTurn) -> Result<(), StorageError> {
     let key = id.to_string();
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         diesel::insert_into(dt::table)
             .values((
                 dt::dialogue_id.eq(&key),

@@ -76,7 +76,7 @@ pub fn load_or_init(
     persona: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(EmotionalState, i64), StorageError> {
-    conn.transaction(|conn| match load(conn, persona)? {
+    conn.immediate_transaction(|conn| match load(conn, persona)? {
         Some(stored) => Ok(stored),
         None => {
             let initial = EmotionalState::initial(now);

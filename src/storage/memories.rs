@@ -85,7 +85,7 @@ pub fn decode_vector(bytes: &[u8]) -> Vec<f32> {
 
 /// Stores memories in one transaction; answers their keys in order.
 pub fn insert(conn: &mut SqliteConnection, memories: &[Memory]) -> Result<Vec<i64>, StorageError> {
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         memories
             .iter()
             .map(|mem| {
@@ -119,7 +119,7 @@ pub fn set_embeddings(
     embedder: &str,
     vectors: &[(i64, Vec<f32>)],
 ) -> Result<(), StorageError> {
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         for (key, v) in vectors {
             diesel::update(m::table.filter(m::key.eq(key)))
                 .set((m::embedding.eq(encode_vector(v)), m::embedder.eq(embedder)))
@@ -177,7 +177,7 @@ pub fn recent(conn: &mut SqliteConnection, persona: Uuid, limit: i64) -> Result<
 
 /// Deletes memories by key; answers how many went.
 pub fn delete(conn: &mut SqliteConnection, keys: &[i64]) -> Result<usize, StorageError> {
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         let mut n = 0;
         for chunk in keys.chunks(500) {
             n += diesel::delete(m::table.filter(m::key.eq_any(chunk))).execute(conn)?;
@@ -202,7 +202,7 @@ pub fn touch(conn: &mut SqliteConnection, keys: &[i64], now: DateTime<Utc>) -> R
 
 /// Sets new importances.
 pub fn set_importance(conn: &mut SqliteConnection, updates: &[(i64, f64)]) -> Result<(), StorageError> {
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         for (key, importance) in updates {
             diesel::update(m::table.filter(m::key.eq(key)))
                 .set(m::importance.eq(importance))

@@ -146,7 +146,7 @@ pub fn find(conn: &mut SqliteConnection, id_or_name: &str) -> Result<Option<Pers
 
 /// Stores a new persona with its initial interaction state, in one transaction.
 pub fn insert(conn: &mut SqliteConnection, persona: &Persona, state: &InteractionState) -> Result<(), StorageError> {
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         diesel::insert_into(personas::table)
             .values(PersonaValues::from(persona))
             .execute(conn)
@@ -167,7 +167,7 @@ pub fn update(conn: &mut SqliteConnection, persona: &Persona) -> Result<(), Stor
 
 /// Deletes a persona; everything that belongs to it goes with it (foreign keys cascade).
 pub fn delete(conn: &mut SqliteConnection, id: Uuid) -> Result<bool, StorageError> {
-    conn.transaction(|conn| {
+    conn.immediate_transaction(|conn| {
         diesel::delete(interaction_states::table.filter(interaction_states::persona_id.eq(id.to_string())))
             .execute(conn)?;
         let n = diesel::delete(personas::table.filter(personas::id.eq(id.to_string()))).execute(conn)?;

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
+use diesel::upsert::excluded;
 use uuid::Uuid;
 
 use super::schema::interaction_states as st;
@@ -61,7 +62,7 @@ pub fn load(conn: &mut SqliteConnection, persona: Uuid) -> Result<Option<(Intera
     }))
 }
 
-/// Writes the state if `version` is newer than the stored one (or there is none).
+/// Writes the state if `version` is newer than the stored one (or there is none), in one statement.
 pub fn upsert(
     conn: &mut SqliteConnection,
     persona: Uuid,
@@ -81,23 +82,14 @@ pub fn upsert(
         cooldown_until: s.cooldown_until,
         version,
     };
-    conn.transaction(|conn| {
-        let stored: Option<i64> = st::table
-            .filter(st::persona_id.eq(&id))
-            .select(st::version)
-            .first(conn)
-            .optional()?;
-        match stored {
-            Some(v) if v >= version => {}
-            Some(_) => {
-                diesel::update(st::table.filter(st::persona_id.eq(&id)))
-                    .set(&values)
-                    .execute(conn)?;
-            }
-            None => {
-                diesel::insert_into(st::table).values(&values).execute(conn)?;
-            }
-        }
-        Ok(())
-    })
+    // `filter` on an upsert (its WHERE clause) comes from this trait, not from `QueryDsl`.
+    use diesel::query_dsl::methods::FilterDsl as _;
+    diesel::insert_into(st::table)
+        .values(&values)
+        .on_conflict(st::persona_id)
+        .do_update()
+        .set(&values)
+        .filter(st::version.lt(excluded(st::version)))
+        .execute(conn)?;
+    Ok(())
 }

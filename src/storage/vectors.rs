@@ -424,11 +424,16 @@ fn scan(dir: &Path) -> Result<Vec<(Uuid, PathBuf)>, VectorError> {
 }
 
 /// An empty cosine/f32 index of `dimension`.
+/// Candidates usearch keeps while searching. Its default (64) gives recall@10 ≈ 0.95 at 100k vectors; 128 gives
+/// ≈ 0.99 for about 0.6 ms more (measured by `make bench-memory`). Not stored in the file: set on every index.
+const EXPANSION_SEARCH: usize = 128;
+
 fn new_index(dimension: usize) -> Result<Index, String> {
     let options = IndexOptions {
         dimensions: dimension,
         metric: MetricKind::Cos,
         quantization: ScalarKind::F32,
+        expansion_search: EXPANSION_SEARCH,
         ..IndexOptions::default()
     };
     Index::new(&options).map_err(|e| e.to_string())
@@ -439,6 +444,7 @@ fn load(path: &Path, dimension: usize) -> Result<Index, String> {
     let index = new_index(dimension)?;
     let path = path.to_str().ok_or_else(|| "the path is not UTF-8".to_string())?;
     index.load(path).map_err(|e| e.to_string())?;
+    index.change_expansion_search(EXPANSION_SEARCH);
     if index.dimensions() != dimension {
         return Err(format!("{} dimensions, expected {dimension}", index.dimensions()));
     }

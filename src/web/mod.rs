@@ -1,5 +1,6 @@
-//! actix-web: routes for the WebSocket endpoint and operations.
+//! actix-web: routes for `/mcp` (WebSocket JSON-RPC + MCP, and MCP Streamable HTTP) and operations.
 
+pub mod mcp_http;
 pub mod ops;
 pub mod ws;
 
@@ -14,7 +15,9 @@ pub fn json_error(status: StatusCode, code: &str, message: &str) -> HttpResponse
 
 /// Every route of the server.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/mcp", web::get().to(ws::upgrade))
+    cfg.route("/mcp", web::get().to(mcp_http::get))
+        .route("/mcp", web::post().to(mcp_http::post))
+        .route("/mcp", web::delete().to(mcp_http::delete))
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))

@@ -374,3 +374,58 @@ async fn a_tired_persona_still_chats_and_can_be_switched_to() {
         .to_string();
     assert!(system.contains("need a rest"), "a tired persona says so: {system}");
 }
+
+#[tokio::test]
+async fn old_messages_are_folded_into_a_summary_and_persona_models_are_used() {
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: Some("Noted.".into()),
+        ..FakeLlmConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&llm.url(), dir.path());
+    settings.chat.max_context_messages = 2;
+    settings.chat.context_summary_threshold = 4;
+    let server = TestServer::start_with(settings);
+    let mut c = server.client().await;
+    c.result("persona.update", json!({"persona_id": "Aria", "model": "mistral"}))
+        .await;
+    c.result("persona.switch", json!({"persona_id": "Aria"})).await;
+    for i in 0..4 {
+        c.result("persona.chat", json!({"message": format!("Fact number {i}")}))
+            .await;
+    }
+    let mut summarised = false;
+    for _ in 0..100 {
+        summarised = llm.requests().iter().any(|r| {
+            r["messages"][0]["content"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("You keep Aria's memory"))
+        });
+        if summarised {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(summarised, "the model was asked to fold old messages into a summary");
+    let request = llm
+        .requests()
+        .into_iter()
+        .find(|r| r["messages"][0]["content"].as_str().unwrap().starts_with("You keep"))
+        .unwrap();
+    assert!(request["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Fact number 0"));
+    c.result("persona.chat", json!({"message": "And now?"})).await;
+    let last = llm.requests().last().unwrap().clone();
+    assert_eq!(last["model"], "mistral", "the persona's own model");
+    let msgs = last["messages"].as_array().unwrap();
+    assert!(
+        msgs[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Earlier in this conversation:\nNoted."),
+        "{last}"
+    );
+    assert_eq!(msgs.len(), 4, "system + a window of 2 + the new message");
+}

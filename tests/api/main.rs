@@ -4,7 +4,9 @@
 mod support;
 
 mod chat;
+mod cli;
 mod dialogue;
+mod mcp;
 mod memory;
 mod persona;
 mod protocol;

@@ -56,6 +56,11 @@ impl TestServer {
 
     /// A server with explicit settings (the data dir is not removed afterwards).
     pub fn start_with(settings: Settings) -> Self {
+        Self::try_start_with(settings).expect("server started")
+    }
+
+    /// Like [`TestServer::start_with`], answering the start-up error instead of panicking.
+    pub fn try_start_with(settings: Settings) -> Result<Self, String> {
         let (tx, rx) = mpsc::channel();
         let s = settings.clone();
         let thread = std::thread::spawn(move || {
@@ -74,15 +79,14 @@ impl TestServer {
         });
         let (addr, handle) = rx
             .recv_timeout(Duration::from_secs(30))
-            .expect("server thread answered")
-            .expect("server started");
-        Self {
+            .expect("server thread answered")?;
+        Ok(Self {
             addr,
             settings,
             handle,
             thread: Some(thread),
             _dir: None,
-        }
+        })
     }
 
     /// The data dir.

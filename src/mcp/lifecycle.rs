@@ -1,0 +1,226 @@
+//! Protocol revisions and the lifecycle: the `initialize` handshake (2025-03-26 … 2025-11-25) with version
+//! negotiation, the stateless revision 2026-07-28 (`server/discover`, protocol version and client capabilities
+//! in each request's `_meta`), `ping`, `logging/setLevel`, the client's notifications, and the envelope every
+//! stateless result gets.
+
+use serde_json::{json, Map, Value};
+
+use super::session::{Handshake, McpState};
+use super::McpError;
+use crate::rpc::context::Ctx;
+
+/// Revisions reached with the `initialize` handshake, oldest first.
+pub const HANDSHAKE_VERSIONS: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
+/// Stateless revisions: every request carries its version and the client's capabilities in `_meta`.
+pub const STATELESS_VERSIONS: [&str; 1] = ["2026-07-28"];
+/// `_meta` key of a stateless request's protocol version.
+pub const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+/// `_meta` key of a stateless request's client capabilities.
+const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key of a stateless request's log level (its opt-in to `notifications/message`).
+const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
+/// `_meta` key of the server's identity on stateless results.
+const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
+/// Methods whose stateless results carry caching hints.
+const CACHEABLE: [&str; 6] = [
+    "server/discover",
+    "tools/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "prompts/list",
+];
+
+/// What the model using this server should know.
+const INSTRUCTIONS: &str = "persona-mcp hosts AI personas with personalities, long-term memories and \
+relationships. Call persona_list to see them and persona_switch to pick one (keep the session_id it returns and \
+pass it to later calls when your client does not hold a session), then persona_chat to talk with it. \
+memory_search and relationship_list look into what a persona remembers and whom it knows; the persona:// \
+resources and the chat_as_* prompts give the same data read-only.";
+
+/// Severity of a log message (RFC 5424 levels, least severe first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// Debugging detail.
+    Debug,
+    /// Informational.
+    Info,
+    /// Normal but significant.
+    Notice,
+    /// A warning.
+    Warning,
+    /// An error.
+    Error,
+    /// Critical.
+    Critical,
+    /// Action needed at once.
+    Alert,
+    /// The system is unusable.
+    Emergency,
+}
+
+impl LogLevel {
+    const ALL: [LogLevel; 8] = [
+        Self::Debug,
+        Self::Info,
+        Self::Notice,
+        Self::Warning,
+        Self::Error,
+        Self::Critical,
+        Self::Alert,
+        Self::Emergency,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Notice => "notice",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+            Self::Alert => "alert",
+            Self::Emergency => "emergency",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// The revision a request is answered under.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Era {
+    /// After (or while making) the `initialize` handshake: the connection holds the negotiated version.
+    Handshake,
+    /// 2026-07-28: the request carries everything; `log_level` is its opt-in to log messages.
+    Stateless {
+        /// The request's `_meta` log level.
+        log_level: Option<LogLevel>,
+    },
+}
+
+/// `{name, version}` of this server.
+pub fn server_info() -> Value {
+    json!({ "name": "persona-mcp", "title": "persona-mcp", "version": env!("CARGO_PKG_VERSION") })
+}
+
+fn capabilities() -> Value {
+    json!({
+        "tools": { "listChanged": false },
+        "resources": { "subscribe": false, "listChanged": false },
+        "prompts": { "listChanged": false },
+        "logging": {},
+    })
+}
+
+/// Decides the revision of a request, refusing what cannot be answered: a stateless envelope with an unknown
+/// version or without client capabilities, and anything but `initialize`, `ping` and `server/discover` on a
+/// connection that has not made the handshake.
+pub fn era(state: &McpState, ctx: &Ctx, method: &str, params: &Map<String, Value>) -> Result<Era, McpError> {
+    let meta = params.get("_meta").and_then(Value::as_object);
+    if let Some(meta) = meta.filter(|m| m.contains_key(PROTOCOL_VERSION_KEY) && method != "initialize") {
+        let version = meta
+            .get(PROTOCOL_VERSION_KEY)
+            .and_then(Value::as_str)
+            .ok_or_else(|| McpError::InvalidParams(format!("_meta.{PROTOCOL_VERSION_KEY} must be a string")))?;
+        if !STATELESS_VERSIONS.contains(&version) {
+            return Err(McpError::UnsupportedVersion {
+                requested: version.to_string(),
+            });
+        }
+        if !meta.get(CLIENT_CAPABILITIES_KEY).is_some_and(Value::is_object) {
+            return Err(McpError::InvalidParams(format!(
+                "_meta.{CLIENT_CAPABILITIES_KEY} is required (an object)"
+            )));
+        }
+        let log_level = meta
+            .get(LOG_LEVEL_KEY)
+            .and_then(Value::as_str)
+            .and_then(LogLevel::parse);
+        return Ok(Era::Stateless { log_level });
+    }
+    match method {
+        "server/discover" => Ok(Era::Stateless { log_level: None }),
+        "initialize" | "ping" => Ok(Era::Handshake),
+        _ if state.session(&ctx.conn).handshake().is_some() => Ok(Era::Handshake),
+        _ => Err(McpError::NotInitialized),
+    }
+}
+
+/// `initialize`: answers with the version the client asked for when supported, else the newest.
+pub fn initialize(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+    let requested = params
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| McpError::InvalidParams("protocolVersion is required (a string)".into()))?;
+    let version = HANDSHAKE_VERSIONS
+        .into_iter()
+        .find(|v| *v == requested)
+        .unwrap_or(HANDSHAKE_VERSIONS[HANDSHAKE_VERSIONS.len() - 1]);
+    state.session(&ctx.conn).set_handshake(Handshake {
+        version: version.to_string(),
+    });
+    Ok(json!({
+        "protocolVersion": version,
+        "capabilities": capabilities(),
+        "serverInfo": server_info(),
+        "instructions": INSTRUCTIONS,
+    }))
+}
+
+/// `server/discover`: the stateless revisions, capabilities and instructions.
+pub fn discover() -> Value {
+    json!({
+        "supportedVersions": STATELESS_VERSIONS,
+        "capabilities": capabilities(),
+        "instructions": INSTRUCTIONS,
+        "ttlMs": 0,
+        "cacheScope": "public",
+    })
+}
+
+/// `logging/setLevel`.
+pub fn set_level(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+    let level = params
+        .get("level")
+        .and_then(Value::as_str)
+        .and_then(LogLevel::parse)
+        .ok_or_else(|| {
+            let names: Vec<&str> = LogLevel::ALL.iter().map(|l| l.as_str()).collect();
+            McpError::InvalidParams(format!("level must be one of {}", names.join(", ")))
+        })?;
+    state.session(&ctx.conn).set_log_level(level);
+    Ok(json!({}))
+}
+
+/// A notification from the client: `notifications/cancelled` stops the call it names; the others
+/// (`initialized`, `progress`, `roots/list_changed`) need nothing.
+pub fn notification(state: &McpState, ctx: &Ctx, method: &str, params: &Value) {
+    if method == "notifications/cancelled" {
+        if let Some(id) = params.get("requestId") {
+            let cancelled = state.session(&ctx.conn).cancel(id);
+            tracing::debug!(request_id = %id, cancelled, "MCP cancellation");
+        }
+    }
+}
+
+/// Gives a stateless result what the revision requires: `resultType`, the server's identity in `_meta`, and
+/// caching hints on the cacheable methods. Handshake results are sent as they are.
+pub fn finish(era: Era, method: &str, mut result: Value) -> Value {
+    if let (Era::Stateless { .. }, Value::Object(obj)) = (era, &mut result) {
+        obj.insert("resultType".into(), json!("complete"));
+        let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+        if let Value::Object(meta) = meta {
+            meta.insert(SERVER_INFO_KEY.into(), server_info());
+        }
+        if CACHEABLE.contains(&method) {
+            obj.entry("ttlMs").or_insert(json!(0));
+            obj.entry("cacheScope").or_insert(json!("private"));
+        }
+    }
+    result
+}

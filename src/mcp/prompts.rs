@@ -1,0 +1,91 @@
+//! Prompts: one per persona, `chat_as_{name}`, giving the persona's system prompt (its identity, as the chat
+//! itself sends it to the model) so that a host's own model can speak as the persona.
+
+use serde_json::{json, Map, Value};
+
+use super::{paged, required_str, McpError};
+use crate::domain::persona::Persona;
+use crate::domain::prompt::identity;
+use crate::error::AppError;
+use crate::rpc::context::Ctx;
+use crate::storage::personas;
+
+/// The prompt name of a persona: `chat_as_` + its name in lower case, with `_` for anything not a letter or
+/// digit.
+pub fn prompt_name(persona: &str) -> String {
+    let name: String = persona
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("chat_as_{name}")
+}
+
+async fn all(ctx: &Ctx) -> Result<Vec<Persona>, McpError> {
+    Ok(ctx.app.db.run(personas::list).await.map_err(AppError::from)?)
+}
+
+/// `prompts/list`.
+pub async fn list(ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+    let items = all(ctx)
+        .await?
+        .iter()
+        .map(|p| {
+            json!({
+                "name": prompt_name(&p.name),
+                "title": format!("Chat as {}", p.name),
+                "description": format!("Speak as {}: {}", p.name, p.description.trim()),
+                "arguments": [{
+                    "name": "message",
+                    "description": "A first message for the persona to answer (optional)",
+                    "required": false,
+                }],
+            })
+        })
+        .collect();
+    paged("prompts", items, params)
+}
+
+fn user_text(text: &str) -> Value {
+    json!({ "role": "user", "content": { "type": "text", "text": text } })
+}
+
+/// `prompts/get`.
+pub async fn get(ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+    let name = required_str(params, "name")?;
+    let persona = all(ctx)
+        .await?
+        .into_iter()
+        .find(|p| prompt_name(&p.name) == name.to_lowercase())
+        .ok_or_else(|| McpError::UnknownPrompt(name.to_string()))?;
+    let mut messages = vec![user_text(&identity(&persona))];
+    let first = params
+        .get("arguments")
+        .and_then(|a| a.get("message"))
+        .and_then(Value::as_str)
+        .filter(|m| !m.trim().is_empty());
+    if let Some(message) = first {
+        messages.push(user_text(message));
+    }
+    Ok(json!({
+        "description": format!("System prompt of {}", persona.name),
+        "messages": messages,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_names_are_lower_case_identifiers() {
+        assert_eq!(prompt_name("Aria"), "chat_as_aria");
+        assert_eq!(prompt_name(" Old Tom-2 "), "chat_as_old_tom_2");
+    }
+}

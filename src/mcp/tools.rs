@@ -1,0 +1,172 @@
+//! `tools/list` and `tools/call`: every router method is a tool (`persona.chat` → `persona_chat`), its input
+//! schema generated from the method's params type. A method that streams is a tool when it can report its
+//! chunks as `notifications/progress` ([`Router::progress`]); failures are results with `isError: true`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+
+use super::lifecycle::{Era, LogLevel};
+use super::{call_method, paged, required_str, McpError};
+use crate::actors::turn::ChunkSink;
+use crate::rpc::context::{Ctx, Outbox};
+use crate::rpc::framing::{notification, RpcError};
+use crate::rpc::router::{Method, Router};
+
+/// What the `session_id` argument every tool takes does.
+const SESSION_ID_DOC: &str = "Session handle returned by persona_switch (and system_status): resumes that \
+session's current persona and conversations. Needed by clients that do not keep one connection open.";
+
+/// The tool name of a method.
+pub fn tool_name(method: &str) -> String {
+    method.replace('.', "_")
+}
+
+/// The methods offered as tools, in registration order.
+fn offered(router: &Router) -> impl Iterator<Item = &Method> {
+    router.methods().filter(|m| !m.streaming || m.reports_progress())
+}
+
+/// The input schema of a method: its params' JSON Schema, an object at the root, plus `session_id`.
+fn input_schema(method: &Method) -> Value {
+    let mut schema = (method.schema)();
+    if let Value::Object(root) = &mut schema {
+        root.insert("type".into(), json!("object"));
+        if let Value::Object(props) = root.entry("properties").or_insert_with(|| json!({})) {
+            props
+                .entry("session_id")
+                .or_insert_with(|| json!({ "type": "string", "description": SESSION_ID_DOC }));
+        }
+    }
+    schema
+}
+
+fn describe(method: &Method) -> Value {
+    let mut description = method.description.to_string();
+    if method.reports_progress() {
+        description.push_str(" (send a progressToken to receive the reply chunk by chunk as progress notifications)");
+    }
+    json!({
+        "name": tool_name(method.name),
+        "title": method.name,
+        "description": description,
+        "inputSchema": input_schema(method),
+    })
+}
+
+/// `tools/list`.
+pub fn list(router: &Router, params: &Map<String, Value>) -> Result<Value, McpError> {
+    paged("tools", offered(router).map(describe).collect(), params)
+}
+
+/// Reports chunks as `notifications/progress` under the caller's token (nothing without one).
+fn progress_sink(outbox: Arc<dyn Outbox>, token: Option<Value>) -> ChunkSink {
+    Box::new(move |chunk, number, _total| {
+        if let Some(token) = &token {
+            let params = json!({ "progressToken": token, "progress": number, "message": chunk });
+            outbox.send(notification("notifications/progress", params).to_string());
+        }
+    })
+}
+
+/// A tool result: the method's result as text JSON and as `structuredContent`, or its error with `isError`.
+fn tool_result(result: Result<Value, RpcError>) -> Value {
+    match result {
+        Ok(value) => {
+            let structured = if value.is_object() {
+                value.clone()
+            } else {
+                json!({ "result": value })
+            };
+            json!({
+                "content": [{ "type": "text", "text": value.to_string() }],
+                "structuredContent": structured,
+                "isError": false,
+            })
+        }
+        Err(error) => {
+            json!({
+                "content": [{ "type": "text", "text": error.message }],
+                "structuredContent": { "error": error },
+                "isError": true,
+            })
+        }
+    }
+}
+
+/// `tools/call`. `None` when the client cancelled the call (no answer is sent then).
+pub async fn call(
+    router: &Router,
+    ctx: &Ctx,
+    era: Era,
+    params: &Map<String, Value>,
+) -> Result<Option<Value>, McpError> {
+    let name = required_str(params, "name")?;
+    let method = offered(router)
+        .find(|m| tool_name(m.name) == name)
+        .ok_or_else(|| McpError::UnknownTool(name.to_string()))?;
+    let arguments = match params.get("arguments") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(a)) => a.clone(),
+        Some(_) => return Err(McpError::InvalidParams("arguments must be an object".into())),
+    };
+    let state = router.mcp();
+    if let Some(handle) = arguments.get("session_id").and_then(Value::as_str) {
+        ctx.conn.resume_session(handle);
+        if let Some(persona) = state.recall_persona(&ctx.conn.session_id()) {
+            ctx.conn.set_current_persona(Some(persona));
+        }
+    }
+    let progress_token = params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_number())
+        .cloned();
+    let session = state.session(&ctx.conn);
+    let in_flight = session.begin(&ctx.request_id);
+    let cancel = in_flight.token().clone();
+    let started = Instant::now();
+    let arguments = Value::Object(arguments);
+    let result = if method.reports_progress() {
+        let sink = progress_sink(state.related(ctx), progress_token);
+        router
+            .invoke_with_progress(ctx.clone(), method.name, arguments, sink, cancel.clone())
+            .await
+    } else {
+        tokio::select! {
+            r = call_method(router, ctx, method.name, arguments) => r,
+            () = cancel.cancelled() => return Ok(None),
+        }
+    };
+    drop(in_flight);
+    if cancel.is_cancelled() {
+        return Ok(None);
+    }
+    let result = result.map_err(RpcError::from);
+    if let Some(persona) = ctx.conn.current_persona() {
+        state.remember_persona(&ctx.conn.session_id(), persona);
+    }
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let (level, detail) = match &result {
+        Ok(_) => (
+            LogLevel::Debug,
+            json!({ "tool": name, "outcome": "ok", "elapsed_ms": elapsed_ms }),
+        ),
+        Err(e) => (
+            LogLevel::Warning,
+            json!({ "tool": name, "outcome": "error", "error": e.message, "elapsed_ms": elapsed_ms }),
+        ),
+    };
+    let threshold = match era {
+        Era::Stateless { log_level } => log_level,
+        Era::Handshake => session.log_level(),
+    };
+    if threshold.is_some_and(|t| level >= t) {
+        let params = json!({ "level": level.as_str(), "logger": "persona-mcp", "data": detail });
+        state
+            .related(ctx)
+            .send(notification("notifications/message", params).to_string());
+    }
+    Ok(Some(tool_result(result)))
+}

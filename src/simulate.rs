@@ -1,0 +1,128 @@
+//! `persona-mcp simulate`: runs a conversation between two personas against the configured LLM and prints the
+//! transcript (streamed as it is made) with continue scores, and the relationship before and after. It goes
+//! through the same method table as every client, so what it shows is what clients get.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::app::AppState;
+use crate::config::Settings;
+use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::router::Reply;
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The two personas (ids or names); the first speaks first.
+    pub personas: [String; 2],
+    /// Most turns before the simulation ends the conversation itself.
+    pub turns: usize,
+    /// What they talk about.
+    pub topic: String,
+    /// Tokens the conversation may use.
+    pub token_budget: i64,
+}
+
+/// Prints streamed turn chunks as they arrive.
+struct Printer;
+
+impl Outbox for Printer {
+    fn send(&self, frame: String) {
+        if let Ok(v) = serde_json::from_str::<Value>(&frame) {
+            if let Some(chunk) = v["params"]["chunk"].as_str() {
+                print!("{chunk}");
+                let _ = std::io::stdout().flush();
+            }
+        }
+    }
+}
+
+async fn call(ctx: &Ctx, method: &str, params: Value) -> Result<Value, String> {
+    match ctx.app.router.invoke(ctx.clone(), method, params).await {
+        Ok(Reply::Value(v)) => Ok(v),
+        Ok(Reply::Sent) => Ok(Value::Null),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    let r = &v["relationship"];
+    if r.is_null() {
+        return "none (strangers)".into();
+    }
+    let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
+    format!(
+        "{} (affinity {:.2}, trust {:.2}, respect {:.2}, intimacy {:.2}, strength {:.3}, interactions {})",
+        r["relationship_type"].as_str().unwrap_or("?"),
+        f("affinity"),
+        f("trust"),
+        f("respect"),
+        f("intimacy"),
+        f("relationship_strength"),
+        r["interaction_count"]
+    )
+}
+
+/// Runs the simulation; must run inside an actix `System`.
+pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
+    let app = AppState::build(settings, crate::rpc::router()).map_err(|e| e.to_string())?;
+    let ctx = Ctx::new(app.clone(), Arc::new(Connection::new(Arc::new(Printer))));
+    let pair = json!({ "persona1_id": sim.personas[0], "persona2_id": sim.personas[1] });
+    let before = call(&ctx, "relationship.get", pair.clone()).await?;
+    println!("Relationship before: {}", describe(&before));
+    let mut start = pair.clone();
+    start["topic"] = json!(sim.topic);
+    start["token_budget"] = json!(sim.token_budget);
+    let started = call(&ctx, "conversation.start", start).await?;
+    let id = started["conversation_id"].clone();
+    println!(
+        "{} and {} talk about {} (budget {} tokens)\n",
+        started["participant_names"][0].as_str().unwrap_or("?"),
+        started["participant_names"][1].as_str().unwrap_or("?"),
+        sim.topic,
+        sim.token_budget
+    );
+    let mut ended = Value::Null;
+    for n in 1..=sim.turns {
+        print!("[{n}] ");
+        let _ = std::io::stdout().flush();
+        let turn = call(
+            &ctx,
+            "conversation.turn",
+            json!({ "conversation_id": id, "stream": true }),
+        )
+        .await?;
+        println!(
+            "\n    — {} (continue score {:.1}, {} tokens)\n",
+            turn["speaker_name"].as_str().unwrap_or("?"),
+            turn["continue_score"].as_f64().unwrap_or(0.0),
+            turn["tokens_used"]
+        );
+        if turn["ended"] == true {
+            ended = json!({ "reason": turn["end_reason"], "final_stats": turn["final_stats"] });
+            break;
+        }
+    }
+    if ended.is_null() {
+        ended = call(
+            &ctx,
+            "conversation.end",
+            json!({ "conversation_id": id, "reason": "simulation_turn_limit" }),
+        )
+        .await?;
+    }
+    let stats = &ended["final_stats"];
+    println!(
+        "Ended: {} after {} turns, {} tokens, {:.1} s",
+        ended["reason"].as_str().unwrap_or("?"),
+        stats["turns"],
+        stats["tokens_used"],
+        stats["duration"].as_f64().unwrap_or(0.0)
+    );
+    let after = call(&ctx, "relationship.get", pair).await?;
+    println!("Relationship after: {}", describe(&after));
+    app.memory.save_indexes().await;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The binary's command line: help, config errors, the simulation tool, reindexing.
+
+use std::process::Command;
+
+use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
+
+fn binary(data_dir: &std::path::Path, llm_url: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_persona-mcp"));
+    cmd.current_dir(data_dir)
+        .env("PERSONA_MCP__STORAGE__DATA_DIR", data_dir)
+        .env("PERSONA_MCP__LLM__URL", llm_url)
+        .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
+        .env(
+            "PERSONA_MCP__EMBEDDER__MODEL_DIR",
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"),
+        );
+    cmd
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_persona-mcp"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sub in ["serve", "simulate", "memory", "check-config"] {
+        assert!(text.contains(sub), "{sub} missing from --help: {text}");
+    }
+}
+
+#[test]
+fn a_bad_setting_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path(), "http://127.0.0.1:9")
+        .env("PERSONA_MCP__LLM__PROVIDER", "gpt")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("llm.provider") && err.contains("ollama or openai"),
+        "{err}"
+    );
+    let out = binary(dir.path(), "http://127.0.0.1:9")
+        .env("SERVER_PORT", "99999")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn simulate_prints_transcript_scores_and_relationship() {
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: Some("Let us compare notes on the old runes.".into()),
+        ..FakeLlmConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path(), &llm.url())
+        .args([
+            "simulate",
+            "--personas",
+            "Aria,Kira",
+            "--turns",
+            "3",
+            "--topic",
+            "runes",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Relationship before: acquaintance"), "{text}");
+    assert!(text.contains("Aria and Kira talk about runes"), "{text}");
+    assert_eq!(
+        text.matches("Let us compare notes on the old runes.").count(),
+        3,
+        "{text}"
+    );
+    assert!(
+        text.contains("— Aria (continue score") && text.contains("— Kira (continue score"),
+        "{text}"
+    );
+    assert!(text.contains("Ended: simulation_turn_limit after 3 turns"), "{text}");
+    assert!(
+        text.contains("Relationship after:") && text.contains("interactions 1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reindex_re_embeds_every_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary(dir.path(), "http://127.0.0.1:9")
+        .args(["memory", "reindex"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-embedded 0 memories"));
+}
+
+#[tokio::test]
+async fn a_changed_embedder_stops_the_server_until_reindexed() {
+    let llm = FakeLlm::start(FakeLlmConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let settings = crate::support::test_settings(&llm.url(), dir.path());
+    let server = crate::support::TestServer::start_with(settings.clone());
+    let mut c = server.client().await;
+    let stored = c
+        .result(
+            "memory.store",
+            serde_json::json!({"persona_id": "Kira", "content": "The observatory key is under the mat"}),
+        )
+        .await;
+    let _ = server.stop().await;
+
+    let ollama = |cmd: &mut Command| {
+        cmd.env("PERSONA_MCP__EMBEDDER__PROVIDER", "ollama")
+            .env("PERSONA_MCP__EMBEDDER__MODEL", "fake-embed")
+            .env("PERSONA_MCP__EMBEDDER__DIMENSION", "384");
+    };
+    let mut serve = binary(dir.path(), &llm.url());
+    ollama(&mut serve);
+    let out = serve
+        .args(["serve"])
+        .env("PERSONA_MCP__SERVER__PORT", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("persona-mcp memory reindex"), "{err}");
+
+    let mut reindex = binary(dir.path(), &llm.url());
+    ollama(&mut reindex);
+    let out = reindex.args(["memory", "reindex"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-embedded 1 memories"));
+
+    let mut settings = settings;
+    settings.embedder.provider = "ollama".into();
+    settings.embedder.model = "fake-embed".into();
+    settings.embedder.dimension = 384;
+    let server = crate::support::TestServer::start_with(settings);
+    let mut c = server.client().await;
+    let r = c
+        .result(
+            "memory.search",
+            serde_json::json!({"persona_id": "Kira", "query": "where is the observatory key"}),
+        )
+        .await;
+    assert_eq!(r["memories"][0]["id"], stored["memory_id"]);
+    assert!(
+        r["memories"][0]["similarity"].as_f64().unwrap() > 0.0,
+        "vectors from the new embedder"
+    );
+}
