@@ -231,6 +231,15 @@ fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
     })
 }
 
+/// CPU seconds (user + system) a process has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn mb(kb: Option<u64>) -> String {
     kb.map_or_else(|| "n/a".to_string(), |kb| format!("{:.1}", kb as f64 / 1024.0))
 }
@@ -493,6 +502,7 @@ async fn run(args: Args) -> i32 {
         peak_rss.fetch_max(kb, Ordering::Relaxed);
     }
     let hwm = proc_status_kb(pid, "VmHWM");
+    let server_cpu = cpu_seconds(pid);
     let server_alive = matches!(server.child.try_wait(), Ok(None));
 
     total.ttfc.sort_unstable();
@@ -519,6 +529,10 @@ async fn run(args: Args) -> i32 {
     );
     println!("peak RSS MB (VmHWM): {}", mb(hwm));
     println!("wall time s: {:.2}", wall.as_secs_f64());
+    if let Some(cpu) = server_cpu {
+        let per_chunk_us = cpu * 1e6 / total.chunks.max(1) as f64;
+        println!("server CPU s: {cpu:.2} (whole run incl. start; {per_chunk_us:.0} µs per chunk)");
+    }
     // Give streams the server should have closed a moment to go away before counting them.
     tokio::time::sleep(Duration::from_millis(200)).await;
     println!(

@@ -96,7 +96,7 @@ impl ConversationSession {
             .await?;
             let text = summary.clone();
             deps.db
-                .run(move |c| conversations::set_summary(c, id, &text, through))
+                .write(move |c| conversations::set_summary(c, id, &text, through))
                 .await?;
             Ok::<_, AppError>((summary, through))
         };
@@ -126,7 +126,7 @@ impl Actor for ConversationSession {
             self.deps.chat.max_context_messages,
         );
         let load = async move {
-            db.run(move |c| {
+            db.write(move |c| {
                 let conv = conversations::get_or_create(c, &key.session_id, key.persona, &key.channel)?;
                 let history = conversations::recent(c, conv.id, window)?;
                 let count = conversations::message_count(c, conv.id)?;

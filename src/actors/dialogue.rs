@@ -235,7 +235,7 @@ impl Stage {
             created_at: Utc::now(),
         };
         let (id, stored) = (d.id, turn.clone());
-        self.deps.db.run(move |c| dialogues::add_turn(c, id, &stored)).await?;
+        self.deps.db.write(move |c| dialogues::add_turn(c, id, &stored)).await?;
         d.tokens_used += turn.tokens_used;
         d.turns.push(turn.clone());
         let ended = match end_reason(&d) {
@@ -262,7 +262,7 @@ impl Stage {
             let (r, _) = self
                 .deps
                 .db
-                .run(move |c| relationships::record_interaction(c, a, b, quality, minutes.max(0.0), &context, now))
+                .write(move |c| relationships::record_interaction(c, a, b, quality, minutes.max(0.0), &context, now))
                 .await?;
             self.remember(d, &r).await?;
             Some(r)
@@ -280,7 +280,7 @@ impl Stage {
             }
         }
         let (id, why) = (d.id, reason.to_string());
-        self.deps.db.run(move |c| dialogues::end(c, id, now, &why)).await?;
+        self.deps.db.write(move |c| dialogues::end(c, id, now, &why)).await?;
         d.ended_at = Some(now);
         d.end_reason = Some(reason.to_string());
         Ok(report(d, relationship))

@@ -57,7 +57,7 @@ impl PersonaActor {
         let (db, id, state, version) = (self.db.clone(), self.persona.id, self.state.clone(), self.version);
         ctx.spawn(
             async move {
-                if let Err(e) = db.run(move |c| states::upsert(c, id, &state, version)).await {
+                if let Err(e) = db.write(move |c| states::upsert(c, id, &state, version)).await {
                     tracing::warn!(persona = %id, error = %e, "persisting interaction state failed");
                 }
             }
@@ -75,7 +75,7 @@ impl PersonaActor {
             self.emotions_version,
         );
         async move {
-            if let Err(e) = db.run(move |c| emotions::save(c, id, &feelings, version)).await {
+            if let Err(e) = db.write(move |c| emotions::save(c, id, &feelings, version)).await {
                 tracing::warn!(persona = %id, error = %e, "persisting emotional state failed");
             }
         }
@@ -114,7 +114,7 @@ impl Actor for PersonaActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let (db, id) = (self.db.clone(), self.persona.id);
         let load = async move {
-            db.run(move |c| Ok((states::load(c, id)?, emotions::load_or_init(c, id, Utc::now())?)))
+            db.write(move |c| Ok((states::load(c, id)?, emotions::load_or_init(c, id, Utc::now())?)))
                 .await
         };
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {

@@ -228,7 +228,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     reply.room_id = chat.room_id.clone();
     let mut stored = vec![user, reply];
     let (db, conv_id, to_store) = (deps.db.clone(), input.conversation.id, stored.clone());
-    let seqs = db.run(move |c| conversations::append(c, conv_id, &to_store)).await?;
+    let seqs = db.write(move |c| conversations::append(c, conv_id, &to_store)).await?;
     for (m, seq) in stored.iter_mut().zip(seqs) {
         m.seq = seq;
     }

@@ -85,7 +85,7 @@ impl MemoryService {
             average_importance_pruned: plan.average_importance_removed,
             processing_time,
         };
-        self.db.run(move |c| memories::record_prune_run(c, &run)).await?;
+        self.db.write(move |c| memories::record_prune_run(c, &run)).await?;
         Ok(PruneOutcome {
             plan,
             removed,
@@ -153,7 +153,7 @@ impl MemoryService {
             },
         };
         let rows: Vec<(i64, f64)> = updates.into_iter().map(|(k, _, new)| (k, new)).collect();
-        self.db.run(move |c| memories::set_importance(c, &rows)).await?;
+        self.db.write(move |c| memories::set_importance(c, &rows)).await?;
         Ok(result)
     }
 

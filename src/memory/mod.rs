@@ -158,7 +158,7 @@ impl MemoryService {
     /// as soon as they are in SQLite (keyword search finds them at once, vector search shortly after).
     pub async fn store(&self, new: Vec<Memory>, wait: bool) -> Result<Vec<StoredMemory>, AppError> {
         let rows = new.clone();
-        let keys = self.db.run(move |c| memories::insert(c, &rows)).await?;
+        let keys = self.db.write(move |c| memories::insert(c, &rows)).await?;
         let stored: Vec<StoredMemory> = keys
             .into_iter()
             .zip(new)
@@ -199,7 +199,7 @@ impl MemoryService {
     pub async fn remove(&self, doomed: &[StoredMemory]) -> Result<usize, AppError> {
         let keys: Vec<i64> = doomed.iter().map(|s| s.key).collect();
         let sql_keys = keys.clone();
-        let n = self.db.run(move |c| memories::delete(c, &sql_keys)).await?;
+        let n = self.db.write(move |c| memories::delete(c, &sql_keys)).await?;
         if let Some(vectors) = &self.vectors {
             let mut by_persona: std::collections::HashMap<Uuid, Vec<u64>> = Default::default();
             for s in doomed {

@@ -82,7 +82,7 @@ pub async fn embed_batch(
     let rows: Vec<(i64, Vec<f32>)> = batch.iter().map(|j| j.key).zip(embedded).collect();
     let name = embedder.name().to_string();
     let stored = rows.clone();
-    db.run(move |c| memories::set_embeddings(c, &name, &stored))
+    db.write(move |c| memories::set_embeddings(c, &name, &stored))
         .await
         .map_err(|e| e.to_string())?;
     let mut by_persona: HashMap<Uuid, Vec<(u64, Vec<f32>)>> = HashMap::new();

@@ -177,7 +177,7 @@ impl MemoryService {
     async fn touch(&self, hits: &[Hit]) -> Result<(), AppError> {
         let keys: Vec<i64> = hits.iter().map(|h| h.key).collect();
         self.db
-            .run(move |c| memories::touch(c, &keys, chrono::Utc::now()))
+            .write(move |c| memories::touch(c, &keys, chrono::Utc::now()))
             .await?;
         Ok(())
     }

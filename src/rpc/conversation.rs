@@ -162,7 +162,7 @@ async fn start(ctx: Ctx, p: StartParams) -> Result<Value, AppError> {
         turns: Vec::new(),
     };
     let stored = dialogue.clone();
-    ctx.app.db.run(move |c| dialogues::insert(c, &stored)).await?;
+    ctx.app.db.write(move |c| dialogues::insert(c, &stored)).await?;
     session(&ctx, &dialogue).await?;
     Ok(json!({
         "conversation_id": dialogue.id,

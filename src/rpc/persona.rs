@@ -289,7 +289,7 @@ async fn create(ctx: Ctx, p: CreateParams) -> Result<Value, AppError> {
     p.fields.apply(&mut persona);
     let state = InteractionState::new(Priority::Casual, 100.0, 300.0);
     let stored = persona.clone();
-    ctx.app.db.run(move |c| personas::insert(c, &stored, &state)).await?;
+    ctx.app.db.write(move |c| personas::insert(c, &stored, &state)).await?;
     Ok(json!({ "persona_id": persona.id, "name": persona.name, "created": true }))
 }
 
@@ -314,7 +314,7 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
     p.fields.apply(&mut persona);
     persona.updated_at = Utc::now();
     let stored = persona.clone();
-    ctx.app.db.run(move |c| personas::update(c, &stored)).await?;
+    ctx.app.db.write(move |c| personas::update(c, &stored)).await?;
     ctx.app.registry.do_send(CardChanged(persona.clone()));
     Ok(json!({ "persona": card(&persona), "updated": true }))
 }
@@ -322,7 +322,7 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
 async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
     let id = persona.id;
-    ctx.app.db.run(move |c| personas::delete(c, id)).await?;
+    ctx.app.db.write(move |c| personas::delete(c, id)).await?;
     ctx.app.registry.do_send(Forget(id));
     ctx.app.memory.drop_persona(id);
     if ctx.conn.current_persona() == Some(id) {

@@ -234,7 +234,9 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
     let (r, outcome) = ctx
         .app
         .db
-        .run(move |c| relationships::record_interaction(c, first.id, second.id, quality, minutes, &context, Utc::now()))
+        .write(move |c| {
+            relationships::record_interaction(c, first.id, second.id, quality, minutes, &context, Utc::now())
+        })
         .await?;
     Ok(json!({
         "success": true,
