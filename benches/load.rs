@@ -9,17 +9,16 @@
 //! cargo bench --bench load -- --clients 1000 --chats 2 --tokens 20 --first-token-ms 20 --token-ms 5
 //! ```
 
+mod common;
 #[path = "../tests/support/fake_llm.rs"]
 mod fake_llm;
 
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::ServerProcess;
 use fake_llm::{FakeLlm, FakeLlmConfig};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -130,91 +129,6 @@ fn main() {
     drop(runtime);
     // Every guard (server process, fake LLM, temp dir) has been dropped by now.
     std::process::exit(code);
-}
-
-/// The server child process; killed when dropped, panics included.
-struct ServerProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl ServerProcess {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The last lines the server wrote to stdout/stderr.
-    fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0 to pick a port")
-        .port()
-}
-
-fn spawn_server(bin: &Path, port: u16, llm_url: &str, data_dir: &Path) -> ServerProcess {
-    let log = data_dir.join("server.log");
-    let out = File::create(&log).expect("create server log");
-    let err = out.try_clone().expect("clone server log handle");
-    let child = Command::new(bin)
-        .arg("serve")
-        // Run in the temp dir so no `.env` or config file of the checkout leaks into the measurement.
-        .current_dir(data_dir)
-        .env("PERSONA_MCP__SERVER__HOST", "127.0.0.1")
-        .env("PERSONA_MCP__SERVER__PORT", port.to_string())
-        .env("PERSONA_MCP__LLM__URL", llm_url)
-        .env("PERSONA_MCP__LLM__PROVIDER", "ollama")
-        .env("PERSONA_MCP__STORAGE__DATA_DIR", data_dir.join("data"))
-        .env("PERSONA_MCP__SERVER__RATE_LIMIT_PER_SECOND", "100000")
-        .env("PERSONA_MCP__SERVER__MAX_CONNECTIONS", "20000")
-        .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
-        .env("PERSONA_MCP__EMBEDDER__PROVIDER", "none")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    ServerProcess { child, log }
-}
-
-async fn wait_healthy(server: &mut ServerProcess, port: u16) -> Result<Duration, String> {
-    let started = Instant::now();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    while started.elapsed() < Duration::from_secs(120) {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            return Err(format!(
-                "server exited before it was healthy ({status}); its last output:\n{}",
-                server.log_tail(30)
-            ));
-        }
-        if let Ok(response) = client.get(&url).send().await {
-            if response.status().as_u16() == 200 {
-                return Ok(started.elapsed());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!(
-        "server not healthy after 120 s; its last output:\n{}",
-        server.log_tail(30)
-    ))
 }
 
 /// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`).
@@ -429,11 +343,22 @@ async fn run(args: Args) -> i32 {
             return 1;
         }
     };
-    let port = free_port();
+    let settings = [
+        ("PERSONA_MCP__LLM__URL", llm.url()),
+        ("PERSONA_MCP__LLM__PROVIDER", "ollama".to_string()),
+        ("PERSONA_MCP__SERVER__MAX_CONNECTIONS", "20000".to_string()),
+        ("PERSONA_MCP__EMBEDDER__PROVIDER", "none".to_string()),
+    ];
     // Declared after `temp` and `llm`, so dropped (killed) before them.
-    let mut server = spawn_server(&args.server_bin, port, &llm.url(), temp.path());
-    let pid = server.pid();
-    let ready_in = match wait_healthy(&mut server, port).await {
+    let mut server = match ServerProcess::spawn(&args.server_bin, temp.path(), &settings) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let (pid, port) = (server.pid(), server.port);
+    let ready_in = match server.wait_healthy().await {
         Ok(elapsed) => elapsed,
         Err(e) => {
             eprintln!("{e}");

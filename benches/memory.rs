@@ -16,14 +16,14 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+mod common;
+
+use common::ServerProcess;
 use persona_mcp::embed::minilm::MiniLmEmbedder;
 use persona_mcp::embed::Embedder;
 use persona_mcp::storage::vectors::VectorStore;
@@ -659,83 +659,6 @@ fn exact_one(corpus: &Corpus, query: &[f32]) -> Vec<u64> {
 // ---------------------------------------------------------------------------------------------------------
 // 3. End to end through the server
 
-/// The server child process; killed when dropped, panics included.
-struct ServerProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl ServerProcess {
-    fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn_server(work_dir: &Path, model_dir: &Path) -> Result<(ServerProcess, u16), String> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|e| format!("pick a free port: {e}"))?
-        .port();
-    let log = work_dir.join("server.log");
-    let out = File::create(&log).map_err(|e| format!("server log: {e}"))?;
-    let err = out.try_clone().map_err(|e| format!("server log: {e}"))?;
-    let bin = env!("CARGO_BIN_EXE_persona-mcp");
-    let child = Command::new(bin)
-        .arg("serve")
-        // In the temp dir, so no `.env` or config file of the checkout leaks into the measurement.
-        .current_dir(work_dir)
-        .env("PERSONA_MCP__SERVER__HOST", "127.0.0.1")
-        .env("PERSONA_MCP__SERVER__PORT", port.to_string())
-        .env("PERSONA_MCP__STORAGE__DATA_DIR", work_dir.join("data"))
-        .env("PERSONA_MCP__EMBEDDER__PROVIDER", "minilm")
-        .env("PERSONA_MCP__EMBEDDER__MODEL_DIR", model_dir)
-        .env("PERSONA_MCP__SERVER__RATE_LIMIT_PER_SECOND", "100000")
-        .env("PERSONA_MCP__SERVER__RATE_LIMIT_BURST", "100000")
-        .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .spawn()
-        .map_err(|e| format!("cannot start {bin}: {e}"))?;
-    Ok((ServerProcess { child, log }, port))
-}
-
-async fn wait_healthy(server: &mut ServerProcess, port: u16) -> Result<Duration, String> {
-    let started = Instant::now();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    while started.elapsed() < Duration::from_secs(120) {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            return Err(format!(
-                "server exited before it was healthy ({status}); its last output:\n{}",
-                server.log_tail(30)
-            ));
-        }
-        if let Ok(response) = client.get(&url).send().await {
-            if response.status().as_u16() == 200 {
-                return Ok(started.elapsed());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Err(format!(
-        "server not healthy after 120 s; its last output:\n{}",
-        server.log_tail(30)
-    ))
-}
-
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(url: &str) -> Result<Ws, String> {
@@ -874,8 +797,15 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
         .tempdir()
         .map_err(|e| format!("temp dir: {e}"))?;
     // Declared after `temp`, so killed before the directory is removed.
-    let (mut server, port) = spawn_server(temp.path(), model_dir)?;
-    let ready_in = wait_healthy(&mut server, port).await?;
+    let settings = [
+        ("PERSONA_MCP__EMBEDDER__PROVIDER", "minilm".to_string()),
+        ("PERSONA_MCP__EMBEDDER__MODEL_DIR", model_dir.display().to_string()),
+    ];
+    let bin = Path::new(env!("CARGO_BIN_EXE_persona-mcp"));
+    let mut server = ServerProcess::spawn(bin, temp.path(), &settings)?;
+    let (port, pid) = (server.port, server.pid());
+    let ready_in = server.wait_healthy().await?;
+    println!("server: pid {pid}, port {port}");
     println!("server_ready: {:.0} ms", ready_in.as_secs_f64() * 1e3);
     let url = format!("ws://127.0.0.1:{port}/mcp");
 

@@ -335,14 +335,7 @@ fn end_reason(d: &Dialogue) -> Option<&'static str> {
     if d.tokens_used >= d.token_budget {
         return Some(END_BUDGET);
     }
-    let last_of = |p: Uuid| {
-        d.turns
-            .iter()
-            .rev()
-            .find(|t| t.speaker_id == p)
-            .map(|t| t.continue_score)
-    };
-    match (last_of(d.persona1_id), last_of(d.persona2_id)) {
+    match (d.last_score_of(d.persona1_id), d.last_score_of(d.persona2_id)) {
         (Some(a), Some(b)) if both_want_to_end(a, b) => Some(END_NATURAL),
         _ => None,
     }

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::emotion::join_and;
 use super::persona::{trait_score, Persona};
 use super::relationship::Relationship;
+use super::round3;
 
 /// Weight of personality in the overall score.
 pub const PERSONALITY_WEIGHT: f64 = 0.35;
@@ -712,10 +713,6 @@ fn readable(topic: &str) -> String {
 fn join_topics(topics: &[String]) -> String {
     let words: Vec<String> = topics.iter().map(|t| readable(t)).collect();
     join_and(&words.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-fn round3(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
 }
 
 /// Personas for the domain tests: the seeded Aria and Kira, and a builder for others.

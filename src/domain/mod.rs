@@ -12,3 +12,8 @@ pub mod prompt;
 pub mod pruning;
 pub mod relationship;
 pub mod seeds;
+
+/// Rounds to 3 decimal places, as scores are reported.
+pub fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}

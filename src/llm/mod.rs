@@ -192,6 +192,17 @@ impl Endpoint {
     }
 }
 
+impl Endpoint {
+    /// `GET url` and the JSON answer read as `T` (model lists).
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, LlmError> {
+        let model = self.model.clone();
+        let resp = self.send(&model, |c| c.get(url)).await?;
+        resp.json()
+            .await
+            .map_err(|e| self.error(&model, LlmErrorKind::Protocol, e.to_string()))
+    }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();

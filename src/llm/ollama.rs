@@ -116,13 +116,7 @@ impl LlmBackend for Ollama {
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>> {
         let endpoint = self.endpoint.clone();
         async move {
-            let url = format!("{}/api/tags", endpoint.url);
-            let model = endpoint.model.clone();
-            let resp = endpoint.send(&model, |c| c.get(&url)).await?;
-            let tags: Tags = resp
-                .json()
-                .await
-                .map_err(|e| endpoint.error(&model, LlmErrorKind::Protocol, e.to_string()))?;
+            let tags: Tags = endpoint.get_json(&format!("{}/api/tags", endpoint.url)).await?;
             Ok(tags.models.into_iter().map(|m| m.name).collect())
         }
         .boxed()

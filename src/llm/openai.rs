@@ -142,12 +142,7 @@ impl LlmBackend for OpenAi {
         let endpoint = self.endpoint.clone();
         let url = self.api("models");
         async move {
-            let model = endpoint.model.clone();
-            let resp = endpoint.send(&model, |c| c.get(&url)).await?;
-            let models: Models = resp
-                .json()
-                .await
-                .map_err(|e| endpoint.error(&model, LlmErrorKind::Protocol, e.to_string()))?;
+            let models: Models = endpoint.get_json(&url).await?;
             Ok(models.data.into_iter().map(|m| m.id).collect())
         }
         .boxed()

@@ -109,14 +109,7 @@ fn final_stats(r: &EndReport) -> Value {
 
 /// `conversation.status` fields of a conversation.
 pub fn status_json(d: &Dialogue) -> Value {
-    let last_of = |p: Uuid| {
-        d.turns
-            .iter()
-            .rev()
-            .find(|t| t.speaker_id == p)
-            .map(|t| t.continue_score)
-    };
-    let (a, b) = (last_of(d.persona1_id), last_of(d.persona2_id));
+    let (a, b) = (d.last_score_of(d.persona1_id), d.last_score_of(d.persona2_id));
     let remaining = (d.token_budget - d.tokens_used).max(0);
     let both_done = matches!((a, b), (Some(a), Some(b)) if both_want_to_end(a, b));
     let end = d.ended_at.unwrap_or_else(Utc::now);

@@ -17,6 +17,7 @@ use crate::actors::decay::{GetDecayStats, RunCycleNow, StartDecay, StopDecay};
 use crate::domain::decay::DecayMode;
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::{CrossPersonaFilter, Memory, Visibility};
+use crate::domain::round3;
 use crate::error::AppError;
 use crate::memory::{Hit, SearchQuery};
 use crate::storage::{personas, relationships};
@@ -414,10 +415,6 @@ pub struct PruneParams {
     pub force: bool,
 }
 impl Params for PruneParams {}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
-}
 
 async fn prune(ctx: Ctx, p: PruneParams) -> Result<Value, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;

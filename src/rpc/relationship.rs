@@ -16,6 +16,7 @@ use crate::actors::persona::GetSnapshot;
 use crate::domain::compatibility::{self, CompatibilityReport, Party};
 use crate::domain::persona::Persona;
 use crate::domain::relationship::Relationship;
+use crate::domain::round3;
 use crate::error::AppError;
 use crate::storage::{personas, relationships};
 
@@ -112,11 +113,6 @@ pub struct LegacyParams {
     pub target_persona: Option<String>,
 }
 impl Params for LegacyParams {}
-
-/// Rounds a derived score for display.
-fn round3(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
-}
 
 /// Fails with -32602 naming `field` when both name the same persona.
 fn distinct(field: &str, a: &Persona, b: &Persona) -> Result<(), AppError> {

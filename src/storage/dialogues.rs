@@ -43,6 +43,15 @@ impl Dialogue {
     pub fn participants(&self) -> [Uuid; 2] {
         [self.persona1_id, self.persona2_id]
     }
+
+    /// The continue score of `persona`'s latest turn, if it spoke yet.
+    pub fn last_score_of(&self, persona: Uuid) -> Option<f64> {
+        self.turns
+            .iter()
+            .rev()
+            .find(|t| t.speaker_id == persona)
+            .map(|t| t.continue_score)
+    }
 }
 
 /// One turn.

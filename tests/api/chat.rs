@@ -416,13 +416,27 @@ async fn old_messages_are_folded_into_a_summary_and_persona_models_are_used() {
         .as_str()
         .unwrap()
         .contains("Fact number 0"));
-    c.result("persona.chat", json!({"message": "And now?"})).await;
-    let last = llm
-        .requests()
-        .into_iter()
-        .rev()
-        .find(|r| r["messages"].as_array().unwrap().last().unwrap()["content"] == "And now?")
-        .expect("the last chat request");
+    // The summary is stored right after the model answers it; the next turns pick it up.
+    let mut with_summary = None;
+    for _ in 0..40 {
+        c.result("persona.chat", json!({"message": "And now?"})).await;
+        let last = llm
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r["messages"].as_array().unwrap().last().unwrap()["content"] == "And now?")
+            .expect("the last chat request");
+        if last["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Earlier in this conversation:\nNoted.")
+        {
+            with_summary = Some(last);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let last = with_summary.expect("the stored summary reaches the system prompt");
     assert_eq!(last["model"], "mistral", "the persona's own model");
     let msgs = last["messages"].as_array().unwrap();
     assert!(
