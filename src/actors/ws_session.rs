@@ -75,14 +75,17 @@ impl WsSession {
 
     fn on_text(&mut self, text: String, ctx: &mut Context<Self>) {
         let Some(conn) = self.conn() else { return };
-        let parsed: Option<Value> = serde_json::from_str(&text).ok();
-        let count = match &parsed {
-            Some(Value::Array(items)) => items.len(),
-            _ => 1,
+        // Only a batch needs parsing here (to count its requests); the router parses every frame anyway.
+        let count = match text.trim_start().starts_with('[') {
+            true => match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Array(items)) => items.len(),
+                _ => 1,
+            },
+            false => 1,
         };
         if let Err(e) = self.admit(count) {
-            let id = match parsed {
-                Some(Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
+            let id = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
             };
             ctx.notify(Outgoing(failure(&id, RpcError::from(e)).to_string()));

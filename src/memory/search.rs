@@ -100,24 +100,19 @@ impl MemoryService {
             }
         }
         let text = query.to_string();
-        let keyword_keys = self
+        let vector_keys: Vec<i64> = vector_hits.iter().map(|(k, _)| *k).collect();
+        // One trip to the blocking pool for both the keyword search and the rows of every candidate.
+        let (keyword_keys, rows) = self
             .db
-            .run(move |c| memories::keyword_search(c, keyword_scope, &text, fetch as i64))
+            .run(move |c| {
+                let keyword_keys = memories::keyword_search(c, keyword_scope, &text, fetch as i64)?;
+                let mut keys: Vec<i64> = vector_keys.into_iter().chain(keyword_keys.iter().copied()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                Ok((keyword_keys, memories::by_keys(c, &keys)?))
+            })
             .await?;
-        let mut keys: Vec<i64> = vector_hits
-            .iter()
-            .map(|(k, _)| *k)
-            .chain(keyword_keys.iter().copied())
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        let rows = self
-            .db
-            .run(move |c| memories::by_keys(c, &keys))
-            .await?
-            .into_iter()
-            .map(|s| (s.key, s))
-            .collect();
+        let rows = rows.into_iter().map(|s| (s.key, s)).collect();
         Ok(Candidates {
             query_vector,
             vector_hits,
