@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::ServerProcess;
+use common::{next_json, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -37,9 +37,6 @@ usage: cargo bench --bench load -- [options]
   --own-persona       each client creates a persona of its own and switches to it, so the personas'
                       social energy and cooldowns do not limit the run
   --server-bin PATH   server binary (default: the one cargo built)";
-
-/// How long one frame may take to arrive before the client gives up.
-const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 
 struct Args {
     clients: usize,
@@ -145,6 +142,43 @@ fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
     })
 }
 
+/// A latency the server measures itself, read from its Prometheus histogram `name`: the upper bucket bounds that
+/// hold 50 % and 99 % of the samples, and the share within `within_ms`.
+async fn server_histogram(port: u16, name: &str, within_ms: f64) -> Option<String> {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+    let prefix = format!("persona_mcp_{name}_bucket{{le=\"");
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(prefix.as_str())?;
+            let (le, count) = rest.split_once("\"} ")?;
+            Some((le.parse().ok()?, count.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    if total == 0.0 {
+        return None;
+    }
+    let bound = |q: f64| {
+        buckets
+            .iter()
+            .find(|(_, cumulative)| *cumulative >= q * total)
+            .map_or("> 50 ms".to_string(), |(le, _)| format!("≤ {} ms", le * 1000.0))
+    };
+    let within = buckets
+        .iter()
+        .find(|(le, _)| (*le * 1000.0 - within_ms).abs() < 1e-9)?
+        .1
+        / total;
+    Some(format!(
+        "p50 {}, p99 {}; {:.2} % within {within_ms} ms ({total} samples)",
+        bound(0.5),
+        bound(0.99),
+        within * 100.0
+    ))
+}
+
 /// CPU seconds (user + system) a process has used, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -175,24 +209,6 @@ async fn send_json(ws: &mut Ws, value: Value) -> Result<(), String> {
     ws.send(Message::text(value.to_string()))
         .await
         .map_err(|e| format!("send: {e}"))
-}
-
-/// The next JSON text frame; pings are answered by tungstenite itself.
-async fn next_json(ws: &mut Ws) -> Result<Value, String> {
-    loop {
-        let message = tokio::time::timeout(FRAME_TIMEOUT, ws.next())
-            .await
-            .map_err(|_| format!("no frame for {} s", FRAME_TIMEOUT.as_secs()))?;
-        match message {
-            None => return Err("connection closed by the server".to_string()),
-            Some(Err(e)) => return Err(format!("receive: {e}")),
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(text.as_str()).map_err(|e| format!("frame is not JSON: {e}"))
-            }
-            Some(Ok(Message::Close(frame))) => return Err(format!("server closed the connection: {frame:?}")),
-            Some(Ok(_)) => {}
-        }
-    }
 }
 
 fn describe_error(frame: &Value) -> String {
@@ -428,6 +444,8 @@ async fn run(args: Args) -> i32 {
     }
     let hwm = proc_status_kb(pid, "VmHWM");
     let server_cpu = cpu_seconds(pid);
+    let forwarding = server_histogram(port, "stream_chunk_forward_seconds", 1.0).await;
+    let setup = server_histogram(port, "stream_setup_seconds", 5.0).await;
     let server_alive = matches!(server.child.try_wait(), Ok(None));
 
     total.ttfc.sort_unstable();
@@ -442,6 +460,12 @@ async fn run(args: Args) -> i32 {
     println!("ttfc raw p50/p99: {}", p50_p99(&total.ttfc, 0.0));
     println!("inter-chunk gap raw p50/p99: {}", p50_p99(&total.gaps, 0.0));
     println!("per-chunk overhead p50/p99: {}", p50_p99(&total.gaps, token_ms));
+    if let Some(f) = &forwarding {
+        println!("server per-chunk forwarding (token in → frame on socket): {f}");
+    }
+    if let Some(s) = &setup {
+        println!("server time to first chunk, before the model (request in → request to the model): {s}");
+    }
     if !total.gaps.is_empty() {
         let mean_ms = total.gaps.iter().sum::<Duration>().as_secs_f64() * 1000.0 / total.gaps.len() as f64;
         println!("per-chunk overhead mean: {:.3} ms", mean_ms - token_ms);

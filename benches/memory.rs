@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 mod common;
 
-use common::ServerProcess;
+use common::{next_json, ServerProcess};
 use persona_mcp::embed::minilm::MiniLmEmbedder;
 use persona_mcp::embed::Embedder;
 use persona_mcp::storage::vectors::VectorStore;
@@ -52,7 +52,6 @@ const STORE_IN_FLIGHT: usize = 8;
 /// `memory.search` calls in section 3.
 const SEARCH_CALLS: usize = 200;
 /// How long one response may take before the client gives up.
-const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 /// JSON-RPC "Method not found".
 const METHOD_NOT_FOUND: i64 = -32601;
 
@@ -667,27 +666,6 @@ async fn connect(url: &str) -> Result<Ws, String> {
         .map_err(|_| "connect timed out".to_string())?
         .map_err(|e| format!("connect: {e}"))?;
     Ok(ws)
-}
-
-/// The next JSON text frame; pings are answered by tungstenite itself.
-async fn next_json<S>(stream: &mut S) -> Result<Value, String>
-where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
-            .await
-            .map_err(|_| format!("no frame for {} s", FRAME_TIMEOUT.as_secs()))?;
-        match message {
-            None => return Err("connection closed by the server".to_string()),
-            Some(Err(e)) => return Err(format!("receive: {e}")),
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(text.as_str()).map_err(|e| format!("frame is not JSON: {e}"))
-            }
-            Some(Ok(Message::Close(frame))) => return Err(format!("server closed the connection: {frame:?}")),
-            Some(Ok(_)) => {}
-        }
-    }
 }
 
 /// Sends one request and waits for the response with its id.

@@ -17,6 +17,11 @@ pub struct Metrics {
     pub stream_first_chunk_seconds: Histogram,
     /// Chunks streamed to clients.
     pub stream_chunks: IntCounter,
+    /// Seconds from a chat request's arrival to the request to the model (the server's share before the first
+    /// token).
+    pub stream_setup_seconds: Histogram,
+    /// Seconds from a token's arrival from the model to its frame reaching the client's socket (WebSocket).
+    pub stream_chunk_forward_seconds: Histogram,
     /// Streams by how they ended.
     pub streams: IntCounterVec,
     /// Failed LLM calls.
@@ -25,6 +30,9 @@ pub struct Metrics {
     pub llm_seconds: Histogram,
 }
 
+const CHUNK_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1,
+];
 const FAST_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -50,6 +58,22 @@ impl Metrics {
         )
         .expect("static metric");
         let stream_chunks = IntCounter::new("stream_chunks_total", "Chunks streamed").expect("static metric");
+        let stream_setup_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "stream_setup_seconds",
+                "Time from a chat request's arrival to the request to the model",
+            )
+            .buckets(CHUNK_BUCKETS.to_vec()),
+        )
+        .expect("static metric");
+        let stream_chunk_forward_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "stream_chunk_forward_seconds",
+                "Time from a token's arrival from the model to its frame on the client's socket",
+            )
+            .buckets(CHUNK_BUCKETS.to_vec()),
+        )
+        .expect("static metric");
         let streams =
             IntCounterVec::new(Opts::new("streams_total", "Streams by outcome"), &["outcome"]).expect("static metric");
         let llm_errors = IntCounter::new("llm_errors_total", "Failed LLM calls").expect("static metric");
@@ -63,6 +87,8 @@ impl Metrics {
             Box::new(request_seconds.clone()),
             Box::new(stream_first_chunk_seconds.clone()),
             Box::new(stream_chunks.clone()),
+            Box::new(stream_chunk_forward_seconds.clone()),
+            Box::new(stream_setup_seconds.clone()),
             Box::new(streams.clone()),
             Box::new(llm_errors.clone()),
             Box::new(llm_seconds.clone()),
@@ -76,6 +102,8 @@ impl Metrics {
             request_seconds,
             stream_first_chunk_seconds,
             stream_chunks,
+            stream_chunk_forward_seconds,
+            stream_setup_seconds,
             streams,
             llm_errors,
             llm_seconds,

@@ -1,11 +1,39 @@
 //! What both benchmarks share: the server as a child process (killed on drop, panics included), started in a
-//! temporary directory on a free port, and the wait until it is healthy.
+//! temporary directory on a free port, the wait until it is healthy, and reading JSON frames.
 
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use futures_util::{Stream, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// How long a client waits for the server's next frame.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The next JSON text frame (of a whole or a split WebSocket stream); pings are answered by tungstenite itself.
+pub async fn next_json<S>(stream: &mut S) -> Result<Value, String>
+where
+    S: Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
+            .await
+            .map_err(|_| format!("no frame for {} s", FRAME_TIMEOUT.as_secs()))?;
+        match message {
+            None => return Err("connection closed by the server".to_string()),
+            Some(Err(e)) => return Err(format!("receive: {e}")),
+            Some(Ok(Message::Text(text))) => {
+                return serde_json::from_str(text.as_str()).map_err(|e| format!("frame is not JSON: {e}"))
+            }
+            Some(Ok(Message::Close(frame))) => return Err(format!("server closed the connection: {frame:?}")),
+            Some(Ok(_)) => {}
+        }
+    }
+}
 
 /// The server child process.
 pub struct ServerProcess {

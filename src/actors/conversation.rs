@@ -126,12 +126,20 @@ impl Actor for ConversationSession {
             self.deps.chat.max_context_messages,
         );
         let load = async move {
-            db.write(move |c| {
-                let conv = conversations::get_or_create(c, &key.session_id, key.persona, &key.channel)?;
-                let history = conversations::recent(c, conv.id, window)?;
-                let count = conversations::message_count(c, conv.id)?;
-                Ok((conv, history, count))
-            })
+            db.run(
+                move |c| match conversations::find(c, &key.session_id, key.persona, &key.channel)? {
+                    Some(conv) => {
+                        let history = conversations::recent(c, conv.id, window)?;
+                        let count = conversations::message_count(c, conv.id)?;
+                        Ok((conv, history, count))
+                    }
+                    None => Ok((
+                        ChatConversation::new(&key.session_id, key.persona, &key.channel),
+                        Vec::new(),
+                        0,
+                    )),
+                },
+            )
             .await
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
@@ -168,6 +176,9 @@ impl Handler<Chat> for ConversationSession {
         AtomicResponse::new(Box::pin(run_turn(input, chat).into_actor(self).map(|res, act, ctx| {
             act.touch();
             res.map(|(outcome, stored)| {
+                if let Some(c) = act.conversation.as_mut() {
+                    c.id = outcome.conversation_id;
+                }
                 act.message_count += stored.len() as i64;
                 act.history.extend(stored);
                 let window = act.deps.chat.max_context_messages;

@@ -209,6 +209,7 @@ impl Stage {
             sink: msg.sink.take(),
             cancel: msg.cancel.clone(),
             timeout: msg.timeout,
+            requested_at: started,
         };
         let streamed = stream_reply(&self.deps, request, &mut chat, started).await?;
         let tokens = streamed.tokens.unwrap_or(streamed.chunks as u32).min(max_tokens);

@@ -59,6 +59,8 @@ pub struct Chat {
     pub cancel: CancellationToken,
     /// The longest the turn may take.
     pub timeout: Duration,
+    /// When the request arrived (for the server's share of the time to the first chunk).
+    pub requested_at: Instant,
 }
 
 /// How a turn ended.
@@ -137,6 +139,9 @@ pub(crate) async fn stream_reply(
         tokens: None,
         end: TurnEnd::Complete,
     };
+    deps.metrics
+        .stream_setup_seconds
+        .observe(chat.requested_at.elapsed().as_secs_f64());
     let mut stream = tokio::select! {
         s = deps.llm.chat_stream(request) => s.inspect_err(|_| deps.metrics.llm_errors.inc())?,
         _ = chat.cancel.cancelled() => { out.end = TurnEnd::Cancelled; return Ok(out) }
@@ -227,8 +232,10 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
     reply.room_id = chat.room_id.clone();
     let mut stored = vec![user, reply];
-    let (db, conv_id, to_store) = (deps.db.clone(), input.conversation.id, stored.clone());
-    let seqs = db.write(move |c| conversations::append(c, conv_id, &to_store)).await?;
+    let (db, conversation, to_store) = (deps.db.clone(), input.conversation.clone(), stored.clone());
+    let (conv_id, seqs) = db
+        .write(move |c| conversations::append(c, &conversation, &to_store))
+        .await?;
     for (m, seq) in stored.iter_mut().zip(seqs) {
         m.seq = seq;
     }

@@ -31,13 +31,30 @@ pub struct WsSession {
 /// One text frame to write to the client.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Outgoing(pub String);
+pub struct Outgoing {
+    frame: String,
+    /// For a streamed chunk: when its token arrived from the model.
+    received: Option<Instant>,
+}
+
+impl Outgoing {
+    fn frame(frame: String) -> Self {
+        Self { frame, received: None }
+    }
+}
 
 struct ActorOutbox(Addr<WsSession>);
 
 impl Outbox for ActorOutbox {
     fn send(&self, frame: String) {
-        self.0.do_send(Outgoing(frame));
+        self.0.do_send(Outgoing::frame(frame));
+    }
+
+    fn send_chunk(&self, frame: String, received: Instant) {
+        self.0.do_send(Outgoing {
+            frame,
+            received: Some(received),
+        });
     }
 }
 
@@ -88,7 +105,7 @@ impl WsSession {
                 Ok(Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
             };
-            ctx.notify(Outgoing(failure(&id, RpcError::from(e)).to_string()));
+            ctx.notify(Outgoing::frame(failure(&id, RpcError::from(e)).to_string()));
             return;
         }
         let rpc = Ctx::new(self.app.clone(), conn.clone());
@@ -150,9 +167,15 @@ impl Handler<Outgoing> for WsSession {
     fn handle(&mut self, msg: Outgoing, ctx: &mut Context<Self>) {
         let mut session = self.session.clone();
         ctx.wait(
-            async move { session.text(msg.0).await.is_ok() }
+            async move { session.text(msg.frame).await.is_ok() }
                 .into_actor(self)
-                .map(|sent, _, ctx| {
+                .map(move |sent, act, ctx| {
+                    if let Some(received) = msg.received {
+                        act.app
+                            .metrics
+                            .stream_chunk_forward_seconds
+                            .observe(received.elapsed().as_secs_f64());
+                    }
                     if !sent {
                         ctx.stop();
                     }
@@ -168,7 +191,7 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for WsSession {
             Ok(AggregatedMessage::Text(text)) => self.on_text(text.to_string(), ctx),
             Ok(AggregatedMessage::Binary(_)) => {
                 let e = RpcError::invalid_request("binary frames are not supported; send JSON text frames");
-                ctx.notify(Outgoing(failure(&Value::Null, e).to_string()));
+                ctx.notify(Outgoing::frame(failure(&Value::Null, e).to_string()));
             }
             Ok(AggregatedMessage::Ping(bytes)) => {
                 let mut session = self.session.clone();
@@ -188,7 +211,7 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for WsSession {
                     _ => (CloseCode::Protocol, "protocol error"),
                 };
                 let err = RpcError::invalid_request(text);
-                ctx.notify(Outgoing(failure(&Value::Null, err).to_string()));
+                ctx.notify(Outgoing::frame(failure(&Value::Null, err).to_string()));
                 self.close(
                     ctx,
                     Some(CloseReason {

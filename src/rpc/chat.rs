@@ -148,6 +148,7 @@ async fn run(
         sink,
         cancel,
         timeout: timeout(ctx),
+        requested_at: ctx.received,
     };
     let o = converse(ctx, &chat.persona, String::new(), turn).await?;
     Ok((chat.persona, o))
@@ -276,10 +277,12 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
             stream_id: frames.stream_id.clone(),
         };
         Box::new(move |chunk, number, total| {
-            conn.send(frames.event(
+            let received = Instant::now();
+            let frame = frames.event(
                 "stream_chunk",
                 json!({ "chunk": chunk, "chunk_number": number, "total_length": total }),
-            ));
+            );
+            conn.send_chunk(frame, received);
         })
     };
     let started = Instant::now();
@@ -370,6 +373,7 @@ async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError>
         sink: None,
         cancel: ctx.conn.closed.child_token(),
         timeout: timeout(&ctx),
+        requested_at: ctx.received,
     };
     let started = Instant::now();
     let o = converse(&ctx, &persona, channel, turn).await?;

@@ -15,6 +15,13 @@ use crate::error::AppError;
 pub trait Outbox: Send + Sync {
     /// Queues one text frame; frames are delivered in the order they were queued.
     fn send(&self, frame: String);
+
+    /// Queues a streamed chunk whose token arrived from the model at `received`; transports that can tell when
+    /// the frame reached the socket record the time in between.
+    fn send_chunk(&self, frame: String, received: std::time::Instant) {
+        let _ = received;
+        self.send(frame);
+    }
 }
 
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -50,6 +57,11 @@ impl Connection {
     /// Queues a frame for the client.
     pub fn send(&self, frame: String) {
         self.outbox.send(frame);
+    }
+
+    /// Queues a streamed chunk frame (see [`Outbox::send_chunk`]).
+    pub fn send_chunk(&self, frame: String, received: std::time::Instant) {
+        self.outbox.send_chunk(frame, received);
     }
 
     /// The session id chat conversations are stored under.
@@ -114,6 +126,8 @@ pub struct Ctx {
     pub conn: Arc<Connection>,
     /// The request's id (null for notifications); streaming methods answer under it.
     pub request_id: Value,
+    /// When the frame carrying the request arrived.
+    pub received: std::time::Instant,
 }
 
 impl Ctx {
@@ -123,6 +137,7 @@ impl Ctx {
             app,
             conn,
             request_id: Value::Null,
+            received: std::time::Instant::now(),
         }
     }
 

@@ -94,38 +94,50 @@ pub fn find(
         .transpose()
 }
 
-/// The conversation for this key, created when missing.
-pub fn get_or_create(
-    conn: &mut SqliteConnection,
-    session_id: &str,
-    persona: Uuid,
-    channel: &str,
-) -> Result<ChatConversation, StorageError> {
+impl ChatConversation {
+    /// A conversation not stored yet: it is written with its first messages.
+    pub fn new(session_id: &str, persona: Uuid, channel: &str) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            session_id: session_id.to_string(),
+            persona_id: persona,
+            channel: channel.to_string(),
+            summary: None,
+            summarized_through: 0,
+        }
+    }
+}
+
+/// Stores the conversation unless one with its key exists; answers the stored id.
+fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, StorageError> {
     let now = to_text(Utc::now());
     diesel::insert_into(cc::table)
         .values((
-            cc::id.eq(Uuid::new_v4().to_string()),
-            cc::session_id.eq(session_id),
-            cc::persona_id.eq(persona.to_string()),
-            cc::channel.eq(channel),
+            cc::id.eq(c.id.to_string()),
+            cc::session_id.eq(&c.session_id),
+            cc::persona_id.eq(c.persona_id.to_string()),
+            cc::channel.eq(&c.channel),
             cc::created_at.eq(&now),
             cc::updated_at.eq(&now),
         ))
         .on_conflict((cc::session_id, cc::persona_id, cc::channel))
         .do_nothing()
         .execute(conn)?;
-    find(conn, session_id, persona, channel)?
+    find(conn, &c.session_id, c.persona_id, &c.channel)?
+        .map(|stored| stored.id)
         .ok_or_else(|| StorageError::Corrupt("conversation vanished after insert".into()))
 }
 
-/// Appends messages in one transaction and returns them with their sequence numbers.
+/// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
+/// conversation id and the messages' sequence numbers.
 pub fn append(
     conn: &mut SqliteConnection,
-    conversation: Uuid,
+    conversation: &ChatConversation,
     messages: &[ChatMessage],
-) -> Result<Vec<i64>, StorageError> {
-    let id = conversation.to_string();
+) -> Result<(Uuid, Vec<i64>), StorageError> {
     conn.immediate_transaction(|conn| {
+        let stored_id = ensure(conn, conversation)?;
+        let id = stored_id.to_string();
         let mut seqs = Vec::with_capacity(messages.len());
         for m in messages {
             let seq: i64 = diesel::insert_into(cm::table)
@@ -145,7 +157,7 @@ pub fn append(
         diesel::update(cc::table.filter(cc::id.eq(&id)))
             .set(cc::updated_at.eq(to_text(Utc::now())))
             .execute(conn)?;
-        Ok(seqs)
+        Ok((stored_id, seqs))
     })
 }
 
