@@ -95,13 +95,15 @@ pub struct MemorySettings {
 }
 
 impl Default for MemorySettings {
+    /// The pruning numbers are the domain's own defaults (DOMAIN.md), kept in one place.
     fn default() -> Self {
+        let prune = crate::domain::pruning::PruneConfig::default();
         Self {
-            pruning_threshold: 900,
-            min_safe_count: 10,
-            max_prune_percent: 0.25,
-            auto_prune_threshold: 1000,
-            auto_prune_below: 0.3,
+            pruning_threshold: prune.pruning_threshold,
+            min_safe_count: prune.min_safe_count,
+            max_prune_percent: prune.max_prune_percent,
+            auto_prune_threshold: prune.auto_prune_threshold,
+            auto_prune_below: prune.auto_prune_below,
             decay_enabled: true,
             decay_interval_minutes: 60,
             decay_mode: "access_based".into(),
