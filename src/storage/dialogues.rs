@@ -123,28 +123,6 @@ fn into_domain(conn: &mut SqliteConnection, row: DialogueRow) -> Result<Dialogue
     })
 }
 
-const COLUMNS: (
-    d::id,
-    d::persona1_id,
-    d::persona2_id,
-    d::topic,
-    d::token_budget,
-    d::tokens_used,
-    d::started_at,
-    d::ended_at,
-    d::end_reason,
-) = (
-    d::id,
-    d::persona1_id,
-    d::persona2_id,
-    d::topic,
-    d::token_budget,
-    d::tokens_used,
-    d::started_at,
-    d::ended_at,
-    d::end_reason,
-);
-
 /// Stores a new conversation.
 pub fn insert(conn: &mut SqliteConnection, dl: &Dialogue) -> Result<(), StorageError> {
     diesel::insert_into(d::table)
@@ -165,7 +143,7 @@ pub fn insert(conn: &mut SqliteConnection, dl: &Dialogue) -> Result<(), StorageE
 pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Dialogue>, StorageError> {
     let row: Option<DialogueRow> = d::table
         .filter(d::id.eq(id.to_string()))
-        .select(COLUMNS)
+        .select(d::all_columns)
         .first(conn)
         .optional()?;
     row.map(|r| into_domain(conn, r)).transpose()
@@ -177,7 +155,7 @@ pub fn list(
     persona: Option<Uuid>,
     active_only: bool,
 ) -> Result<Vec<Dialogue>, StorageError> {
-    let mut q = d::table.select(COLUMNS).order(d::started_at.desc()).into_boxed();
+    let mut q = d::table.select(d::all_columns).order(d::started_at.desc()).into_boxed();
     if let Some(p) = persona {
         let p = p.to_string();
         q = q.filter(d::persona1_id.eq(p.clone()).or(d::persona2_id.eq(p)));
