@@ -10,8 +10,9 @@ use tokio::sync::Semaphore;
 
 use crate::actors::conversation::{ConversationKey, ConversationSession};
 use crate::actors::decay::{DecayScheduler, StartDecay};
+use crate::actors::persona::GetSnapshot;
 use crate::actors::persona::PersonaActor;
-use crate::actors::registry::{ConversationFor, PersonaActorFor, Registry};
+use crate::actors::registry::{ConversationFor, PersonaActorFor, Registry, RunningPersona};
 use crate::actors::turn::TurnDeps;
 use crate::config::Settings;
 use crate::domain::decay::DecayMode;
@@ -258,6 +259,17 @@ impl AppState {
             .run(move |c| personas::get(c, id))
             .await?
             .ok_or_else(|| AppError::PersonaNotFound(id.to_string()))
+    }
+
+    /// The connection's current persona: from its running actor when there is one (no database read on the chat
+    /// path), else from the database.
+    pub async fn current_persona(&self, id: uuid::Uuid) -> Result<Persona, AppError> {
+        if let Some(actor) = self.registry.send(RunningPersona(id)).await? {
+            if let Ok(snapshot) = actor.send(GetSnapshot).await {
+                return Ok(snapshot.persona);
+            }
+        }
+        self.persona_by_id(id).await
     }
 
     /// The persona's actor.

@@ -104,6 +104,18 @@ impl Handler<PersonaActorFor> for Registry {
     }
 }
 
+/// The persona's actor if it is running (its card is then current: updates reach it, deletion stops it).
+#[derive(Message)]
+#[rtype(result = "Option<Addr<PersonaActor>>")]
+pub struct RunningPersona(pub Uuid);
+
+impl Handler<RunningPersona> for Registry {
+    type Result = Option<Addr<PersonaActor>>;
+    fn handle(&mut self, msg: RunningPersona, _: &mut Context<Self>) -> Self::Result {
+        self.personas.get(&msg.0).filter(|a| a.connected()).cloned()
+    }
+}
+
 /// The conversation's actor, started if needed.
 #[derive(Message)]
 #[rtype(result = "Addr<ConversationSession>")]

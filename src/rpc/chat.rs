@@ -124,7 +124,7 @@ struct PreparedChat {
 async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
     check_length(ctx, "message", &p.message)?;
     let token_budget = budget(ctx, p.token_budget)?;
-    let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
+    let persona = ctx.app.current_persona(ctx.require_current()?).await?;
     Ok(PreparedChat {
         message: p.message,
         token_budget,
@@ -359,7 +359,7 @@ impl Params for SendMessageParams {
 
 async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError> {
     check_length(&ctx, "content", &p.content)?;
-    let persona = ctx.app.persona_by_id(ctx.require_current()?).await?;
+    let persona = ctx.app.current_persona(ctx.require_current()?).await?;
     let channel = format!(
         "room:{}|sender:{}",
         p.room_id.as_deref().unwrap_or(""),
