@@ -138,24 +138,38 @@ async fn find(ctx: &Ctx, a: Uuid, b: Uuid) -> Result<Option<Relationship>, AppEr
     Ok(ctx.app.db.run(move |c| relationships::get(c, a, b)).await?)
 }
 
+/// The fields every view of a relationship shows: dimensions, type, count, derived scores, last interaction.
+fn dimensions_json(r: &Relationship) -> serde_json::Map<String, Value> {
+    [
+        ("affinity", json!(r.affinity)),
+        ("trust", json!(r.trust)),
+        ("respect", json!(r.respect)),
+        ("intimacy", json!(r.intimacy)),
+        ("relationship_type", json!(r.relationship_type.as_str())),
+        ("interaction_count", json!(r.interaction_count)),
+        ("compatibility_score", json!(round3(r.compatibility_score()))),
+        ("relationship_strength", json!(round3(r.strength()))),
+        ("last_interaction", json!(r.last_interaction)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// A relationship as `relationship.get` shows it.
 fn relationship_json(r: &Relationship) -> Value {
-    json!({
-        "persona1_id": r.persona1_id,
-        "persona2_id": r.persona2_id,
-        "affinity": r.affinity,
-        "trust": r.trust,
-        "respect": r.respect,
-        "intimacy": r.intimacy,
-        "relationship_type": r.relationship_type.as_str(),
-        "interaction_count": r.interaction_count,
-        "total_interaction_time": r.total_interaction_time,
-        "compatibility_score": round3(r.compatibility_score()),
-        "relationship_strength": round3(r.strength()),
-        "first_meeting": r.first_meeting,
-        "last_interaction": r.last_interaction,
-        "recent_interaction_quality": r.recent_interaction_quality,
-    })
+    let mut fields = dimensions_json(r);
+    fields.extend([
+        ("persona1_id".to_string(), json!(r.persona1_id)),
+        ("persona2_id".to_string(), json!(r.persona2_id)),
+        ("total_interaction_time".to_string(), json!(r.total_interaction_time)),
+        ("first_meeting".to_string(), json!(r.first_meeting)),
+        (
+            "recent_interaction_quality".to_string(),
+            json!(r.recent_interaction_quality),
+        ),
+    ]);
+    Value::Object(fields)
 }
 
 /// A persona's relationships as `relationship.list` shows them, strongest first.
@@ -171,19 +185,10 @@ async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<Value>, AppErr
         .iter()
         .filter_map(|r| {
             let other = r.other_persona(persona)?;
-            Some(json!({
-                "other_persona_id": other,
-                "other_persona_name": names.get(&other),
-                "affinity": r.affinity,
-                "trust": r.trust,
-                "respect": r.respect,
-                "intimacy": r.intimacy,
-                "relationship_type": r.relationship_type.as_str(),
-                "interaction_count": r.interaction_count,
-                "compatibility_score": round3(r.compatibility_score()),
-                "relationship_strength": round3(r.strength()),
-                "last_interaction": r.last_interaction,
-            }))
+            let mut fields = dimensions_json(r);
+            fields.insert("other_persona_id".into(), json!(other));
+            fields.insert("other_persona_name".into(), json!(names.get(&other)));
+            Some(Value::Object(fields))
         })
         .collect())
 }
