@@ -5,8 +5,10 @@
 //! tokenise (truncated to the model's 256-token `max_seq_length`), BERT, mean over the tokens the
 //! attention mask keeps, L2 normalisation — 384 floats per text.
 //!
-//! Inference is CPU-bound (a few milliseconds per short sentence), so it runs on tokio's blocking
-//! pool, never on the async worker that asked.
+//! Inference is CPU-bound (a few milliseconds per short sentence), so it runs on a rayon pool with one
+//! thread per core, never on the async worker that asked. A call with many texts is cut into
+//! batches of similar length that run on every core at once: candle's matrix products are too small
+//! at these sizes to keep two cores busy from a single forward pass.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,8 +16,9 @@ use std::sync::Arc;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+use rayon::prelude::*;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use super::{normalize, BoxFuture, EmbedError, Embedder};
 
@@ -25,8 +28,9 @@ pub const NAME: &str = "minilm:all-MiniLM-L6-v2";
 /// Tokens per text (special tokens included): the model's sentence-transformers `max_seq_length`.
 const MAX_TOKENS: usize = 256;
 
-/// Texts per forward pass: large enough to amortise the call, small enough to bound padding and memory.
-const BATCH: usize = 32;
+/// Most texts per forward pass: large enough to amortise the call, small enough to bound padding and
+/// memory, and to leave work for every core when a few dozen texts arrive together.
+const BATCH: usize = 16;
 
 /// The files a model directory must hold.
 const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
@@ -35,10 +39,9 @@ const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 pub struct MiniLmEmbedder {
     model: Arc<Model>,
     dimension: usize,
-    /// Forward passes running at once, at most one per core: each already uses every core for its
-    /// matrix products, and a burst of requests must not multiply the activation memory (≈150 MB
-    /// for a full batch of 256-token texts) by the size of the blocking pool.
-    running: Arc<Semaphore>,
+    /// One thread per core runs the forward passes, so a burst of requests queues here instead of
+    /// multiplying the activation memory (≈75 MB for a full batch of 256-token texts).
+    pool: Arc<rayon::ThreadPool>,
 }
 
 /// The tokenizer and network, shared with the blocking tasks that run them.
@@ -89,25 +92,35 @@ impl MiniLmEmbedder {
             .map_err(|e| failed("model.safetensors does not fit config.json", e.to_string()))?;
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores)
+            .thread_name(|i| format!("embed-{i}"))
+            // Without a handler a panic in a job aborts the process; with it, the caller sees an error.
+            .panic_handler(|_| tracing::error!("an embedding job panicked"))
+            .build()
+            .map_err(|e| failed("embedding threads", e.to_string()))?;
         Ok(Self {
             model: Arc::new(Model { bert, tokenizer }),
             dimension: config.hidden_size,
-            running: Arc::new(Semaphore::new(cores)),
+            pool: Arc::new(pool),
         })
     }
 }
 
 impl Model {
-    /// Embeds any number of texts, `BATCH` at a time, texts of similar length together (less padding).
+    /// Embeds any number of texts in batches of similar length (less padding), spread over the pool's
+    /// threads; run it inside the pool.
     fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
+        let per_batch = texts.len().div_ceil(rayon::current_num_threads()).clamp(1, BATCH);
+        let batches: Vec<Vec<Vec<f32>>> = order
+            .par_chunks(per_batch)
+            .map(|chunk| self.embed_batch(chunk.iter().map(|&i| texts[i].as_str()).collect()))
+            .collect::<Result<_, _>>()?;
         let mut vectors = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i].as_str()).collect();
-            for (&i, vector) in chunk.iter().zip(self.embed_batch(batch)?) {
-                vectors[i] = vector;
-            }
+        for (&i, vector) in order.iter().zip(batches.into_iter().flatten()) {
+            vectors[i] = vector;
         }
         Ok(vectors)
     }
@@ -157,23 +170,20 @@ impl Embedder for MiniLmEmbedder {
     }
 
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        if texts.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
         let model = Arc::clone(&self.model);
-        let running = Arc::clone(&self.running);
         let texts = texts.to_vec();
+        let (done, result) = oneshot::channel();
+        self.pool.spawn(move || {
+            // The caller may have gone; its vectors are then simply dropped.
+            let _ = done.send(model.embed_all(&texts));
+        });
         Box::pin(async move {
-            if texts.is_empty() {
-                return Ok(Vec::new());
-            }
-            let permit = running
-                .acquire_owned()
+            result
                 .await
-                .map_err(|e| EmbedError::Inference(format!("embedding queue: {e}")))?;
-            tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                model.embed_all(&texts)
-            })
-            .await
-            .map_err(|e| EmbedError::Inference(format!("embedding task: {e}")))?
+                .map_err(|_| EmbedError::Inference("the embedding thread stopped".to_string()))?
         })
     }
 }

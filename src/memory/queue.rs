@@ -5,12 +5,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use uuid::Uuid;
 
 use crate::embed::Embedder;
 use crate::storage::vectors::VectorStore;
 use crate::storage::{memories, Db};
+
+/// Batches being embedded or written at once: while one batch's vectors are written to SQLite and the index,
+/// the next one is already on the embedder, which stays busy.
+const IN_FLIGHT: usize = 2;
 
 /// One memory waiting for its vector.
 pub struct EmbedJob {
@@ -51,7 +55,12 @@ async fn run(
     vectors: Arc<VectorStore>,
     batch_size: usize,
 ) {
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = rx.recv().await {
+        // Waiting for a slot first lets the jobs that arrive meanwhile join this batch.
+        let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else {
+            return;
+        };
         let mut batch = vec![first];
         while batch.len() < batch_size {
             match rx.try_recv() {
@@ -59,14 +68,18 @@ async fn run(
                 Err(_) => break,
             }
         }
-        if let Err(e) = embed_batch(&db, embedder.as_ref(), &vectors, &mut batch).await {
-            tracing::warn!(error = %e, count = batch.len(), "embedding memories failed; they will be retried at start");
-        }
-        for job in batch {
-            if let Some(done) = job.done {
-                let _ = done.send(());
+        let (db, embedder, vectors) = (db.clone(), Arc::clone(&embedder), Arc::clone(&vectors));
+        tokio::spawn(async move {
+            let _slot = slot;
+            if let Err(e) = embed_batch(&db, embedder.as_ref(), &vectors, &mut batch).await {
+                tracing::warn!(error = %e, count = batch.len(), "embedding memories failed; they will be retried at start");
             }
-        }
+            for job in batch {
+                if let Some(done) = job.done {
+                    let _ = done.send(());
+                }
+            }
+        });
     }
 }
 
