@@ -192,15 +192,69 @@ fn mb(kb: Option<u64>) -> String {
     kb.map_or_else(|| "n/a".to_string(), |kb| format!("{:.1}", kb as f64 / 1024.0))
 }
 
+/// One streamed chat as its client saw it.
+struct ChatTrace {
+    /// The user message, which also keys the fake LLM's own timing of the reply.
+    message: String,
+    sent: Instant,
+    /// When each `stream_chunk` arrived.
+    chunks: Vec<Instant>,
+}
+
 /// What one client saw.
 #[derive(Default)]
 struct ClientStats {
     session_ok: bool,
     chats_ok: usize,
-    chunks: usize,
-    ttfc: Vec<Duration>,
-    gaps: Vec<Duration>,
+    traces: Vec<ChatTrace>,
     errors: Vec<String>,
+}
+
+/// Latency samples of a whole run.
+#[derive(Default)]
+struct Latencies {
+    /// Request sent → first chunk received.
+    ttfc: Vec<Duration>,
+    /// Between two chunks of one reply.
+    gaps: Vec<Duration>,
+    /// `ttfc` minus the time the fake LLM really held the request before its first token left: the server's part.
+    added_ttfc: Vec<Duration>,
+    /// Fake LLM sends token i → client receives chunk i: the whole trip through the server.
+    transit: Vec<Duration>,
+    /// Chats the fake LLM has no matching timing for (their `added_ttfc` and `transit` are missing).
+    unmatched: usize,
+}
+
+impl Latencies {
+    /// Splits the traces into samples, matching each with the fake LLM's own timing of its reply.
+    fn of(traces: &[ChatTrace], llm: &FakeLlm) -> Self {
+        let mut all = Latencies::default();
+        for trace in traces {
+            let Some(&first) = trace.chunks.first() else {
+                continue;
+            };
+            all.ttfc.push(first - trace.sent);
+            all.gaps.extend(trace.chunks.windows(2).map(|pair| pair[1] - pair[0]));
+            match llm.stream_timing(&trace.message) {
+                Some(timing) if timing.tokens_sent.len() == trace.chunks.len() => {
+                    let held = timing.tokens_sent[0] - timing.received;
+                    all.added_ttfc.push((first - trace.sent).saturating_sub(held));
+                    all.transit.extend(
+                        trace
+                            .chunks
+                            .iter()
+                            .zip(&timing.tokens_sent)
+                            .map(|(received, sent)| received.saturating_duration_since(*sent)),
+                    );
+                }
+                _ => all.unmatched += 1,
+            }
+        }
+        for samples in [&mut all.ttfc, &mut all.gaps, &mut all.added_ttfc, &mut all.transit] {
+            samples.sort_unstable();
+        }
+        all
+    }
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -265,15 +319,15 @@ async fn client_session(index: usize, plan: &Plan, stats: &mut ClientStats) -> R
 
     for chat in 0..plan.chats {
         let id = json!(3 + chat);
+        let message = format!("Hello, client {index} here, chat {chat}. How are you?");
         send_json(
             &mut ws,
             json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
-                   "params": {"message": format!("Hello, client {index} here, chat {chat}. How are you?"),
-                              "token_budget": 500}}),
+                   "params": {"message": message, "token_budget": 500}}),
         )
         .await?;
         let sent = Instant::now();
-        let mut last_chunk: Option<Instant> = None;
+        let mut chunks = Vec::new();
         loop {
             let frame = next_json(&mut ws).await?;
             if frame.get("id") != Some(&id) {
@@ -281,17 +335,10 @@ async fn client_session(index: usize, plan: &Plan, stats: &mut ClientStats) -> R
             }
             let event = frame.pointer("/result/event_type").and_then(Value::as_str);
             match event {
-                Some("stream_chunk") => {
-                    let now = Instant::now();
-                    match last_chunk {
-                        None => stats.ttfc.push(now - sent),
-                        Some(previous) => stats.gaps.push(now - previous),
-                    }
-                    last_chunk = Some(now);
-                    stats.chunks += 1;
-                }
+                Some("stream_chunk") => chunks.push(Instant::now()),
                 Some("stream_complete") => {
                     stats.chats_ok += 1;
+                    stats.traces.push(ChatTrace { message, sent, chunks });
                     break;
                 }
                 Some(terminal @ ("stream_error" | "stream_cancelled")) => {
@@ -429,9 +476,7 @@ async fn run(args: Args) -> i32 {
             Ok(stats) => {
                 sessions_ok += usize::from(stats.session_ok);
                 total.chats_ok += stats.chats_ok;
-                total.chunks += stats.chunks;
-                total.ttfc.extend(stats.ttfc);
-                total.gaps.extend(stats.gaps);
+                total.traces.extend(stats.traces);
                 total.errors.extend(stats.errors);
             }
             Err(e) => total.errors.push(format!("client task failed: {e}")),
@@ -448,29 +493,46 @@ async fn run(args: Args) -> i32 {
     let setup = server_histogram(port, "stream_setup_seconds", 5.0).await;
     let server_alive = matches!(server.child.try_wait(), Ok(None));
 
-    total.ttfc.sort_unstable();
-    total.gaps.sort_unstable();
+    let latencies = Latencies::of(&total.traces, &llm);
+    let chunks: usize = total.traces.iter().map(|trace| trace.chunks.len()).sum();
     let first_ms = args.first_token_ms as f64;
     let token_ms = args.token_ms as f64;
     println!("sessions: {sessions_ok} / {}", args.clients);
     println!("chats: {} / {}", total.chats_ok, args.clients * args.chats);
-    println!("chunks: {}", total.chunks);
+    println!("chunks: {chunks}");
     println!("errors: {}", total.errors.len());
-    println!("ttfc server-added p50/p99: {}", p50_p99(&total.ttfc, first_ms));
-    println!("ttfc raw p50/p99: {}", p50_p99(&total.ttfc, 0.0));
-    println!("inter-chunk gap raw p50/p99: {}", p50_p99(&total.gaps, 0.0));
-    println!("per-chunk overhead p50/p99: {}", p50_p99(&total.gaps, token_ms));
+    println!(
+        "ttfc server-added p50/p99: {} (minus the fake LLM's measured wait before its first token; {} chats \
+         unmatched)",
+        p50_p99(&latencies.added_ttfc, 0.0),
+        latencies.unmatched
+    );
+    println!(
+        "ttfc minus the nominal first-token delay p50/p99: {}",
+        p50_p99(&latencies.ttfc, first_ms)
+    );
+    println!("ttfc raw p50/p99: {}", p50_p99(&latencies.ttfc, 0.0));
+    println!(
+        "per-chunk overhead p50/p99: {} (fake LLM sends a token → the client has its chunk)",
+        p50_p99(&latencies.transit, 0.0)
+    );
+    println!("inter-chunk gap raw p50/p99: {}", p50_p99(&latencies.gaps, 0.0));
+    println!(
+        "inter-chunk gap minus the nominal token delay p50/p99: {}",
+        p50_p99(&latencies.gaps, token_ms)
+    );
     if let Some(f) = &forwarding {
         println!("server per-chunk forwarding (token in → frame on socket): {f}");
     }
     if let Some(s) = &setup {
         println!("server time to first chunk, before the model (request in → request to the model): {s}");
     }
-    if !total.gaps.is_empty() {
-        let mean_ms = total.gaps.iter().sum::<Duration>().as_secs_f64() * 1000.0 / total.gaps.len() as f64;
-        println!("per-chunk overhead mean: {:.3} ms", mean_ms - token_ms);
+    if !latencies.transit.is_empty() {
+        let mean_ms =
+            latencies.transit.iter().sum::<Duration>().as_secs_f64() * 1000.0 / latencies.transit.len() as f64;
+        println!("per-chunk overhead mean: {mean_ms:.3} ms");
     }
-    println!("chunks/s: {:.0}", total.chunks as f64 / wall.as_secs_f64());
+    println!("chunks/s: {:.0}", chunks as f64 / wall.as_secs_f64());
     println!("idle RSS MB: {}", mb(idle_rss));
     println!(
         "peak RSS MB: {} (sampled every 100 ms)",
@@ -479,7 +541,7 @@ async fn run(args: Args) -> i32 {
     println!("peak RSS MB (VmHWM): {}", mb(hwm));
     println!("wall time s: {:.2}", wall.as_secs_f64());
     if let Some(cpu) = server_cpu {
-        let per_chunk_us = cpu * 1e6 / total.chunks.max(1) as f64;
+        let per_chunk_us = cpu * 1e6 / chunks.max(1) as f64;
         println!("server CPU s: {cpu:.2} (whole run incl. start; {per_chunk_us:.0} µs per chunk)");
     }
     // Give streams the server should have closed a moment to go away before counting them.

@@ -372,3 +372,40 @@ fn drop_stops_the_server() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[actix_rt::test]
+async fn stream_timing_records_when_the_request_came_and_each_token_left() {
+    let llm = FakeLlm::start(FakeLlmConfig {
+        first_token_delay: Duration::from_millis(30),
+        token_delay: Duration::from_millis(5),
+        ..with_reply("one two three")
+    });
+    assert!(
+        llm.stream_timing("timed").is_none(),
+        "nothing recorded before a request"
+    );
+    let sent = Instant::now();
+    let response = post(
+        format!("{}/api/chat", llm.url()),
+        json!({"model": "m", "messages": [{"role": "user", "content": "earlier"},
+                                          {"role": "assistant", "content": "ok"},
+                                          {"role": "user", "content": "timed"}]}),
+    )
+    .await;
+    let lines = ndjson_lines(&response.text().await.unwrap());
+    let done = Instant::now();
+    assert_eq!(lines.len(), 4, "three tokens and the final line");
+
+    assert!(
+        llm.stream_timing("earlier").is_none(),
+        "keyed by the last user message only"
+    );
+    let timing = llm.stream_timing("timed").expect("the reply's timing");
+    assert_eq!(timing.tokens_sent.len(), 3, "one instant per token");
+    assert!(sent <= timing.received && timing.received <= timing.tokens_sent[0]);
+    for (i, sent) in timing.tokens_sent.iter().enumerate() {
+        let due = Duration::from_millis(30 + 5 * i as u64);
+        assert!(*sent - timing.received >= due, "token {i} left before it was due");
+    }
+    assert!(*timing.tokens_sent.last().unwrap() <= done);
+}

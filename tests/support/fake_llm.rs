@@ -17,6 +17,7 @@
 //! `support` module), so it refers to nothing in the product crate.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,11 +67,24 @@ impl Default for FakeLlmConfig {
     }
 }
 
+/// When a streamed reply's request arrived and when each of its tokens left: what the fake LLM itself took, for the
+/// load benchmark to subtract from what its clients saw (timer rounding and scheduling make it differ from the
+/// configured delays).
+#[derive(Debug, Clone)]
+pub struct StreamTiming {
+    /// The request body had been read.
+    pub received: Instant,
+    /// Token `i` was handed to the connection.
+    pub tokens_sent: Vec<Instant>,
+}
+
 /// State shared between the handle and the server's workers.
 struct Shared {
     config: Mutex<FakeLlmConfig>,
     requests: Mutex<Vec<Value>>,
     in_flight: AtomicUsize,
+    /// Streamed replies by the last user message of their request.
+    timings: Mutex<HashMap<String, StreamTiming>>,
 }
 
 impl Shared {
@@ -93,6 +107,26 @@ impl InFlight {
     fn new(shared: Arc<Shared>) -> Self {
         shared.in_flight.fetch_add(1, Ordering::SeqCst);
         InFlight(shared)
+    }
+
+    /// Notes that the next token of the streamed reply to `reply` leaves now.
+    fn token_sent(&self, reply: &Reply) {
+        let now = Instant::now();
+        let mut timings = lock(&self.0.timings);
+        let timing = timings
+            .entry(reply.user_message.clone())
+            .or_insert_with(|| StreamTiming {
+                received: reply.started,
+                tokens_sent: Vec::new(),
+            });
+        if timing.received != reply.started {
+            // A newer request with the same message: it replaces the older one's record.
+            *timing = StreamTiming {
+                received: reply.started,
+                tokens_sent: Vec::new(),
+            };
+        }
+        timing.tokens_sent.push(now);
     }
 }
 
@@ -117,6 +151,7 @@ impl FakeLlm {
             config: Mutex::new(config),
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
+            timings: Mutex::new(HashMap::new()),
         });
         let (tx, rx) = std::sync::mpsc::channel();
         let server_shared = Arc::clone(&shared);
@@ -183,6 +218,11 @@ impl FakeLlm {
         lock(&self.shared.requests).clone()
     }
 
+    /// The timing of the streamed reply to the last request whose last user message was `user_message`.
+    pub fn stream_timing(&self, user_message: &str) -> Option<StreamTiming> {
+        lock(&self.shared.timings).get(user_message).cloned()
+    }
+
     /// Chat requests being answered right now (open streams, and non-streamed chats still waiting for their reply).
     pub fn chat_requests_in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::SeqCst)
@@ -228,6 +268,8 @@ enum Flavor {
 /// One chat being answered: everything the frames are rendered from.
 struct Reply {
     flavor: Flavor,
+    /// The request's last user message, the key of its [`StreamTiming`].
+    user_message: String,
     model: String,
     tokens: Vec<String>,
     /// "stop", or "length" when the token limit cut the reply short.
@@ -351,6 +393,7 @@ impl Reply {
             .unwrap_or(false);
         Reply {
             flavor,
+            user_message: last_user_message(body),
             model,
             tokens,
             finish_reason,
@@ -524,6 +567,7 @@ fn stream_reply(
             if i < reply.tokens.len() {
                 pause_until(token_deadline(&reply, &config, i)).await;
                 let frame = reply.token_frame(i);
+                guard.token_sent(&reply);
                 Some((Ok(frame), (reply, config, guard, i + 1, false)))
             } else {
                 if reply.tokens.is_empty() {
