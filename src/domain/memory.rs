@@ -41,6 +41,11 @@ pub enum Visibility {
     Public,
 }
 
+/// `memory.stats` counts a memory as of high importance from here up.
+pub const HIGH_IMPORTANCE_FROM: f64 = 0.7;
+/// `memory.stats` counts a memory as of low importance below this.
+pub const LOW_IMPORTANCE_BELOW: f64 = 0.4;
+
 impl Visibility {
     /// Parses a wire name (case-insensitive, surrounding spaces ignored); `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {

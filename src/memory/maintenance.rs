@@ -12,7 +12,7 @@ use crate::domain::decay::{self, DecayMode};
 use crate::domain::memory::{days_between, Visibility};
 use crate::domain::pruning::{plan_auto_prune, plan_prune, PruneCandidate, PrunePlan};
 use crate::error::AppError;
-use crate::storage::memories::{self, PruneRun, StoredMemory};
+use crate::storage::memories::{self, MemoryGroup, PruneRun, StoredMemory};
 
 /// The result of pruning one persona.
 #[derive(Debug, Clone)]
@@ -212,28 +212,29 @@ impl MemoryService {
         Ok(cycle)
     }
 
+    /// The memories of `persona` (or all) grouped and counted by SQLite, with today's date for `created_on_day`.
+    async fn groups(&self, persona: Option<Uuid>) -> Result<Vec<MemoryGroup>, AppError> {
+        let today = Utc::now().date_naive();
+        Ok(self.db.run(move |c| memories::groups(c, persona, today)).await?)
+    }
+
     /// `memory.stats`: for one persona, or all.
     pub async fn stats(&self, persona: Option<Uuid>, storage_bytes: u64) -> Result<serde_json::Value, AppError> {
         let started = Instant::now();
-        let all = self.memories_of(persona).await?;
-        let today = Utc::now().date_naive();
-        let n = all.len();
+        let groups = self.groups(persona).await?;
         let mut types: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_persona: BTreeMap<String, usize> = BTreeMap::new();
         let mut visibility: BTreeMap<&str, usize> = [("private", 0), ("shared", 0), ("public", 0)].into();
-        let (mut high, mut medium, mut low, mut created_today, mut sum) = (0, 0, 0, 0, 0.0);
-        for s in &all {
-            let m = &s.memory;
-            *types.entry(m.memory_type.clone()).or_default() += 1;
-            *by_persona.entry(m.persona_id.to_string()).or_default() += 1;
-            *visibility.entry(m.visibility.as_str()).or_default() += 1;
-            sum += m.importance;
-            match m.importance {
-                i if i >= 0.7 => high += 1,
-                i if i < 0.4 => low += 1,
-                _ => medium += 1,
-            }
-            created_today += usize::from(m.created_at.date_naive() == today);
+        let (mut n, mut high, mut low, mut created_today, mut sum) = (0, 0, 0, 0, 0.0);
+        for g in &groups {
+            *types.entry(g.memory_type.clone()).or_default() += g.count;
+            *by_persona.entry(g.persona.to_string()).or_default() += g.count;
+            *visibility.entry(g.visibility.as_str()).or_default() += g.count;
+            n += g.count;
+            sum += g.importance_sum;
+            high += g.high;
+            low += g.low;
+            created_today += g.created_on_day;
         }
         let avg = if n == 0 { 0.0 } else { sum / n as f64 };
         Ok(serde_json::json!({
@@ -244,7 +245,7 @@ impl MemoryService {
             "created_today": created_today,
             "stats_calculation_time_ms": started.elapsed().as_secs_f64() * 1000.0,
             "memories_by_persona": by_persona,
-            "importance_distribution": { "high": high, "medium": medium, "low": low },
+            "importance_distribution": { "high": high, "medium": n - high - low, "low": low },
             "visibility_counts": visibility,
             "storage_size_mb": (storage_bytes as f64 / 1_048_576.0 * 100.0).round() / 100.0,
         }))
@@ -252,28 +253,25 @@ impl MemoryService {
 
     /// `memory.shared_stats`.
     pub async fn shared_stats(&self, personas: &[(Uuid, String)]) -> Result<serde_json::Value, AppError> {
-        let all = self.memories_of(None).await?;
+        let groups = self.groups(None).await?;
         let mut by_persona: BTreeMap<String, serde_json::Value> = BTreeMap::new();
         let (mut shared, mut public, mut cross) = (0, 0, 0);
         let mut counts: HashMap<Uuid, (usize, usize, usize)> = HashMap::new();
-        for s in &all {
-            let m = &s.memory;
-            let e = counts.entry(m.persona_id).or_default();
-            match m.visibility {
+        for g in &groups {
+            let e = counts.entry(g.persona).or_default();
+            match g.visibility {
                 Visibility::Shared => {
-                    shared += 1;
-                    e.0 += 1
+                    shared += g.count;
+                    e.0 += g.count
                 }
                 Visibility::Public => {
-                    public += 1;
-                    e.1 += 1
+                    public += g.count;
+                    e.1 += g.count
                 }
                 Visibility::Private => {}
             }
-            if !m.related_personas.is_empty() {
-                cross += 1;
-                e.2 += 1;
-            }
+            cross += g.cross_referenced;
+            e.2 += g.cross_referenced;
         }
         let mut most_shared: Option<(Uuid, usize)> = None;
         for (id, name) in personas {

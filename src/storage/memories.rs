@@ -1,15 +1,15 @@
 //! Memory repo: rows, keyword search (FTS5), embeddings (the vector index's source of truth), access counts,
 //! importance updates and pruning runs.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Double, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
 use super::schema::{memories as m, prune_runs as pr};
 use super::{from_text, parse_uuid, to_text, StorageError};
-use crate::domain::memory::{Memory, Visibility};
+use crate::domain::memory::{Memory, Visibility, HIGH_IMPORTANCE_FROM, LOW_IMPORTANCE_BELOW};
 
 /// A stored memory with its vector-index key.
 #[derive(Debug, Clone)]
@@ -161,6 +161,92 @@ pub fn all(conn: &mut SqliteConnection, persona: Option<Uuid>) -> Result<Vec<Sto
         q = q.filter(m::persona_id.eq(p.to_string()));
     }
     load(q.load(conn)?)
+}
+
+/// The memories of one persona, type and visibility, counted by SQLite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryGroup {
+    /// Owner.
+    pub persona: Uuid,
+    /// `memory_type`.
+    pub memory_type: String,
+    /// Who may read them.
+    pub visibility: Visibility,
+    /// How many.
+    pub count: usize,
+    /// Their importances added up.
+    pub importance_sum: f64,
+    /// How many have an importance of at least [`HIGH_IMPORTANCE_FROM`].
+    pub high: usize,
+    /// How many have an importance below [`LOW_IMPORTANCE_BELOW`].
+    pub low: usize,
+    /// How many were created on the day asked about (UTC).
+    pub created_on_day: usize,
+    /// How many name related personas.
+    pub cross_referenced: usize,
+}
+
+#[derive(QueryableByName)]
+struct GroupRow {
+    #[diesel(sql_type = Text)]
+    persona_id: String,
+    #[diesel(sql_type = Text)]
+    memory_type: String,
+    #[diesel(sql_type = Text)]
+    visibility: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+    #[diesel(sql_type = Double)]
+    importance_sum: f64,
+    #[diesel(sql_type = BigInt)]
+    high: i64,
+    #[diesel(sql_type = BigInt)]
+    low: i64,
+    #[diesel(sql_type = BigInt)]
+    created_on_day: i64,
+    #[diesel(sql_type = BigInt)]
+    cross_referenced: i64,
+}
+
+/// The memories of `persona` (or of all personas) grouped by persona, type and visibility: the aggregates
+/// `memory.stats` and `memory.shared_stats` answer with, computed in SQL so no row or vector is loaded.
+pub fn groups(
+    conn: &mut SqliteConnection,
+    persona: Option<Uuid>,
+    day: NaiveDate,
+) -> Result<Vec<MemoryGroup>, StorageError> {
+    // Timestamps are stored as RFC 3339 in UTC, so the first ten characters are the day.
+    let rows: Vec<GroupRow> = diesel::sql_query(
+        "SELECT persona_id, memory_type, visibility, COUNT(*) AS count, TOTAL(importance) AS importance_sum, \
+                SUM(importance >= ?) AS high, SUM(importance < ?) AS low, \
+                SUM(substr(created_at, 1, 10) = ?) AS created_on_day, \
+                SUM(related_personas NOT IN ('', '[]')) AS cross_referenced \
+         FROM memories WHERE ? IS NULL OR persona_id = ? \
+         GROUP BY persona_id, memory_type, visibility",
+    )
+    .bind::<Double, _>(HIGH_IMPORTANCE_FROM)
+    .bind::<Double, _>(LOW_IMPORTANCE_BELOW)
+    .bind::<Text, _>(day.format("%Y-%m-%d").to_string())
+    .bind::<Nullable<Text>, _>(persona.map(|p| p.to_string()))
+    .bind::<Nullable<Text>, _>(persona.map(|p| p.to_string()))
+    .load(conn)?;
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    rows.into_iter()
+        .map(|row| {
+            Ok(MemoryGroup {
+                persona: parse_uuid(&row.persona_id)?,
+                visibility: Visibility::parse(&row.visibility)
+                    .ok_or_else(|| StorageError::Corrupt(format!("visibility {:?}", row.visibility)))?,
+                memory_type: row.memory_type,
+                count: count(row.count),
+                importance_sum: row.importance_sum,
+                high: count(row.high),
+                low: count(row.low),
+                created_on_day: count(row.created_on_day),
+                cross_referenced: count(row.cross_referenced),
+            })
+        })
+        .collect()
 }
 
 /// Memories of a persona, newest first, optionally filtered by a text fragment.
@@ -396,6 +482,68 @@ mod tests {
         );
         assert_eq!(fts_query("a \"quoted\" OR-thing").unwrap(), "\"quoted\" OR \"thing\"");
         assert!(fts_query("the a I").is_none());
+    }
+
+    #[test]
+    fn groups_count_in_sql_what_stats_report() {
+        let (db, _dir, aria, kira) = crate::storage::relationships::tests::aria_and_kira();
+        let conn = &mut db.conn().expect("connection");
+        let now = Utc::now();
+        let yesterday = now - chrono::Duration::days(1);
+        let mut shared = Memory::new(aria, "a shared song", "event", 0.9, now);
+        shared.visibility = Visibility::Shared;
+        shared.related_personas = vec![kira];
+        let memories = [
+            Memory::new(aria, "low and old", "event", 0.2, yesterday),
+            Memory::new(aria, "medium", "event", 0.5, now),
+            shared,
+            Memory::new(aria, "exactly high", "conversation", 0.7, now),
+            Memory::new(kira, "kira's own", "event", 0.39, now),
+        ];
+        insert(conn, &memories).expect("stored");
+
+        let mut all = groups(conn, None, now.date_naive()).expect("grouped");
+        all.sort_by(|a, b| {
+            (a.persona == kira, &a.memory_type, a.visibility.as_str()).cmp(&(
+                b.persona == kira,
+                &b.memory_type,
+                b.visibility.as_str(),
+            ))
+        });
+        let summary: Vec<_> = all
+            .iter()
+            .map(|g| {
+                (
+                    g.memory_type.as_str(),
+                    g.visibility,
+                    g.count,
+                    g.high,
+                    g.low,
+                    g.created_on_day,
+                    g.cross_referenced,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("conversation", Visibility::Private, 1, 1, 0, 1, 0),
+                ("event", Visibility::Private, 2, 0, 1, 1, 0),
+                ("event", Visibility::Shared, 1, 1, 0, 1, 1),
+                ("event", Visibility::Private, 1, 0, 1, 1, 0),
+            ]
+        );
+        assert!((all[1].importance_sum - 0.7).abs() < 1e-9);
+        assert_eq!(all[3].persona, kira);
+
+        let kiras = groups(conn, Some(kira), now.date_naive()).expect("grouped");
+        assert_eq!(kiras.len(), 1);
+        assert_eq!((kiras[0].persona, kiras[0].count), (kira, 1));
+        let tomorrow = (now + chrono::Duration::days(1)).date_naive();
+        assert!(groups(conn, Some(aria), tomorrow)
+            .expect("grouped")
+            .iter()
+            .all(|g| g.created_on_day == 0));
     }
 
     #[test]
