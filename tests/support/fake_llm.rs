@@ -113,20 +113,17 @@ impl InFlight {
     fn token_sent(&self, reply: &Reply) {
         let now = Instant::now();
         let mut timings = lock(&self.0.timings);
-        let timing = timings
-            .entry(reply.user_message.clone())
-            .or_insert_with(|| StreamTiming {
-                received: reply.started,
-                tokens_sent: Vec::new(),
-            });
-        if timing.received != reply.started {
-            // A newer request with the same message: it replaces the older one's record.
-            *timing = StreamTiming {
-                received: reply.started,
-                tokens_sent: Vec::new(),
-            };
+        match timings.get_mut(&reply.user_message) {
+            Some(timing) if timing.received == reply.started => timing.tokens_sent.push(now),
+            // The reply's first token, or a newer request with the same message, which replaces the older record.
+            _ => {
+                let timing = StreamTiming {
+                    received: reply.started,
+                    tokens_sent: vec![now],
+                };
+                timings.insert(reply.user_message.clone(), timing);
+            }
         }
-        timing.tokens_sent.push(now);
     }
 }
 
