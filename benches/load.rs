@@ -34,6 +34,8 @@ usage: cargo bench --bench load -- [options]
   --ramp-ms N         clients connect spread over this time (default 1000)
   --idle-secs N       idle time before the idle RSS is read (default 3)
   --persona NAME      persona every client switches to (default Aria)
+  --embedder NAME     the server's embedder: none (default: the spine alone) or minilm (the default
+                      configuration: each reply first recalls memories by the message's embedding)
   --own-persona       each client creates a persona of its own and switches to it, so the personas'
                       social energy and cooldowns do not limit the run
   --server-bin PATH   server binary (default: the one cargo built)";
@@ -48,6 +50,7 @@ struct Args {
     idle_secs: u64,
     persona: String,
     own_persona: bool,
+    embedder: String,
     server_bin: PathBuf,
 }
 
@@ -62,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         idle_secs: 3,
         persona: "Aria".to_string(),
         own_persona: false,
+        embedder: "none".to_string(),
         server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
     };
     let mut it = std::env::args().skip(1);
@@ -100,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
             "--ramp-ms" => args.ramp_ms = number()?,
             "--idle-secs" => args.idle_secs = number()?,
             "--persona" => args.persona = value,
+            "--embedder" => args.embedder = value,
             "--server-bin" => args.server_bin = PathBuf::from(value),
             _ => return Err(format!("unknown argument: {flag}\n{USAGE}")),
         }
@@ -410,7 +415,11 @@ async fn run(args: Args) -> i32 {
         ("PERSONA_MCP__LLM__URL", llm.url()),
         ("PERSONA_MCP__LLM__PROVIDER", "ollama".to_string()),
         ("PERSONA_MCP__SERVER__MAX_CONNECTIONS", "20000".to_string()),
-        ("PERSONA_MCP__EMBEDDER__PROVIDER", "none".to_string()),
+        ("PERSONA_MCP__EMBEDDER__PROVIDER", args.embedder.clone()),
+        (
+            "PERSONA_MCP__EMBEDDER__MODEL_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/models/all-MiniLM-L6-v2").to_string(),
+        ),
     ];
     // Declared after `temp` and `llm`, so dropped (killed) before them.
     let mut server = match ServerProcess::spawn(&args.server_bin, temp.path(), &settings) {
@@ -430,8 +439,9 @@ async fn run(args: Args) -> i32 {
     };
     let persona = if args.own_persona { "own" } else { args.persona.as_str() };
     println!(
-        "persona-mcp load: clients={} chats/client={} tokens={} first-token={}ms token={}ms persona={persona}",
-        args.clients, args.chats, args.tokens, args.first_token_ms, args.token_ms
+        "persona-mcp load: clients={} chats/client={} tokens={} first-token={}ms token={}ms persona={persona} \
+         embedder={}",
+        args.clients, args.chats, args.tokens, args.first_token_ms, args.token_ms, args.embedder
     );
     println!(
         "server: pid {pid}, port {port}, healthy after {} ms",

@@ -10,6 +10,7 @@
 //! batches of similar length that run on every core at once: candle's matrix products are too small
 //! at these sizes to keep two cores busy from a single forward pass.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -83,11 +84,13 @@ impl MiniLmEmbedder {
             }))
             .map_err(|e| failed("tokenizer truncation", e.to_string()))?;
 
-        let weights = dir.join("model.safetensors");
-        // SAFETY: the mapping lives only while `BertModel::load` copies the tensors out of it (the
-        // VarBuilder is dropped right after), and `make model` replaces files by rename, never in place.
-        let vars = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DType::F32, &Device::Cpu) }
+        let weights = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)
+            .map_err(|e| failed("model.safetensors", e.to_string()))?
+            .into_iter()
+            .map(|(name, tensor)| Ok((name.clone(), for_matmul(&name, tensor)?)))
+            .collect::<candle_core::Result<HashMap<_, _>>>()
             .map_err(|e| failed("model.safetensors", e.to_string()))?;
+        let vars = VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu);
         let bert = BertModel::load(vars, &config)
             .map_err(|e| failed("model.safetensors does not fit config.json", e.to_string()))?;
 
@@ -104,6 +107,18 @@ impl MiniLmEmbedder {
             dimension: config.hidden_size,
             pool: Arc::new(pool),
         })
+    }
+}
+
+/// A linear layer's `(out, in)` weight stored transposed in memory, as the `.t()` view of an `(in, out)` matrix:
+/// candle multiplies by `weight.t()`, which then is a plain row-major matrix that gemm reads as it is. Given the
+/// `(out, in)` layout instead, gemm repacks the whole weight matrix on every call, which was half the time of a
+/// short text's forward pass. Embedding tables and 1-D tensors are left alone.
+fn for_matmul(name: &str, tensor: Tensor) -> candle_core::Result<Tensor> {
+    if tensor.rank() == 2 && !name.contains("embeddings.") {
+        tensor.t()?.contiguous()?.t()
+    } else {
+        Ok(tensor)
     }
 }
 
