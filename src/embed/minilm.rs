@@ -10,17 +10,16 @@
 //! batches of similar length that run on every core at once: candle's matrix products are too small
 //! at these sizes to keep two cores busy from a single forward pass.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+use candle_transformers::models::bert::Config;
 use rayon::prelude::*;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 use tokio::sync::oneshot;
 
+use super::bert::Bert;
 use super::{normalize, BoxFuture, EmbedError, Embedder};
 
 /// The name recorded in the vector index metadata for vectors of this embedder.
@@ -47,7 +46,7 @@ pub struct MiniLmEmbedder {
 
 /// The tokenizer and network, shared with the blocking tasks that run them.
 struct Model {
-    bert: BertModel,
+    bert: Bert,
     tokenizer: Tokenizer,
 }
 
@@ -85,13 +84,8 @@ impl MiniLmEmbedder {
             .map_err(|e| failed("tokenizer truncation", e.to_string()))?;
 
         let weights = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu)
-            .map_err(|e| failed("model.safetensors", e.to_string()))?
-            .into_iter()
-            .map(|(name, tensor)| Ok((name.clone(), for_matmul(&name, tensor)?)))
-            .collect::<candle_core::Result<HashMap<_, _>>>()
             .map_err(|e| failed("model.safetensors", e.to_string()))?;
-        let vars = VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu);
-        let bert = BertModel::load(vars, &config)
+        let bert = Bert::load(weights, &config)
             .map_err(|e| failed("model.safetensors does not fit config.json", e.to_string()))?;
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -107,18 +101,6 @@ impl MiniLmEmbedder {
             dimension: config.hidden_size,
             pool: Arc::new(pool),
         })
-    }
-}
-
-/// A linear layer's `(out, in)` weight stored transposed in memory, as the `.t()` view of an `(in, out)` matrix:
-/// candle multiplies by `weight.t()`, which then is a plain row-major matrix that gemm reads as it is. Given the
-/// `(out, in)` layout instead, gemm repacks the whole weight matrix on every call, which was half the time of a
-/// short text's forward pass. Embedding tables and 1-D tensors are left alone.
-fn for_matmul(name: &str, tensor: Tensor) -> candle_core::Result<Tensor> {
-    if tensor.rank() == 2 && !name.contains("embeddings.") {
-        tensor.t()?.contiguous()?.t()
-    } else {
-        Ok(tensor)
     }
 }
 
@@ -160,11 +142,10 @@ impl Model {
 
     /// Runs BERT on a padded `shape` = (texts, tokens) batch and mean-pools with the attention mask.
     fn pooled(&self, ids: Vec<u32>, mask: Vec<u32>, shape: (usize, usize)) -> candle_core::Result<Vec<Vec<f32>>> {
-        let device = &self.bert.device;
+        let device = self.bert.device();
         let ids = Tensor::from_vec(ids, shape, device)?;
         let mask = Tensor::from_vec(mask, shape, device)?;
-        let token_types = ids.zeros_like()?;
-        let hidden = self.bert.forward(&ids, &token_types, Some(&mask))?;
+        let hidden = self.bert.forward(&ids, &mask)?;
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
         // [CLS] and [SEP] are always kept, so the count is at least 2; the clamp only guards the division.

@@ -6,6 +6,8 @@
 //! product and vectors from one embedder can be compared across calls. Its [`Embedder::name`] and
 //! dimension are recorded beside the vector index, which refuses to open under another embedder.
 
+pub mod bert;
+pub mod gelu;
 pub mod http;
 pub mod minilm;
 

@@ -1,0 +1,293 @@
+//! The BERT encoder behind the MiniLM embedder, written for CPU inference with candle's tensors.
+//!
+//! It computes what `candle_transformers::models::bert::BertModel` computes (the reference-value tests in
+//! `minilm.rs` pin the output to an independent implementation), with three changes that matter on a CPU:
+//! - linear weights are kept as `(in, out)` row-major matrices, which gemm multiplies without repacking them on
+//!   every call (repacking was half the time of a short text);
+//! - query, key and value are one `(hidden, 3·hidden)` product instead of three;
+//! - the feed-forward bias and the exact GELU are one fused pass ([`super::gelu`]).
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::ops::{layer_norm, softmax_last_dim};
+use candle_transformers::models::bert::{Config, HiddenAct};
+
+use super::gelu::bias_gelu;
+
+/// The weights of a loaded BERT encoder.
+pub struct Bert {
+    word_embeddings: Tensor,
+    position_embeddings: Tensor,
+    token_type_embedding: Tensor,
+    embeddings_norm: Norm,
+    layers: Vec<Layer>,
+    heads: usize,
+    eps: f32,
+}
+
+/// `x · weight + bias`, with `weight` stored `(in, out)`.
+struct Dense {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+/// LayerNorm's scale and shift.
+struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+/// One transformer layer.
+struct Layer {
+    qkv: Dense,
+    attention_out: Dense,
+    attention_norm: Norm,
+    intermediate: Dense,
+    output: Dense,
+    output_norm: Norm,
+}
+
+/// Takes tensors out of a safetensors map by name.
+struct Weights(HashMap<String, Tensor>);
+
+impl Weights {
+    fn take(&mut self, name: &str) -> Result<Tensor> {
+        self.0
+            .remove(name)
+            .ok_or_else(|| candle_core::Error::Msg(format!("no tensor {name}")))
+    }
+
+    /// A linear layer from its `(out, in)` weight and bias.
+    fn dense(&mut self, prefix: &str) -> Result<Dense> {
+        Ok(Dense {
+            weight: self.take(&format!("{prefix}.weight"))?.t()?.contiguous()?,
+            bias: self.take(&format!("{prefix}.bias"))?,
+        })
+    }
+
+    /// Query, key and value side by side: one `(in, 3·out)` weight.
+    fn qkv(&mut self, prefix: &str) -> Result<Dense> {
+        let parts = ["query", "key", "value"]
+            .iter()
+            .map(|part| self.dense(&format!("{prefix}.{part}")))
+            .collect::<Result<Vec<_>>>()?;
+        let weights: Vec<&Tensor> = parts.iter().map(|d| &d.weight).collect();
+        let biases: Vec<&Tensor> = parts.iter().map(|d| &d.bias).collect();
+        Ok(Dense {
+            weight: Tensor::cat(&weights, 1)?,
+            bias: Tensor::cat(&biases, 0)?,
+        })
+    }
+
+    fn norm(&mut self, prefix: &str) -> Result<Norm> {
+        Ok(Norm {
+            weight: self.take(&format!("{prefix}.weight"))?,
+            bias: self.take(&format!("{prefix}.bias"))?,
+        })
+    }
+}
+
+impl Dense {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.matmul(&self.weight)?.broadcast_add(&self.bias)
+    }
+}
+
+impl Norm {
+    fn forward(&self, x: &Tensor, eps: f32) -> Result<Tensor> {
+        layer_norm(x, &self.weight, &self.bias, eps)
+    }
+}
+
+impl Bert {
+    /// Builds the encoder from the tensors of a `BertModel` checkpoint (names as in Hugging Face's, without a
+    /// `bert.` prefix). Only the exact GELU activation is supported, which is what MiniLM uses.
+    pub fn load(tensors: HashMap<String, Tensor>, config: &Config) -> Result<Self> {
+        if config.hidden_act != HiddenAct::Gelu {
+            candle_core::bail!("only hidden_act \"gelu\" is supported, not {:?}", config.hidden_act);
+        }
+        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+            candle_core::bail!(
+                "hidden_size {} is not a multiple of num_attention_heads {}",
+                config.hidden_size,
+                config.num_attention_heads
+            );
+        }
+        let mut w = Weights(tensors);
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| {
+                let p = format!("encoder.layer.{i}");
+                Ok(Layer {
+                    qkv: w.qkv(&format!("{p}.attention.self"))?,
+                    attention_out: w.dense(&format!("{p}.attention.output.dense"))?,
+                    attention_norm: w.norm(&format!("{p}.attention.output.LayerNorm"))?,
+                    intermediate: w.dense(&format!("{p}.intermediate.dense"))?,
+                    output: w.dense(&format!("{p}.output.dense"))?,
+                    output_norm: w.norm(&format!("{p}.output.LayerNorm"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bert = Self {
+            word_embeddings: w.take("embeddings.word_embeddings.weight")?,
+            position_embeddings: w.take("embeddings.position_embeddings.weight")?,
+            token_type_embedding: w.take("embeddings.token_type_embeddings.weight")?.get(0)?,
+            embeddings_norm: w.norm("embeddings.LayerNorm")?,
+            layers,
+            heads: config.num_attention_heads,
+            eps: config.layer_norm_eps as f32,
+        };
+        if bert.word_embeddings.dim(1)? != config.hidden_size {
+            candle_core::bail!("word embeddings do not have hidden_size {} columns", config.hidden_size);
+        }
+        Ok(bert)
+    }
+
+    /// The device the weights are on.
+    pub fn device(&self) -> &Device {
+        self.word_embeddings.device()
+    }
+
+    /// Hidden states `(texts, tokens, hidden)` for `ids` and `mask`, both `(texts, tokens)` u32 (mask 1 = a
+    /// token, 0 = padding); every text has token type 0.
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (texts, tokens) = ids.dims2()?;
+        let hidden = self.word_embeddings.dim(1)?;
+        if tokens > self.position_embeddings.dim(0)? {
+            candle_core::bail!("{tokens} tokens: more than the model's positions");
+        }
+        let words = self.word_embeddings.index_select(&ids.flatten_all()?, 0)?;
+        let positions = self.position_embeddings.narrow(0, 0, tokens)?;
+        let embedded = words
+            .reshape((texts, tokens, hidden))?
+            .broadcast_add(&positions)?
+            .broadcast_add(&self.token_type_embedding)?
+            .reshape((texts * tokens, hidden))?;
+        let mut x = self.embeddings_norm.forward(&embedded, self.eps)?;
+        // 0 where attention may look, the lowest float where it may not (padding): added to the scores.
+        let blocked = ((mask.to_dtype(DType::F32)?.ones_like()? - mask.to_dtype(DType::F32)?)? * f64::from(f32::MIN))?
+            .reshape((texts, 1, 1, tokens))?;
+        for layer in &self.layers {
+            x = layer.forward(&x, &blocked, (texts, tokens, self.heads), self.eps)?;
+        }
+        x.reshape((texts, tokens, hidden))
+    }
+}
+
+impl Layer {
+    /// `x` is `(texts·tokens, hidden)`; so is the result.
+    fn forward(
+        &self,
+        x: &Tensor,
+        blocked: &Tensor,
+        (texts, tokens, heads): (usize, usize, usize),
+        eps: f32,
+    ) -> Result<Tensor> {
+        let hidden = x.dim(1)?;
+        let head = hidden / heads;
+        // (texts, tokens, 3, heads, head) → three (texts, heads, tokens, head) tensors.
+        let qkv = self.qkv.forward(x)?.reshape((texts, tokens, 3, heads, head))?;
+        let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous();
+        let (q, k, v) = (part(0)?, part(1)?, part(2)?);
+        let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(blocked)?;
+        let context = softmax_last_dim(&scores)?
+            .matmul(&v)?
+            .transpose(1, 2)?
+            .contiguous()?
+            .reshape((texts * tokens, hidden))?;
+        let attended = self
+            .attention_norm
+            .forward(&(self.attention_out.forward(&context)? + x)?, eps)?;
+        let expanded = bias_gelu(&attended.matmul(&self.intermediate.weight)?, &self.intermediate.bias)?;
+        self.output_norm
+            .forward(&(self.output.forward(&expanded)? + &attended)?, eps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny random checkpoint in the Hugging Face layout.
+    fn tiny(config: &Config) -> Result<HashMap<String, Tensor>> {
+        let dev = &Device::Cpu;
+        let (h, i) = (config.hidden_size, config.intermediate_size);
+        let mut t = HashMap::new();
+        let mut put = |name: String, shape: &[usize]| -> Result<()> {
+            t.insert(name, Tensor::randn(0f32, 0.5, shape, dev)?);
+            Ok(())
+        };
+        put("embeddings.word_embeddings.weight".into(), &[config.vocab_size, h])?;
+        put(
+            "embeddings.position_embeddings.weight".into(),
+            &[config.max_position_embeddings, h],
+        )?;
+        put("embeddings.token_type_embeddings.weight".into(), &[2, h])?;
+        put("embeddings.LayerNorm.weight".into(), &[h])?;
+        put("embeddings.LayerNorm.bias".into(), &[h])?;
+        for l in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{l}");
+            for (name, out, inp) in [
+                ("attention.self.query", h, h),
+                ("attention.self.key", h, h),
+                ("attention.self.value", h, h),
+                ("attention.output.dense", h, h),
+                ("intermediate.dense", i, h),
+                ("output.dense", h, i),
+            ] {
+                put(format!("{p}.{name}.weight"), &[out, inp])?;
+                put(format!("{p}.{name}.bias"), &[out])?;
+            }
+            for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
+                put(format!("{p}.{n}.weight"), &[h])?;
+                put(format!("{p}.{n}.bias"), &[h])?;
+            }
+        }
+        Ok(t)
+    }
+
+    fn config() -> Config {
+        Config {
+            vocab_size: 50,
+            hidden_size: 16,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            intermediate_size: 32,
+            max_position_embeddings: 12,
+            ..Config::default()
+        }
+    }
+
+    /// The same weights through candle-transformers' own BertModel give the same hidden states.
+    #[test]
+    fn matches_candle_transformers_bert() -> Result<()> {
+        let config = config();
+        let weights = tiny(&config)?;
+        let reference = candle_transformers::models::bert::BertModel::load(
+            candle_nn::VarBuilder::from_tensors(weights.clone(), DType::F32, &Device::Cpu),
+            &config,
+        )?;
+        let ours = Bert::load(weights, &config)?;
+        let ids = Tensor::new(&[[1u32, 7, 9, 3, 0, 0], [2, 4, 4, 8, 11, 5]], &Device::Cpu)?;
+        let mask = Tensor::new(&[[1u32, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], &Device::Cpu)?;
+        let want = reference.forward(&ids, &ids.zeros_like()?, Some(&mask))?;
+        let got = ours.forward(&ids, &mask)?;
+        assert_eq!(got.dims(), want.dims());
+        let difference = (got - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(difference < 1e-4, "max difference {difference}");
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_other_activations_and_missing_tensors() -> Result<()> {
+        let mut config = config();
+        let mut weights = tiny(&config)?;
+        config.hidden_act = HiddenAct::Relu;
+        assert!(Bert::load(weights.clone(), &config).is_err());
+        config.hidden_act = HiddenAct::Gelu;
+        weights.remove("encoder.layer.1.output.dense.bias");
+        let error = Bert::load(weights, &config).err().map(|e| e.to_string());
+        assert!(error.is_some_and(|e| e.contains("encoder.layer.1.output.dense.bias")));
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! BERT's feed-forward activation, fused with the bias that comes before it: `gelu(x + b)` with the exact (erf)
+//! GELU, in one pass over the `(tokens, intermediate)` matrix instead of candle's separate bias add and scalar
+//! `erf` per element, which took a fifth of a forward pass.
+//!
+//! `erf` is the rational approximation XLA and Eigen use for `f32` (odd polynomial over even polynomial on
+//! `[-4, 4]`, ±1 outside): about 1e-7 from the true value, branch-free, so the loop vectorises.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+
+/// `erf(x)` in `f32`, within a few units in the last place of the true value.
+pub fn erf(x: f32) -> f32 {
+    const ALPHA: [f32; 7] = [
+        -2.726_142_4e-10,
+        2.770_681_5e-8,
+        -2.101_024e-6,
+        -5.692_506_2e-5,
+        -7.349_906_4e-4,
+        -2.954_6e-3,
+        -1.609_603_3e-2,
+    ];
+    const BETA: [f32; 5] = [
+        -1.456_607_15e-5,
+        -2.133_740_5e-4,
+        -1.682_827e-3,
+        -7.373_329_3e-3,
+        -1.426_473_9e-2,
+    ];
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let p = ALPHA.iter().fold(0.0, |acc, &a| acc * x2 + a);
+    let q = BETA.iter().fold(0.0, |acc, &b| acc * x2 + b);
+    x * p / q
+}
+
+/// The exact GELU, `x · Φ(x)`.
+pub fn gelu(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// `gelu(x + bias)` for a contiguous `(rows, n)` f32 matrix and an `n` bias.
+pub fn bias_gelu(x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
+    x.apply_op2_no_bwd(bias, &BiasGelu)
+}
+
+/// The candle op behind [`bias_gelu`].
+struct BiasGelu;
+
+impl CustomOp2 for BiasGelu {
+    fn name(&self) -> &'static str {
+        "bias-gelu-erf"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        bias: &CpuStorage,
+        bias_layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (CpuStorage::F32(x), CpuStorage::F32(bias)) = (x, bias) else {
+            candle_core::bail!("bias-gelu-erf: f32 only");
+        };
+        let (Some((x_start, x_end)), Some((b_start, b_end))) =
+            (x_layout.contiguous_offsets(), bias_layout.contiguous_offsets())
+        else {
+            candle_core::bail!("bias-gelu-erf: contiguous tensors only");
+        };
+        let (x, bias) = (&x[x_start..x_end], &bias[b_start..b_end]);
+        if bias.is_empty() || x_layout.dims().last() != Some(&bias.len()) {
+            candle_core::bail!(
+                "bias-gelu-erf: bias of {} for rows of {:?}",
+                bias.len(),
+                x_layout.dims()
+            );
+        }
+        let mut out = vec![0f32; x.len()];
+        for (row_out, row) in out.chunks_exact_mut(bias.len()).zip(x.chunks_exact(bias.len())) {
+            for ((o, &v), &b) in row_out.iter_mut().zip(row).zip(bias) {
+                *o = gelu(v + b);
+            }
+        }
+        Ok((CpuStorage::F32(out), x_layout.shape().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// erf in f64 by its Taylor series (exact enough for |x| ≤ 3) and the continued fraction of erfc beyond.
+    fn erf_reference(x: f64) -> f64 {
+        if x.abs() > 3.0 {
+            // erfc(x) = exp(-x²)/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + …)))) for x > 0.
+            let a = x.abs();
+            let mut fraction = 0.0;
+            for k in (1..60).rev() {
+                fraction = (k as f64 / 2.0) / (a + fraction);
+            }
+            let erfc = (-a * a).exp() / std::f64::consts::PI.sqrt() / (a + fraction);
+            return (1.0 - erfc).copysign(x);
+        }
+        let (mut term, mut sum) = (x, x);
+        for n in 1..200 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    }
+
+    #[test]
+    fn erf_is_within_a_millionth_everywhere() {
+        let mut worst = 0f64;
+        for i in -8000..=8000 {
+            let x = i as f64 / 1000.0;
+            worst = worst.max((erf(x as f32) as f64 - erf_reference(x)).abs());
+        }
+        assert!(worst < 1e-6, "largest error {worst}");
+        assert_eq!(erf(0.0), 0.0);
+        assert!((erf(50.0) - 1.0).abs() < 1e-6 && (erf(-50.0) + 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gelu_matches_its_definition() {
+        for x in [-5.0f32, -1.0, -0.1, 0.0, 0.3, 1.0, 2.5, 7.0] {
+            let exact = 0.5 * x as f64 * (1.0 + erf_reference(x as f64 / std::f64::consts::SQRT_2));
+            assert!((gelu(x) as f64 - exact).abs() < 1e-6, "gelu({x})");
+        }
+    }
+
+    #[test]
+    fn bias_gelu_adds_the_bias_per_column() -> candle_core::Result<()> {
+        let x = Tensor::new(&[[0.0f32, 1.0, -2.0], [0.5, -0.5, 3.0]], &Device::Cpu)?;
+        let bias = Tensor::new(&[1.0f32, 0.0, -1.0], &Device::Cpu)?;
+        let got = bias_gelu(&x, &bias)?.to_vec2::<f32>()?;
+        let want = [[gelu(1.0), gelu(1.0), gelu(-3.0)], [gelu(1.5), gelu(-0.5), gelu(2.0)]];
+        assert_eq!(got, want);
+        assert!(bias_gelu(&x, &Tensor::new(&[1.0f32, 2.0], &Device::Cpu)?).is_err());
+        Ok(())
+    }
+}
