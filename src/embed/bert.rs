@@ -5,7 +5,8 @@
 //! - linear weights are kept as `(in, out)` row-major matrices, which gemm multiplies without repacking them on
 //!   every call (repacking was half the time of a short text);
 //! - query, key and value are one `(hidden, 3·hidden)` product instead of three;
-//! - the feed-forward bias and the exact GELU are one fused pass ([`super::gelu`]).
+//! - the feed-forward bias and the exact GELU are one fused pass ([`super::gelu`]);
+//! - padding only exists inside attention: every other layer works on the real tokens of the batch.
 
 use std::collections::HashMap;
 
@@ -149,44 +150,86 @@ impl Bert {
     }
 
     /// Hidden states `(texts, tokens, hidden)` for `ids` and `mask`, both `(texts, tokens)` u32 (mask 1 = a
-    /// token, 0 = padding); every text has token type 0.
+    /// token, 0 = padding); every text has token type 0. The rows of padding positions hold arbitrary values:
+    /// read the result through the mask.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let (texts, tokens) = ids.dims2()?;
         let hidden = self.word_embeddings.dim(1)?;
         if tokens > self.position_embeddings.dim(0)? {
             candle_core::bail!("{tokens} tokens: more than the model's positions");
         }
-        let words = self.word_embeddings.index_select(&ids.flatten_all()?, 0)?;
-        let positions = self.position_embeddings.narrow(0, 0, tokens)?;
-        let embedded = words
-            .reshape((texts, tokens, hidden))?
-            .broadcast_add(&positions)?
-            .broadcast_add(&self.token_type_embedding)?
-            .reshape((texts * tokens, hidden))?;
+        let packing = Packing::new(&mask.to_vec2::<u32>()?, self.device())?;
+        let words = self
+            .word_embeddings
+            .index_select(&ids.flatten_all()?.index_select(&packing.tokens, 0)?, 0)?;
+        let embedded = (words + self.position_embeddings.index_select(&packing.positions, 0)?)?
+            .broadcast_add(&self.token_type_embedding)?;
         let mut x = self.embeddings_norm.forward(&embedded, self.eps)?;
         // 0 where attention may look, the lowest float where it may not (padding): added to the scores.
-        let blocked = ((mask.to_dtype(DType::F32)?.ones_like()? - mask.to_dtype(DType::F32)?)? * f64::from(f32::MIN))?
-            .reshape((texts, 1, 1, tokens))?;
+        let mask = mask.to_dtype(DType::F32)?;
+        let blocked = ((mask.ones_like()? - mask)? * f64::from(f32::MIN))?.reshape((texts, 1, 1, tokens))?;
         for layer in &self.layers {
-            x = layer.forward(&x, &blocked, (texts, tokens, self.heads), self.eps)?;
+            x = layer.forward(&x, &packing, &blocked, (texts, tokens, self.heads), self.eps)?;
         }
-        x.reshape((texts, tokens, hidden))
+        x.index_select(&packing.grid, 0)?.reshape((texts, tokens, hidden))
+    }
+}
+
+/// The real tokens of a padded batch, one row each: every layer but attention works on these rows only, so the
+/// padding costs nothing in the matrix products.
+struct Packing {
+    /// For each real token, its place in the padded `texts × tokens` grid.
+    tokens: Tensor,
+    /// For each real token, its position in its text.
+    positions: Tensor,
+    /// For each place in the grid, the row of its token (row 0 for padding, which attention masks out).
+    grid: Tensor,
+}
+
+impl Packing {
+    fn new(mask: &[Vec<u32>], device: &Device) -> Result<Self> {
+        let (mut tokens, mut positions, mut grid) = (Vec::new(), Vec::new(), Vec::new());
+        let width = mask.first().map_or(0, Vec::len);
+        for (text, row) in mask.iter().enumerate() {
+            for (position, &keep) in row.iter().enumerate() {
+                if keep == 0 {
+                    grid.push(0);
+                } else {
+                    grid.push(tokens.len() as u32);
+                    tokens.push((text * width + position) as u32);
+                    positions.push(position as u32);
+                }
+            }
+        }
+        if tokens.is_empty() {
+            candle_core::bail!("a batch without tokens");
+        }
+        Ok(Self {
+            tokens: Tensor::new(tokens, device)?,
+            positions: Tensor::new(positions, device)?,
+            grid: Tensor::new(grid, device)?,
+        })
     }
 }
 
 impl Layer {
-    /// `x` is `(texts·tokens, hidden)`; so is the result.
+    /// `x` holds one row per real token; so does the result.
     fn forward(
         &self,
         x: &Tensor,
+        packing: &Packing,
         blocked: &Tensor,
         (texts, tokens, heads): (usize, usize, usize),
         eps: f32,
     ) -> Result<Tensor> {
         let hidden = x.dim(1)?;
         let head = hidden / heads;
-        // (texts, tokens, 3, heads, head) → three (texts, heads, tokens, head) tensors.
-        let qkv = self.qkv.forward(x)?.reshape((texts, tokens, 3, heads, head))?;
+        // Attention runs on the padded grid: (texts, tokens, 3, heads, head) → three (texts, heads, tokens, head).
+        let qkv = self
+            .qkv
+            .forward(x)?
+            .index_select(&packing.grid, 0)?
+            .reshape((texts, tokens, 3, heads, head))?;
         let part = |i: usize| qkv.narrow(2, i, 1)?.squeeze(2)?.transpose(1, 2)?.contiguous();
         let (q, k, v) = (part(0)?, part(1)?, part(2)?);
         let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(blocked)?;
@@ -194,7 +237,8 @@ impl Layer {
             .matmul(&v)?
             .transpose(1, 2)?
             .contiguous()?
-            .reshape((texts * tokens, hidden))?;
+            .reshape((texts * tokens, hidden))?
+            .index_select(&packing.tokens, 0)?;
         let attended = self
             .attention_norm
             .forward(&(self.attention_out.forward(&context)? + x)?, eps)?;
@@ -273,7 +317,13 @@ mod tests {
         let want = reference.forward(&ids, &ids.zeros_like()?, Some(&mask))?;
         let got = ours.forward(&ids, &mask)?;
         assert_eq!(got.dims(), want.dims());
-        let difference = (got - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        // Padding positions are undefined in both; compare the real tokens.
+        let keep = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let difference = (got - want)?
+            .broadcast_mul(&keep)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?;
         assert!(difference < 1e-4, "max difference {difference}");
         Ok(())
     }
