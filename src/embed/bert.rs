@@ -5,7 +5,7 @@
 //! - linear weights are kept as `(in, out)` row-major matrices, which gemm multiplies without repacking them on
 //!   every call (repacking was half the time of a short text);
 //! - query, key and value are one `(hidden, 3·hidden)` product instead of three;
-//! - the feed-forward bias and the exact GELU are one fused pass ([`super::gelu`]);
+//! - bias, activation and residual additions are fused passes ([`super::fused`]);
 //! - padding only exists inside attention: every other layer works on the real tokens of the batch.
 
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::ops::{layer_norm, softmax_last_dim};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use super::gelu::bias_gelu;
+use super::fused::{bias_gelu, bias_residual};
 
 /// The weights of a loaded BERT encoder.
 pub struct Bert {
@@ -92,6 +92,11 @@ impl Weights {
 impl Dense {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.matmul(&self.weight)?.broadcast_add(&self.bias)
+    }
+
+    /// `residual + x · weight + bias`.
+    fn forward_onto(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
+        bias_residual(&x.matmul(&self.weight)?, &self.bias, residual)
     }
 }
 
@@ -241,10 +246,10 @@ impl Layer {
             .index_select(&packing.tokens, 0)?;
         let attended = self
             .attention_norm
-            .forward(&(self.attention_out.forward(&context)? + x)?, eps)?;
+            .forward(&self.attention_out.forward_onto(&context, x)?, eps)?;
         let expanded = bias_gelu(&attended.matmul(&self.intermediate.weight)?, &self.intermediate.bias)?;
         self.output_norm
-            .forward(&(self.output.forward(&expanded)? + &attended)?, eps)
+            .forward(&self.output.forward_onto(&expanded, &attended)?, eps)
     }
 }
 

@@ -7,7 +7,7 @@
 //! dimension are recorded beside the vector index, which refuses to open under another embedder.
 
 pub mod bert;
-pub mod gelu;
+pub mod fused;
 pub mod http;
 pub mod minilm;
 
