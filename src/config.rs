@@ -61,7 +61,7 @@ impl Default for EmbedderConfig {
             api_key: None,
             dimension: 0,
             timeout_secs: 60,
-            batch_size: 32,
+            batch_size: 64,
         }
     }
 }
