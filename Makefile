@@ -45,9 +45,10 @@ fmt:
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
 bench: bench-load bench-memory
 
-bench-load:
+bench-load: model
 	cargo bench --locked --bench load -- --clients 100 --chats 3
 	cargo bench --locked --bench load -- --clients 1000 --chats 2
+	cargo bench --locked --bench load -- --clients 20 --chats 3 --ramp-ms 3000 --embedder minilm
 
 ## Memory benchmark: embedding throughput, usearch search latency and recall@10 at 10k and 100k, store/search
 ## end to end over WebSocket.
