@@ -42,6 +42,9 @@ pub struct MiniLmEmbedder {
     /// One thread per core runs the forward passes, so a burst of requests queues here instead of
     /// multiplying the activation memory (≈75 MB for a full batch of 256-token texts).
     pool: Arc<rayon::ThreadPool>,
+    /// Threads of their own for search queries, so that a reply waiting for its memories never queues behind
+    /// the memories being embedded in the background; the OS shares the cores between the two pools.
+    query_pool: Arc<rayon::ThreadPool>,
 }
 
 /// The tokenizer and network, shared with the blocking tasks that run them.
@@ -89,17 +92,21 @@ impl MiniLmEmbedder {
             .map_err(|e| failed("model.safetensors does not fit config.json", e.to_string()))?;
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(cores)
-            .thread_name(|i| format!("embed-{i}"))
-            // Without a handler a panic in a job aborts the process; with it, the caller sees an error.
-            .panic_handler(|_| tracing::error!("an embedding job panicked"))
-            .build()
-            .map_err(|e| failed("embedding threads", e.to_string()))?;
+        let threads = |count: usize, name: &'static str| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(count)
+                .thread_name(move |i| format!("{name}-{i}"))
+                // Without a handler a panic in a job aborts the process; with it, the caller sees an error.
+                .panic_handler(|_| tracing::error!("an embedding job panicked"))
+                .build()
+                .map(Arc::new)
+                .map_err(|e| failed("embedding threads", e.to_string()))
+        };
         Ok(Self {
             model: Arc::new(Model { bert, tokenizer }),
             dimension: config.hidden_size,
-            pool: Arc::new(pool),
+            pool: threads(cores, "embed")?,
+            query_pool: threads(cores, "embed-query")?,
         })
     }
 }
@@ -169,10 +176,30 @@ impl Embedder for MiniLmEmbedder {
         if texts.is_empty() {
             return Box::pin(async { Ok(Vec::new()) });
         }
+        self.run_on(&self.pool, texts.to_vec())
+    }
+
+    fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
+        let vectors = self.run_on(&self.query_pool, vec![text.to_string()]);
+        Box::pin(async move {
+            vectors
+                .await?
+                .pop()
+                .ok_or_else(|| EmbedError::Inference("no vector for the query".to_string()))
+        })
+    }
+}
+
+impl MiniLmEmbedder {
+    /// Embeds `texts` on the threads of `pool`.
+    fn run_on(
+        &self,
+        pool: &rayon::ThreadPool,
+        texts: Vec<String>,
+    ) -> BoxFuture<'static, Result<Vec<Vec<f32>>, EmbedError>> {
         let model = Arc::clone(&self.model);
-        let texts = texts.to_vec();
         let (done, result) = oneshot::channel();
-        self.pool.spawn(move || {
+        pool.spawn(move || {
             // The caller may have gone; its vectors are then simply dropped.
             let _ = done.send(model.embed_all(&texts));
         });
@@ -302,6 +329,39 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
         assert!(difference < 1e-4, "max difference {difference}");
+    }
+
+    #[tokio::test]
+    async fn a_query_does_not_wait_for_the_background_threads() {
+        let model = load();
+        let text = "song she sang at the autumn fair".to_string();
+        let batch = embed(&model, std::slice::from_ref(&text)).await;
+        // Every background thread is held until the query is answered.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let held = Arc::new(std::sync::Mutex::new(held));
+        for _ in 0..model.pool.current_num_threads() {
+            let held = Arc::clone(&held);
+            model.pool.spawn(move || {
+                let _ = held.lock().map(|rx| rx.recv());
+            });
+        }
+        let waiting = model.embed(std::slice::from_ref(&text));
+        let query = tokio::time::timeout(std::time::Duration::from_secs(30), model.embed_query(&text))
+            .await
+            .expect("the query is answered while the background threads are busy")
+            .expect("embedded");
+        for _ in 0..model.pool.current_num_threads() {
+            release.send(()).expect("a held thread");
+        }
+        let queued = waiting.await.expect("embedded after the release");
+        for vector in [&query, &queued[0]] {
+            let difference = vector
+                .iter()
+                .zip(&batch[0])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(difference < 1e-6, "max difference {difference}");
+        }
     }
 
     #[tokio::test]

@@ -88,6 +88,19 @@ pub trait Embedder: Send + Sync {
 
     /// Embeds a batch of texts, one vector per text in the same order; an empty batch gives no vectors.
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>>;
+
+    /// Embeds one search query. Somebody waits for it (a reply about to be generated, a search), so an embedder
+    /// that computes locally runs it ahead of the memories queued for embedding in the background; by default
+    /// it is a batch of one.
+    fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
+        Box::pin(async move {
+            let texts = [text.to_string()];
+            let mut vectors = self.embed(&texts).await?;
+            vectors
+                .pop()
+                .ok_or_else(|| EmbedError::Inference("no vector for the query".to_string()))
+        })
+    }
 }
 
 /// What [`build`] needs; the `embedder` section of the configuration maps onto it.

@@ -73,8 +73,8 @@ struct Candidates {
 impl MemoryService {
     async fn embed_query(&self, query: &str) -> Option<Vec<f32>> {
         let embedder = self.embedder.as_ref()?;
-        match embedder.embed(&[query.to_string()]).await {
-            Ok(mut v) => v.pop(),
+        match embedder.embed_query(query).await {
+            Ok(v) => Some(v),
             Err(e) => {
                 tracing::warn!(error = %e, "embedding the query failed; searching by keywords only");
                 None
