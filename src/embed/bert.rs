@@ -94,6 +94,11 @@ impl Dense {
         x.matmul(&self.weight)?.broadcast_add(&self.bias)
     }
 
+    /// `gelu(x · weight + bias)`.
+    fn forward_gelu(&self, x: &Tensor) -> Result<Tensor> {
+        bias_gelu(&x.matmul(&self.weight)?, &self.bias)
+    }
+
     /// `residual + x · weight + bias`.
     fn forward_onto(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
         bias_residual(&x.matmul(&self.weight)?, &self.bias, residual)
@@ -247,7 +252,7 @@ impl Layer {
         let attended = self
             .attention_norm
             .forward(&self.attention_out.forward_onto(&context, x)?, eps)?;
-        let expanded = bias_gelu(&attended.matmul(&self.intermediate.weight)?, &self.intermediate.bias)?;
+        let expanded = self.intermediate.forward_gelu(&attended)?;
         self.output_norm
             .forward(&self.output.forward_onto(&expanded, &attended)?, eps)
     }

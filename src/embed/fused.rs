@@ -60,12 +60,17 @@ fn f32_slice<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> candle_c
     Ok(&data[start..end])
 }
 
-/// Checks that `bias` has one value per column of `x`.
-fn check_bias(op: &str, x: &Layout, bias: &[f32]) -> candle_core::Result<()> {
-    if bias.is_empty() || x.dims().last() != Some(&bias.len()) {
-        candle_core::bail!("{op}: bias of {} for rows of {:?}", bias.len(), x.dims());
+/// The rows of `x` and a `bias` with one value per column of them, both contiguous f32.
+fn rows_and_bias<'a>(
+    op: &str,
+    (x, x_layout): (&'a CpuStorage, &Layout),
+    (bias, bias_layout): (&'a CpuStorage, &Layout),
+) -> candle_core::Result<(&'a [f32], &'a [f32])> {
+    let (x, bias) = (f32_slice(op, x, x_layout)?, f32_slice(op, bias, bias_layout)?);
+    if bias.is_empty() || x_layout.dims().last() != Some(&bias.len()) {
+        candle_core::bail!("{op}: bias of {} for rows of {:?}", bias.len(), x_layout.dims());
     }
-    Ok(())
+    Ok((x, bias))
 }
 
 /// The candle op behind [`bias_gelu`].
@@ -83,9 +88,7 @@ impl CustomOp2 for BiasGelu {
         bias: &CpuStorage,
         bias_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x_data = f32_slice(self.name(), x, x_layout)?;
-        let bias = f32_slice(self.name(), bias, bias_layout)?;
-        check_bias(self.name(), x_layout, bias)?;
+        let (x_data, bias) = rows_and_bias(self.name(), (x, x_layout), (bias, bias_layout))?;
         let mut out = Vec::with_capacity(x_data.len());
         for row in x_data.chunks_exact(bias.len()) {
             out.extend(row.iter().zip(bias).map(|(&v, &b)| gelu(v + b)));
@@ -111,10 +114,8 @@ impl CustomOp3 for BiasResidual {
         residual: &CpuStorage,
         residual_layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let x_data = f32_slice(self.name(), x, x_layout)?;
-        let bias = f32_slice(self.name(), bias, bias_layout)?;
+        let (x_data, bias) = rows_and_bias(self.name(), (x, x_layout), (bias, bias_layout))?;
         let residual = f32_slice(self.name(), residual, residual_layout)?;
-        check_bias(self.name(), x_layout, bias)?;
         if residual_layout.dims() != x_layout.dims() {
             candle_core::bail!(
                 "{}: residual {:?} for {:?}",

@@ -20,7 +20,7 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 use tokio::sync::oneshot;
 
 use super::bert::Bert;
-use super::{normalize, BoxFuture, EmbedError, Embedder};
+use super::{normalize, the_query_vector, BoxFuture, EmbedError, Embedder};
 
 /// The name recorded in the vector index metadata for vectors of this embedder.
 pub const NAME: &str = "minilm:all-MiniLM-L6-v2";
@@ -181,12 +181,7 @@ impl Embedder for MiniLmEmbedder {
 
     fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
         let vectors = self.run_on(&self.query_pool, vec![text.to_string()]);
-        Box::pin(async move {
-            vectors
-                .await?
-                .pop()
-                .ok_or_else(|| EmbedError::Inference("no vector for the query".to_string()))
-        })
+        Box::pin(async move { the_query_vector(vectors.await?) })
     }
 }
 

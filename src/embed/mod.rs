@@ -95,12 +95,16 @@ pub trait Embedder: Send + Sync {
     fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
         Box::pin(async move {
             let texts = [text.to_string()];
-            let mut vectors = self.embed(&texts).await?;
-            vectors
-                .pop()
-                .ok_or_else(|| EmbedError::Inference("no vector for the query".to_string()))
+            the_query_vector(self.embed(&texts).await?)
         })
     }
+}
+
+/// The one vector of an [`Embedder::embed_query`] batch.
+fn the_query_vector(mut vectors: Vec<Vec<f32>>) -> Result<Vec<f32>, EmbedError> {
+    vectors
+        .pop()
+        .ok_or_else(|| EmbedError::Inference("no vector for the query".to_string()))
 }
 
 /// What [`build`] needs; the `embedder` section of the configuration maps onto it.

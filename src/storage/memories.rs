@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{BigInt, Double, Text};
 use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
@@ -215,21 +215,24 @@ pub fn groups(
     persona: Option<Uuid>,
     day: NaiveDate,
 ) -> Result<Vec<MemoryGroup>, StorageError> {
+    // One persona's rows are found through the `memories_persona` index; an `? IS NULL OR …` filter would
+    // make SQLite scan every memory.
+    let filter = if persona.is_some() { "WHERE persona_id = ?" } else { "" };
     // Timestamps are stored as RFC 3339 in UTC, so the first ten characters are the day.
-    let rows: Vec<GroupRow> = diesel::sql_query(
+    let query = diesel::sql_query(format!(
         "SELECT persona_id, memory_type, visibility, COUNT(*) AS count, TOTAL(importance) AS importance_sum, \
                 SUM(importance >= ?) AS high, SUM(importance < ?) AS low, \
                 SUM(substr(created_at, 1, 10) = ?) AS created_on_day, \
                 SUM(related_personas NOT IN ('', '[]')) AS cross_referenced \
-         FROM memories WHERE ? IS NULL OR persona_id = ? \
-         GROUP BY persona_id, memory_type, visibility",
-    )
+         FROM memories {filter} GROUP BY persona_id, memory_type, visibility"
+    ))
     .bind::<Double, _>(HIGH_IMPORTANCE_FROM)
     .bind::<Double, _>(LOW_IMPORTANCE_BELOW)
-    .bind::<Text, _>(day.format("%Y-%m-%d").to_string())
-    .bind::<Nullable<Text>, _>(persona.map(|p| p.to_string()))
-    .bind::<Nullable<Text>, _>(persona.map(|p| p.to_string()))
-    .load(conn)?;
+    .bind::<Text, _>(day.format("%Y-%m-%d").to_string());
+    let rows: Vec<GroupRow> = match persona {
+        Some(p) => query.bind::<Text, _>(p.to_string()).load(conn)?,
+        None => query.load(conn)?,
+    };
     let count = |n: i64| usize::try_from(n).unwrap_or(0);
     rows.into_iter()
         .map(|row| {
