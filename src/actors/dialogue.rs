@@ -212,6 +212,9 @@ impl Stage {
             requested_at: started,
         };
         let streamed = stream_reply(&self.deps, request, &mut chat, started).await?;
+        if let Some(e) = streamed.failure {
+            return Err(e.into());
+        }
         let tokens = streamed.tokens.unwrap_or(streamed.chunks as u32).min(max_tokens);
         let scores = CompatibilityScores::of(&me.persona, &them.persona, relationship.as_ref());
         let effect = self.personas[speaker]

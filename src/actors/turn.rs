@@ -16,7 +16,7 @@ use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
 use crate::error::AppError;
 use crate::hooks::{CompletedTurn, Hooks, TurnContext};
-use crate::llm::{ChatRequest, LlmBackend, LlmEvent};
+use crate::llm::{ChatRequest, LlmBackend, LlmError, LlmEvent};
 use crate::metrics::Metrics;
 use crate::storage::conversations::{self, ChatConversation};
 use crate::storage::Db;
@@ -74,6 +74,9 @@ pub enum TurnEnd {
     Cancelled,
     /// The turn took longer than allowed.
     TimedOut,
+    /// The model failed after part of the reply came (broken data, reset connection, read timeout); the partial
+    /// reply is kept and marked partial.
+    Failed,
 }
 
 /// The result of a turn.
@@ -83,6 +86,8 @@ pub struct ChatOutcome {
     pub response: String,
     /// How it ended.
     pub end: TurnEnd,
+    /// What broke when `end` is [`TurnEnd::Failed`].
+    pub failure: Option<LlmError>,
     /// Chunks received.
     pub chunk_count: usize,
     /// Tokens the model reports (or the chunk count).
@@ -99,6 +104,17 @@ pub struct ChatOutcome {
     pub conversation_id: Uuid,
     /// True when the exchange was handed to the persona's memory.
     pub memory_stored: bool,
+}
+
+impl ChatOutcome {
+    /// The outcome of a turn that ended normally, or the model's failure (-32003) when the reply broke off: for
+    /// the callers that answer with a whole reply, where a truncated one must not pass for complete.
+    pub fn finished(self) -> Result<Self, AppError> {
+        match self.failure {
+            Some(e) => Err(e.into()),
+            None => Ok(self),
+        }
+    }
 }
 
 /// What a turn works from (a snapshot of the conversation actor's state).
@@ -121,6 +137,7 @@ pub(crate) struct Streamed {
     pub(crate) chunks: usize,
     pub(crate) tokens: Option<u32>,
     pub(crate) end: TurnEnd,
+    pub(crate) failure: Option<LlmError>,
 }
 
 /// Streams the model's reply until it ends or the turn is stopped. Fails only when nothing was received.
@@ -138,6 +155,7 @@ pub(crate) async fn stream_reply(
         chunks: 0,
         tokens: None,
         end: TurnEnd::Complete,
+        failure: None,
     };
     deps.metrics
         .stream_setup_seconds
@@ -184,7 +202,8 @@ pub(crate) async fn stream_reply(
             Some(Err(e)) => {
                 deps.metrics.llm_errors.inc();
                 tracing::warn!(error = %e, "model stream broke off; keeping the partial reply");
-                out.end = TurnEnd::Cancelled;
+                out.end = TurnEnd::Failed;
+                out.failure = Some(e);
                 break;
             }
         }
@@ -268,6 +287,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     let outcome = ChatOutcome {
         response: streamed.text,
         end: streamed.end,
+        failure: streamed.failure,
         chunk_count: streamed.chunks,
         tokens_used,
         processing_time,

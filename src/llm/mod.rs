@@ -161,6 +161,27 @@ impl Endpoint {
         self.error(model, kind, error_chain(e))
     }
 
+    /// The error for a stream that ended before the end-of-reply marker.
+    fn cut_short(&self, model: &str) -> LlmError {
+        self.error(
+            model,
+            LlmErrorKind::Protocol,
+            "the server closed the stream before the end of the reply",
+        )
+    }
+
+    /// A failure of the line reader over a streamed answer: the body broke off, or a line passed the limit.
+    fn line_error(&self, model: &str, e: lines::LineError<reqwest::Error>) -> LlmError {
+        match e {
+            lines::LineError::Body(e) => self.transport_error(model, &e),
+            lines::LineError::TooLong(limit) => self.error(
+                model,
+                LlmErrorKind::Protocol,
+                format!("a line of the streamed answer passed {limit} bytes without a line break"),
+            ),
+        }
+    }
+
     /// Sends a request built by `build`, retrying only when the connection itself failed; non-2xx answers
     /// become errors carrying the server's body.
     pub(crate) async fn send(
@@ -201,6 +222,29 @@ impl Endpoint {
             .await
             .map_err(|e| self.error(&model, LlmErrorKind::Protocol, e.to_string()))
     }
+}
+
+/// Passes a backend's events through, and when the server closes the stream before its end-of-reply marker (a
+/// connection cut cleanly mid-reply), ends it with `cut_short` instead of letting a truncated reply look whole.
+pub(crate) fn require_done<S>(events: S, cut_short: LlmError) -> EventStream
+where
+    S: futures_util::Stream<Item = Result<LlmEvent, LlmError>> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    futures_util::stream::unfold(
+        (Box::pin(events), Some(cut_short)),
+        |(mut events, mut pending)| async move {
+            let event = match events.next().await {
+                Some(event) => event,
+                None => return pending.take().map(|e| (Err(e), (events, None))),
+            };
+            if matches!(event, Ok(LlmEvent::Done { .. }) | Err(_)) {
+                pending = None;
+            }
+            Some((event, (events, pending)))
+        },
+    )
+    .boxed()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

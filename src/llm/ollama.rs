@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::lines::lines;
-use super::{ChatRequest, Endpoint, EventStream, LlmBackend, LlmError, LlmErrorKind, LlmEvent};
+use super::{require_done, ChatRequest, Endpoint, EventStream, LlmBackend, LlmError, LlmErrorKind, LlmEvent};
 
 /// An Ollama server.
 pub struct Ollama {
@@ -96,19 +96,20 @@ impl LlmBackend for Ollama {
             });
             let resp = endpoint.send(&request.model, |c| c.post(&url).json(&body)).await?;
             let model = request.model.clone();
+            let cut_short = endpoint.cut_short(&model);
             let events = lines(resp.bytes_stream()).filter_map(move |line| {
                 let endpoint = endpoint.clone();
                 let model = model.clone();
                 async move {
                     match line {
-                        Err(e) => Some(Err(endpoint.transport_error(&model, &e))),
+                        Err(e) => Some(Err(endpoint.line_error(&model, e))),
                         Ok(line) => parse_line(&line)
                             .map_err(|d| endpoint.error(&model, LlmErrorKind::Protocol, d))
                             .transpose(),
                     }
                 }
             });
-            Ok(events.boxed())
+            Ok(require_done(events, cut_short))
         }
         .boxed()
     }

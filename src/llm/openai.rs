@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::lines::lines;
-use super::{ChatRequest, Endpoint, EventStream, LlmBackend, LlmError, LlmErrorKind, LlmEvent};
+use super::{require_done, ChatRequest, Endpoint, EventStream, LlmBackend, LlmError, LlmErrorKind, LlmEvent};
 
 /// An OpenAI-compatible server (OpenAI, vLLM, llama.cpp server, LM Studio…).
 pub struct OpenAi {
@@ -124,16 +124,17 @@ impl LlmBackend for OpenAi {
             });
             let resp = endpoint.send(&request.model, |c| c.post(&url).json(&body)).await?;
             let model = request.model.clone();
+            let cut_short = endpoint.cut_short(&model);
             let events = lines(resp.bytes_stream())
                 .map(move |line| match line {
-                    Err(e) => vec![Err(endpoint.transport_error(&model, &e))],
+                    Err(e) => vec![Err(endpoint.line_error(&model, e))],
                     Ok(line) => match parse_line(&line) {
                         Ok(events) => events.into_iter().map(Ok).collect(),
                         Err(d) => vec![Err(endpoint.error(&model, LlmErrorKind::Protocol, d))],
                     },
                 })
                 .flat_map(futures_util::stream::iter);
-            Ok(events.boxed())
+            Ok(require_done(events, cut_short))
         }
         .boxed()
     }

@@ -183,7 +183,7 @@ fn complete_data(o: &ChatOutcome, persona: &Persona) -> Value {
 async fn chat(ctx: Ctx, p: ChatParams) -> Result<Value, AppError> {
     let prepared = prepare(&ctx, p).await?;
     let (_, o) = run(&ctx, prepared, None, ctx.conn.closed.child_token()).await?;
-    Ok(chat_result(&o))
+    Ok(chat_result(&o.finished()?))
 }
 
 /// The progress entry of `persona.chat` and `persona.chat_stream` (MCP `tools/call` with a `progressToken`):
@@ -197,7 +197,7 @@ async fn reported(
 ) -> Result<Value, AppError> {
     let prepared = prepare(&ctx, parse_params(params)?).await?;
     let (persona, o) = run(&ctx, prepared, Some(sink), cancel).await?;
-    Ok(shape(&o, &persona))
+    Ok(shape(&o.finished()?, &persona))
 }
 
 /// Builds stream frames that answer one request under its id.
@@ -231,6 +231,11 @@ impl StreamFrames {
     }
 
     fn error(&self, message: &str, reason: &str, cause: RpcError) -> String {
+        self.error_with(message, reason, cause, json!({ "error": reason }))
+    }
+
+    /// A `stream_error` frame whose `result.data` is `result_data`.
+    fn error_with(&self, message: &str, reason: &str, cause: RpcError, result_data: Value) -> String {
         let mut data = json!({ "error": reason });
         if let (Some(extra), Some(obj)) = (cause.data.as_ref().and_then(Value::as_object), data.as_object_mut()) {
             obj.extend(extra.clone());
@@ -239,7 +244,7 @@ impl StreamFrames {
         json!({
             "jsonrpc": "2.0",
             "id": self.id,
-            "result": self.result("stream_error", json!({ "error": reason })),
+            "result": self.result("stream_error", result_data),
             "error": error,
         })
         .to_string()
@@ -290,6 +295,27 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
     ctx.conn.finish_stream(&frames.stream_id);
     let metrics = &ctx.app.metrics;
     let frame = match result {
+        Ok((
+            _,
+            ChatOutcome {
+                failure: Some(failure),
+                response,
+                chunk_count,
+                ..
+            },
+        )) => {
+            metrics.streams.with_label_values(&["error"]).inc();
+            let e = AppError::from(failure);
+            tracing::warn!(stream_id = %frames.stream_id, error = %e, "chat stream failed mid-reply");
+            let reason = e.to_string();
+            let data = json!({
+                "error": reason,
+                "partial": true,
+                "partial_response": response,
+                "chunk_count": chunk_count,
+            });
+            frames.error_with("Chat streaming failed", &reason, e.into(), data)
+        }
         Ok((persona, o)) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => {
             metrics.streams.with_label_values(&["complete"]).inc();
             frames.event("stream_complete", complete_data(&o, &persona))
@@ -376,7 +402,7 @@ async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError>
         requested_at: ctx.received,
     };
     let started = Instant::now();
-    let o = converse(&ctx, &persona, channel, turn).await?;
+    let o = converse(&ctx, &persona, channel, turn).await?.finished()?;
     Ok(json!({
         "response": o.response,
         "persona_id": o.persona_id,

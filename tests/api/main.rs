@@ -6,6 +6,7 @@ mod support;
 mod chat;
 mod cli;
 mod dialogue;
+mod llm_failures;
 mod mcp;
 mod memory;
 mod persona;

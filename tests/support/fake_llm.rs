@@ -18,7 +18,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -51,6 +50,23 @@ pub struct FakeLlmConfig {
     pub fail_status: Option<u16>,
     /// The length of every embedding vector.
     pub embed_dim: usize,
+    /// Break every streamed chat after this many good tokens, in this way.
+    pub fault: Option<(usize, StreamFault)>,
+}
+
+/// How a streamed reply goes wrong (a misbehaving model server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamFault {
+    /// One line that is neither JSON nor SSE data, then the end of the body.
+    Malformed,
+    /// The connection is dropped mid-body: the chunked body never ends properly.
+    Reset,
+    /// Nothing more is sent and the connection stays open (the client's read timeout must end it).
+    Stall,
+    /// The body ends cleanly but without the end-of-reply frame.
+    Truncate,
+    /// This many bytes without a line break, in 64 KiB chunks as fast as the client reads, then a stall.
+    HugeLine(usize),
 }
 
 impl Default for FakeLlmConfig {
@@ -63,6 +79,7 @@ impl Default for FakeLlmConfig {
             models: vec!["llama3.2".to_string(), "fake-model".to_string()],
             fail_status: None,
             embed_dim: 384,
+            fault: None,
         }
     }
 }
@@ -83,6 +100,8 @@ struct Shared {
     config: Mutex<FakeLlmConfig>,
     requests: Mutex<Vec<Value>>,
     in_flight: AtomicUsize,
+    /// Bytes of `StreamFault::HugeLine` handed to connections so far.
+    huge_bytes_sent: AtomicUsize,
     /// Streamed replies by the last user message of their request.
     timings: Mutex<HashMap<String, StreamTiming>>,
 }
@@ -148,6 +167,7 @@ impl FakeLlm {
             config: Mutex::new(config),
             requests: Mutex::new(Vec::new()),
             in_flight: AtomicUsize::new(0),
+            huge_bytes_sent: AtomicUsize::new(0),
             timings: Mutex::new(HashMap::new()),
         });
         let (tx, rx) = std::sync::mpsc::channel();
@@ -218,6 +238,12 @@ impl FakeLlm {
     /// The timing of the streamed reply to the last request whose last user message was `user_message`.
     pub fn stream_timing(&self, user_message: &str) -> Option<StreamTiming> {
         lock(&self.shared.timings).get(user_message).cloned()
+    }
+
+    /// Bytes of [`StreamFault::HugeLine`] handed to connections so far (how much of it the client read, plus what
+    /// the socket buffers hold).
+    pub fn huge_bytes_sent(&self) -> usize {
+        self.shared.huge_bytes_sent.load(Ordering::SeqCst)
     }
 
     /// Chat requests being answered right now (open streams, and non-streamed chats still waiting for their reply).
@@ -548,24 +574,32 @@ fn token_deadline(reply: &Reply, config: &FakeLlmConfig, i: usize) -> Instant {
     reply.started + config.first_token_delay + config.token_delay.saturating_mul(steps)
 }
 
-/// Streams a reply: token `i` after its delay, then the final frame. Dropping the stream (the client went away)
-/// drops the in-flight guard with it.
+/// Streams a reply: token `i` after its delay, then the final frame, or `config.fault` after its good tokens.
+/// Dropping the stream (the client went away) drops the in-flight guard with it.
 fn stream_reply(
     reply: Reply,
     config: FakeLlmConfig,
     guard: InFlight,
-) -> impl futures_util::Stream<Item = Result<Bytes, Infallible>> {
-    futures_util::stream::unfold(
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    use futures_util::StreamExt;
+    let fault = config.fault.clone();
+    let good = fault.as_ref().map_or(usize::MAX, |(after, _)| *after);
+    let guard = Arc::new(guard);
+    let fault_guard = Arc::clone(&guard);
+    let tokens = futures_util::stream::unfold(
         (reply, config, guard, 0usize, false),
-        |(reply, config, guard, i, done)| async move {
+        move |(reply, config, guard, i, done)| async move {
             if done {
                 return None;
             }
-            if i < reply.tokens.len() {
+            if i < reply.tokens.len() && i < good {
                 pause_until(token_deadline(&reply, &config, i)).await;
                 let frame = reply.token_frame(i);
                 guard.token_sent(&reply);
                 Some((Ok(frame), (reply, config, guard, i + 1, false)))
+            } else if i >= good {
+                // The fault takes over (it holds the guard from here on).
+                None
             } else {
                 if reply.tokens.is_empty() {
                     pause_until(token_deadline(&reply, &config, 0)).await;
@@ -574,7 +608,55 @@ fn stream_reply(
                 Some((Ok(frame), (reply, config, guard, i, true)))
             }
         },
-    )
+    );
+    match fault {
+        None => tokens.boxed_local(),
+        Some((_, fault)) => {
+            let shared = Arc::clone(&fault_guard.0);
+            // The fault's stream holds the guard: the request stays in flight until the client goes away.
+            let faulty = fault_stream(fault, shared).map(move |item| {
+                let _held = &fault_guard;
+                item
+            });
+            tokens.chain(faulty).boxed_local()
+        }
+    }
+}
+
+/// The bytes (or the failure) a [`StreamFault`] sends.
+fn fault_stream(
+    fault: StreamFault,
+    shared: Arc<Shared>,
+) -> futures_util::stream::LocalBoxStream<'static, Result<Bytes, std::io::Error>> {
+    use futures_util::StreamExt;
+    let stall = futures_util::stream::pending::<Result<Bytes, std::io::Error>>;
+    match fault {
+        StreamFault::Malformed => {
+            futures_util::stream::iter([Ok(Bytes::from_static(b"}{ not json at all\n"))]).boxed_local()
+        }
+        // After a pause, so that the good tokens leave first (actix drops its unsent buffer with the connection).
+        StreamFault::Reset => futures_util::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "fake LLM drops the connection",
+            ))
+        })
+        .boxed_local(),
+        StreamFault::Stall => stall().boxed_local(),
+        StreamFault::Truncate => futures_util::stream::empty().boxed_local(),
+        StreamFault::HugeLine(total) => {
+            const CHUNK: usize = 64 * 1024;
+            let chunk = Bytes::from(vec![b'x'; CHUNK]);
+            futures_util::stream::iter((0..total.div_ceil(CHUNK)).map(move |i| {
+                let part = chunk.slice(..CHUNK.min(total - i * CHUNK));
+                shared.huge_bytes_sent.fetch_add(part.len(), Ordering::SeqCst);
+                Ok(part)
+            }))
+            .chain(stall())
+            .boxed_local()
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
