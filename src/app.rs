@@ -26,7 +26,7 @@ use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
 use crate::rpc::context::Connection;
 use crate::rpc::router::Router;
-use crate::storage::{personas, relationships, Db, StorageError};
+use crate::storage::{StorageError, Store};
 
 /// The open connections, for broadcasts and counts.
 #[derive(Default)]
@@ -49,14 +49,9 @@ impl Hub {
         self.lock().remove(&id);
     }
 
-    /// Open connections.
-    pub fn len(&self) -> usize {
+    /// How many connections are open.
+    pub fn count(&self) -> usize {
         self.lock().len()
-    }
-
-    /// True when no connection is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Sends a frame to every connection `filter` accepts; answers how many got it.
@@ -74,7 +69,7 @@ pub struct AppState {
     /// Settings, loaded once.
     pub settings: Arc<Settings>,
     /// Database.
-    pub db: Db,
+    pub store: Store,
     /// Chat model backend.
     pub llm: Arc<dyn LlmBackend>,
     /// Long-term memory.
@@ -131,18 +126,16 @@ impl StartError {
 }
 
 /// Seeds the default personas (and the acquaintance between Aria and Kira) into an empty database.
-pub fn seed_defaults(db: &Db) -> Result<(), StorageError> {
-    let mut conn = db.conn()?;
-    if personas::count(&mut conn)? > 0 {
-        return Ok(());
-    }
+pub fn seed_defaults(store: &Store) -> Result<(), StorageError> {
     let seeded = seeds::defaults();
-    for (persona, state) in &seeded {
-        personas::insert(&mut conn, persona, state)?;
-        tracing::info!(name = %persona.name, id = %persona.id, "seeded default persona");
-    }
-    if let [(aria, _), (kira, _)] = seeded.as_slice() {
-        relationships::seed_default(&mut conn, aria.id, kira.id)?;
+    let related: Vec<_> = match seeded.as_slice() {
+        [(aria, _), (kira, _)] => vec![seeds::acquaintance(aria.id, kira.id)],
+        _ => Vec::new(),
+    };
+    if store.seed_if_empty(&seeded, &related)? {
+        for (persona, _) in &seeded {
+            tracing::info!(name = %persona.name, id = %persona.id, "seeded default persona");
+        }
     }
     Ok(())
 }
@@ -191,19 +184,19 @@ impl AppState {
     /// Opens storage and starts the actors. Must run inside an actix `System`.
     pub fn build(settings: Settings, router: Router) -> Result<Arc<Self>, StartError> {
         std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| StorageError::Pool(e.to_string()))?;
-        let db = Db::open(
+        let store = Store::open(
             &settings.storage.database_file(),
             settings.storage.pool_size,
             settings.storage.busy_timeout_ms,
         )?;
         if settings.persona.seed_defaults {
-            seed_defaults(&db)?;
+            seed_defaults(&store)?;
         }
         let llm = llm::build(&settings.llm)?;
         let metrics = Arc::new(Metrics::new());
         let embedder = build_embedder(&settings)?;
         let mut memory = MemoryService::open(
-            db.clone(),
+            store.clone(),
             embedder,
             &settings.storage.data_dir.join("vectors"),
             settings.memory.clone(),
@@ -220,7 +213,7 @@ impl AppState {
             });
         }
         let deps = TurnDeps {
-            db: db.clone(),
+            store: store.clone(),
             llm: llm.clone(),
             hooks: Hooks::new(vec![Arc::new(MemoryHook(memory.clone()))]),
             chat: settings.chat.clone(),
@@ -232,7 +225,7 @@ impl AppState {
         Ok(Arc::new(Self {
             connection_slots: Arc::new(Semaphore::new(settings.server.max_connections)),
             settings: Arc::new(settings),
-            db,
+            store,
             llm,
             memory,
             decay,
@@ -246,17 +239,18 @@ impl AppState {
 
     /// The persona named by an id or a name, or -32001.
     pub async fn resolve_persona(&self, id_or_name: &str) -> Result<Persona, AppError> {
-        let key = id_or_name.to_string();
-        self.db
-            .run(move |c| personas::find(c, &key))
+        self.store
+            .personas()
+            .find(id_or_name)
             .await?
             .ok_or_else(|| AppError::PersonaNotFound(id_or_name.to_string()))
     }
 
     /// The persona with this id, or -32001.
     pub async fn persona_by_id(&self, id: uuid::Uuid) -> Result<Persona, AppError> {
-        self.db
-            .run(move |c| personas::get(c, id))
+        self.store
+            .personas()
+            .get(id)
             .await?
             .ok_or_else(|| AppError::PersonaNotFound(id.to_string()))
     }

@@ -3,6 +3,8 @@
 
 use serde_json::Value;
 
+use crate::storage::StorageError;
+
 /// Everything a request can fail with, named for what went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -86,12 +88,13 @@ impl AppError {
     }
 }
 
-/// Storage failures become internal errors, except unique-name conflicts and missing rows which repos map
-/// themselves.
-impl From<crate::storage::StorageError> for AppError {
-    fn from(e: crate::storage::StorageError) -> Self {
+/// Storage failures become internal errors, except unique-name conflicts and writes for a persona deleted
+/// meanwhile (missing rows the repositories answer as `None`).
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
         match e {
-            crate::storage::StorageError::Conflict(m) => Self::Conflict(m),
+            StorageError::Conflict(m) => Self::Conflict(m),
+            StorageError::PersonaGone(id) => Self::PersonaNotFound(id),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use persona_mcp::app::build_embedder;
 use persona_mcp::config::Settings;
 use persona_mcp::simulate::Simulation;
-use persona_mcp::storage::Db;
+use persona_mcp::storage::Store;
 use persona_mcp::{memory, server};
 
 /// A server that hosts AI personas over WebSocket JSON-RPC, streaming replies from a local LLM.
@@ -139,7 +139,7 @@ fn reindex(settings: Settings) -> ExitCode {
     init_logging(&settings);
     let result = actix_web::rt::System::new().block_on(async move {
         let s = &settings.storage;
-        let db = Db::open(&s.database_file(), s.pool_size, s.busy_timeout_ms).map_err(|e| (1, e.to_string()))?;
+        let store = Store::open(&s.database_file(), s.pool_size, s.busy_timeout_ms).map_err(|e| (1, e.to_string()))?;
         let embedder = build_embedder(&settings)
             .map_err(|e| (e.exit_code(), e.to_string()))?
             .ok_or((
@@ -147,7 +147,7 @@ fn reindex(settings: Settings) -> ExitCode {
                 "no embedder: set embedder.provider and install the model (make model)".to_string(),
             ))?;
         let dir = s.data_dir.join("vectors");
-        memory::reindex::reindex(&db, embedder, &dir, settings.embedder.batch_size)
+        memory::reindex::reindex(&store, embedder, &dir, settings.embedder.batch_size)
             .await
             .map_err(|e| (1, e))
     });

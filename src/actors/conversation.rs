@@ -9,11 +9,10 @@ use actix::prelude::*;
 
 use super::persona::PersonaActor;
 use super::turn::{run_turn, Chat, ChatOutcome, TurnDeps, TurnInput};
-use crate::domain::chat::ChatMessage;
+use crate::domain::chat::{ChatConversation, ChatMessage};
 use crate::domain::prompt;
 use crate::error::AppError;
 use crate::llm::{self, ChatRequest};
-use crate::storage::conversations::{self, ChatConversation};
 
 /// What identifies a chat conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -76,8 +75,8 @@ impl ConversationSession {
         let through = oldest_in_window - 1;
         let fut = async move {
             let snapshot = persona.send(super::persona::GetSnapshot).await?;
-            let (db, id, after) = (deps.db.clone(), conv.id, conv.summarized_through);
-            let older = db.run(move |c| conversations::range(c, id, after, through)).await?;
+            let (id, after) = (conv.id, conv.summarized_through);
+            let older = deps.store.conversations().range(id, after, through).await?;
             let messages = prompt::summary_request(&snapshot.persona, conv.summary.as_deref(), &older);
             let model = snapshot
                 .persona
@@ -94,9 +93,9 @@ impl ConversationSession {
                 },
             )
             .await?;
-            let text = summary.clone();
-            deps.db
-                .write(move |c| conversations::set_summary(c, id, &text, through))
+            deps.store
+                .conversations()
+                .set_summary(id, summary.clone(), through)
                 .await?;
             Ok::<_, AppError>((summary, through))
         };
@@ -120,33 +119,22 @@ impl Actor for ConversationSession {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.touch();
-        let (db, key, window) = (
-            self.deps.db.clone(),
+        let (store, key, window) = (
+            self.deps.store.clone(),
             self.key.clone(),
             self.deps.chat.max_context_messages,
         );
         let load = async move {
-            db.run(
-                move |c| match conversations::find(c, &key.session_id, key.persona, &key.channel)? {
-                    Some(conv) => {
-                        let history = conversations::recent(c, conv.id, window)?;
-                        let count = conversations::message_count(c, conv.id)?;
-                        Ok((conv, history, count))
-                    }
-                    None => Ok((
-                        ChatConversation::new(&key.session_id, key.persona, &key.channel),
-                        Vec::new(),
-                        0,
-                    )),
-                },
-            )
-            .await
+            store
+                .conversations()
+                .load(&key.session_id, key.persona, &key.channel, window)
+                .await
         };
         ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok((conv, history, count)) => {
-                act.conversation = Some(conv);
-                act.history = history;
-                act.message_count = count;
+            Ok(loaded) => {
+                act.conversation = Some(loaded.conversation);
+                act.history = loaded.history;
+                act.message_count = loaded.message_count;
             }
             Err(e) => {
                 tracing::error!(error = %e, "loading chat conversation failed");

@@ -16,6 +16,7 @@ use super::turn::{stream_reply, Chat, ChunkSink, TurnDeps};
 use crate::domain::chat::{ChatMessage, Role};
 use crate::domain::compatibility::CompatibilityScores;
 use crate::domain::continue_score::{both_want_to_end, cooldown_after, BASE_COOLDOWN_SECS};
+use crate::domain::dialogue::{Dialogue, DialogueTurn};
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::{Memory, Visibility, MEMORY_TYPE_CONVERSATION};
 use crate::domain::prompt::{self, PromptInput, PromptSection};
@@ -24,8 +25,6 @@ use crate::error::AppError;
 use crate::hooks::TurnContext;
 use crate::llm::ChatRequest;
 use crate::memory::MemoryService;
-use crate::storage::dialogues::{self, Dialogue, DialogueTurn};
-use crate::storage::relationships;
 
 /// Most tokens one turn may use (turns are a few sentences).
 pub const MAX_TOKENS_PER_TURN: u32 = 300;
@@ -135,8 +134,12 @@ impl Stage {
     }
 
     async fn relationship(&self, d: &Dialogue) -> Result<Option<Relationship>, AppError> {
-        let (a, b) = (d.persona1_id, d.persona2_id);
-        Ok(self.deps.db.run(move |c| relationships::get(c, a, b)).await?)
+        Ok(self
+            .deps
+            .store
+            .relationships()
+            .get(d.persona1_id, d.persona2_id)
+            .await?)
     }
 
     /// The speaker's prompt: identity, feelings, who it talks with and how it feels about them, memories,
@@ -238,8 +241,7 @@ impl Stage {
             tokens_used: i64::from(tokens),
             created_at: Utc::now(),
         };
-        let (id, stored) = (d.id, turn.clone());
-        self.deps.db.write(move |c| dialogues::add_turn(c, id, &stored)).await?;
+        self.deps.store.dialogues().add_turn(d.id, turn.clone()).await?;
         d.tokens_used += turn.tokens_used;
         d.turns.push(turn.clone());
         let ended = match end_reason(&d) {
@@ -265,8 +267,9 @@ impl Stage {
             let context = format!("conversation about {}", d.topic);
             let (r, _) = self
                 .deps
-                .db
-                .write(move |c| relationships::record_interaction(c, a, b, quality, minutes.max(0.0), &context, now))
+                .store
+                .relationships()
+                .record_interaction((a, b), quality, minutes.max(0.0), context, now)
                 .await?;
             self.remember(d, &r).await?;
             Some(r)
@@ -283,8 +286,7 @@ impl Stage {
                 persona.do_send(StartCooldown(cooldown_after(mean, BASE_COOLDOWN_SECS)));
             }
         }
-        let (id, why) = (d.id, reason.to_string());
-        self.deps.db.write(move |c| dialogues::end(c, id, now, &why)).await?;
+        self.deps.store.dialogues().end(d.id, now, reason.to_string()).await?;
         d.ended_at = Some(now);
         d.end_reason = Some(reason.to_string());
         Ok(report(d, relationship))

@@ -14,7 +14,7 @@ use crate::domain::emotion::{EmotionalState, EmotionalUpdate, UnknownField};
 use crate::domain::importance;
 use crate::domain::persona::{InteractionState, Persona};
 use crate::error::AppError;
-use crate::storage::{emotions, states, Db};
+use crate::storage::{LoadedStates, Store};
 
 /// A persona, its interaction state and its feelings at one moment.
 #[derive(Debug, Clone)]
@@ -34,30 +34,30 @@ pub struct PersonaActor {
     version: i64,
     emotions: EmotionalState,
     emotions_version: i64,
-    db: Db,
+    store: Store,
     settings: PersonaSettings,
 }
 
 impl PersonaActor {
     /// An actor for `persona`; its stored state is loaded before it handles any message.
-    pub fn new(persona: Persona, db: Db, settings: PersonaSettings) -> Self {
+    pub fn new(persona: Persona, store: Store, settings: PersonaSettings) -> Self {
         Self {
             state: InteractionState::new(crate::domain::persona::Priority::Casual, 100.0, 300.0),
             persona,
             version: 0,
             emotions: EmotionalState::initial(Utc::now()),
             emotions_version: 0,
-            db,
+            store,
             settings,
         }
     }
 
     fn persist(&mut self, ctx: &mut Context<Self>) {
         self.version += 1;
-        let (db, id, state, version) = (self.db.clone(), self.persona.id, self.state.clone(), self.version);
+        let (store, id, state, version) = (self.store.clone(), self.persona.id, self.state.clone(), self.version);
         ctx.spawn(
             async move {
-                if let Err(e) = db.write(move |c| states::upsert(c, id, &state, version)).await {
+                if let Err(e) = store.states().save_interaction(id, state, version).await {
                     tracing::warn!(persona = %id, error = %e, "persisting interaction state failed");
                 }
             }
@@ -68,14 +68,14 @@ impl PersonaActor {
     /// Stores the emotional state under a new version; the returned future does the write.
     fn save_emotions(&mut self) -> impl Future<Output = ()> + 'static {
         self.emotions_version += 1;
-        let (db, id, feelings, version) = (
-            self.db.clone(),
+        let (store, id, feelings, version) = (
+            self.store.clone(),
             self.persona.id,
             self.emotions.clone(),
             self.emotions_version,
         );
         async move {
-            if let Err(e) = db.write(move |c| emotions::save(c, id, &feelings, version)).await {
+            if let Err(e) = store.states().save_emotions(id, feelings, version).await {
                 tracing::warn!(persona = %id, error = %e, "persisting emotional state failed");
             }
         }
@@ -112,14 +112,14 @@ impl Actor for PersonaActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let (db, id) = (self.db.clone(), self.persona.id);
-        let load = async move {
-            db.write(move |c| Ok((states::load(c, id)?, emotions::load_or_init(c, id, Utc::now())?)))
-                .await
-        };
+        let (store, id) = (self.store.clone(), self.persona.id);
+        let load = async move { store.states().load(id, Utc::now()).await };
         ctx.wait(load.into_actor(self).map(|loaded, act, _| match loaded {
-            Ok((state, (feelings, emotions_version))) => {
-                match state {
+            Ok(LoadedStates {
+                interaction,
+                emotions: (feelings, emotions_version),
+            }) => {
+                match interaction {
                     Some((state, version)) => {
                         act.state = state;
                         act.version = version;

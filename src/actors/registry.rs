@@ -14,9 +14,9 @@ use super::dialogue::DialogueSession;
 use super::persona::{PersonaActor, Retire, UpdateCard};
 use super::turn::TurnDeps;
 use crate::config::PersonaSettings;
+use crate::domain::dialogue::Dialogue;
 use crate::domain::persona::Persona;
 use crate::memory::MemoryService;
-use crate::storage::dialogues::Dialogue;
 
 /// Seconds since the epoch (for idle bookkeeping).
 pub fn epoch_secs() -> u64 {
@@ -62,7 +62,7 @@ impl Registry {
         if let Some(addr) = self.personas.get(&persona.id).filter(|a| a.connected()) {
             return addr.clone();
         }
-        let actor = PersonaActor::new(persona.clone(), self.deps.db.clone(), self.settings.clone());
+        let actor = PersonaActor::new(persona.clone(), self.deps.store.clone(), self.settings.clone());
         let addr = actor.start();
         self.personas.insert(persona.id, addr.clone());
         addr

@@ -11,21 +11,20 @@ use uuid::Uuid;
 
 use super::persona::{ApplyTurn, GetSnapshot, PersonaActor};
 use crate::config::ChatSettings;
-use crate::domain::chat::{ChatMessage, Role};
+use crate::domain::chat::{ChatConversation, ChatMessage, Role};
 use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
 use crate::error::AppError;
 use crate::hooks::{CompletedTurn, Hooks, TurnContext};
 use crate::llm::{ChatRequest, LlmBackend, LlmError, LlmEvent};
 use crate::metrics::Metrics;
-use crate::storage::conversations::{self, ChatConversation};
-use crate::storage::Db;
+use crate::storage::Store;
 
 /// What every turn needs from the application.
 #[derive(Clone)]
 pub struct TurnDeps {
-    /// Database.
-    pub db: Db,
+    /// Storage.
+    pub store: Store,
     /// Chat model.
     pub llm: Arc<dyn LlmBackend>,
     /// Features that join each turn.
@@ -251,9 +250,10 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
     reply.room_id = chat.room_id.clone();
     let mut stored = vec![user, reply];
-    let (db, conversation, to_store) = (deps.db.clone(), input.conversation.clone(), stored.clone());
-    let (conv_id, seqs) = db
-        .write(move |c| conversations::append(c, &conversation, &to_store))
+    let (conv_id, seqs) = deps
+        .store
+        .conversations()
+        .append(input.conversation.clone(), stored.clone())
         .await?;
     for (m, seq) in stored.iter_mut().zip(seqs) {
         m.seq = seq;

@@ -1,7 +1,8 @@
-//! Chat messages as stored and as sent to the model.
+//! Chat conversations and their messages, as stored and as sent to the model.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,4 +78,35 @@ pub struct PromptMessage {
     pub role: Role,
     /// Text.
     pub content: String,
+}
+
+/// A stored chat conversation.
+#[derive(Debug, Clone)]
+pub struct ChatConversation {
+    /// Conversation id.
+    pub id: Uuid,
+    /// The client session that owns it.
+    pub session_id: String,
+    /// The persona spoken to.
+    pub persona_id: Uuid,
+    /// Room/sender key for chat-platform bridges; empty for direct chats.
+    pub channel: String,
+    /// Running summary of messages older than the window.
+    pub summary: Option<String>,
+    /// Sequence number of the last message folded into the summary.
+    pub summarized_through: i64,
+}
+
+impl ChatConversation {
+    /// A conversation not stored yet: it is written with its first messages.
+    pub fn new(session_id: &str, persona: Uuid, channel: &str) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            session_id: session_id.to_string(),
+            persona_id: persona,
+            channel: channel.to_string(),
+            summary: None,
+            summarized_through: 0,
+        }
+    }
 }

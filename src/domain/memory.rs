@@ -312,6 +312,55 @@ pub fn rrf_fuse(vector_hits: &[(Uuid, f32)], keyword_hits: &[Uuid], k: f64) -> V
     fused
 }
 
+/// A stored memory with its vector-index key.
+#[derive(Debug, Clone)]
+pub struct StoredMemory {
+    /// The usearch key (SQLite rowid).
+    pub key: i64,
+    /// The memory.
+    pub memory: Memory,
+}
+
+/// The memories of one persona, type and visibility, counted by storage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryGroup {
+    /// Owner.
+    pub persona: Uuid,
+    /// `memory_type`.
+    pub memory_type: String,
+    /// Who may read them.
+    pub visibility: Visibility,
+    /// How many.
+    pub count: usize,
+    /// Their importances added up.
+    pub importance_sum: f64,
+    /// How many have an importance of at least [`HIGH_IMPORTANCE_FROM`].
+    pub high: usize,
+    /// How many have an importance below [`LOW_IMPORTANCE_BELOW`].
+    pub low: usize,
+    /// How many were created on the day asked about (UTC).
+    pub created_on_day: usize,
+    /// How many name related personas.
+    pub cross_referenced: usize,
+}
+
+/// One pruning run, for statistics.
+#[derive(Debug, Clone)]
+pub struct PruneRun {
+    /// The persona pruned.
+    pub persona_id: String,
+    /// When.
+    pub ran_at: DateTime<Utc>,
+    /// Count before.
+    pub memories_before: i64,
+    /// Count after.
+    pub memories_after: i64,
+    /// Mean importance of what was removed.
+    pub average_importance_pruned: f64,
+    /// Seconds it took.
+    pub processing_time: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ pub mod chat;
 pub mod compatibility;
 pub mod continue_score;
 pub mod decay;
+pub mod dialogue;
 pub mod emotion;
 pub mod importance;
 pub mod memory;
@@ -11,6 +12,7 @@ pub mod persona;
 pub mod prompt;
 pub mod pruning;
 pub mod relationship;
+pub mod relationship_stats;
 pub mod seeds;
 
 /// Rounds to 3 decimal places, as scores are reported.

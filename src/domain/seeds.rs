@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::persona::{InteractionState, Persona, Priority};
+use super::relationship::Relationship;
 
 struct Seed {
     name: &'static str,
@@ -106,4 +107,17 @@ pub fn defaults() -> Vec<(Persona, InteractionState)> {
             )
         })
         .collect()
+}
+
+/// The acquaintance seeded between Aria and Kira (DOMAIN.md, "Personas").
+pub fn acquaintance(aria: Uuid, kira: Uuid) -> Relationship {
+    let mut seeded = Relationship {
+        affinity: 0.3,
+        trust: 0.3,
+        respect: 0.4,
+        intimacy: 0.1,
+        ..Relationship::new(aria, kira, Utc::now())
+    };
+    seeded.refresh_type();
+    seeded
 }

@@ -8,7 +8,6 @@ use crate::domain::persona::Persona;
 use crate::domain::prompt::identity;
 use crate::error::AppError;
 use crate::rpc::context::Ctx;
-use crate::storage::personas;
 
 /// The prompt name of a persona: `chat_as_` + its name in lower case, with `_` for anything not a letter or
 /// digit.
@@ -28,7 +27,7 @@ pub fn prompt_name(persona: &str) -> String {
 }
 
 async fn all(ctx: &Ctx) -> Result<Vec<Persona>, McpError> {
-    Ok(ctx.app.db.run(personas::list).await.map_err(AppError::from)?)
+    Ok(ctx.app.store.personas().list().await.map_err(AppError::from)?)
 }
 
 /// `prompts/list`.

@@ -9,7 +9,6 @@ use crate::domain::persona::Persona;
 use crate::error::AppError;
 use crate::rpc::context::Ctx;
 use crate::rpc::router::Router;
-use crate::storage::{memories, personas, relationships};
 
 const SCHEME: &str = "persona://";
 const JSON: &str = "application/json";
@@ -92,7 +91,7 @@ fn uri(persona: &Persona, view: View) -> String {
 
 /// `resources/list`: the three documents of every persona, in creation order.
 pub async fn list(ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
-    let all = ctx.app.db.run(personas::list).await.map_err(AppError::from)?;
+    let all = ctx.app.store.personas().list().await.map_err(AppError::from)?;
     let items = all
         .iter()
         .flat_map(|p| {
@@ -159,18 +158,12 @@ pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Re
 async fn visible_memories(ctx: &Ctx, owner: &Persona) -> Result<Value, AppError> {
     let viewer = ctx.conn.current_persona();
     let owner_id = owner.id;
-    let (stored, related) = ctx
-        .app
-        .db
-        .run(move |c| {
-            let stored = memories::all(c, Some(owner_id))?;
-            let related = match viewer {
-                Some(v) if v != owner_id => relationships::has_relationship(c, v, owner_id)?,
-                _ => false,
-            };
-            Ok((stored, related))
-        })
-        .await?;
+    let store = &ctx.app.store;
+    let stored = store.memories().all(Some(owner_id)).await?;
+    let related = match viewer {
+        Some(v) if v != owner_id => store.relationships().exists(v, owner_id).await?,
+        _ => false,
+    };
     let mut visible: Vec<Memory> = stored
         .into_iter()
         .map(|s| s.memory)

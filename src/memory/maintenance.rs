@@ -10,9 +10,9 @@ use uuid::Uuid;
 use super::MemoryService;
 use crate::domain::decay::{self, DecayMode};
 use crate::domain::memory::{days_between, Visibility};
+use crate::domain::memory::{MemoryGroup, PruneRun, StoredMemory};
 use crate::domain::pruning::{plan_auto_prune, plan_prune, PruneCandidate, PrunePlan};
 use crate::error::AppError;
-use crate::storage::memories::{self, MemoryGroup, PruneRun, StoredMemory};
 
 /// The result of pruning one persona.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ fn candidates(all: &[StoredMemory]) -> Vec<PruneCandidate> {
 
 impl MemoryService {
     async fn memories_of(&self, persona: Option<Uuid>) -> Result<Vec<StoredMemory>, AppError> {
-        Ok(self.db.run(move |c| memories::all(c, persona)).await?)
+        Ok(self.store.memories().all(persona).await?)
     }
 
     /// Plans pruning without changing anything.
@@ -85,7 +85,7 @@ impl MemoryService {
             average_importance_pruned: plan.average_importance_removed,
             processing_time,
         };
-        self.db.write(move |c| memories::record_prune_run(c, &run)).await?;
+        self.store.memories().record_prune_run(run).await?;
         Ok(PruneOutcome {
             plan,
             removed,
@@ -118,7 +118,7 @@ impl MemoryService {
 
     /// Every recorded pruning run.
     pub async fn prune_runs(&self) -> Result<Vec<PruneRun>, AppError> {
-        Ok(self.db.run(memories::prune_runs).await?)
+        Ok(self.store.memories().prune_runs().await?)
     }
 
     /// `memory.decay_force` for one persona: importance·(1 − factor) on every unprotected memory.
@@ -153,7 +153,7 @@ impl MemoryService {
             },
         };
         let rows: Vec<(i64, f64)> = updates.into_iter().map(|(k, _, new)| (k, new)).collect();
-        self.db.write(move |c| memories::set_importance(c, &rows)).await?;
+        self.store.memories().set_importance(rows).await?;
         Ok(result)
     }
 
@@ -215,7 +215,7 @@ impl MemoryService {
     /// The memories of `persona` (or all) grouped and counted by SQLite, with today's date for `created_on_day`.
     async fn groups(&self, persona: Option<Uuid>) -> Result<Vec<MemoryGroup>, AppError> {
         let today = Utc::now().date_naive();
-        Ok(self.db.run(move |c| memories::groups(c, persona, today)).await?)
+        Ok(self.store.memories().groups(persona, today).await?)
     }
 
     /// `memory.stats`: for one persona, or all.

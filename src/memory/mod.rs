@@ -22,16 +22,16 @@ pub use search::{CrossHit, Hit, SearchQuery};
 use crate::config::MemorySettings;
 use crate::domain::decay::DecayConfig;
 use crate::domain::memory::Memory;
+use crate::domain::memory::StoredMemory;
 use crate::domain::pruning::PruneConfig;
 use crate::embed::Embedder;
 use crate::error::AppError;
-use crate::storage::memories::{self, StoredMemory};
 use crate::storage::vectors::VectorStore;
-use crate::storage::{relationships, Db, StorageError};
+use crate::storage::{StorageError, Store};
 
 /// The memory layer.
 pub struct MemoryService {
-    db: Db,
+    store: Store,
     embedder: Option<Arc<dyn Embedder>>,
     vectors: Option<Arc<VectorStore>>,
     queue: Option<EmbedQueue>,
@@ -56,16 +56,16 @@ impl MemoryService {
     /// stale or corrupt is rebuilt from the stored vectors (with a log line per persona). Rows without a vector
     /// are embedded later by [`MemoryService::embed_pending`].
     pub fn open(
-        db: Db,
+        store: Store,
         embedder: Option<Arc<dyn Embedder>>,
         index_dir: &Path,
         settings: MemorySettings,
     ) -> Result<Self, MemoryStartError> {
         let vectors = match &embedder {
             Some(e) => {
-                let store = VectorStore::open(index_dir, e.name(), e.dimension())
+                let index = VectorStore::open(index_dir, e.name(), e.dimension())
                     .map_err(|err| MemoryStartError::Index(err.to_string()))?;
-                Some(Arc::new(store))
+                Some(Arc::new(index))
             }
             None => None,
         };
@@ -78,7 +78,7 @@ impl MemoryService {
             ..PruneConfig::default()
         };
         let service = Self {
-            db,
+            store,
             embedder,
             vectors,
             queue: None,
@@ -93,7 +93,7 @@ impl MemoryService {
     /// Starts the embedding queue (needs a running async runtime) and queues rows that have no vector yet.
     pub fn start_queue(&mut self, batch_size: usize) {
         if let (Some(e), Some(v)) = (&self.embedder, &self.vectors) {
-            self.queue = Some(EmbedQueue::start(self.db.clone(), e.clone(), v.clone(), batch_size));
+            self.queue = Some(EmbedQueue::start(self.store.clone(), e.clone(), v.clone(), batch_size));
         }
     }
 
@@ -102,20 +102,20 @@ impl MemoryService {
         let (Some(embedder), Some(vectors)) = (&self.embedder, &self.vectors) else {
             return Ok(());
         };
-        let mut conn = self.db.conn()?;
         let corrupt: HashSet<Uuid> = vectors.corrupt().into_iter().collect();
-        for persona in memories::personas_with_memories(&mut conn)? {
-            let stored = memories::persona_embeddings(&mut conn, persona, embedder.name())?;
-            let keys: Vec<u64> = stored.iter().map(|(k, _)| *k as u64).collect();
-            let stale = vectors.len(persona) != keys.len() || !vectors.missing_keys(persona, &keys).is_empty();
-            if corrupt.contains(&persona) || stale {
-                tracing::info!(%persona, vectors = keys.len(), "rebuilding memory index from the database");
-                vectors
-                    .rebuild(persona, stored.into_iter().map(|(k, v)| (k as u64, v)))
-                    .map_err(|e| MemoryStartError::Index(e.to_string()))?;
-            }
-        }
-        Ok(())
+        self.store
+            .memories()
+            .each_persona_vectors(embedder.name(), |persona, stored| {
+                let keys: Vec<u64> = stored.iter().map(|(k, _)| *k as u64).collect();
+                let stale = vectors.len(persona) != keys.len() || !vectors.missing_keys(persona, &keys).is_empty();
+                if corrupt.contains(&persona) || stale {
+                    tracing::info!(%persona, vectors = keys.len(), "rebuilding memory index from the database");
+                    vectors
+                        .rebuild(persona, stored.into_iter().map(|(k, v)| (k as u64, v)))
+                        .map_err(|e| MemoryStartError::Index(e.to_string()))?;
+                }
+                Ok::<_, MemoryStartError>(())
+            })
     }
 
     /// Queues every row that lacks a vector from the current embedder (new after a crash, or after a change
@@ -125,7 +125,7 @@ impl MemoryService {
             return Ok(0);
         };
         let name = embedder.name().to_string();
-        let pending = self.db.run(move |c| memories::unembedded(c, &name, i64::MAX)).await?;
+        let pending = self.store.memories().unembedded(name, i64::MAX).await?;
         let n = pending.len();
         if n > 0 {
             tracing::info!(count = n, "embedding memories that have no vector yet");
@@ -157,13 +157,7 @@ impl MemoryService {
     /// Stores memories (one transaction). With `wait`, answers once they are embedded and indexed; otherwise
     /// as soon as they are in SQLite (keyword search finds them at once, vector search shortly after).
     pub async fn store(&self, new: Vec<Memory>, wait: bool) -> Result<Vec<StoredMemory>, AppError> {
-        let rows = new.clone();
-        let keys = self.db.write(move |c| memories::insert(c, &rows)).await?;
-        let stored: Vec<StoredMemory> = keys
-            .into_iter()
-            .zip(new)
-            .map(|(key, memory)| StoredMemory { key, memory })
-            .collect();
+        let stored = self.store.memories().insert(new).await?;
         if let Some(queue) = &self.queue {
             let mut waits = Vec::new();
             let jobs = stored
@@ -192,14 +186,13 @@ impl MemoryService {
 
     /// One memory.
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredMemory>, AppError> {
-        Ok(self.db.run(move |c| memories::get(c, id)).await?)
+        Ok(self.store.memories().get(id).await?)
     }
 
     /// Removes memories from SQLite and the index together.
     pub async fn remove(&self, doomed: &[StoredMemory]) -> Result<usize, AppError> {
         let keys: Vec<i64> = doomed.iter().map(|s| s.key).collect();
-        let sql_keys = keys.clone();
-        let n = self.db.write(move |c| memories::delete(c, &sql_keys)).await?;
+        let n = self.store.memories().delete(keys).await?;
         if let Some(vectors) = &self.vectors {
             let mut by_persona: std::collections::HashMap<Uuid, Vec<u64>> = Default::default();
             for s in doomed {
@@ -236,8 +229,9 @@ impl MemoryService {
     /// Personas `viewer` has a relationship with.
     async fn relations(&self, viewer: Uuid) -> Result<HashSet<Uuid>, AppError> {
         Ok(self
-            .db
-            .run(move |c| relationships::related_to(c, viewer))
+            .store
+            .relationships()
+            .related_to(viewer)
             .await?
             .into_iter()
             .collect())

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::embed::Embedder;
 use crate::storage::vectors::VectorStore;
-use crate::storage::{memories, Db};
+use crate::storage::Store;
 
 /// Batches being embedded or written at once: while one batch's vectors are written to SQLite and the index,
 /// the next one is already on the embedder, which stays busy.
@@ -36,9 +36,9 @@ pub struct EmbedQueue {
 
 impl EmbedQueue {
     /// Starts the worker on the current runtime.
-    pub fn start(db: Db, embedder: Arc<dyn Embedder>, vectors: Arc<VectorStore>, batch_size: usize) -> Self {
+    pub fn start(store: Store, embedder: Arc<dyn Embedder>, vectors: Arc<VectorStore>, batch_size: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, db, embedder, vectors, batch_size.max(1)));
+        tokio::spawn(run(rx, store, embedder, vectors, batch_size.max(1)));
         Self { tx }
     }
 
@@ -50,7 +50,7 @@ impl EmbedQueue {
 
 async fn run(
     mut rx: mpsc::UnboundedReceiver<EmbedJob>,
-    db: Db,
+    store: Store,
     embedder: Arc<dyn Embedder>,
     vectors: Arc<VectorStore>,
     batch_size: usize,
@@ -68,10 +68,10 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let (db, embedder, vectors) = (db.clone(), Arc::clone(&embedder), Arc::clone(&vectors));
+        let (store, embedder, vectors) = (store.clone(), Arc::clone(&embedder), Arc::clone(&vectors));
         tokio::spawn(async move {
             let _slot = slot;
-            if let Err(e) = embed_batch(&db, embedder.as_ref(), &vectors, &mut batch).await {
+            if let Err(e) = embed_batch(&store, embedder.as_ref(), &vectors, &mut batch).await {
                 tracing::warn!(error = %e, count = batch.len(), "embedding memories failed; they will be retried at start");
             }
             for job in batch {
@@ -85,7 +85,7 @@ async fn run(
 
 /// Embeds, stores the vectors, and indexes them.
 pub async fn embed_batch(
-    db: &Db,
+    store: &Store,
     embedder: &dyn Embedder,
     vectors: &VectorStore,
     batch: &mut [EmbedJob],
@@ -94,8 +94,9 @@ pub async fn embed_batch(
     let embedded = embedder.embed(&texts).await.map_err(|e| e.to_string())?;
     let rows: Vec<(i64, Vec<f32>)> = batch.iter().map(|j| j.key).zip(embedded).collect();
     let name = embedder.name().to_string();
-    let stored = rows.clone();
-    db.write(move |c| memories::set_embeddings(c, &name, &stored))
+    store
+        .memories()
+        .set_embeddings(name, rows.clone())
         .await
         .map_err(|e| e.to_string())?;
     let mut by_persona: HashMap<Uuid, Vec<(u64, Vec<f32>)>> = HashMap::new();

@@ -8,17 +8,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::queue::{embed_batch, EmbedJob};
 use crate::embed::Embedder;
 use crate::storage::vectors::VectorStore;
-use crate::storage::{memories, Db};
+use crate::storage::Store;
 
 /// Re-embeds all memories; answers how many.
 pub async fn reindex(
-    db: &Db,
+    store: &Store,
     embedder: Arc<dyn Embedder>,
     index_dir: &std::path::Path,
     batch_size: usize,
 ) -> Result<usize, String> {
     let vectors = VectorStore::reset(index_dir, embedder.name(), embedder.dimension()).map_err(|e| e.to_string())?;
-    let all = db.run(|c| memories::all(c, None)).await.map_err(|e| e.to_string())?;
+    let all = store.memories().all(None).await.map_err(|e| e.to_string())?;
     let bar = ProgressBar::new(all.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} memories ({per_sec}, eta {eta})")
@@ -34,7 +34,7 @@ pub async fn reindex(
                 done: None,
             })
             .collect();
-        embed_batch(db, embedder.as_ref(), &vectors, &mut jobs).await?;
+        embed_batch(store, embedder.as_ref(), &vectors, &mut jobs).await?;
         bar.inc(chunk.len() as u64);
     }
     vectors.save_all().map_err(|e| e.to_string())?;

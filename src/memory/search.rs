@@ -6,11 +6,12 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::MemoryService;
+use crate::domain::memory::StoredMemory;
 use crate::domain::memory::{
     cross_persona_source, rerank_score, rrf_fuse, CrossPersonaFilter, Memory, MemorySource, RRF_K,
 };
 use crate::error::AppError;
-use crate::storage::memories::{self, StoredMemory};
+use crate::storage::SearchRows;
 
 /// A search within one persona's memories.
 #[derive(Debug, Clone)]
@@ -99,18 +100,12 @@ impl MemoryService {
                 }
             }
         }
-        let text = query.to_string();
         let vector_keys: Vec<i64> = vector_hits.iter().map(|(k, _)| *k).collect();
-        // One trip to the blocking pool for both the keyword search and the rows of every candidate.
-        let (keyword_keys, rows) = self
-            .db
-            .run(move |c| {
-                let keyword_keys = memories::keyword_search(c, keyword_scope, &text, fetch as i64)?;
-                let mut keys: Vec<i64> = vector_keys.into_iter().chain(keyword_keys.iter().copied()).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                Ok((keyword_keys, memories::by_keys(c, &keys)?))
-            })
+        // One trip to storage for both the keyword search and the rows of every candidate.
+        let SearchRows { keyword_keys, rows } = self
+            .store
+            .memories()
+            .search_rows(keyword_scope, query.to_string(), fetch as i64, vector_keys)
             .await?;
         let rows = rows.into_iter().map(|s| (s.key, s)).collect();
         Ok(Candidates {
@@ -146,7 +141,7 @@ impl MemoryService {
             .map(|f| ids[&f.id])
             .collect();
         let stored = match (&c.query_vector, missing.is_empty()) {
-            (Some(_), false) => self.db.run(move |conn| memories::embeddings(conn, &missing)).await?,
+            (Some(_), false) => self.store.memories().embeddings(missing).await?,
             _ => Vec::new(),
         };
         let stored: HashMap<i64, Vec<f32>> = stored.into_iter().collect();
@@ -171,9 +166,7 @@ impl MemoryService {
 
     async fn touch(&self, hits: &[Hit]) -> Result<(), AppError> {
         let keys: Vec<i64> = hits.iter().map(|h| h.key).collect();
-        self.db
-            .write(move |c| memories::touch(c, &keys, chrono::Utc::now()))
-            .await?;
+        self.store.memories().touch(keys, chrono::Utc::now()).await?;
         Ok(())
     }
 

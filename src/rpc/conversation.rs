@@ -17,9 +17,9 @@ use crate::actors::persona::CheckConverse;
 use crate::actors::registry::DialogueFor;
 use crate::actors::turn::ChunkSink;
 use crate::domain::continue_score::both_want_to_end;
+use crate::domain::dialogue::Dialogue;
 use crate::domain::persona::Persona;
 use crate::error::AppError;
-use crate::storage::dialogues::{self, Dialogue};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -80,11 +80,7 @@ impl Params for StartParams {
 async fn load(ctx: &Ctx, id: &str) -> Result<Dialogue, AppError> {
     let not_found = || AppError::ConversationNotFound(id.to_string());
     let uuid = Uuid::parse_str(id.trim()).map_err(|_| not_found())?;
-    ctx.app
-        .db
-        .run(move |c| dialogues::get(c, uuid))
-        .await?
-        .ok_or_else(not_found)
+    ctx.app.store.dialogues().get(uuid).await?.ok_or_else(not_found)
 }
 
 /// The live actor of an active conversation.
@@ -154,8 +150,7 @@ async fn start(ctx: Ctx, p: StartParams) -> Result<Value, AppError> {
         end_reason: None,
         turns: Vec::new(),
     };
-    let stored = dialogue.clone();
-    ctx.app.db.write(move |c| dialogues::insert(c, &stored)).await?;
+    ctx.app.store.dialogues().insert(dialogue.clone()).await?;
     session(&ctx, &dialogue).await?;
     Ok(json!({
         "conversation_id": dialogue.id,
@@ -306,11 +301,7 @@ async fn list(ctx: Ctx, p: ListParams) -> Result<Value, AppError> {
         Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
         None => None,
     };
-    let all = ctx
-        .app
-        .db
-        .run(move |c| dialogues::list(c, persona, p.active_only))
-        .await?;
+    let all = ctx.app.store.dialogues().list(persona, p.active_only).await?;
     let rows: Vec<Value> = all.iter().map(status_json).collect();
     Ok(json!({ "conversations": rows, "total": rows.len() }))
 }

@@ -20,7 +20,6 @@ use crate::domain::memory::{CrossPersonaFilter, Memory, Visibility};
 use crate::domain::round3;
 use crate::error::AppError;
 use crate::memory::{Hit, SearchQuery};
-use crate::storage::{personas, relationships};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -236,20 +235,8 @@ async fn store(ctx: Ctx, p: StoreParams) -> Result<Value, AppError> {
 
 /// Strongest relationship between the owner and the related personas (0 when none).
 async fn related_strength(ctx: &Ctx, owner: Uuid, related: &[Uuid]) -> Result<f64, AppError> {
-    let related = related.to_vec();
-    Ok(ctx
-        .app
-        .db
-        .run(move |c| {
-            let mut best: f64 = 0.0;
-            for other in related {
-                if let Some(r) = relationships::get(c, owner, other)? {
-                    best = best.max(r.strength().abs());
-                }
-            }
-            Ok(best)
-        })
-        .await?)
+    let found = ctx.app.store.relationships().between(owner, related.to_vec()).await?;
+    Ok(found.iter().map(|r| r.strength().abs()).fold(0.0, f64::max))
 }
 
 /// `memory.search` params.
@@ -362,11 +349,7 @@ async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(Memory, Option<Uuid
     let stored = ctx.app.memory.get(id).await?.ok_or_else(not_found)?;
     if let Some(v) = viewer {
         let owner = stored.memory.persona_id;
-        let related = ctx
-            .app
-            .db
-            .run(move |c| relationships::has_relationship(c, v, owner))
-            .await?;
+        let related = ctx.app.store.relationships().exists(v, owner).await?;
         if !stored.memory.is_visible_to(v, related) {
             return Err(not_found());
         }
@@ -443,7 +426,7 @@ async fn prune(ctx: Ctx, p: PruneParams) -> Result<Value, AppError> {
 
 async fn prune_all(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
     let started = std::time::Instant::now();
-    let all = ctx.app.db.run(personas::list).await?;
+    let all = ctx.app.store.personas().list().await?;
     let (mut before, mut after, mut errors) = (0usize, 0usize, 0usize);
     for persona in &all {
         match ctx.app.memory.prune(persona.id, false).await {
@@ -715,7 +698,7 @@ async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Result<Value, A
             ctx.app.persona_by_id(id).await?
         }
     };
-    let all = ctx.app.db.run(personas::list).await?;
+    let all = ctx.app.store.personas().list().await?;
     let names: BTreeMap<Uuid, String> = all.iter().map(|p| (p.id, p.name.clone())).collect();
     let ids: Vec<Uuid> = all.iter().map(|p| p.id).collect();
     let filter = CrossPersonaFilter {
@@ -760,7 +743,7 @@ async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Result<Value, A
 }
 
 async fn shared_stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
-    let all = ctx.app.db.run(personas::list).await?;
+    let all = ctx.app.store.personas().list().await?;
     let named: Vec<(Uuid, String)> = all.into_iter().map(|p| (p.id, p.name)).collect();
     let stats = ctx.app.memory.shared_stats(&named).await?;
     Ok(json!({ "shared_memory_statistics": stats, "timestamp": Utc::now() }))
@@ -792,8 +775,9 @@ async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<Value, AppErro
     let memories: Vec<Memory> = if p.query.trim().is_empty() {
         let limit = p.limit;
         ctx.app
-            .db
-            .run(move |c| crate::storage::memories::recent(c, persona, limit))
+            .store
+            .memories()
+            .recent(persona, limit)
             .await?
             .into_iter()
             .map(|s| s.memory)

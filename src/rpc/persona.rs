@@ -16,7 +16,6 @@ use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot};
 use crate::actors::registry::{CardChanged, Forget};
 use crate::domain::persona::{InteractionState, Persona, Priority};
 use crate::error::AppError;
-use crate::storage::personas;
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -115,7 +114,7 @@ fn interaction_state(s: &InteractionState) -> Value {
 }
 
 async fn list(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
-    let all = ctx.app.db.run(personas::list).await?;
+    let all = ctx.app.store.personas().list().await?;
     let snapshots = join_all(all.iter().map(|p| snapshot(&ctx, p))).await;
     let now = now_secs();
     let mut available = 0;
@@ -288,8 +287,7 @@ async fn create(ctx: Ctx, p: CreateParams) -> Result<Value, AppError> {
     };
     p.fields.apply(&mut persona);
     let state = InteractionState::new(Priority::Casual, 100.0, 300.0);
-    let stored = persona.clone();
-    ctx.app.db.write(move |c| personas::insert(c, &stored, &state)).await?;
+    ctx.app.store.personas().insert(persona.clone(), state).await?;
     Ok(json!({ "persona_id": persona.id, "name": persona.name, "created": true }))
 }
 
@@ -313,8 +311,7 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
     let mut persona = ctx.app.resolve_persona(&p.persona_id).await?;
     p.fields.apply(&mut persona);
     persona.updated_at = Utc::now();
-    let stored = persona.clone();
-    ctx.app.db.write(move |c| personas::update(c, &stored)).await?;
+    ctx.app.store.personas().update(persona.clone()).await?;
     ctx.app.registry.do_send(CardChanged(persona.clone()));
     Ok(json!({ "persona": card(&persona), "updated": true }))
 }
@@ -322,7 +319,7 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
 async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
     let id = persona.id;
-    ctx.app.db.write(move |c| personas::delete(c, id)).await?;
+    ctx.app.store.personas().delete(id).await?;
     ctx.app.registry.do_send(Forget(id));
     ctx.app.memory.drop_persona(id);
     if ctx.conn.current_persona() == Some(id) {

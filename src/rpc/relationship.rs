@@ -1,5 +1,5 @@
 //! `relationship.*` and the legacy `persona.relationship`: read, analyse and update the relationship between
-//! two personas. Updates of one pair are serialised by SQLite (see `storage::relationships::record_interaction`).
+//! two personas. Updates of one pair are serialised by SQLite (see `storage::Relationships::record_interaction`).
 
 use std::collections::HashMap;
 
@@ -18,7 +18,6 @@ use crate::domain::persona::Persona;
 use crate::domain::relationship::Relationship;
 use crate::domain::round3;
 use crate::error::AppError;
-use crate::storage::{personas, relationships};
 
 /// Registers the namespace (and the legacy `persona.relationship`).
 pub fn register(r: &mut Router) {
@@ -135,7 +134,7 @@ async fn resolve_pair(ctx: &Ctx, pair: &PairParams) -> Result<(Persona, Persona)
 }
 
 async fn find(ctx: &Ctx, a: Uuid, b: Uuid) -> Result<Option<Relationship>, AppError> {
-    Ok(ctx.app.db.run(move |c| relationships::get(c, a, b)).await?)
+    Ok(ctx.app.store.relationships().get(a, b).await?)
 }
 
 /// The fields every view of a relationship shows: dimensions, type, count, derived scores, last interaction.
@@ -174,11 +173,8 @@ fn relationship_json(r: &Relationship) -> Value {
 
 /// A persona's relationships as `relationship.list` shows them, strongest first.
 async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<Value>, AppError> {
-    let (mut all, everyone) = ctx
-        .app
-        .db
-        .run(move |c| Ok((relationships::list_for(c, persona)?, personas::list(c)?)))
-        .await?;
+    let mut all = ctx.app.store.relationships().list_for(persona).await?;
+    let everyone = ctx.app.store.personas().list().await?;
     let names: HashMap<Uuid, String> = everyone.into_iter().map(|p| (p.id, p.name)).collect();
     all.sort_by(|a, b| b.strength().total_cmp(&a.strength()));
     Ok(all
@@ -234,10 +230,9 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
     let (quality, minutes, context) = (p.interaction_quality, p.duration_minutes, p.context);
     let (r, outcome) = ctx
         .app
-        .db
-        .write(move |c| {
-            relationships::record_interaction(c, first.id, second.id, quality, minutes, &context, Utc::now())
-        })
+        .store
+        .relationships()
+        .record_interaction((first.id, second.id), quality, minutes, context, Utc::now())
         .await?;
     Ok(json!({
         "success": true,
@@ -262,7 +257,7 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
 }
 
 async fn stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
-    let s = ctx.app.db.run(relationships::stats).await?;
+    let s = ctx.app.store.relationships().stats().await?;
     let most_active: Vec<Value> = s
         .most_active_personas
         .iter()

@@ -14,7 +14,6 @@ use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::actors::registry::ActiveConversations;
 use crate::error::AppError;
-use crate::storage::{conversations, dialogues, personas};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -42,7 +41,7 @@ const LLM_PROBE: Duration = Duration::from_secs(2);
 async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
     let app = &ctx.app;
     let llm_available = matches!(tokio::time::timeout(LLM_PROBE, app.llm.list_models()).await, Ok(Ok(_)));
-    let all = app.db.run(personas::list).await?;
+    let all = app.store.personas().list().await?;
     let now = now_secs();
     let mut available = 0;
     for p in &all {
@@ -52,16 +51,15 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
     let current = ctx.conn.current_persona();
     let session_id = ctx.conn.session_id();
     let current_conversation = match current {
-        Some(persona) => {
-            let session = session_id.clone();
-            app.db
-                .run(move |c| conversations::find(c, &session, persona, ""))
-                .await?
-                .map(|c| c.id)
-        }
+        Some(persona) => app
+            .store
+            .conversations()
+            .find(&session_id, persona, "")
+            .await?
+            .map(|c| c.id),
         None => None,
     };
-    let dialogues = app.db.run(dialogues::active_count).await?;
+    let dialogues = app.store.dialogues().active_count().await?;
     let active_conversations = app.registry.send(ActiveConversations).await? + dialogues as usize;
     Ok(json!({
         "system_status": "operational",
@@ -73,7 +71,7 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
         "current_persona": current,
         "current_conversation": current_conversation,
         "timestamp": Utc::now(),
-        "active_connections": app.hub.len(),
+        "active_connections": app.hub.count(),
         "session_id": session_id,
         "uptime_seconds": app.started_at.elapsed().as_secs(),
         "version": env!("CARGO_PKG_VERSION"),

@@ -1,222 +1,99 @@
-//! Chat-conversation repo: one conversation per (session, persona, channel), its messages and summary.
+//! Chat conversation repository: one conversation per (session, persona, channel), its messages and summary.
 
-use chrono::Utc;
-use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
-use super::schema::{chat_conversations as cc, chat_messages as cm};
-use super::{from_text, parse_uuid, to_text, StorageError};
-use crate::domain::chat::{ChatMessage, Role};
+use super::sqlite::{conversations, Db};
+use super::StorageError;
+use crate::domain::chat::{ChatConversation, ChatMessage};
 
-/// A stored chat conversation.
-#[derive(Debug, Clone)]
-pub struct ChatConversation {
-    /// Conversation id.
-    pub id: Uuid,
-    /// The client session that owns it.
-    pub session_id: String,
-    /// The persona spoken to.
-    pub persona_id: Uuid,
-    /// Room/sender key for chat-platform bridges; empty for direct chats.
-    pub channel: String,
-    /// Running summary of messages older than the window.
-    pub summary: Option<String>,
-    /// Sequence number of the last message folded into the summary.
-    pub summarized_through: i64,
+/// A conversation as a conversation actor starts from it.
+pub struct LoadedConversation {
+    /// The stored conversation, or a new one not stored yet (it is stored with its first messages).
+    pub conversation: ChatConversation,
+    /// Its newest messages, oldest first.
+    pub history: Vec<ChatMessage>,
+    /// How many messages it holds.
+    pub message_count: i64,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = cc)]
-struct ConversationRow {
-    id: String,
-    session_id: String,
-    persona_id: String,
-    channel: String,
-    summary: Option<String>,
-    summarized_through: i64,
+/// Chat conversations; reached through [`super::Store::conversations`].
+pub struct Conversations<'a> {
+    db: &'a Db,
 }
 
-impl ConversationRow {
-    fn into_domain(self) -> Result<ChatConversation, StorageError> {
-        Ok(ChatConversation {
-            id: parse_uuid(&self.id)?,
-            persona_id: parse_uuid(&self.persona_id)?,
-            session_id: self.session_id,
-            channel: self.channel,
-            summary: self.summary,
-            summarized_through: self.summarized_through,
-        })
+impl<'a> Conversations<'a> {
+    pub(super) fn new(db: &'a Db) -> Self {
+        Self { db }
     }
-}
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = cm)]
-struct MessageRow {
-    seq: i64,
-    role: String,
-    content: String,
-    sender: Option<String>,
-    room_id: Option<String>,
-    partial: bool,
-    created_at: String,
-}
-
-impl MessageRow {
-    fn into_domain(self) -> Result<ChatMessage, StorageError> {
-        Ok(ChatMessage {
-            seq: self.seq,
-            role: Role::parse(&self.role).ok_or_else(|| StorageError::Corrupt(format!("role {:?}", self.role)))?,
-            content: self.content,
-            sender: self.sender,
-            room_id: self.room_id,
-            partial: self.partial,
-            created_at: from_text(&self.created_at)?,
-        })
+    /// The conversation for this key, if it is stored.
+    pub async fn find(
+        &self,
+        session_id: &str,
+        persona: Uuid,
+        channel: &str,
+    ) -> Result<Option<ChatConversation>, StorageError> {
+        let (session, channel) = (session_id.to_string(), channel.to_string());
+        self.db
+            .run(move |c| conversations::find(c, &session, persona, &channel))
+            .await
     }
-}
 
-/// The conversation for this key, if it exists.
-pub fn find(
-    conn: &mut SqliteConnection,
-    session_id: &str,
-    persona: Uuid,
-    channel: &str,
-) -> Result<Option<ChatConversation>, StorageError> {
-    cc::table
-        .filter(cc::session_id.eq(session_id))
-        .filter(cc::persona_id.eq(persona.to_string()))
-        .filter(cc::channel.eq(channel))
-        .select(ConversationRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(ConversationRow::into_domain)
-        .transpose()
-}
-
-impl ChatConversation {
-    /// A conversation not stored yet: it is written with its first messages.
-    pub fn new(session_id: &str, persona: Uuid, channel: &str) -> Self {
-        Self {
-            id: Uuid::new_v4(),
-            session_id: session_id.to_string(),
-            persona_id: persona,
-            channel: channel.to_string(),
-            summary: None,
-            summarized_through: 0,
-        }
+    /// The conversation for this key with its newest `window` messages; a new one when none is stored.
+    pub async fn load(
+        &self,
+        session_id: &str,
+        persona: Uuid,
+        channel: &str,
+        window: usize,
+    ) -> Result<LoadedConversation, StorageError> {
+        let (session, channel) = (session_id.to_string(), channel.to_string());
+        self.db
+            .run(move |c| match conversations::find(c, &session, persona, &channel)? {
+                Some(conversation) => Ok(LoadedConversation {
+                    history: conversations::recent(c, conversation.id, window)?,
+                    message_count: conversations::message_count(c, conversation.id)?,
+                    conversation,
+                }),
+                None => Ok(LoadedConversation {
+                    conversation: ChatConversation::new(&session, persona, &channel),
+                    history: Vec::new(),
+                    message_count: 0,
+                }),
+            })
+            .await
     }
-}
 
-/// Stores the conversation unless one with its key exists; answers the stored id.
-fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, StorageError> {
-    let now = to_text(Utc::now());
-    diesel::insert_into(cc::table)
-        .values((
-            cc::id.eq(c.id.to_string()),
-            cc::session_id.eq(&c.session_id),
-            cc::persona_id.eq(c.persona_id.to_string()),
-            cc::channel.eq(&c.channel),
-            cc::created_at.eq(&now),
-            cc::updated_at.eq(&now),
-        ))
-        .on_conflict((cc::session_id, cc::persona_id, cc::channel))
-        .do_nothing()
-        .execute(conn)?;
-    find(conn, &c.session_id, c.persona_id, &c.channel)?
-        .map(|stored| stored.id)
-        .ok_or_else(|| StorageError::Corrupt("conversation vanished after insert".into()))
-}
+    /// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
+    /// conversation id and the messages' sequence numbers.
+    pub async fn append(
+        &self,
+        conversation: ChatConversation,
+        messages: Vec<ChatMessage>,
+    ) -> Result<(Uuid, Vec<i64>), StorageError> {
+        let persona = conversation.persona_id;
+        self.db
+            .write(move |c| conversations::append(c, &conversation, &messages))
+            .await
+            .map_err(|e| e.about(persona))
+    }
 
-/// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
-/// conversation id and the messages' sequence numbers.
-pub fn append(
-    conn: &mut SqliteConnection,
-    conversation: &ChatConversation,
-    messages: &[ChatMessage],
-) -> Result<(Uuid, Vec<i64>), StorageError> {
-    conn.immediate_transaction(|conn| {
-        let stored_id = ensure(conn, conversation)?;
-        let id = stored_id.to_string();
-        let mut seqs = Vec::with_capacity(messages.len());
-        for m in messages {
-            let seq: i64 = diesel::insert_into(cm::table)
-                .values((
-                    cm::conversation_id.eq(&id),
-                    cm::role.eq(m.role.as_str()),
-                    cm::content.eq(&m.content),
-                    cm::sender.eq(&m.sender),
-                    cm::room_id.eq(&m.room_id),
-                    cm::partial.eq(m.partial),
-                    cm::created_at.eq(to_text(m.created_at)),
-                ))
-                .returning(cm::seq)
-                .get_result(conn)?;
-            seqs.push(seq);
-        }
-        diesel::update(cc::table.filter(cc::id.eq(&id)))
-            .set(cc::updated_at.eq(to_text(Utc::now())))
-            .execute(conn)?;
-        Ok((stored_id, seqs))
-    })
-}
+    /// Messages after `after_seq` up to and including `through_seq`, oldest first (the part to summarise).
+    pub async fn range(
+        &self,
+        conversation: Uuid,
+        after_seq: i64,
+        through_seq: i64,
+    ) -> Result<Vec<ChatMessage>, StorageError> {
+        self.db
+            .run(move |c| conversations::range(c, conversation, after_seq, through_seq))
+            .await
+    }
 
-/// The newest `limit` messages, oldest first.
-pub fn recent(conn: &mut SqliteConnection, conversation: Uuid, limit: usize) -> Result<Vec<ChatMessage>, StorageError> {
-    let mut rows: Vec<ChatMessage> = cm::table
-        .filter(cm::conversation_id.eq(conversation.to_string()))
-        .order(cm::seq.desc())
-        .limit(limit as i64)
-        .select(MessageRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(MessageRow::into_domain)
-        .collect::<Result<_, _>>()?;
-    rows.reverse();
-    Ok(rows)
-}
-
-/// Messages after `after_seq` up to and including `through_seq`, oldest first (the part to summarise).
-pub fn range(
-    conn: &mut SqliteConnection,
-    conversation: Uuid,
-    after_seq: i64,
-    through_seq: i64,
-) -> Result<Vec<ChatMessage>, StorageError> {
-    cm::table
-        .filter(cm::conversation_id.eq(conversation.to_string()))
-        .filter(cm::seq.gt(after_seq))
-        .filter(cm::seq.le(through_seq))
-        .order(cm::seq.asc())
-        .select(MessageRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(MessageRow::into_domain)
-        .collect()
-}
-
-/// Number of messages in a conversation.
-pub fn message_count(conn: &mut SqliteConnection, conversation: Uuid) -> Result<i64, StorageError> {
-    Ok(cm::table
-        .filter(cm::conversation_id.eq(conversation.to_string()))
-        .count()
-        .get_result(conn)?)
-}
-
-/// Stores a new running summary covering messages up to `through_seq`.
-pub fn set_summary(
-    conn: &mut SqliteConnection,
-    conversation: Uuid,
-    summary: &str,
-    through_seq: i64,
-) -> Result<(), StorageError> {
-    diesel::update(cc::table.filter(cc::id.eq(conversation.to_string())))
-        .set((cc::summary.eq(summary), cc::summarized_through.eq(through_seq)))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Number of stored chat conversations.
-pub fn count(conn: &mut SqliteConnection) -> Result<i64, StorageError> {
-    Ok(cc::table.count().get_result(conn)?)
+    /// Stores a new running summary covering messages up to `through_seq`.
+    pub async fn set_summary(&self, conversation: Uuid, summary: String, through_seq: i64) -> Result<(), StorageError> {
+        self.db
+            .write(move |c| conversations::set_summary(c, conversation, &summary, through_seq))
+            .await
+    }
 }

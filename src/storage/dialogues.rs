@@ -1,202 +1,57 @@
-//! Repo of persona-to-persona conversations ("dialogues") and their turns.
+//! Dialogue repository: persona-to-persona conversations and their turns.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
-use super::schema::{dialogue_turns as dt, dialogues as d};
-use super::{from_text, parse_uuid, to_text, StorageError};
+use super::sqlite::{dialogues, Db};
+use super::StorageError;
+use crate::domain::dialogue::{Dialogue, DialogueTurn};
 
-/// A stored persona-to-persona conversation.
-#[derive(Debug, Clone)]
-pub struct Dialogue {
-    /// Id.
-    pub id: Uuid,
-    /// Who started it.
-    pub persona1_id: Uuid,
-    /// The other participant.
-    pub persona2_id: Uuid,
-    /// What it is about.
-    pub topic: String,
-    /// Tokens the whole conversation may use.
-    pub token_budget: i64,
-    /// Tokens used so far.
-    pub tokens_used: i64,
-    /// Start.
-    pub started_at: DateTime<Utc>,
-    /// End, once ended.
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Why it ended.
-    pub end_reason: Option<String>,
-    /// Its turns, oldest first.
-    pub turns: Vec<DialogueTurn>,
+/// Dialogues; reached through [`super::Store::dialogues`].
+pub struct Dialogues<'a> {
+    db: &'a Db,
 }
 
-impl Dialogue {
-    /// Still going.
-    pub fn active(&self) -> bool {
-        self.ended_at.is_none()
+impl<'a> Dialogues<'a> {
+    pub(super) fn new(db: &'a Db) -> Self {
+        Self { db }
     }
 
-    /// The participants.
-    pub fn participants(&self) -> [Uuid; 2] {
-        [self.persona1_id, self.persona2_id]
+    /// Stores a new dialogue.
+    pub async fn insert(&self, dialogue: Dialogue) -> Result<(), StorageError> {
+        let persona = dialogue.persona1_id;
+        self.db
+            .write(move |c| dialogues::insert(c, &dialogue))
+            .await
+            .map_err(|e| e.about(persona))
     }
 
-    /// The continue score of `persona`'s latest turn, if it spoke yet.
-    pub fn last_score_of(&self, persona: Uuid) -> Option<f64> {
-        self.turns
-            .iter()
-            .rev()
-            .find(|t| t.speaker_id == persona)
-            .map(|t| t.continue_score)
+    /// The dialogue with its turns.
+    pub async fn get(&self, id: Uuid) -> Result<Option<Dialogue>, StorageError> {
+        self.db.run(move |c| dialogues::get(c, id)).await
     }
-}
 
-/// One turn.
-#[derive(Debug, Clone)]
-pub struct DialogueTurn {
-    /// Who spoke.
-    pub speaker_id: Uuid,
-    /// What was said.
-    pub content: String,
-    /// The speaker's wish to go on after it (0..100).
-    pub continue_score: f64,
-    /// Tokens it used.
-    pub tokens_used: i64,
-    /// When.
-    pub created_at: DateTime<Utc>,
-}
-
-type DialogueRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-);
-type TurnRow = (String, String, f64, i64, String);
-
-fn turns_of(conn: &mut SqliteConnection, id: &str) -> Result<Vec<DialogueTurn>, StorageError> {
-    let rows: Vec<TurnRow> = dt::table
-        .filter(dt::dialogue_id.eq(id))
-        .order(dt::seq.asc())
-        .select((
-            dt::speaker_id,
-            dt::content,
-            dt::continue_score,
-            dt::tokens_used,
-            dt::created_at,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(speaker, content, score, tokens, at)| {
-            Ok(DialogueTurn {
-                speaker_id: parse_uuid(&speaker)?,
-                content,
-                continue_score: score,
-                tokens_used: tokens,
-                created_at: from_text(&at)?,
-            })
-        })
-        .collect()
-}
-
-fn into_domain(conn: &mut SqliteConnection, row: DialogueRow) -> Result<Dialogue, StorageError> {
-    let (id, p1, p2, topic, budget, used, started, ended, reason) = row;
-    Ok(Dialogue {
-        turns: turns_of(conn, &id)?,
-        id: parse_uuid(&id)?,
-        persona1_id: parse_uuid(&p1)?,
-        persona2_id: parse_uuid(&p2)?,
-        topic,
-        token_budget: budget,
-        tokens_used: used,
-        started_at: from_text(&started)?,
-        ended_at: ended.as_deref().map(from_text).transpose()?,
-        end_reason: reason,
-    })
-}
-
-/// Stores a new conversation.
-pub fn insert(conn: &mut SqliteConnection, dl: &Dialogue) -> Result<(), StorageError> {
-    diesel::insert_into(d::table)
-        .values((
-            d::id.eq(dl.id.to_string()),
-            d::persona1_id.eq(dl.persona1_id.to_string()),
-            d::persona2_id.eq(dl.persona2_id.to_string()),
-            d::topic.eq(&dl.topic),
-            d::token_budget.eq(dl.token_budget),
-            d::tokens_used.eq(dl.tokens_used),
-            d::started_at.eq(to_text(dl.started_at)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// The conversation with its turns.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Dialogue>, StorageError> {
-    let row: Option<DialogueRow> = d::table
-        .filter(d::id.eq(id.to_string()))
-        .select(d::all_columns)
-        .first(conn)
-        .optional()?;
-    row.map(|r| into_domain(conn, r)).transpose()
-}
-
-/// Conversations, newest first, optionally of one persona and/or only active ones.
-pub fn list(
-    conn: &mut SqliteConnection,
-    persona: Option<Uuid>,
-    active_only: bool,
-) -> Result<Vec<Dialogue>, StorageError> {
-    let mut q = d::table.select(d::all_columns).order(d::started_at.desc()).into_boxed();
-    if let Some(p) = persona {
-        let p = p.to_string();
-        q = q.filter(d::persona1_id.eq(p.clone()).or(d::persona2_id.eq(p)));
+    /// Dialogues, newest first, optionally of one persona and/or only active ones.
+    pub async fn list(&self, persona: Option<Uuid>, active_only: bool) -> Result<Vec<Dialogue>, StorageError> {
+        self.db.run(move |c| dialogues::list(c, persona, active_only)).await
     }
-    if active_only {
-        q = q.filter(d::ended_at.is_null());
+
+    /// Appends a turn and counts its tokens.
+    pub async fn add_turn(&self, id: Uuid, turn: DialogueTurn) -> Result<(), StorageError> {
+        let persona = turn.speaker_id;
+        self.db
+            .write(move |c| dialogues::add_turn(c, id, &turn))
+            .await
+            .map_err(|e| e.about(persona))
     }
-    let rows: Vec<DialogueRow> = q.load(conn)?;
-    rows.into_iter().map(|r| into_domain(conn, r)).collect()
-}
 
-/// Appends a turn and counts its tokens, in one transaction.
-pub fn add_turn(conn: &mut SqliteConnection, id: Uuid, turn: &DialogueTurn) -> Result<(), StorageError> {
-    let key = id.to_string();
-    conn.immediate_transaction(|conn| {
-        diesel::insert_into(dt::table)
-            .values((
-                dt::dialogue_id.eq(&key),
-                dt::speaker_id.eq(turn.speaker_id.to_string()),
-                dt::content.eq(&turn.content),
-                dt::continue_score.eq(turn.continue_score),
-                dt::tokens_used.eq(turn.tokens_used),
-                dt::created_at.eq(to_text(turn.created_at)),
-            ))
-            .execute(conn)?;
-        diesel::update(d::table.filter(d::id.eq(&key)))
-            .set(d::tokens_used.eq(d::tokens_used + turn.tokens_used))
-            .execute(conn)?;
-        Ok(())
-    })
-}
+    /// Marks a dialogue ended.
+    pub async fn end(&self, id: Uuid, at: DateTime<Utc>, reason: String) -> Result<(), StorageError> {
+        self.db.write(move |c| dialogues::end(c, id, at, &reason)).await
+    }
 
-/// Marks a conversation ended.
-pub fn end(conn: &mut SqliteConnection, id: Uuid, at: DateTime<Utc>, reason: &str) -> Result<(), StorageError> {
-    diesel::update(d::table.filter(d::id.eq(id.to_string())))
-        .set((d::ended_at.eq(to_text(at)), d::end_reason.eq(reason)))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Number of active conversations.
-pub fn active_count(conn: &mut SqliteConnection) -> Result<i64, StorageError> {
-    Ok(d::table.filter(d::ended_at.is_null()).count().get_result(conn)?)
+    /// Number of active dialogues.
+    pub async fn active_count(&self) -> Result<i64, StorageError> {
+        self.db.run(dialogues::active_count).await
+    }
 }

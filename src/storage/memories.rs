@@ -1,557 +1,144 @@
-//! Memory repo: rows, keyword search (FTS5), embeddings (the vector index's source of truth), access counts,
-//! importance updates and pruning runs.
+//! Memory repository: rows, keyword search, embeddings (the vector index's source of truth, keyed by the
+//! memory's storage key), access counts, importance updates and pruning runs.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text};
-use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
-use super::schema::{memories as m, prune_runs as pr};
-use super::{from_text, parse_uuid, to_text, StorageError};
-use crate::domain::memory::{Memory, Visibility, HIGH_IMPORTANCE_FROM, LOW_IMPORTANCE_BELOW};
+use super::sqlite::{memories, Db};
+use super::StorageError;
+use crate::domain::memory::{Memory, MemoryGroup, PruneRun, StoredMemory};
 
-/// A stored memory with its vector-index key.
-#[derive(Debug, Clone)]
-pub struct StoredMemory {
-    /// The usearch key (SQLite rowid).
-    pub key: i64,
-    /// The memory.
-    pub memory: Memory,
+/// The keyword hits of a search and the rows of every candidate, read together.
+pub struct SearchRows {
+    /// Keys of the keyword hits, best first.
+    pub keyword_keys: Vec<i64>,
+    /// The rows of the keyword hits and of the extra keys asked for (any order).
+    pub rows: Vec<StoredMemory>,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = m)]
-struct MemoryRow {
-    key: i64,
-    id: String,
-    persona_id: String,
-    content: String,
-    memory_type: String,
-    importance: f64,
-    base_importance: f64,
-    emotional_valence: f64,
-    related_personas: String,
-    visibility: String,
-    metadata: String,
-    created_at: String,
-    accessed_count: i64,
-    last_accessed: Option<String>,
+/// Memories; reached through [`super::Store::memories`].
+pub struct Memories<'a> {
+    db: &'a Db,
 }
 
-impl MemoryRow {
-    fn into_domain(self) -> Result<StoredMemory, StorageError> {
-        let related: Vec<Uuid> = serde_json::from_str(&self.related_personas)
-            .map_err(|e| StorageError::Corrupt(format!("related_personas: {e}")))?;
-        Ok(StoredMemory {
-            key: self.key,
-            memory: Memory {
-                id: parse_uuid(&self.id)?,
-                persona_id: parse_uuid(&self.persona_id)?,
-                content: self.content,
-                memory_type: self.memory_type,
-                importance: self.importance,
-                base_importance: self.base_importance,
-                emotional_valence: self.emotional_valence,
-                related_personas: related,
-                visibility: Visibility::parse(&self.visibility)
-                    .ok_or_else(|| StorageError::Corrupt(format!("visibility {:?}", self.visibility)))?,
-                metadata: serde_json::from_str(&self.metadata)
-                    .map_err(|e| StorageError::Corrupt(format!("metadata: {e}")))?,
-                created_at: from_text(&self.created_at)?,
-                accessed_count: self.accessed_count,
-                last_accessed: self.last_accessed.as_deref().map(from_text).transpose()?,
-            },
-        })
+impl<'a> Memories<'a> {
+    pub(super) fn new(db: &'a Db) -> Self {
+        Self { db }
     }
-}
 
-fn load(rows: Vec<MemoryRow>) -> Result<Vec<StoredMemory>, StorageError> {
-    rows.into_iter().map(MemoryRow::into_domain).collect()
-}
-
-/// Encodes a vector as little-endian f32 bytes.
-pub fn encode_vector(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Decodes little-endian f32 bytes.
-pub fn decode_vector(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-/// Stores memories in one transaction; answers their keys in order.
-pub fn insert(conn: &mut SqliteConnection, memories: &[Memory]) -> Result<Vec<i64>, StorageError> {
-    conn.immediate_transaction(|conn| {
-        memories
-            .iter()
-            .map(|mem| {
-                let related = serde_json::to_string(&mem.related_personas).unwrap_or_else(|_| "[]".into());
-                diesel::insert_into(m::table)
-                    .values((
-                        m::id.eq(mem.id.to_string()),
-                        m::persona_id.eq(mem.persona_id.to_string()),
-                        m::content.eq(&mem.content),
-                        m::memory_type.eq(&mem.memory_type),
-                        m::importance.eq(mem.importance),
-                        m::base_importance.eq(mem.base_importance),
-                        m::emotional_valence.eq(mem.emotional_valence),
-                        m::related_personas.eq(related),
-                        m::visibility.eq(mem.visibility.as_str()),
-                        m::metadata.eq(mem.metadata.to_string()),
-                        m::created_at.eq(to_text(mem.created_at)),
-                        m::accessed_count.eq(mem.accessed_count),
-                    ))
-                    .returning(m::key)
-                    .get_result(conn)
-                    .map_err(StorageError::from)
+    /// Stores memories in one transaction; answers them with their keys, in order.
+    pub async fn insert(&self, new: Vec<Memory>) -> Result<Vec<StoredMemory>, StorageError> {
+        let persona = new.first().map(|m| m.persona_id.to_string()).unwrap_or_default();
+        self.db
+            .write(move |c| {
+                let keys = memories::insert(c, &new)?;
+                Ok(keys
+                    .into_iter()
+                    .zip(new)
+                    .map(|(key, memory)| StoredMemory { key, memory })
+                    .collect())
             })
-            .collect()
-    })
-}
+            .await
+            .map_err(|e| e.about(persona))
+    }
 
-/// Records the embeddings of stored memories.
-pub fn set_embeddings(
-    conn: &mut SqliteConnection,
-    embedder: &str,
-    vectors: &[(i64, Vec<f32>)],
-) -> Result<(), StorageError> {
-    conn.immediate_transaction(|conn| {
-        for (key, v) in vectors {
-            diesel::update(m::table.filter(m::key.eq(key)))
-                .set((m::embedding.eq(encode_vector(v)), m::embedder.eq(embedder)))
-                .execute(conn)?;
+    /// Records the embeddings `embedder` made of stored memories.
+    pub async fn set_embeddings(&self, embedder: String, vectors: Vec<(i64, Vec<f32>)>) -> Result<(), StorageError> {
+        self.db
+            .write(move |c| memories::set_embeddings(c, &embedder, &vectors))
+            .await
+    }
+
+    /// The memory with this id.
+    pub async fn get(&self, id: Uuid) -> Result<Option<StoredMemory>, StorageError> {
+        self.db.run(move |c| memories::get(c, id)).await
+    }
+
+    /// Every memory of a persona (or of all personas), oldest first.
+    pub async fn all(&self, persona: Option<Uuid>) -> Result<Vec<StoredMemory>, StorageError> {
+        self.db.run(move |c| memories::all(c, persona)).await
+    }
+
+    /// The newest `limit` memories of a persona, newest first.
+    pub async fn recent(&self, persona: Uuid, limit: i64) -> Result<Vec<StoredMemory>, StorageError> {
+        self.db.run(move |c| memories::recent(c, persona, limit)).await
+    }
+
+    /// The memories of `persona` (or of all personas) grouped by persona, type and visibility, with `day`'s
+    /// count of new ones, computed by the database so no row or vector is loaded.
+    pub async fn groups(&self, persona: Option<Uuid>, day: NaiveDate) -> Result<Vec<MemoryGroup>, StorageError> {
+        self.db.run(move |c| memories::groups(c, persona, day)).await
+    }
+
+    /// Keyword search (BM25 ranked, within one persona or across all) for `text`, and the rows of its hits and
+    /// of `extra_keys`, in one trip.
+    pub async fn search_rows(
+        &self,
+        persona: Option<Uuid>,
+        text: String,
+        limit: i64,
+        extra_keys: Vec<i64>,
+    ) -> Result<SearchRows, StorageError> {
+        self.db
+            .run(move |c| {
+                let keyword_keys = memories::keyword_search(c, persona, &text, limit)?;
+                let mut keys: Vec<i64> = extra_keys.into_iter().chain(keyword_keys.iter().copied()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                Ok(SearchRows {
+                    rows: memories::by_keys(c, &keys)?,
+                    keyword_keys,
+                })
+            })
+            .await
+    }
+
+    /// Deletes memories by key; answers how many went (a key already gone counts for nothing).
+    pub async fn delete(&self, keys: Vec<i64>) -> Result<usize, StorageError> {
+        self.db.write(move |c| memories::delete(c, &keys)).await
+    }
+
+    /// Counts search hits: one more access each, at `now`.
+    pub async fn touch(&self, keys: Vec<i64>, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.db.write(move |c| memories::touch(c, &keys, now)).await
+    }
+
+    /// Sets new importances by key.
+    pub async fn set_importance(&self, updates: Vec<(i64, f64)>) -> Result<(), StorageError> {
+        self.db.write(move |c| memories::set_importance(c, &updates)).await
+    }
+
+    /// The stored vectors of these keys (those that have one).
+    pub async fn embeddings(&self, keys: Vec<i64>) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
+        self.db.run(move |c| memories::embeddings(c, &keys)).await
+    }
+
+    /// Memories without a vector from `embedder` (new, or made by another embedder): (key, persona, content).
+    pub async fn unembedded(&self, embedder: String, limit: i64) -> Result<Vec<(i64, Uuid, String)>, StorageError> {
+        self.db.run(move |c| memories::unembedded(c, &embedder, limit)).await
+    }
+
+    /// Calls `f` with each persona that owns memories and its vectors made by `embedder`, one persona at a
+    /// time, on the calling thread (start-up).
+    pub fn each_persona_vectors<E: From<StorageError>>(
+        &self,
+        embedder: &str,
+        mut f: impl FnMut(Uuid, Vec<(i64, Vec<f32>)>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut conn = self.db.conn()?;
+        for persona in memories::personas_with_memories(&mut conn)? {
+            f(persona, memories::persona_embeddings(&mut conn, persona, embedder)?)?;
         }
         Ok(())
-    })
-}
-
-/// The memory with this id.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<StoredMemory>, StorageError> {
-    m::table
-        .filter(m::id.eq(id.to_string()))
-        .select(MemoryRow::as_select())
-        .first(conn)
-        .optional()?
-        .map(MemoryRow::into_domain)
-        .transpose()
-}
-
-/// The memories with these keys (any order).
-pub fn by_keys(conn: &mut SqliteConnection, keys: &[i64]) -> Result<Vec<StoredMemory>, StorageError> {
-    let mut out = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(500) {
-        out.extend(load(
-            m::table
-                .filter(m::key.eq_any(chunk))
-                .select(MemoryRow::as_select())
-                .load(conn)?,
-        )?);
-    }
-    Ok(out)
-}
-
-/// Every memory of a persona (or of all personas).
-pub fn all(conn: &mut SqliteConnection, persona: Option<Uuid>) -> Result<Vec<StoredMemory>, StorageError> {
-    let mut q = m::table.select(MemoryRow::as_select()).order(m::key.asc()).into_boxed();
-    if let Some(p) = persona {
-        q = q.filter(m::persona_id.eq(p.to_string()));
-    }
-    load(q.load(conn)?)
-}
-
-/// The memories of one persona, type and visibility, counted by SQLite.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemoryGroup {
-    /// Owner.
-    pub persona: Uuid,
-    /// `memory_type`.
-    pub memory_type: String,
-    /// Who may read them.
-    pub visibility: Visibility,
-    /// How many.
-    pub count: usize,
-    /// Their importances added up.
-    pub importance_sum: f64,
-    /// How many have an importance of at least [`HIGH_IMPORTANCE_FROM`].
-    pub high: usize,
-    /// How many have an importance below [`LOW_IMPORTANCE_BELOW`].
-    pub low: usize,
-    /// How many were created on the day asked about (UTC).
-    pub created_on_day: usize,
-    /// How many name related personas.
-    pub cross_referenced: usize,
-}
-
-#[derive(QueryableByName)]
-struct GroupRow {
-    #[diesel(sql_type = Text)]
-    persona_id: String,
-    #[diesel(sql_type = Text)]
-    memory_type: String,
-    #[diesel(sql_type = Text)]
-    visibility: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-    #[diesel(sql_type = Double)]
-    importance_sum: f64,
-    #[diesel(sql_type = BigInt)]
-    high: i64,
-    #[diesel(sql_type = BigInt)]
-    low: i64,
-    #[diesel(sql_type = BigInt)]
-    created_on_day: i64,
-    #[diesel(sql_type = BigInt)]
-    cross_referenced: i64,
-}
-
-/// The memories of `persona` (or of all personas) grouped by persona, type and visibility: the aggregates
-/// `memory.stats` and `memory.shared_stats` answer with, computed in SQL so no row or vector is loaded.
-pub fn groups(
-    conn: &mut SqliteConnection,
-    persona: Option<Uuid>,
-    day: NaiveDate,
-) -> Result<Vec<MemoryGroup>, StorageError> {
-    // One persona's rows are found through the `memories_persona` index; an `? IS NULL OR …` filter would
-    // make SQLite scan every memory.
-    let filter = if persona.is_some() { "WHERE persona_id = ?" } else { "" };
-    // Timestamps are stored as RFC 3339 in UTC, so the first ten characters are the day.
-    let query = diesel::sql_query(format!(
-        "SELECT persona_id, memory_type, visibility, COUNT(*) AS count, TOTAL(importance) AS importance_sum, \
-                SUM(importance >= ?) AS high, SUM(importance < ?) AS low, \
-                SUM(substr(created_at, 1, 10) = ?) AS created_on_day, \
-                SUM(related_personas NOT IN ('', '[]')) AS cross_referenced \
-         FROM memories {filter} GROUP BY persona_id, memory_type, visibility"
-    ))
-    .bind::<Double, _>(HIGH_IMPORTANCE_FROM)
-    .bind::<Double, _>(LOW_IMPORTANCE_BELOW)
-    .bind::<Text, _>(day.format("%Y-%m-%d").to_string());
-    let rows: Vec<GroupRow> = match persona {
-        Some(p) => query.bind::<Text, _>(p.to_string()).load(conn)?,
-        None => query.load(conn)?,
-    };
-    let count = |n: i64| usize::try_from(n).unwrap_or(0);
-    rows.into_iter()
-        .map(|row| {
-            Ok(MemoryGroup {
-                persona: parse_uuid(&row.persona_id)?,
-                visibility: Visibility::parse(&row.visibility)
-                    .ok_or_else(|| StorageError::Corrupt(format!("visibility {:?}", row.visibility)))?,
-                memory_type: row.memory_type,
-                count: count(row.count),
-                importance_sum: row.importance_sum,
-                high: count(row.high),
-                low: count(row.low),
-                created_on_day: count(row.created_on_day),
-                cross_referenced: count(row.cross_referenced),
-            })
-        })
-        .collect()
-}
-
-/// Memories of a persona, newest first, optionally filtered by a text fragment.
-pub fn recent(conn: &mut SqliteConnection, persona: Uuid, limit: i64) -> Result<Vec<StoredMemory>, StorageError> {
-    load(
-        m::table
-            .filter(m::persona_id.eq(persona.to_string()))
-            .order(m::key.desc())
-            .limit(limit)
-            .select(MemoryRow::as_select())
-            .load(conn)?,
-    )
-}
-
-/// Deletes memories by key; answers how many went.
-pub fn delete(conn: &mut SqliteConnection, keys: &[i64]) -> Result<usize, StorageError> {
-    conn.immediate_transaction(|conn| {
-        let mut n = 0;
-        for chunk in keys.chunks(500) {
-            n += diesel::delete(m::table.filter(m::key.eq_any(chunk))).execute(conn)?;
-        }
-        Ok(n)
-    })
-}
-
-/// Counts a search hit: one more access, now.
-pub fn touch(conn: &mut SqliteConnection, keys: &[i64], now: DateTime<Utc>) -> Result<(), StorageError> {
-    if keys.is_empty() {
-        return Ok(());
-    }
-    diesel::update(m::table.filter(m::key.eq_any(keys)))
-        .set((
-            m::accessed_count.eq(m::accessed_count + 1),
-            m::last_accessed.eq(to_text(now)),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Sets new importances.
-pub fn set_importance(conn: &mut SqliteConnection, updates: &[(i64, f64)]) -> Result<(), StorageError> {
-    conn.immediate_transaction(|conn| {
-        for (key, importance) in updates {
-            diesel::update(m::table.filter(m::key.eq(key)))
-                .set(m::importance.eq(importance))
-                .execute(conn)?;
-        }
-        Ok(())
-    })
-}
-
-/// Stored vectors of these keys.
-pub fn embeddings(conn: &mut SqliteConnection, keys: &[i64]) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
-    let mut out = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(500) {
-        let rows: Vec<(i64, Option<Vec<u8>>)> = m::table
-            .filter(m::key.eq_any(chunk))
-            .select((m::key, m::embedding))
-            .load(conn)?;
-        out.extend(rows.into_iter().filter_map(|(k, b)| b.map(|b| (k, decode_vector(&b)))));
-    }
-    Ok(out)
-}
-
-/// Every stored vector of a persona made by `embedder` (the index is rebuilt from these).
-pub fn persona_embeddings(
-    conn: &mut SqliteConnection,
-    persona: Uuid,
-    embedder: &str,
-) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
-    let rows: Vec<(i64, Option<Vec<u8>>)> = m::table
-        .filter(m::persona_id.eq(persona.to_string()))
-        .filter(m::embedder.eq(embedder))
-        .select((m::key, m::embedding))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(k, b)| b.map(|b| (k, decode_vector(&b))))
-        .collect())
-}
-
-/// Memories without a vector from `embedder` (new, or made by another embedder): (key, persona, content).
-pub fn unembedded(
-    conn: &mut SqliteConnection,
-    embedder: &str,
-    limit: i64,
-) -> Result<Vec<(i64, Uuid, String)>, StorageError> {
-    let rows: Vec<(i64, String, String)> = m::table
-        .filter(m::embedding.is_null().or(m::embedder.ne(embedder)))
-        .select((m::key, m::persona_id, m::content))
-        .order(m::key.asc())
-        .limit(limit)
-        .load(conn)?;
-    rows.into_iter().map(|(k, p, c)| Ok((k, parse_uuid(&p)?, c))).collect()
-}
-
-/// Persona ids that own memories.
-pub fn personas_with_memories(conn: &mut SqliteConnection) -> Result<Vec<Uuid>, StorageError> {
-    let ids: Vec<String> = m::table.select(m::persona_id).distinct().load(conn)?;
-    ids.iter().map(|s| parse_uuid(s)).collect()
-}
-
-#[derive(QueryableByName)]
-struct KeyRow {
-    #[diesel(sql_type = BigInt)]
-    key: i64,
-}
-
-/// Words too common to search for.
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from", "had", "has", "have",
-    "he", "her", "him", "his", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "so",
-    "that", "the", "their", "them", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which",
-    "who", "why", "with", "you", "your",
-];
-
-/// The FTS5 query for free text: its rare-enough words, quoted, any of them.
-pub fn fts_query(text: &str) -> Option<String> {
-    let mut words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() >= 2 && !STOPWORDS.contains(&w.as_str()))
-        .collect();
-    words.sort();
-    words.dedup();
-    (!words.is_empty()).then(|| {
-        words
-            .iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    })
-}
-
-/// Keyword search: keys ranked by BM25, within one persona or across all.
-pub fn keyword_search(
-    conn: &mut SqliteConnection,
-    persona: Option<Uuid>,
-    text: &str,
-    limit: i64,
-) -> Result<Vec<i64>, StorageError> {
-    let Some(query) = fts_query(text) else {
-        return Ok(Vec::new());
-    };
-    let rows: Vec<KeyRow> = match persona {
-        Some(p) => diesel::sql_query(
-            "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
-             WHERE memories_fts MATCH ? AND m.persona_id = ? ORDER BY bm25(memories_fts) LIMIT ?",
-        )
-        .bind::<Text, _>(query)
-        .bind::<Text, _>(p.to_string())
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-        None => diesel::sql_query(
-            "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
-             WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?",
-        )
-        .bind::<Text, _>(query)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-    };
-    Ok(rows.into_iter().map(|r| r.key).collect())
-}
-
-/// One pruning run, for statistics.
-#[derive(Debug, Clone)]
-pub struct PruneRun {
-    /// The persona pruned.
-    pub persona_id: String,
-    /// When.
-    pub ran_at: DateTime<Utc>,
-    /// Count before.
-    pub memories_before: i64,
-    /// Count after.
-    pub memories_after: i64,
-    /// Mean importance of what was removed.
-    pub average_importance_pruned: f64,
-    /// Seconds it took.
-    pub processing_time: f64,
-}
-
-/// Records a pruning run.
-pub fn record_prune_run(conn: &mut SqliteConnection, run: &PruneRun) -> Result<(), StorageError> {
-    diesel::insert_into(pr::table)
-        .values((
-            pr::persona_id.eq(&run.persona_id),
-            pr::ran_at.eq(to_text(run.ran_at)),
-            pr::memories_before.eq(run.memories_before),
-            pr::memories_after.eq(run.memories_after),
-            pr::average_importance_pruned.eq(run.average_importance_pruned),
-            pr::processing_time.eq(run.processing_time),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Every recorded pruning run, oldest first.
-pub fn prune_runs(conn: &mut SqliteConnection) -> Result<Vec<PruneRun>, StorageError> {
-    let rows: Vec<(String, String, i64, i64, f64, f64)> = pr::table
-        .order(pr::id.asc())
-        .select((
-            pr::persona_id,
-            pr::ran_at,
-            pr::memories_before,
-            pr::memories_after,
-            pr::average_importance_pruned,
-            pr::processing_time,
-        ))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(persona_id, ran_at, before, after, avg, secs)| {
-            Ok(PruneRun {
-                persona_id,
-                ran_at: from_text(&ran_at)?,
-                memories_before: before,
-                memories_after: after,
-                average_importance_pruned: avg,
-                processing_time: secs,
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fts_query_drops_stopwords_and_quotes_words() {
-        assert_eq!(
-            fts_query("the song she sang at the autumn fair").unwrap(),
-            "\"autumn\" OR \"fair\" OR \"sang\" OR \"song\""
-        );
-        assert_eq!(fts_query("a \"quoted\" OR-thing").unwrap(), "\"quoted\" OR \"thing\"");
-        assert!(fts_query("the a I").is_none());
     }
 
-    #[test]
-    fn groups_count_in_sql_what_stats_report() {
-        let (db, _dir, aria, kira) = crate::storage::relationships::tests::aria_and_kira();
-        let conn = &mut db.conn().expect("connection");
-        let now = Utc::now();
-        let yesterday = now - chrono::Duration::days(1);
-        let mut shared = Memory::new(aria, "a shared song", "event", 0.9, now);
-        shared.visibility = Visibility::Shared;
-        shared.related_personas = vec![kira];
-        let memories = [
-            Memory::new(aria, "low and old", "event", 0.2, yesterday),
-            Memory::new(aria, "medium", "event", 0.5, now),
-            shared,
-            Memory::new(aria, "exactly high", "conversation", 0.7, now),
-            Memory::new(kira, "kira's own", "event", 0.39, now),
-        ];
-        insert(conn, &memories).expect("stored");
-
-        let mut all = groups(conn, None, now.date_naive()).expect("grouped");
-        all.sort_by(|a, b| {
-            (a.persona == kira, &a.memory_type, a.visibility.as_str()).cmp(&(
-                b.persona == kira,
-                &b.memory_type,
-                b.visibility.as_str(),
-            ))
-        });
-        let summary: Vec<_> = all
-            .iter()
-            .map(|g| {
-                (
-                    g.memory_type.as_str(),
-                    g.visibility,
-                    g.count,
-                    g.high,
-                    g.low,
-                    g.created_on_day,
-                    g.cross_referenced,
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                ("conversation", Visibility::Private, 1, 1, 0, 1, 0),
-                ("event", Visibility::Private, 2, 0, 1, 1, 0),
-                ("event", Visibility::Shared, 1, 1, 0, 1, 1),
-                ("event", Visibility::Private, 1, 0, 1, 1, 0),
-            ]
-        );
-        assert!((all[1].importance_sum - 0.7).abs() < 1e-9);
-        assert_eq!(all[3].persona, kira);
-
-        let kiras = groups(conn, Some(kira), now.date_naive()).expect("grouped");
-        assert_eq!(kiras.len(), 1);
-        assert_eq!((kiras[0].persona, kiras[0].count), (kira, 1));
-        let tomorrow = (now + chrono::Duration::days(1)).date_naive();
-        assert!(groups(conn, Some(aria), tomorrow)
-            .expect("grouped")
-            .iter()
-            .all(|g| g.created_on_day == 0));
+    /// Records a pruning run.
+    pub async fn record_prune_run(&self, run: PruneRun) -> Result<(), StorageError> {
+        self.db.write(move |c| memories::record_prune_run(c, &run)).await
     }
 
-    #[test]
-    fn vectors_round_trip_through_bytes() {
-        let v = vec![0.5f32, -1.25, 3.0e-7];
-        assert_eq!(decode_vector(&encode_vector(&v)), v);
+    /// Every recorded pruning run, oldest first.
+    pub async fn prune_runs(&self) -> Result<Vec<PruneRun>, StorageError> {
+        self.db.run(memories::prune_runs).await
     }
 }

@@ -1,95 +1,64 @@
-//! Interaction-state repo. Writes carry a version so that a late write never overwrites a newer one.
+//! Persona state repository: the interaction state and the emotional state of each persona, written with the
+//! version of the persona actor that owns them so that a late write never overwrites a newer one.
 
-use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
-use diesel::upsert::excluded;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::schema::interaction_states as st;
+use super::sqlite::{emotions, states, Db};
 use super::StorageError;
-use crate::domain::persona::{InteractionState, Priority};
+use crate::domain::emotion::EmotionalState;
+use crate::domain::persona::InteractionState;
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = st)]
-struct StateRow {
-    interest_level: f64,
-    interaction_fatigue: f64,
-    current_priority: String,
-    available_time: f64,
-    social_energy: f64,
-    base_energy: f64,
-    base_available_time: f64,
-    cooldown_until: f64,
-    version: i64,
+/// What a persona actor starts from: its stored interaction state (if any) and its emotional state, each with
+/// its version.
+pub struct LoadedStates {
+    /// The interaction state and its version; `None` when none was stored.
+    pub interaction: Option<(InteractionState, i64)>,
+    /// The emotional state and its version (stored at version 0 on first load).
+    pub emotions: (EmotionalState, i64),
 }
 
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = st)]
-struct StateValues<'a> {
-    persona_id: &'a str,
-    interest_level: f64,
-    interaction_fatigue: f64,
-    current_priority: &'a str,
-    available_time: f64,
-    social_energy: f64,
-    base_energy: f64,
-    base_available_time: f64,
-    cooldown_until: f64,
-    version: i64,
+/// Persona states; reached through [`super::Store::states`].
+pub struct States<'a> {
+    db: &'a Db,
 }
 
-/// The stored state and its version.
-pub fn load(conn: &mut SqliteConnection, persona: Uuid) -> Result<Option<(InteractionState, i64)>, StorageError> {
-    let row = st::table
-        .filter(st::persona_id.eq(persona.to_string()))
-        .select(StateRow::as_select())
-        .first(conn)
-        .optional()?;
-    Ok(row.map(|r| {
-        (
-            InteractionState {
-                interest_level: r.interest_level,
-                interaction_fatigue: r.interaction_fatigue,
-                current_priority: Priority::parse(&r.current_priority).unwrap_or(Priority::None),
-                available_time: r.available_time,
-                social_energy: r.social_energy,
-                base_energy: r.base_energy,
-                base_available_time: r.base_available_time,
-                cooldown_until: r.cooldown_until,
-            },
-            r.version,
-        )
-    }))
-}
+impl<'a> States<'a> {
+    pub(super) fn new(db: &'a Db) -> Self {
+        Self { db }
+    }
 
-/// Writes the state if `version` is newer than the stored one (or there is none), in one statement.
-pub fn upsert(
-    conn: &mut SqliteConnection,
-    persona: Uuid,
-    s: &InteractionState,
-    version: i64,
-) -> Result<(), StorageError> {
-    let id = persona.to_string();
-    let values = StateValues {
-        persona_id: &id,
-        interest_level: s.interest_level,
-        interaction_fatigue: s.interaction_fatigue,
-        current_priority: s.current_priority.as_str(),
-        available_time: s.available_time,
-        social_energy: s.social_energy,
-        base_energy: s.base_energy,
-        base_available_time: s.base_available_time,
-        cooldown_until: s.cooldown_until,
-        version,
-    };
-    // `filter` on an upsert (its WHERE clause) comes from this trait, not from `QueryDsl`.
-    use diesel::query_dsl::methods::FilterDsl as _;
-    diesel::insert_into(st::table)
-        .values(&values)
-        .on_conflict(st::persona_id)
-        .do_update()
-        .set(&values)
-        .filter(st::version.lt(excluded(st::version)))
-        .execute(conn)?;
-    Ok(())
+    /// Both states of `persona`; the initial emotional state is stored (as of `now`) when there is none.
+    pub async fn load(&self, persona: Uuid, now: DateTime<Utc>) -> Result<LoadedStates, StorageError> {
+        self.db
+            .write(move |c| {
+                Ok(LoadedStates {
+                    interaction: states::load(c, persona)?,
+                    emotions: emotions::load_or_init(c, persona, now)?,
+                })
+            })
+            .await
+            .map_err(|e| e.about(persona))
+    }
+
+    /// Stores the interaction state unless a newer version is stored.
+    pub async fn save_interaction(
+        &self,
+        persona: Uuid,
+        state: InteractionState,
+        version: i64,
+    ) -> Result<(), StorageError> {
+        self.db
+            .write(move |c| states::upsert(c, persona, &state, version))
+            .await
+            .map_err(|e| e.about(persona))
+    }
+
+    /// Stores the emotional state unless a newer version is stored.
+    pub async fn save_emotions(&self, persona: Uuid, state: EmotionalState, version: i64) -> Result<(), StorageError> {
+        self.db
+            .write(move |c| emotions::save(c, persona, &state, version))
+            .await
+            .map_err(|e| e.about(persona))
+    }
 }

@@ -15,7 +15,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Ready when the database answers; the LLM's reachability is reported, not required.
 pub async fn readyz(app: web::Data<Arc<AppState>>) -> HttpResponse {
-    let database = app.db.ping().await;
+    let database = app.store.ping().await;
     let llm_available = matches!(
         tokio::time::timeout(Duration::from_secs(2), app.llm.list_models()).await,
         Ok(Ok(_))

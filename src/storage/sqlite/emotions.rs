@@ -91,7 +91,7 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::storage::relationships::tests::aria_and_kira;
+    use crate::storage::sqlite::relationships::tests::aria_and_kira;
 
     #[test]
     fn first_read_stores_the_initial_state() {

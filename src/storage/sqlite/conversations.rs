@@ -1,0 +1,186 @@
+//! Chat-conversation repo: one conversation per (session, persona, channel), its messages and summary.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use uuid::Uuid;
+
+use super::schema::{chat_conversations as cc, chat_messages as cm};
+use super::{from_text, parse_uuid, to_text, StorageError};
+use crate::domain::chat::{ChatConversation, ChatMessage, Role};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cc)]
+struct ConversationRow {
+    id: String,
+    session_id: String,
+    persona_id: String,
+    channel: String,
+    summary: Option<String>,
+    summarized_through: i64,
+}
+
+impl ConversationRow {
+    fn into_domain(self) -> Result<ChatConversation, StorageError> {
+        Ok(ChatConversation {
+            id: parse_uuid(&self.id)?,
+            persona_id: parse_uuid(&self.persona_id)?,
+            session_id: self.session_id,
+            channel: self.channel,
+            summary: self.summary,
+            summarized_through: self.summarized_through,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cm)]
+struct MessageRow {
+    seq: i64,
+    role: String,
+    content: String,
+    sender: Option<String>,
+    room_id: Option<String>,
+    partial: bool,
+    created_at: String,
+}
+
+impl MessageRow {
+    fn into_domain(self) -> Result<ChatMessage, StorageError> {
+        Ok(ChatMessage {
+            seq: self.seq,
+            role: Role::parse(&self.role).ok_or_else(|| StorageError::Corrupt(format!("role {:?}", self.role)))?,
+            content: self.content,
+            sender: self.sender,
+            room_id: self.room_id,
+            partial: self.partial,
+            created_at: from_text(&self.created_at)?,
+        })
+    }
+}
+
+/// The conversation for this key, if it exists.
+pub fn find(
+    conn: &mut SqliteConnection,
+    session_id: &str,
+    persona: Uuid,
+    channel: &str,
+) -> Result<Option<ChatConversation>, StorageError> {
+    cc::table
+        .filter(cc::session_id.eq(session_id))
+        .filter(cc::persona_id.eq(persona.to_string()))
+        .filter(cc::channel.eq(channel))
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ConversationRow::into_domain)
+        .transpose()
+}
+
+/// Stores the conversation unless one with its key exists; answers the stored id.
+fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, StorageError> {
+    let now = to_text(Utc::now());
+    diesel::insert_into(cc::table)
+        .values((
+            cc::id.eq(c.id.to_string()),
+            cc::session_id.eq(&c.session_id),
+            cc::persona_id.eq(c.persona_id.to_string()),
+            cc::channel.eq(&c.channel),
+            cc::created_at.eq(&now),
+            cc::updated_at.eq(&now),
+        ))
+        .on_conflict((cc::session_id, cc::persona_id, cc::channel))
+        .do_nothing()
+        .execute(conn)?;
+    find(conn, &c.session_id, c.persona_id, &c.channel)?
+        .map(|stored| stored.id)
+        .ok_or_else(|| StorageError::Corrupt("conversation vanished after insert".into()))
+}
+
+/// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
+/// conversation id and the messages' sequence numbers.
+pub fn append(
+    conn: &mut SqliteConnection,
+    conversation: &ChatConversation,
+    messages: &[ChatMessage],
+) -> Result<(Uuid, Vec<i64>), StorageError> {
+    conn.immediate_transaction(|conn| {
+        let stored_id = ensure(conn, conversation)?;
+        let id = stored_id.to_string();
+        let mut seqs = Vec::with_capacity(messages.len());
+        for m in messages {
+            let seq: i64 = diesel::insert_into(cm::table)
+                .values((
+                    cm::conversation_id.eq(&id),
+                    cm::role.eq(m.role.as_str()),
+                    cm::content.eq(&m.content),
+                    cm::sender.eq(&m.sender),
+                    cm::room_id.eq(&m.room_id),
+                    cm::partial.eq(m.partial),
+                    cm::created_at.eq(to_text(m.created_at)),
+                ))
+                .returning(cm::seq)
+                .get_result(conn)?;
+            seqs.push(seq);
+        }
+        diesel::update(cc::table.filter(cc::id.eq(&id)))
+            .set(cc::updated_at.eq(to_text(Utc::now())))
+            .execute(conn)?;
+        Ok((stored_id, seqs))
+    })
+}
+
+/// The newest `limit` messages, oldest first.
+pub fn recent(conn: &mut SqliteConnection, conversation: Uuid, limit: usize) -> Result<Vec<ChatMessage>, StorageError> {
+    let mut rows: Vec<ChatMessage> = cm::table
+        .filter(cm::conversation_id.eq(conversation.to_string()))
+        .order(cm::seq.desc())
+        .limit(limit as i64)
+        .select(MessageRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(MessageRow::into_domain)
+        .collect::<Result<_, _>>()?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// Messages after `after_seq` up to and including `through_seq`, oldest first (the part to summarise).
+pub fn range(
+    conn: &mut SqliteConnection,
+    conversation: Uuid,
+    after_seq: i64,
+    through_seq: i64,
+) -> Result<Vec<ChatMessage>, StorageError> {
+    cm::table
+        .filter(cm::conversation_id.eq(conversation.to_string()))
+        .filter(cm::seq.gt(after_seq))
+        .filter(cm::seq.le(through_seq))
+        .order(cm::seq.asc())
+        .select(MessageRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(MessageRow::into_domain)
+        .collect()
+}
+
+/// Number of messages in a conversation.
+pub fn message_count(conn: &mut SqliteConnection, conversation: Uuid) -> Result<i64, StorageError> {
+    Ok(cm::table
+        .filter(cm::conversation_id.eq(conversation.to_string()))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Stores a new running summary covering messages up to `through_seq`.
+pub fn set_summary(
+    conn: &mut SqliteConnection,
+    conversation: Uuid,
+    summary: &str,
+    through_seq: i64,
+) -> Result<(), StorageError> {
+    diesel::update(cc::table.filter(cc::id.eq(conversation.to_string())))
+        .set((cc::summary.eq(summary), cc::summarized_through.eq(through_seq)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Persona repo: persona cards and their creation order.
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sql_types::{Bool, Text};
+use diesel::sqlite::SqliteConnection;
+use uuid::Uuid;
+
+use super::schema::{interaction_states, personas};
+use super::{from_text, parse_uuid, states, to_text, StorageError};
+use crate::domain::persona::{InteractionState, Persona};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = personas)]
+struct PersonaRow {
+    id: String,
+    name: String,
+    description: String,
+    personality_traits: String,
+    topic_preferences: String,
+    charisma: i32,
+    intelligence: i32,
+    social_rank: String,
+    model: Option<String>,
+    system_prompt: Option<String>,
+    avatar_url: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = personas, treat_none_as_null = true)]
+struct PersonaValues {
+    id: String,
+    name: String,
+    description: String,
+    personality_traits: String,
+    topic_preferences: String,
+    charisma: i32,
+    intelligence: i32,
+    social_rank: String,
+    model: Option<String>,
+    system_prompt: Option<String>,
+    avatar_url: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+fn json<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, StorageError> {
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("persona {field}: {e}")))
+}
+
+impl PersonaRow {
+    fn into_domain(self) -> Result<Persona, StorageError> {
+        Ok(Persona {
+            id: parse_uuid(&self.id)?,
+            personality_traits: json("personality_traits", &self.personality_traits)?,
+            topic_preferences: json("topic_preferences", &self.topic_preferences)?,
+            name: self.name,
+            description: self.description,
+            charisma: self.charisma,
+            intelligence: self.intelligence,
+            social_rank: self.social_rank,
+            model: self.model,
+            system_prompt: self.system_prompt,
+            avatar_url: self.avatar_url,
+            created_at: from_text(&self.created_at)?,
+            updated_at: from_text(&self.updated_at)?,
+        })
+    }
+}
+
+impl From<&Persona> for PersonaValues {
+    fn from(p: &Persona) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            personality_traits: serde_json::Value::Object(p.personality_traits.clone()).to_string(),
+            topic_preferences: serde_json::to_string(&p.topic_preferences).unwrap_or_else(|_| "{}".into()),
+            charisma: p.charisma,
+            intelligence: p.intelligence,
+            social_rank: p.social_rank.clone(),
+            model: p.model.clone(),
+            system_prompt: p.system_prompt.clone(),
+            avatar_url: p.avatar_url.clone(),
+            created_at: to_text(p.created_at),
+            updated_at: to_text(p.updated_at),
+        }
+    }
+}
+
+fn name_conflict(e: DieselError, name: &str) -> StorageError {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            StorageError::Conflict(format!("Persona name already exists: {name}"))
+        }
+        other => other.into(),
+    }
+}
+
+/// Every persona in creation order.
+pub fn list(conn: &mut SqliteConnection) -> Result<Vec<Persona>, StorageError> {
+    personas::table
+        .order(personas::seq.asc())
+        .select(PersonaRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(PersonaRow::into_domain)
+        .collect()
+}
+
+/// How many personas exist.
+pub fn count(conn: &mut SqliteConnection) -> Result<i64, StorageError> {
+    Ok(personas::table.count().get_result(conn)?)
+}
+
+/// The persona with this id.
+pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Persona>, StorageError> {
+    personas::table
+        .filter(personas::id.eq(id.to_string()))
+        .select(PersonaRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(PersonaRow::into_domain)
+        .transpose()
+}
+
+/// The persona named by an id or (case-insensitively) a name.
+pub fn find(conn: &mut SqliteConnection, id_or_name: &str) -> Result<Option<Persona>, StorageError> {
+    let key = id_or_name.trim();
+    if let Ok(id) = Uuid::parse_str(key) {
+        if let Some(p) = get(conn, id)? {
+            return Ok(Some(p));
+        }
+    }
+    personas::table
+        .filter(sql::<Bool>("name = ").bind::<Text, _>(key).sql(" COLLATE NOCASE"))
+        .select(PersonaRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(PersonaRow::into_domain)
+        .transpose()
+}
+
+/// Stores a new persona with its initial interaction state, in one transaction.
+pub fn insert(conn: &mut SqliteConnection, persona: &Persona, state: &InteractionState) -> Result<(), StorageError> {
+    conn.immediate_transaction(|conn| {
+        diesel::insert_into(personas::table)
+            .values(PersonaValues::from(persona))
+            .execute(conn)
+            .map_err(|e| name_conflict(e, &persona.name))?;
+        states::upsert(conn, persona.id, state, 0)?;
+        Ok(())
+    })
+}
+
+/// Replaces a persona's card.
+pub fn update(conn: &mut SqliteConnection, persona: &Persona) -> Result<(), StorageError> {
+    diesel::update(personas::table.filter(personas::id.eq(persona.id.to_string())))
+        .set(PersonaValues::from(persona))
+        .execute(conn)
+        .map_err(|e| name_conflict(e, &persona.name))?;
+    Ok(())
+}
+
+/// Deletes a persona; everything that belongs to it goes with it (foreign keys cascade).
+pub fn delete(conn: &mut SqliteConnection, id: Uuid) -> Result<bool, StorageError> {
+    conn.immediate_transaction(|conn| {
+        diesel::delete(interaction_states::table.filter(interaction_states::persona_id.eq(id.to_string())))
+            .execute(conn)?;
+        let n = diesel::delete(personas::table.filter(personas::id.eq(id.to_string()))).execute(conn)?;
+        Ok(n > 0)
+    })
+}
