@@ -157,3 +157,49 @@ async fn a_changed_embedder_stops_the_server_until_reindexed() {
         "vectors from the new embedder"
     );
 }
+
+/// Starts the server on a fresh data dir and answers what it logged up to listening. Panics when it does not
+/// come up within a minute.
+fn first_start_log(pool_size: u32) -> String {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary(dir.path(), "http://127.0.0.1:9")
+        .env("PERSONA_MCP__LOGGING__LEVEL", "info")
+        .env("PERSONA_MCP__SERVER__PORT", "0")
+        .env("PERSONA_MCP__STORAGE__POOL_SIZE", pool_size.to_string())
+        .env("PERSONA_MCP__EMBEDDER__PROVIDER", "none")
+        .env("NO_COLOR", "1")
+        .arg("serve")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut log = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("listening") {
+                break;
+            }
+        }
+        tx.send(log).ok();
+    });
+    let log = rx.recv_timeout(std::time::Duration::from_secs(60));
+    child.kill().ok();
+    child.wait().ok();
+    let log = log.expect("the server did not start within a minute");
+    assert!(log.contains("listening"), "the server did not start:\n{log}");
+    log
+}
+
+#[test]
+fn a_fresh_data_dir_starts_without_errors() {
+    for _ in 0..10 {
+        let log = first_start_log(16);
+        assert!(!log.contains("ERROR"), "an error was logged on a fresh data dir:\n{log}");
+        assert!(!log.contains("database is locked"), "{log}");
+    }
+}
