@@ -199,7 +199,10 @@ fn first_start_log(pool_size: u32) -> String {
 fn a_fresh_data_dir_starts_without_errors() {
     for _ in 0..10 {
         let log = first_start_log(16);
-        assert!(!log.contains("ERROR"), "an error was logged on a fresh data dir:\n{log}");
+        assert!(
+            !log.contains("ERROR"),
+            "an error was logged on a fresh data dir:\n{log}"
+        );
         assert!(!log.contains("database is locked"), "{log}");
     }
 }
