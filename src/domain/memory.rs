@@ -136,6 +136,16 @@ impl Memory {
         )
     }
 
+    /// May `reader` read it through the persona API? `reader` is the persona the caller acts as (`None`: no
+    /// persona, an outsider, who sees public memories only); `reader_has_relationship_with_owner` as in
+    /// [`can_see`].
+    pub fn is_readable_by(&self, reader: Option<Uuid>, reader_has_relationship_with_owner: bool) -> bool {
+        match reader {
+            Some(r) => self.is_visible_to(r, reader_has_relationship_with_owner),
+            None => self.visibility == Visibility::Public,
+        }
+    }
+
     /// Shared with, or related to, a persona other than the owner (pruning protects such memories).
     pub fn involves_other_personas(&self) -> bool {
         self.visibility != Visibility::Private || self.related_personas.iter().any(|p| *p != self.persona_id)
@@ -429,6 +439,23 @@ mod tests {
         for viewer in [OWNER, RELATED, FRIEND, STRANGER] {
             assert!(sees(Visibility::Public, viewer));
         }
+    }
+
+    #[test]
+    fn without_a_reading_persona_only_public_memories_are_readable() {
+        for (visibility, readable) in [
+            (Visibility::Private, false),
+            (Visibility::Shared, false),
+            (Visibility::Public, true),
+        ] {
+            let m = memory(visibility, 0.5);
+            assert_eq!(m.is_readable_by(None, true), readable, "{visibility:?}");
+            assert!(
+                m.is_readable_by(Some(id(OWNER)), false),
+                "the owner reads {visibility:?}"
+            );
+        }
+        assert!(!memory(Visibility::Private, 0.5).is_readable_by(Some(id(FRIEND)), true));
     }
 
     #[test]

@@ -4,7 +4,6 @@
 use serde_json::{json, Map, Value};
 
 use super::{call_method, paged, required_str, McpError};
-use crate::domain::memory::{Memory, Visibility};
 use crate::domain::persona::Persona;
 use crate::error::AppError;
 use crate::rpc::context::Ctx;
@@ -157,24 +156,7 @@ pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Re
 /// visibility rules of DOMAIN.md apply), or, with none, an outsider who sees public memories only.
 async fn visible_memories(ctx: &Ctx, owner: &Persona) -> Result<Value, AppError> {
     let viewer = ctx.conn.current_persona();
-    let owner_id = owner.id;
-    let store = &ctx.app.store;
-    let stored = store.memories().all(Some(owner_id)).await?;
-    let related = match viewer {
-        Some(v) if v != owner_id => store.relationships().exists(v, owner_id).await?,
-        _ => false,
-    };
-    let mut visible: Vec<Memory> = stored
-        .into_iter()
-        .map(|s| s.memory)
-        .filter(|m| match viewer {
-            Some(v) => m.is_visible_to(v, related),
-            None => m.visibility == Visibility::Public,
-        })
-        .collect();
-    visible.sort_by_key(|m| std::cmp::Reverse(m.created_at));
-    let total = visible.len();
-    visible.truncate(MEMORY_LIMIT);
+    let (visible, total) = ctx.app.memory.newest_readable(owner.id, viewer, MEMORY_LIMIT).await?;
     Ok(json!({
         "persona_id": owner.id,
         "persona_name": owner.name,

@@ -16,13 +16,47 @@ use crate::hooks::{CompletedTurn, TurnContext, TurnHook};
 /// The hook.
 pub struct MemoryHook(pub Arc<MemoryService>);
 
-/// The memory text of one exchange.
-pub fn exchange_text(turn: &CompletedTurn) -> String {
+/// Ends a text that was cut short.
+const ELLIPSIS: &str = "…";
+
+/// `text` cut to at most `max` bytes at a character boundary, ending with "…" when it was cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let keep = max.saturating_sub(ELLIPSIS.len());
+    let end = (0..=keep).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    if max < ELLIPSIS.len() {
+        text[..end].to_string()
+    } else {
+        format!("{}{ELLIPSIS}", &text[..end])
+    }
+}
+
+/// The memory text of one exchange ("Speaker: message\nPersona: reply") and whether it had to be cut to fit
+/// `max_bytes` (`memory.max_content_bytes`). When it does not fit, the message and the reply share the room:
+/// the shorter keeps what it needs up to half, the longer gets the rest, and each part cut ends with "…".
+pub fn exchange_text(turn: &CompletedTurn, max_bytes: usize) -> (String, bool) {
     let speaker = turn.sender.as_deref().unwrap_or("User");
-    format!(
-        "{speaker}: {}\n{}: {}",
-        turn.user_message, turn.persona.name, turn.reply
-    )
+    let (message, reply) = (turn.user_message.as_str(), turn.reply.as_str());
+    let join = |m: &str, r: &str| format!("{speaker}: {m}\n{}: {r}", turn.persona.name);
+    let whole = join(message, reply);
+    if whole.len() <= max_bytes {
+        return (whole, false);
+    }
+    let room = max_bytes.saturating_sub(whole.len() - message.len() - reply.len());
+    if room < 2 * ELLIPSIS.len() {
+        return (clip(&whole, max_bytes), true);
+    }
+    let half = room / 2;
+    let (message_room, reply_room) = if message.len() <= half {
+        (message.len(), room - message.len())
+    } else if reply.len() <= room - half {
+        (room - reply.len(), reply.len())
+    } else {
+        (half, room - half)
+    };
+    (join(&clip(message, message_room), &clip(reply, reply_room)), true)
 }
 
 impl TurnHook for MemoryHook {
@@ -31,6 +65,7 @@ impl TurnHook for MemoryHook {
         async move {
             let query = SearchQuery {
                 persona: turn.persona.id,
+                reader: Some(turn.persona.id),
                 query: turn.user_message.clone(),
                 n_results: service.settings().prompt_memories,
                 min_importance: 0.0,
@@ -62,7 +97,7 @@ impl TurnHook for MemoryHook {
             if turn.reply.trim().is_empty() {
                 return false;
             }
-            let text = exchange_text(&turn);
+            let (text, cut) = exchange_text(&turn, service.settings().max_content_bytes);
             let score = importance::score(
                 &ImportanceInput {
                     speaker: Some(&turn.persona),
@@ -71,7 +106,11 @@ impl TurnHook for MemoryHook {
                 &ImportanceWeights::default(),
             );
             let mut memory = Memory::new(turn.persona.id, text, MEMORY_TYPE_CONVERSATION, score.total, Utc::now());
-            memory.metadata = serde_json::json!({ "conversation_id": turn.conversation_id, "partial": turn.partial });
+            memory.metadata = serde_json::json!({
+                "conversation_id": turn.conversation_id,
+                "partial": turn.partial,
+                "truncated": cut,
+            });
             match service.store(vec![memory], false).await {
                 Ok(_) => true,
                 Err(e) => {
@@ -81,5 +120,69 @@ impl TurnHook for MemoryHook {
             }
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::seeds;
+
+    fn turn(message: &str, reply: &str) -> CompletedTurn {
+        let (persona, _) = seeds::defaults().remove(0);
+        CompletedTurn {
+            persona,
+            user_message: message.into(),
+            reply: reply.into(),
+            partial: false,
+            sender: None,
+            conversation_id: uuid::Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn a_short_exchange_is_kept_whole() {
+        let t = turn("Hello", "Well met");
+        assert_eq!(
+            exchange_text(&t, 1000),
+            (format!("User: Hello\n{}: Well met", t.persona.name), false)
+        );
+    }
+
+    #[test]
+    fn a_long_reply_is_cut_to_the_limit_at_a_character_boundary() {
+        let reply = "é".repeat(1_000_000);
+        let (text, cut) = exchange_text(&turn("Sing for me", &reply), 1001);
+        assert!(cut);
+        assert!(text.len() <= 1001, "{} bytes", text.len());
+        assert!(text.len() >= 990, "the room is used: {} bytes", text.len());
+        assert!(
+            text.starts_with("User: Sing for me\n"),
+            "the short message is kept whole: {text}"
+        );
+        assert!(text.ends_with("é…"), "{text}");
+    }
+
+    #[test]
+    fn two_long_parts_share_the_room() {
+        let long = "word ".repeat(10_000);
+        let (text, cut) = exchange_text(&turn(&long, &long), 2000);
+        assert!(cut && text.len() <= 2000);
+        let (message, reply) = text.split_once('\n').expect("two lines");
+        assert!(message.ends_with('…') && reply.ends_with('…'));
+        assert!(
+            message.len().abs_diff(reply.len()) < 20,
+            "{} vs {}",
+            message.len(),
+            reply.len()
+        );
+    }
+
+    #[test]
+    fn a_limit_smaller_than_the_frame_still_holds() {
+        for max in [1, 3, 8, 20] {
+            let (text, cut) = exchange_text(&turn("Hello there", "Well met, traveller"), max);
+            assert!(cut && text.len() <= max, "{max}: {text:?}");
+        }
     }
 }

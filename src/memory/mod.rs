@@ -226,6 +226,35 @@ impl MemoryService {
         }
     }
 
+    /// Whether `reader` has a relationship with `owner` (false for no reader and for the owner itself).
+    pub async fn related(&self, reader: Option<Uuid>, owner: Uuid) -> Result<bool, AppError> {
+        match reader {
+            Some(r) if r != owner => Ok(self.store.relationships().exists(r, owner).await?),
+            _ => Ok(false),
+        }
+    }
+
+    /// The newest memories of `owner` that `reader` may read (see [`Memory::is_readable_by`]), at most `limit`,
+    /// and how many it may read in all.
+    pub async fn newest_readable(
+        &self,
+        owner: Uuid,
+        reader: Option<Uuid>,
+        limit: usize,
+    ) -> Result<(Vec<Memory>, usize), AppError> {
+        let related = self.related(reader, owner).await?;
+        let stored = self.store.memories().all(Some(owner)).await?;
+        let mut readable: Vec<Memory> = stored
+            .into_iter()
+            .map(|s| s.memory)
+            .filter(|m| m.is_readable_by(reader, related))
+            .collect();
+        readable.sort_by_key(|m| std::cmp::Reverse(m.created_at));
+        let total = readable.len();
+        readable.truncate(limit);
+        Ok((readable, total))
+    }
+
     /// Personas `viewer` has a relationship with.
     async fn relations(&self, viewer: Uuid) -> Result<HashSet<Uuid>, AppError> {
         Ok(self

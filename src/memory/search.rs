@@ -18,6 +18,9 @@ use crate::storage::SearchRows;
 pub struct SearchQuery {
     /// Whose memories.
     pub persona: Uuid,
+    /// Who reads them: the persona the caller acts as (the owner reads all of its own; another persona what
+    /// DOMAIN.md's visibility rule lets it see), `None` for no persona (public memories only).
+    pub reader: Option<Uuid>,
     /// Free text.
     pub query: String,
     /// How many hits.
@@ -170,12 +173,14 @@ impl MemoryService {
         Ok(())
     }
 
-    /// Searches one persona's own memories (the owner sees all of them).
+    /// Searches one persona's memories, those the reader may see.
     pub async fn search(&self, q: SearchQuery) -> Result<Vec<Hit>, AppError> {
+        let related = self.related(q.reader, q.persona).await?;
         let fetch = (q.n_results * 4).max(40);
         let c = self.candidates(&[q.persona], Some(q.persona), &q.query, fetch).await?;
         let keep = |m: &Memory| {
             m.persona_id == q.persona
+                && m.is_readable_by(q.reader, related)
                 && m.importance >= q.min_importance
                 && q.memory_type.as_deref().is_none_or(|t| m.memory_type == t)
         };
@@ -186,19 +191,29 @@ impl MemoryService {
         Ok(hits)
     }
 
-    /// Searches the shared and public memories `requester` may see, its own included (never a private one).
+    /// Searches the shared and public memories `requester` may see, its own included (never a private one),
+    /// and of those only the ones `reader` (the persona the caller acts as; `None`: public only) may see too.
     pub async fn search_cross_persona(
         &self,
         requester: Uuid,
+        reader: Option<Uuid>,
         personas: &[Uuid],
         query: &str,
         n_results: usize,
         filter: CrossPersonaFilter,
     ) -> Result<Vec<CrossHit>, AppError> {
         let related: HashSet<Uuid> = self.relations(requester).await?;
+        let reader_related: HashSet<Uuid> = match reader {
+            Some(r) if r != requester => self.relations(r).await?,
+            _ => HashSet::new(),
+        };
+        let readable =
+            |m: &Memory| reader == Some(requester) || m.is_readable_by(reader, reader_related.contains(&m.persona_id));
         let fetch = (n_results * 4).max(40);
         let c = self.candidates(personas, None, query, fetch).await?;
-        let source = |m: &Memory| cross_persona_source(m, requester, related.contains(&m.persona_id), &filter);
+        let source = |m: &Memory| {
+            cross_persona_source(m, requester, related.contains(&m.persona_id), &filter).filter(|_| readable(m))
+        };
         let hits = self.rank(c, n_results, |m| source(m).is_some()).await?;
         self.touch(&hits).await?;
         Ok(hits

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::RpcError;
-use super::persona::non_empty;
+use super::persona::{non_empty, target_persona};
 use super::router::{parse_params, Params, Reply, Router};
 use crate::actors::conversation::ConversationKey;
 use crate::actors::turn::{Chat, ChatOutcome, ChunkSink, TurnEnd};
@@ -23,12 +23,12 @@ use crate::error::AppError;
 pub fn register(r: &mut Router) {
     r.method(
         "persona.chat",
-        "Chat with the current persona and get the whole reply",
+        "Chat with a persona and get the whole reply (persona_id, or the connection's current persona)",
         chat,
     );
     r.streaming::<ChatParams, _, _>(
         "persona.chat_stream",
-        "Chat with the current persona, streaming the reply chunk by chunk",
+        "Chat with a persona (persona_id, or the connection's current persona), streaming the reply chunk by chunk",
         chat_stream,
     );
     r.method(
@@ -38,7 +38,7 @@ pub fn register(r: &mut Router) {
     );
     r.method(
         "conversation.send_message",
-        "Send a chat-platform message (room, sender) to the current persona",
+        "Send a chat-platform message (room, sender) to a persona (persona_id, or the connection's current persona)",
         send_message,
     );
     r.progress("persona.chat", |ctx, params, sink, cancel| {
@@ -54,6 +54,9 @@ pub fn register(r: &mut Router) {
 pub struct ChatParams {
     /// What to say.
     pub message: String,
+    /// The persona that answers (id or name, case-insensitive); default: the connection's current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
     /// Most tokens the reply may use.
     #[serde(default)]
     pub token_budget: Option<i64>,
@@ -124,7 +127,7 @@ struct PreparedChat {
 async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
     check_length(ctx, "message", &p.message)?;
     let token_budget = budget(ctx, p.token_budget)?;
-    let persona = ctx.app.current_persona(ctx.require_current()?).await?;
+    let persona = target_persona(ctx, p.persona_id.as_deref()).await?;
     Ok(PreparedChat {
         message: p.message,
         token_budget,
@@ -367,6 +370,9 @@ async fn chat_cancel(ctx: Ctx, p: CancelParams) -> Result<Value, AppError> {
 pub struct SendMessageParams {
     /// The message text.
     pub content: String,
+    /// The persona that answers (id or name, case-insensitive); default: the connection's current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
     /// Who sent it on the chat platform.
     #[serde(default)]
     pub sender: Option<String>,
@@ -385,7 +391,7 @@ impl Params for SendMessageParams {
 
 async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError> {
     check_length(&ctx, "content", &p.content)?;
-    let persona = ctx.app.current_persona(ctx.require_current()?).await?;
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let channel = format!(
         "room:{}|sender:{}",
         p.room_id.as_deref().unwrap_or(""),

@@ -18,12 +18,12 @@ use crate::error::AppError;
 pub fn register(r: &mut Router) {
     r.method(
         "emotional.get_state",
-        "A persona's emotional state: mood, energy, stress, curiosity, social battery",
+        "A persona's emotional state (persona_id, or the connection's current persona): mood, energy, stress, curiosity, social battery",
         get_state,
     );
     r.method(
         "emotional.update_state",
-        "Set fields of a persona's emotional state and/or change them by deltas (values are clamped)",
+        "Set fields of a persona's emotional state (persona_id, or the connection's current persona) and/or change them by deltas (values are clamped)",
         update_state,
     );
 }

@@ -16,27 +16,41 @@ use super::router::{Params, Router};
 use crate::actors::decay::{GetDecayStats, RunCycleNow, StartDecay, StopDecay};
 use crate::domain::decay::DecayMode;
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
-use crate::domain::memory::{CrossPersonaFilter, Memory, Visibility};
+use crate::domain::memory::{CrossPersonaFilter, Memory, StoredMemory, Visibility};
 use crate::domain::round3;
 use crate::error::AppError;
 use crate::memory::{Hit, SearchQuery};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
-    r.method("memory.store", "Store a memory for a persona", store);
+    r.method(
+        "memory.store",
+        "Store a memory for a persona (persona_id, or the connection's current persona)",
+        store,
+    );
     r.method(
         "memory.search",
-        "Search a persona's memories (semantic + keyword)",
+        "Search a persona's memories (persona_id, or the connection's current persona), semantic + keyword; \
+         another persona's private memories are seen only by that persona",
         search,
     );
     r.method("memory.get", "Get one memory", get);
     r.method("memory.delete", "Delete one memory", delete);
-    r.method("memory.stats", "Memory statistics for a persona or all personas", stats);
-    r.method("memory.prune", "Prune a persona's least important memories", prune);
+    r.method(
+        "memory.stats",
+        "Memory statistics for a persona (persona_id, or the connection's current persona) or, with neither, \
+         all personas",
+        stats,
+    );
+    r.method(
+        "memory.prune",
+        "Prune a persona's least important memories (persona_id, or the connection's current persona)",
+        prune,
+    );
     r.method("memory.prune_all", "Prune every persona that needs it", prune_all);
     r.method(
         "memory.prune_recommendations",
-        "What pruning would remove (changes nothing)",
+        "What pruning a persona (persona_id, or the connection's current persona) would remove (changes nothing)",
         prune_recommendations,
     );
     r.method("memory.prune_stats", "Statistics of past pruning runs", prune_stats);
@@ -45,12 +59,13 @@ pub fn register(r: &mut Router) {
     r.method("memory.decay_stats", "Statistics of memory decay", decay_stats);
     r.method(
         "memory.decay_force",
-        "Decay a persona's memories (or run one cycle) now",
+        "Decay a persona's memories (persona_id, or the connection's current persona) now; with neither, run \
+         one decay cycle",
         decay_force,
     );
     r.method(
         "memory.search_cross_persona",
-        "Search the shared and public memories the persona may see",
+        "Search the shared and public memories a persona (persona_id, or the connection's current persona) may see",
         search_cross_persona,
     );
     r.method(
@@ -60,7 +75,7 @@ pub fn register(r: &mut Router) {
     );
     r.method(
         "persona.memory",
-        "The current persona's memories (legacy)",
+        "A persona's memories (persona_id, or the connection's current persona), newest or by query (legacy)",
         legacy_memory,
     );
 }
@@ -307,6 +322,7 @@ async fn search(ctx: Ctx, p: SearchParams) -> Result<Value, AppError> {
         .memory
         .search(SearchQuery {
             persona: persona.id,
+            reader: ctx.conn.current_persona(),
             query: p.query.clone(),
             n_results: n,
             min_importance: p.min_importance,
@@ -318,14 +334,11 @@ async fn search(ctx: Ctx, p: SearchParams) -> Result<Value, AppError> {
     Ok(json!({ "memories": memories, "query": p.query, "result_count": memories.len(), "persona_id": persona.id }))
 }
 
-/// A memory named by id, read as a persona.
+/// A memory named by id. The reader is the connection's current persona (see [`visible_memory`]).
 #[derive(Deserialize, JsonSchema)]
 pub struct MemoryRef {
     /// The memory's id.
     pub memory_id: String,
-    /// Read as this persona (id or name); default: the current persona, if any.
-    #[serde(default)]
-    pub persona_id: Option<String>,
 }
 
 impl Params for MemoryRef {
@@ -337,44 +350,35 @@ impl Params for MemoryRef {
     }
 }
 
-/// The memory, if the viewing persona (given or current) may see it; without a viewer, any memory.
-async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(Memory, Option<Uuid>), AppError> {
+/// The memory, if the connection's current persona may see it (with none: if it is public); else -32008 as if
+/// it did not exist. Also answers the reader.
+async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(StoredMemory, Option<Uuid>), AppError> {
     let id =
         Uuid::parse_str(p.memory_id.trim()).map_err(|_| AppError::invalid("memory_id", "memory_id must be a UUID"))?;
-    let viewer = match p.persona_id.as_deref() {
-        Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
-        None => ctx.conn.current_persona(),
-    };
+    let reader = ctx.conn.current_persona();
     let not_found = || AppError::MemoryNotFound(p.memory_id.clone());
     let stored = ctx.app.memory.get(id).await?.ok_or_else(not_found)?;
-    if let Some(v) = viewer {
-        let owner = stored.memory.persona_id;
-        let related = ctx.app.store.relationships().exists(v, owner).await?;
-        if !stored.memory.is_visible_to(v, related) {
-            return Err(not_found());
-        }
+    let related = ctx.app.memory.related(reader, stored.memory.persona_id).await?;
+    if !stored.memory.is_readable_by(reader, related) {
+        return Err(not_found());
     }
-    Ok((stored.memory, viewer))
+    Ok((stored, reader))
 }
 
 async fn get(ctx: Ctx, p: MemoryRef) -> Result<Value, AppError> {
-    let (memory, _) = visible_memory(&ctx, &p).await?;
-    Ok(json!({ "memory": memory_json(&memory) }))
+    let (stored, _) = visible_memory(&ctx, &p).await?;
+    Ok(json!({ "memory": memory_json(&stored.memory) }))
 }
 
+/// Only the owner deletes: the connection's current persona must own the memory.
 async fn delete(ctx: Ctx, p: MemoryRef) -> Result<Value, AppError> {
-    let (memory, viewer) = visible_memory(&ctx, &p).await?;
-    if viewer.is_some_and(|v| v != memory.persona_id) {
+    let (stored, reader) = visible_memory(&ctx, &p).await?;
+    if reader != Some(stored.memory.persona_id) {
         return Err(AppError::MemoryNotFound(p.memory_id));
     }
-    let stored = ctx
-        .app
-        .memory
-        .get(memory.id)
-        .await?
-        .ok_or(AppError::MemoryNotFound(p.memory_id))?;
+    let id = stored.memory.id;
     ctx.app.memory.remove(&[stored]).await?;
-    Ok(json!({ "deleted": true, "memory_id": memory.id }))
+    Ok(json!({ "deleted": true, "memory_id": id }))
 }
 
 async fn stats(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
@@ -709,7 +713,14 @@ async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Result<Value, A
     let hits = ctx
         .app
         .memory
-        .search_cross_persona(requester.id, &ids, &p.query, p.n_results as usize, filter)
+        .search_cross_persona(
+            requester.id,
+            ctx.conn.current_persona(),
+            &ids,
+            &p.query,
+            p.n_results as usize,
+            filter,
+        )
         .await?;
     let memories: Vec<Value> = hits
         .iter()
@@ -752,6 +763,9 @@ async fn shared_stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
 /// `persona.memory` params.
 #[derive(Deserialize, JsonSchema, Default)]
 pub struct LegacyMemoryParams {
+    /// Whose memories (id or name); default: the connection's current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
     /// What to look for; empty: the most recent memories.
     #[serde(default)]
     pub query: String,
@@ -771,24 +785,19 @@ impl Params for LegacyMemoryParams {
 }
 
 async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<Value, AppError> {
-    let persona = ctx.require_current()?;
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?.id;
+    let reader = ctx.conn.current_persona();
+    let limit = p.limit as usize;
     let memories: Vec<Memory> = if p.query.trim().is_empty() {
-        let limit = p.limit;
-        ctx.app
-            .store
-            .memories()
-            .recent(persona, limit)
-            .await?
-            .into_iter()
-            .map(|s| s.memory)
-            .collect()
+        ctx.app.memory.newest_readable(persona, reader, limit).await?.0
     } else {
         ctx.app
             .memory
             .search(SearchQuery {
                 persona,
+                reader,
                 query: p.query.clone(),
-                n_results: p.limit as usize,
+                n_results: limit,
                 min_importance: 0.0,
                 memory_type: None,
                 touch: true,

@@ -31,7 +31,7 @@ pub fn register(r: &mut Router) {
     r.method("persona.delete", "Delete a persona and everything it owns", delete);
     r.method(
         "persona.status",
-        "A persona's card, interaction state and memory stats",
+        "A persona's card, interaction state and memory stats (persona_id, or the connection's current persona)",
         status,
     );
 }
@@ -71,11 +71,13 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
     }
 }
 
-/// The persona named by `persona_id`, or the current one.
+/// The persona a call acts on: the one named by `persona_id` (id or name), or else the connection's current
+/// persona (-32002 when there is none), so that clients without a connection of their own (stateless MCP hosts)
+/// can name the persona on every call.
 pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Persona, AppError> {
     match persona_id.filter(|s| !s.trim().is_empty()) {
         Some(key) => ctx.app.resolve_persona(key).await,
-        None => ctx.app.persona_by_id(ctx.require_current()?).await,
+        None => ctx.app.current_persona(ctx.require_current()?).await,
     }
 }
 

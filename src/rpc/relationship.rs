@@ -26,7 +26,11 @@ pub fn register(r: &mut Router) {
         "The relationship between two personas (either order)",
         get,
     );
-    r.method("relationship.list", "Every relationship of a persona", list);
+    r.method(
+        "relationship.list",
+        "Every relationship of a persona (persona_id, or the connection's current persona)",
+        list,
+    );
     r.method(
         "relationship.compatibility",
         "How well two personas are likely to get on, and how they should approach each other",
@@ -40,7 +44,7 @@ pub fn register(r: &mut Router) {
     r.method("relationship.stats", "Statistics over all relationships", stats);
     r.method(
         "persona.relationship",
-        "The current persona's relationship with another persona, or all of them (legacy)",
+        "A persona's relationship with another persona, or all of them (persona_id, or the connection's current persona) (legacy)",
         legacy,
     );
 }
@@ -107,9 +111,12 @@ impl Params for UpdateParams {
 /// `persona.relationship` params.
 #[derive(Deserialize, JsonSchema, Default)]
 pub struct LegacyParams {
-    /// Persona id or name; without it, every relationship of the current persona.
+    /// Persona id or name; without it, every relationship of the persona.
     #[serde(default)]
     pub target_persona: Option<String>,
+    /// The persona whose relationships (id or name); default: the connection's current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
 }
 impl Params for LegacyParams {}
 
@@ -287,7 +294,7 @@ async fn stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
 }
 
 async fn legacy(ctx: Ctx, p: LegacyParams) -> Result<Value, AppError> {
-    let current = ctx.app.persona_by_id(ctx.require_current()?).await?;
+    let current = target_persona(&ctx, p.persona_id.as_deref()).await?;
     match p.target_persona.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(key) => {
             let target = ctx.app.resolve_persona(key).await?;

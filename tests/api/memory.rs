@@ -157,7 +157,9 @@ async fn visibility_is_enforced_on_every_read_path() {
     )
     .await;
     let search = |who: &'static str| json!({"persona_id": who, "query": "sea song", "min_importance": 0.0});
-    let kira = c.result("memory.search_cross_persona", search("Kira")).await;
+    let mut as_kira = server.client().await;
+    as_kira.result("persona.switch", json!({"persona_id": "Kira"})).await;
+    let kira = as_kira.result("memory.search_cross_persona", search("Kira")).await;
     let contents: Vec<&str> = kira["memories"]
         .as_array()
         .unwrap()
@@ -177,7 +179,7 @@ async fn visibility_is_enforced_on_every_read_path() {
     assert_eq!(hit["source"], "cross_persona");
     assert_eq!(hit["source_persona_name"], "Aria");
     assert_eq!(kira["search_params"]["include_shared"], true);
-    let bram = c.result("memory.search_cross_persona", search("Bram")).await;
+    let bram = as_kira.result("memory.search_cross_persona", search("Bram")).await;
     let contents: Vec<&str> = bram["memories"]
         .as_array()
         .unwrap()
@@ -189,13 +191,13 @@ async fn visibility_is_enforced_on_every_read_path() {
         ["Aria sang a sea song for the whole town"],
         "a stranger sees public only"
     );
-    let own = c.result("memory.search_cross_persona", search("Aria")).await;
+    let own = as_kira.result("memory.search_cross_persona", search("Aria")).await;
     assert!(own["memories"]
         .as_array()
         .unwrap()
         .iter()
         .all(|m| m["source"] == "own" && m["visibility"] != "private"));
-    let only_public = c
+    let only_public = as_kira
         .result(
             "memory.search_cross_persona",
             json!({"persona_id": "Kira", "query": "sea song", "min_importance": 0.0, "include_public": false}),

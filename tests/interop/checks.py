@@ -65,6 +65,12 @@ async def exercise(client, label):
     assert "message" in schema.get("required", []), schema
     ok(label, f"{len(tools)} tools in {pages} pages")
 
+    # A host without a session (the stateless revision) names the persona on the call itself.
+    direct = structured(await client.call_tool("persona_chat", {"persona_id": "kira", "message": "Hello"}))
+    assert direct["response"] == REPLY, direct
+    assert direct["persona_state"]["social_energy"] >= 0, direct
+    ok(label, f"persona_chat with persona_id, no persona_switch: {direct['response']!r}")
+
     listed = structured(await client.call_tool("persona_list", {}))
     assert listed["total_count"] >= 2, listed
     aria = next(p for p in listed["personas"] if p["name"] == "Aria")
