@@ -10,9 +10,11 @@ mod llm_failures;
 mod mcp;
 mod memory;
 mod persona;
+mod persona_param;
 mod protocol;
 mod restart;
 mod social;
+mod visibility;
 
 use support::fake_llm::{FakeLlm, FakeLlmConfig};
 use support::TestServer;

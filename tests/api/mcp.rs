@@ -38,7 +38,7 @@ async fn initialize(c: &mut WsClient) -> Value {
 }
 
 /// A WebSocket client that has made the handshake and, when given, switched to a persona.
-async fn ready(server: &TestServer, persona: Option<&str>) -> WsClient {
+pub(crate) async fn ready(server: &TestServer, persona: Option<&str>) -> WsClient {
     let mut c = server.client().await;
     initialize(&mut c).await;
     if let Some(persona) = persona {
@@ -48,7 +48,7 @@ async fn ready(server: &TestServer, persona: Option<&str>) -> WsClient {
 }
 
 /// `tools/call` that must be answered; returns the tool result.
-async fn call_tool(c: &mut WsClient, name: &str, arguments: Value) -> Value {
+pub(crate) async fn call_tool(c: &mut WsClient, name: &str, arguments: Value) -> Value {
     c.result("tools/call", json!({ "name": name, "arguments": arguments }))
         .await
 }
@@ -62,7 +62,7 @@ async fn start_tool(c: &mut WsClient, name: &str, arguments: Value, token: Optio
     c.request("tools/call", params).await
 }
 
-fn structured(result: &Value) -> &Value {
+pub(crate) fn structured(result: &Value) -> &Value {
     assert_eq!(result["isError"], false, "tool failed: {result}");
     let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().expect("text content")).unwrap();
     assert_eq!(text, result["structuredContent"], "text and structured content agree");
@@ -83,7 +83,7 @@ async fn until_answer(c: &mut WsClient, id: &Value) -> (Vec<Value>, Value) {
 }
 
 /// The string field `key` of every item of a JSON array.
-fn strings(list: &Value, key: &str) -> Vec<String> {
+pub(crate) fn strings(list: &Value, key: &str) -> Vec<String> {
     let items = list.as_array().expect("an array");
     items
         .iter()
@@ -467,13 +467,13 @@ async fn stateless_requests_carry_their_version_and_a_session_handle() {
 }
 
 /// A Streamable HTTP client.
-struct Http {
+pub(crate) struct Http {
     client: reqwest::Client,
     url: String,
 }
 
 impl Http {
-    fn new(server: &TestServer) -> Self {
+    pub(crate) fn new(server: &TestServer) -> Self {
         Self {
             client: reqwest::Client::new(),
             url: server.http_url("/mcp"),
@@ -490,6 +490,30 @@ impl Http {
             req = req.header(*k, *v);
         }
         req.send().await.expect("POST /mcp")
+    }
+
+    /// A request of the stateless revision (its `_meta` and headers added, no session); answers the last
+    /// JSON-RPC message of the response (a JSON body or an SSE stream).
+    pub(crate) async fn stateless(&self, id: u64, method: &str, mut params: Value) -> Value {
+        params["_meta"] = envelope(MODERN);
+        let headers = [("mcp-protocol-version", MODERN), ("mcp-method", method)];
+        let r = self.post(rpc(id, method, params), &headers).await;
+        let sse = content_type(&r).starts_with("text/event-stream");
+        let body = r.text().await.expect("a body");
+        if sse {
+            sse_messages(&body).pop().expect("an SSE message")
+        } else {
+            serde_json::from_str(&body).expect("a JSON body")
+        }
+    }
+
+    /// `tools/call` in the stateless revision; answers the tool result.
+    pub(crate) async fn tool(&self, name: &str, arguments: Value) -> Value {
+        let answer = self
+            .stateless(1, "tools/call", json!({ "name": name, "arguments": arguments }))
+            .await;
+        assert!(answer.get("error").is_none(), "tools/call {name} failed: {answer}");
+        answer["result"].clone()
     }
 }
 
