@@ -14,7 +14,10 @@ const REPLY: &str = "Greetings from the observatory";
 fn last_system_prompt(llm: &FakeLlm) -> String {
     let requests = llm.requests();
     let last = requests.last().expect("a chat request");
-    last["messages"][0]["content"].as_str().expect("a system message").to_string()
+    last["messages"][0]["content"]
+        .as_str()
+        .expect("a system message")
+        .to_string()
 }
 
 #[tokio::test]
@@ -68,7 +71,10 @@ async fn persona_id_selects_the_persona_without_a_switch() {
         ("conversation.send_message", json!({ "content": "Hi" })),
     ] {
         let e = c.error(method, params).await;
-        assert_eq!(e["code"], -32002, "{method} without persona_id or a current persona: {e}");
+        assert_eq!(
+            e["code"], -32002,
+            "{method} without persona_id or a current persona: {e}"
+        );
         assert_eq!(e["message"], "No persona selected. Use persona.switch first");
     }
     let e = c
@@ -147,12 +153,22 @@ async fn a_huge_reply_becomes_a_memory_no_larger_than_the_limit() {
     let server = TestServer::start_with(settings);
     let mut c = server.client().await;
     c.result("persona.switch", json!({ "persona_id": "Kira" })).await;
-    let chat = c.result("persona.chat", json!({ "message": "Tell me everything" })).await;
-    assert_eq!(chat["response"].as_str().unwrap().len(), reply.len(), "the reply itself is whole");
+    let chat = c
+        .result("persona.chat", json!({ "message": "Tell me everything" }))
+        .await;
+    assert_eq!(
+        chat["response"].as_str().unwrap().len(),
+        reply.len(),
+        "the reply itself is whole"
+    );
     let memories = c.result("persona.memory", json!({ "limit": 5 })).await;
     assert_eq!(memories["total_found"], 1, "{}", memories["total_found"]);
     let content = memories["memories"][0]["content"].as_str().unwrap();
     assert!(content.len() <= max, "a {} byte memory (limit {max})", content.len());
-    assert!(content.starts_with("User: Tell me everything\nKira: xxx"), "{}", &content[..60]);
+    assert!(
+        content.starts_with("User: Tell me everything\nKira: xxx"),
+        "{}",
+        &content[..60]
+    );
     assert!(content.ends_with('…'));
 }

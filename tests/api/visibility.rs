@@ -81,15 +81,18 @@ async fn searches_answer_what_the_reader_may_see() {
     assert_eq!(contents(&own), everything, "the current persona is the default owner");
 
     let cross = json!({ "persona_id": "Kira", "query": "lantern", "min_importance": 0.0 });
-    for (reader, wanted) in [
-        (Some("Kira"), &related),
-        (Some("Bram"), &public),
-        (None, &public),
-    ] {
+    for (reader, wanted) in [(Some("Kira"), &related), (Some("Bram"), &public), (None, &public)] {
         let mut c = as_persona(&server, reader).await;
         let r = c.result("memory.search_cross_persona", cross.clone()).await;
-        assert_eq!(&contents(&r), wanted, "cross-persona search for Kira read by {reader:?}");
-        assert_eq!(r["requesting_persona"], c.result("persona.get", json!({"persona_id": "Kira"})).await["persona"]["id"]);
+        assert_eq!(
+            &contents(&r),
+            wanted,
+            "cross-persona search for Kira read by {reader:?}"
+        );
+        assert_eq!(
+            r["requesting_persona"],
+            c.result("persona.get", json!({"persona_id": "Kira"})).await["persona"]["id"]
+        );
     }
 }
 
@@ -108,19 +111,28 @@ async fn get_and_delete_answer_not_found_for_what_the_reader_may_not_see() {
         .error("memory.get", json!({ "memory_id": private, "persona_id": "Aria" }))
         .await;
     assert_eq!(e["code"], -32008, "naming the owner does not make the caller the owner");
-    assert_eq!(nobody.result("memory.get", get(&public)).await["memory"]["content"], PUBLIC);
+    assert_eq!(
+        nobody.result("memory.get", get(&public)).await["memory"]["content"],
+        PUBLIC
+    );
     let e = nobody.error("memory.delete", get(&public)).await;
     assert_eq!(e["code"], -32008, "only the owner deletes");
 
     let mut kira = as_persona(&server, Some("Kira")).await;
-    assert_eq!(kira.result("memory.get", get(&shared)).await["memory"]["content"], SHARED);
+    assert_eq!(
+        kira.result("memory.get", get(&shared)).await["memory"]["content"],
+        SHARED
+    );
     assert_eq!(kira.error("memory.get", get(&private)).await["code"], -32008);
     assert_eq!(kira.error("memory.delete", get(&shared)).await["code"], -32008);
     let mut bram = as_persona(&server, Some("Bram")).await;
     assert_eq!(bram.error("memory.get", get(&shared)).await["code"], -32008);
 
     let mut aria = as_persona(&server, Some("Aria")).await;
-    assert_eq!(aria.result("memory.get", get(&private)).await["memory"]["content"], PRIVATE);
+    assert_eq!(
+        aria.result("memory.get", get(&private)).await["memory"]["content"],
+        PRIVATE
+    );
     let deleted = aria.result("memory.delete", get(&private)).await;
     assert_eq!(deleted["deleted"], true);
     assert_eq!(aria.error("memory.get", get(&private)).await["code"], -32008);
@@ -139,18 +151,32 @@ async fn tools_over_websocket_and_http_follow_the_same_rule() {
 
     let mut ws = ready(&server, None).await;
     let r = call_tool(&mut ws, "memory_search", search.clone()).await;
-    assert_eq!(contents(structured(&r)), sorted(&[PUBLIC]), "MCP over WebSocket, no persona");
+    assert_eq!(
+        contents(structured(&r)),
+        sorted(&[PUBLIC]),
+        "MCP over WebSocket, no persona"
+    );
     call_tool(&mut ws, "persona_switch", json!({ "persona_id": "Kira" })).await;
     let r = call_tool(&mut ws, "memory_search", search.clone()).await;
-    assert_eq!(contents(structured(&r)), sorted(&[SHARED, PUBLIC]), "MCP over WebSocket as Kira");
+    assert_eq!(
+        contents(structured(&r)),
+        sorted(&[SHARED, PUBLIC]),
+        "MCP over WebSocket as Kira"
+    );
 
     let http = Http::new(&server);
     let r = http.tool("memory_search", search.clone()).await;
-    assert_eq!(contents(structured(&r)), sorted(&[PUBLIC]), "stateless HTTP, no session");
+    assert_eq!(
+        contents(structured(&r)),
+        sorted(&[PUBLIC]),
+        "stateless HTTP, no session"
+    );
     let r = http.tool("memory_get", json!({ "memory_id": private })).await;
     assert_eq!(r["isError"], true, "{r}");
     assert_eq!(r["structuredContent"]["error"]["code"], -32008);
-    let r = http.tool("persona_memory", json!({ "persona_id": "Aria", "query": "" })).await;
+    let r = http
+        .tool("persona_memory", json!({ "persona_id": "Aria", "query": "" }))
+        .await;
     assert_eq!(contents(structured(&r)), sorted(&[PUBLIC]));
     let read = http
         .stateless(2, "resources/read", json!({ "uri": "persona://Aria/memories" }))
@@ -171,7 +197,10 @@ async fn tools_over_websocket_and_http_follow_the_same_rule() {
 
     // A chat names its persona and recalls that persona's own memories, private ones included.
     let chat = http
-        .tool("persona_chat", json!({ "persona_id": "Aria", "message": "Where is the lantern?" }))
+        .tool(
+            "persona_chat",
+            json!({ "persona_id": "Aria", "message": "Where is the lantern?" }),
+        )
         .await;
     assert_eq!(structured(&chat)["response"], "I remember.");
     let prompt = llm.requests().last().expect("a chat request")["messages"][0]["content"]
@@ -179,8 +208,14 @@ async fn tools_over_websocket_and_http_follow_the_same_rule() {
         .expect("a system message")
         .to_string();
     assert!(prompt.contains(PRIVATE), "Aria recalls her private memory: {prompt}");
-    http.tool("persona_chat", json!({ "persona_id": "Kira", "message": "Where is the lantern?" }))
-        .await;
+    http.tool(
+        "persona_chat",
+        json!({ "persona_id": "Kira", "message": "Where is the lantern?" }),
+    )
+    .await;
     let prompt = llm.requests().last().expect("a chat request")["messages"][0]["content"].to_string();
-    assert!(!prompt.contains("lantern"), "Kira recalls only her own memories: {prompt}");
+    assert!(
+        !prompt.contains("lantern"),
+        "Kira recalls only her own memories: {prompt}"
+    );
 }
