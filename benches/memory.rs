@@ -843,6 +843,11 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
         "stories about a cat",
         "a lost set of keys",
     ];
+    // The searches read as Aria, who sees all of her memories (a persona-less reader sees public ones only).
+    let frame = call(&mut probe, 9_999, "persona.switch", json!({"persona_id": "Aria"})).await?;
+    if frame.get("error").is_some() {
+        return Err(format!("persona.switch: {}", describe(&frame)));
+    }
     let mut latencies = Vec::with_capacity(SEARCH_CALLS);
     let mut search_errors = 0usize;
     for i in 0..SEARCH_CALLS {

@@ -145,6 +145,8 @@ async fn a_changed_embedder_stops_the_server_until_reindexed() {
     settings.embedder.dimension = 384;
     let server = crate::support::TestServer::start_with(settings);
     let mut c = server.client().await;
+    c.result("persona.switch", serde_json::json!({"persona_id": "Kira"}))
+        .await;
     let r = c
         .result(
             "memory.search",

@@ -8,6 +8,11 @@ use crate::boot;
 async fn a_conversation_alternates_ends_by_budget_and_leaves_relationship_and_memories() {
     let (llm, server) = boot(Some("Magic is the art of listening to the world closely."));
     let mut c = server.client().await;
+    // Readers of the memories the conversation leaves, switched before the talk tires the personas out.
+    let mut as_kira = server.client().await;
+    as_kira.result("persona.switch", json!({"persona_id": "Kira"})).await;
+    let mut as_aria = server.client().await;
+    as_aria.result("persona.switch", json!({"persona_id": "Aria"})).await;
     let before = c
         .result(
             "relationship.get",
@@ -103,7 +108,7 @@ async fn a_conversation_alternates_ends_by_budget_and_leaves_relationship_and_me
         after["relationship"]["interaction_count"].as_i64().unwrap(),
         count_before + 1
     );
-    let seen = c
+    let seen = as_kira
         .result(
             "memory.search_cross_persona",
             json!({"persona_id": "Kira", "query": "talked about magic", "min_importance": 0.0}),
@@ -123,6 +128,15 @@ async fn a_conversation_alternates_ends_by_budget_and_leaves_relationship_and_me
         contents.iter().any(|t| t.starts_with("Talked with Kira about magic")),
         "Aria's shared one: {contents:?}"
     );
+    let mine = as_aria
+        .result("memory.search", json!({"persona_id": "Aria", "query": "Kira magic"}))
+        .await;
+    assert!(mine["memories"][0]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("Talked with Kira about magic"));
+    assert_eq!(mine["memories"][0]["visibility"], "shared");
+    assert_eq!(mine["memories"][0]["related_personas"], json!([kira]));
     let e = c.error("persona.switch", json!({"persona_id": "Aria"})).await;
     assert_eq!(e["code"], -32006, "a cooldown follows the conversation");
     assert_eq!(e["message"], "Persona Aria is not available for interaction");
@@ -145,15 +159,6 @@ async fn a_conversation_alternates_ends_by_budget_and_leaves_relationship_and_me
         (status["active"].clone(), status["turn_count"].clone()),
         (json!(false), json!(5))
     );
-    let mine = c
-        .result("memory.search", json!({"persona_id": "Aria", "query": "Kira magic"}))
-        .await;
-    assert!(mine["memories"][0]["content"]
-        .as_str()
-        .unwrap()
-        .starts_with("Talked with Kira about magic"));
-    assert_eq!(mine["memories"][0]["visibility"], "shared");
-    assert_eq!(mine["memories"][0]["related_personas"], json!([kira]));
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ async fn store_then_search_finds_it_with_similarity_and_paraphrase_ranks_first()
     assert_eq!(stored["stored"], true);
     assert_eq!(stored["importance"], 0.6);
     let id = stored["memory_id"].clone();
+    c.result("persona.switch", json!({"persona_id": "Aria"})).await;
     let r = c
         .result(
             "memory.search",
@@ -100,6 +101,7 @@ async fn filters_by_importance_and_type() {
         json!({"importance": 0.2, "memory_type": "observation"}),
     )
     .await;
+    c.result("persona.switch", json!({"persona_id": "Kira"})).await;
     let r = c
         .result(
             "memory.search",
@@ -294,6 +296,7 @@ async fn pruning_recommends_then_removes_only_unprotected_memories() {
     assert_eq!(pruned["status"], "pruning_completed");
     assert_eq!(pruned["memories_before"], 19);
     assert_eq!(pruned["memories_pruned"], would);
+    c.result("persona.switch", json!({"persona_id": "Kira"})).await;
     let left = c
         .result(
             "memory.search",
@@ -361,9 +364,11 @@ async fn decay_force_lowers_unprotected_importance_and_stats_add_up() {
     assert_eq!(d["status"], "persona_decay_completed");
     assert_eq!(d["memories_processed"], 2);
     assert_eq!(d["memories_decayed"], 1);
-    let m = c.result("memory.get", json!({"memory_id": low["memory_id"]})).await;
+    let mut aria = server.client().await;
+    aria.result("persona.switch", json!({"persona_id": "Aria"})).await;
+    let m = aria.result("memory.get", json!({"memory_id": low["memory_id"]})).await;
     assert!((m["memory"]["importance"].as_f64().unwrap() - 0.4).abs() < 1e-9);
-    let m = c.result("memory.get", json!({"memory_id": high["memory_id"]})).await;
+    let m = aria.result("memory.get", json!({"memory_id": high["memory_id"]})).await;
     assert_eq!(m["memory"]["importance"], 0.9, "protected");
     let cycle = c.result("memory.decay_force", json!({})).await;
     assert_eq!(cycle["status"], "global_decay_cycle_completed");
@@ -535,6 +540,7 @@ async fn memories_survive_restart_and_a_lost_index_is_rebuilt() {
     c.close().await;
     let server = server.restart().await;
     let mut c = server.client().await;
+    c.result("persona.switch", json!({"persona_id": "Kira"})).await;
     let r = c
         .result(
             "memory.search",
@@ -556,6 +562,7 @@ async fn memories_survive_restart_and_a_lost_index_is_rebuilt() {
     assert_eq!(removed, 1, "one index file for Kira");
     let server = server.restart().await;
     let mut c = server.client().await;
+    c.result("persona.switch", json!({"persona_id": "Kira"})).await;
     let r = c
         .result(
             "memory.search",
