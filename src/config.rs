@@ -27,6 +27,8 @@ pub struct Settings {
     pub embedder: EmbedderConfig,
     /// Memory scoring, pruning and decay numbers (DOMAIN.md).
     pub memory: MemorySettings,
+    /// Matrix bots.
+    pub bots: BotSettings,
 }
 
 /// `[embedder]`
@@ -316,6 +318,31 @@ impl Default for LoggingSettings {
     }
 }
 
+/// `[bots]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BotSettings {
+    /// Start the enabled bots when the server starts.
+    pub autostart: bool,
+    /// The `persona-mcp` binary bots run as (`persona-mcp bot --id …`); default: this very executable.
+    pub executable: Option<PathBuf>,
+    /// Most replies a bot posts in one room per minute (loop guard).
+    pub max_replies_per_room_per_minute: u32,
+    /// Least milliseconds between two edits of a streamed reply.
+    pub edit_interval_ms: u64,
+}
+
+impl Default for BotSettings {
+    fn default() -> Self {
+        Self {
+            autostart: true,
+            executable: None,
+            max_replies_per_room_per_minute: 10,
+            edit_interval_ms: 1000,
+        }
+    }
+}
+
 /// A setting that failed to load or validate, with its key, value and what is allowed.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid setting {key} = {value:?}: {allowed}")]
@@ -407,6 +434,12 @@ impl Settings {
         check_min("server.max_batch", s.max_batch, 1)?;
         check_min("server.stream_timeout_secs", s.stream_timeout_secs as usize, 1)?;
         check_min("server.idle_timeout_secs", s.idle_timeout_secs as usize, 1)?;
+        check_min(
+            "bots.max_replies_per_room_per_minute",
+            self.bots.max_replies_per_room_per_minute as usize,
+            1,
+        )?;
+        check_min("bots.edit_interval_ms", self.bots.edit_interval_ms as usize, 1000)?;
         let l = &self.llm;
         if !matches!(l.provider.as_str(), "ollama" | "openai") {
             return Err(ConfigError::new("llm.provider", &l.provider, "ollama or openai"));

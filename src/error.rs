@@ -40,6 +40,9 @@ pub enum AppError {
     /// No memory with this id (or none the caller may see).
     #[error("Memory not found: {0}")]
     MemoryNotFound(String),
+    /// No Matrix bot with this id.
+    #[error("Bot not found: {0}")]
+    BotNotFound(String),
     /// A rate or connection limit was hit.
     #[error("Rate limit exceeded, retry in {retry_after_ms} ms")]
     RateLimited {
@@ -82,6 +85,7 @@ impl AppError {
             }
             Self::ConversationNotFound(id) => Some(json!({ "conversation_id": id })),
             Self::MemoryNotFound(id) => Some(json!({ "memory_id": id })),
+            Self::BotNotFound(id) => Some(json!({ "bot_id": id })),
             Self::RateLimited { retry_after_ms } => Some(json!({ "retry_after_ms": retry_after_ms })),
             _ => None,
         }

@@ -6,6 +6,7 @@
 
 pub mod actors;
 pub mod app;
+pub mod bot;
 pub mod config;
 pub mod domain;
 pub mod embed;

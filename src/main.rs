@@ -44,6 +44,12 @@ enum Command {
         #[arg(long, default_value_t = 4000)]
         token_budget: i64,
     },
+    /// Run one Matrix bot (started by the server's bot supervisor, which passes its settings on stdin).
+    Bot {
+        /// The bot's id (`bot.create` answers it).
+        #[arg(long)]
+        id: uuid::Uuid,
+    },
     /// Long-term memory maintenance.
     Memory {
         #[command(subcommand)]
@@ -99,6 +105,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => serve(settings),
+        Command::Bot { id } => persona_mcp::bot::main(id, &settings.logging.level),
         Command::Stdio => {
             init_logging(&settings);
             persona_mcp::mcp::stdio::run(settings)

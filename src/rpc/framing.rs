@@ -69,6 +69,7 @@ impl From<AppError> for RpcError {
             AppError::PersonaUnavailable(_) => -32006,
             AppError::Conflict(_) => -32007,
             AppError::MemoryNotFound(_) => -32008,
+            AppError::BotNotFound(_) => -32009,
             AppError::Internal(detail) => {
                 let correlation_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(%correlation_id, %detail, "internal error");

@@ -161,3 +161,21 @@ diesel::table! {
         created_at -> Text,
     }
 }
+
+diesel::table! {
+    bots (id) {
+        id -> Text,
+        persona_id -> Text,
+        homeserver -> Text,
+        user_id -> Text,
+        password -> Nullable<Text>,
+        access_token -> Nullable<Text>,
+        rooms -> Text,
+        invite_allowlist -> Text,
+        reply_mode -> Text,
+        enabled -> Bool,
+        since -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
+    }
+}
