@@ -8,6 +8,7 @@ use std::time::Instant;
 use actix::prelude::*;
 use tokio::sync::Semaphore;
 
+use crate::actors::bot_supervisor::BotSupervisor;
 use crate::actors::conversation::{ConversationKey, ConversationSession};
 use crate::actors::decay::{DecayScheduler, StartDecay};
 use crate::actors::persona::GetSnapshot;
@@ -80,6 +81,8 @@ pub struct AppState {
     pub registry: Addr<Registry>,
     /// Open connections.
     pub hub: Hub,
+    /// Runs the Matrix bots.
+    pub bots: Addr<BotSupervisor>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// The method table.
@@ -222,6 +225,7 @@ impl AppState {
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();
+        let bots = BotSupervisor::new(store.clone(), settings.bots.clone(), &metrics).start();
         Ok(Arc::new(Self {
             connection_slots: Arc::new(Semaphore::new(settings.server.max_connections)),
             settings: Arc::new(settings),
@@ -231,6 +235,7 @@ impl AppState {
             decay,
             registry,
             hub: Hub::default(),
+            bots,
             metrics,
             router: Arc::new(router),
             started_at: Instant::now(),

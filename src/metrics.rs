@@ -118,6 +118,11 @@ impl Metrics {
             .observe(started.elapsed().as_secs_f64());
     }
 
+    /// Adds a collector kept by another part of the server (the bot supervisor's) to what `/metrics` renders.
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
+        self.registry.register(collector)
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

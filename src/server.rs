@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 
+use crate::actors::bot_supervisor::{ServerReady, StopAll};
 use crate::app::{AppState, StartError};
 use crate::config::Settings;
 use crate::rpc;
@@ -26,6 +27,7 @@ impl RunningServer {
     /// Serves until stopped (SIGINT/SIGTERM or the handle), then writes the memory indexes to disk.
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
+        let _ = self.app.bots.send(StopAll).await;
         self.app.memory.save_indexes().await;
         result
     }
@@ -66,6 +68,10 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
         source: std::io::Error::other("no address bound"),
     })?;
     let server = http.run();
+    app.bots.do_send(ServerReady {
+        url: format!("ws://{addr}/mcp"),
+        token: app.settings.server.token.clone(),
+    });
     tracing::info!(%addr, "persona-mcp listening: ws://{addr}/mcp");
     Ok(RunningServer {
         addr,

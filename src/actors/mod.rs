@@ -1,6 +1,8 @@
 //! The actix actors: one per persona, per chat conversation, per WebSocket connection, and the registry that
 //! starts them on demand.
 
+pub mod bot_child;
+pub mod bot_supervisor;
 pub mod conversation;
 pub mod decay;
 pub mod dialogue;

@@ -60,6 +60,12 @@ pub struct ChatParams {
     /// Most tokens the reply may use.
     #[serde(default)]
     pub token_budget: Option<i64>,
+    /// Who sent it on a chat platform (bridges such as the Matrix bots); with `room_id`, picks the conversation.
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// The chat-platform room.
+    #[serde(default)]
+    pub room_id: Option<String>,
 }
 
 impl Params for ChatParams {
@@ -99,6 +105,18 @@ fn timeout(ctx: &Ctx) -> Duration {
     Duration::from_secs(ctx.app.settings.server.stream_timeout_secs)
 }
 
+/// The conversation channel of a chat-platform message: one per room and sender; empty for a direct chat.
+fn bridge_channel(sender: &Option<String>, room_id: &Option<String>) -> String {
+    if sender.is_none() && room_id.is_none() {
+        return String::new();
+    }
+    format!(
+        "room:{}|sender:{}",
+        room_id.as_deref().unwrap_or(""),
+        sender.as_deref().unwrap_or("")
+    )
+}
+
 /// Runs a turn on the persona's conversation for this connection and channel.
 async fn converse(ctx: &Ctx, persona: &Persona, channel: String, chat: Chat) -> Result<ChatOutcome, AppError> {
     let key = ConversationKey {
@@ -122,6 +140,8 @@ struct PreparedChat {
     message: String,
     token_budget: u32,
     persona: Persona,
+    sender: Option<String>,
+    room_id: Option<String>,
 }
 
 async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
@@ -132,6 +152,8 @@ async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
         message: p.message,
         token_budget,
         persona,
+        sender: p.sender,
+        room_id: p.room_id,
     })
 }
 
@@ -143,17 +165,18 @@ async fn run(
     sink: Option<ChunkSink>,
     cancel: CancellationToken,
 ) -> Result<(Persona, ChatOutcome), AppError> {
+    let channel = bridge_channel(&chat.sender, &chat.room_id);
     let turn = Chat {
         message: chat.message,
         token_budget: chat.token_budget,
-        sender: None,
-        room_id: None,
+        sender: chat.sender,
+        room_id: chat.room_id,
         sink,
         cancel,
         timeout: timeout(ctx),
         requested_at: ctx.received,
     };
-    let o = converse(ctx, &chat.persona, String::new(), turn).await?;
+    let o = converse(ctx, &chat.persona, channel, turn).await?;
     Ok((chat.persona, o))
 }
 
@@ -392,11 +415,7 @@ impl Params for SendMessageParams {
 async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError> {
     check_length(&ctx, "content", &p.content)?;
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let channel = format!(
-        "room:{}|sender:{}",
-        p.room_id.as_deref().unwrap_or(""),
-        p.sender.as_deref().unwrap_or("")
-    );
+    let channel = bridge_channel(&p.sender, &p.room_id);
     let turn = Chat {
         message: p.content,
         token_budget: ctx.app.settings.chat.default_token_budget,

@@ -1,5 +1,6 @@
 //! JSON-RPC 2.0: framing, the method table, and one module per namespace.
 
+pub mod bot;
 pub mod chat;
 pub mod context;
 pub mod conversation;
@@ -21,5 +22,6 @@ pub fn router() -> router::Router {
     conversation::register(&mut r);
     relationship::register(&mut r);
     emotional::register(&mut r);
+    bot::register(&mut r);
     r
 }
