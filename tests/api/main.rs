@@ -4,6 +4,7 @@
 mod support;
 
 mod chat;
+mod bot;
 mod cli;
 mod dialogue;
 mod llm_failures;

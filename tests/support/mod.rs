@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_llm;
+pub mod synapse;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

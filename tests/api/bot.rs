@@ -1,0 +1,361 @@
+//! Matrix bots against a real Synapse (see `support::synapse`): the supervisor starts `persona-mcp bot`
+//! children that log in, join on invite, answer by streaming into an edited message, ignore each other, survive
+//! kill -9 without answering twice, fail cleanly on bad credentials, and never show their secrets.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
+use crate::support::synapse::{self, Human};
+use crate::support::{test_settings, TestServer, WsClient};
+
+const REPLY: &str = "Hello from the fake model, streaming word by word into the room for everyone";
+const HUMAN_PW: &str = "human-pass-4711";
+const ARIA_PW: &str = "aria-secret-pass-0815";
+const KIRA_PW: &str = "kira-secret-pass-2342";
+
+fn tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+/// A server whose bots run as the real `persona-mcp` binary, against a fake LLM streaming `REPLY` slowly
+/// enough (about 1.5 s) for the bot to post the first chunk and edit it.
+fn bot_server() -> (FakeLlm, TestServer, tempfile::TempDir) {
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: Some(REPLY.into()),
+        token_delay: Duration::from_millis(110),
+        ..FakeLlmConfig::default()
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(&llm.url(), dir.path());
+    settings.bots.executable = Some(env!("CARGO_BIN_EXE_persona-mcp").into());
+    (llm, TestServer::start_with(settings), dir)
+}
+
+async fn wait_bot(c: &mut WsClient, id: &Value, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let b = c.result("bot.get", json!({ "bot_id": id })).await;
+        if ok(&b) {
+            return b;
+        }
+        if Instant::now() > deadline {
+            let logs = c.result("bot.logs", json!({ "bot_id": id, "lines": 1000 })).await;
+            panic!("bot never {what}: {b}\nlogs: {:#}", logs["lines"]);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+    move |b| b["status"] == status
+}
+
+/// One reply of a bot: the message it posted and its edits, in order.
+struct Answer {
+    original: Value,
+    edits: Vec<Value>,
+}
+
+impl Answer {
+    fn final_body(&self) -> &str {
+        match self.edits.last() {
+            Some(e) => e["content"]["m.new_content"]["body"].as_str().unwrap_or(""),
+            None => self.original["content"]["body"].as_str().unwrap_or(""),
+        }
+    }
+}
+
+fn answers(events: &[Value], sender: &str) -> Vec<Answer> {
+    let mine: Vec<&Value> = events.iter().filter(|e| e["sender"] == sender).collect();
+    mine.iter()
+        .filter(|e| e["content"]["m.relates_to"]["rel_type"] != "m.replace")
+        .map(|o| Answer {
+            original: (*o).clone(),
+            edits: mine
+                .iter()
+                .filter(|e| e["content"]["m.relates_to"]["event_id"] == o["event_id"])
+                .map(|e| (*e).clone())
+                .collect(),
+        })
+        .collect()
+}
+
+/// Waits until `sender` has posted `n` complete replies in the room; answers them.
+async fn wait_answers(human: &Human, room: &str, sender: &str, n: usize) -> Vec<Answer> {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let a = answers(&human.messages(room).await, sender);
+        if a.len() >= n && a.iter().all(|a| a.final_body() == REPLY) {
+            return a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sender} has {} of {n} complete replies",
+            a.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Lets any unwanted reply arrive, then counts `sender`'s replies.
+async fn settled_count(human: &Human, room: &str, sender: &str) -> usize {
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    answers(&human.messages(room).await, sender).len()
+}
+
+async fn wait_joined(human: &Human, room: &str, users: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let joined = human.joined(room).await;
+        if users.iter().all(|u| joined.iter().any(|j| j == u)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "not joined: {users:?} in {joined:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn process_alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() {
+    let synapse = synapse::shared().await;
+    let t = tag();
+    let (alice, aria, kira) = (format!("alice{t}"), format!("aria{t}"), format!("kira{t}"));
+    let ids = synapse
+        .register(&[(&alice, HUMAN_PW), (&aria, ARIA_PW), (&kira, KIRA_PW)])
+        .await;
+    let (aria_id, kira_id) = (ids[1].clone(), ids[2].clone());
+    let (_llm, server, _dir) = bot_server();
+    let mut c = server.client().await;
+    let mut answers_seen: Vec<Value> = Vec::new();
+
+    // Aria answers when named; Kira (created for the other seeded persona) answers everything.
+    let created = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": aria_id, "password": ARIA_PW,
+                   "reply_mode": "mention", "enabled": false}),
+        )
+        .await;
+    assert_eq!(created["status"], "stopped", "{created}");
+    assert_eq!(created["reply_mode"], "mention");
+    let aria_bot = created["bot_id"].clone();
+    let started = c.result("bot.start", json!({ "bot_id": aria_bot })).await;
+    answers_seen.push(started.clone());
+    assert!(started["status"] == "starting" || started["status"] == "running", "{started}");
+    let running = wait_bot(&mut c, &aria_bot, "running", status_is("running")).await;
+    assert!(running["pid"].as_u64().is_some(), "{running}");
+    let kira_bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Kira", "homeserver": synapse.url, "user_id": kira_id, "password": KIRA_PW,
+                   "reply_mode": "all"}),
+        )
+        .await["bot_id"]
+        .clone();
+    wait_bot(&mut c, &kira_bot, "running", status_is("running")).await;
+
+    // Invited by a user of their homeserver, both join.
+    let human = Human::login(synapse, &alice, HUMAN_PW).await;
+    let room = human.create_room(&[&aria_id, &kira_id]).await;
+    wait_joined(&human, &room, &[&aria_id, &kira_id]).await;
+
+    // Named: a streamed reply, posted with the first chunk, edited at most once a second, ending with the whole.
+    human.send(&room, "@aria hello").await;
+    let aria_answers = wait_answers(&human, &room, &aria_id, 1).await;
+    let first = &aria_answers[0];
+    let posted = first.original["content"]["body"].as_str().unwrap();
+    assert!(REPLY.starts_with(posted) && posted != REPLY, "first chunk posted: {posted:?}");
+    let last = first.edits.last().expect("the reply was edited");
+    assert_eq!(last["content"]["m.new_content"]["body"], REPLY);
+    assert_eq!(last["content"]["body"], format!("* {REPLY}"));
+    let stamps: Vec<i64> = std::iter::once(&first.original)
+        .chain(&first.edits)
+        .map(|e| e["origin_server_ts"].as_i64().unwrap())
+        .collect();
+    for pair in stamps[..stamps.len() - 1].windows(2) {
+        assert!(pair[1] - pair[0] >= 900, "edits at most once a second: {stamps:?}");
+    }
+    wait_answers(&human, &room, &kira_id, 1).await;
+
+    // Not named in a group room: Kira (all) answers, Aria (mention) does not; neither answers the other.
+    human.send(&room, "what a lovely day it is").await;
+    wait_answers(&human, &room, &kira_id, 2).await;
+    assert_eq!(settled_count(&human, &room, &aria_id).await, 1, "mention mode stays quiet");
+    assert_eq!(answers(&human.messages(&room).await, &kira_id).len(), 2, "Kira ignores Aria");
+
+    // In a direct chat (a room of two), mention mode answers everything.
+    let dm = human.create_room(&[&aria_id]).await;
+    wait_joined(&human, &dm, &[&aria_id]).await;
+    human.send(&dm, "are you there").await;
+    wait_answers(&human, &dm, &aria_id, 1).await;
+
+    // Both in `all` mode: one reply each to a human, none to each other.
+    let updated = c
+        .result("bot.update", json!({ "bot_id": aria_bot, "reply_mode": "all" }))
+        .await;
+    answers_seen.push(updated.clone());
+    assert_eq!(updated["reply_mode"], "all");
+    wait_bot(&mut c, &aria_bot, "running again", status_is("running")).await;
+    human.send(&room, "tell me something").await;
+    wait_answers(&human, &room, &aria_id, 2).await;
+    wait_answers(&human, &room, &kira_id, 3).await;
+    assert_eq!(settled_count(&human, &room, &aria_id).await, 2, "Aria answered once");
+    assert_eq!(answers(&human.messages(&room).await, &kira_id).len(), 3, "Kira answered once");
+
+    // kill -9: the supervisor restarts it; it answers a new message and no old one again.
+    let before = c.result("bot.get", json!({ "bot_id": aria_bot })).await;
+    let old_pid = before["pid"].as_u64().expect("pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &old_pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let back = wait_bot(&mut c, &aria_bot, "restarted", |b| {
+        b["status"] == "running" && b["restarts"].as_u64() >= Some(1) && b["pid"].as_u64() != Some(old_pid)
+    })
+    .await;
+    answers_seen.push(back.clone());
+    human.send(&room, "welcome back").await;
+    wait_answers(&human, &room, &aria_id, 3).await;
+    assert_eq!(settled_count(&human, &room, &aria_id).await, 3, "nothing answered twice");
+
+    // Secrets: not on the child's command line or in its environment, not in any answer or log line.
+    let kira_view = c.result("bot.get", json!({ "bot_id": kira_bot })).await;
+    let kira_pid = kira_view["pid"].as_u64().expect("kira runs");
+    for file in ["cmdline", "environ"] {
+        let raw = std::fs::read(format!("/proc/{kira_pid}/{file}")).expect("proc readable");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(!text.contains(KIRA_PW), "password in the child's {file}");
+    }
+    answers_seen.push(kira_view);
+    answers_seen.push(c.result("bot.list", json!({})).await);
+    for id in [&aria_bot, &kira_bot] {
+        let logs = c.result("bot.logs", json!({ "bot_id": id, "lines": 1000 })).await;
+        let lines = logs["lines"].as_array().expect("lines").clone();
+        assert!(
+            lines.iter().any(|l| l.as_str().unwrap().contains("logged in")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.as_str().unwrap().contains("joined on invite")),
+            "{lines:?}"
+        );
+        answers_seen.push(logs);
+    }
+    let everything = serde_json::to_string(&answers_seen).unwrap();
+    for secret in [ARIA_PW, KIRA_PW, "syt_"] {
+        assert!(!everything.contains(secret), "{secret} leaked: {everything}");
+    }
+    let metrics = reqwest::get(server.http_url("/metrics")).await.unwrap().text().await.unwrap();
+    let answered = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("persona_mcp_bot_messages_answered_total "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("answered counter");
+    assert!(answered >= 7, "{answered}");
+    assert!(metrics.contains("persona_mcp_bot_restarts_total 1"), "one restart counted");
+    assert!(metrics.contains("persona_mcp_bot_reply_latency_seconds_count"));
+
+    // bot.stop ends the process within 10 s; bot.delete stops and forgets.
+    let pid = back["pid"].as_u64().unwrap();
+    let asked = Instant::now();
+    let stopped = c.result("bot.stop", json!({ "bot_id": aria_bot })).await;
+    assert!(asked.elapsed() < Duration::from_secs(10), "{:?}", asked.elapsed());
+    assert_eq!(stopped["status"], "stopped");
+    assert!(stopped["pid"].is_null());
+    assert!(!process_alive(pid), "bot process {pid} still there");
+    c.result("bot.delete", json!({ "bot_id": kira_bot })).await;
+    assert!(!process_alive(kira_pid), "deleted bot's process {kira_pid} still there");
+    let e = c.error("bot.get", json!({ "bot_id": kira_bot })).await;
+    assert_eq!(e["code"], -32009);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_backs_off() {
+    let synapse = synapse::shared().await;
+    let t = tag();
+    let user = format!("wrongpw{t}");
+    let ids = synapse.register(&[(&user, "the-right-password")]).await;
+    let (_llm, server, _dir) = bot_server();
+    let mut c = server.client().await;
+
+    let bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": ids[0], "password": "a-wrong-password"}),
+        )
+        .await["bot_id"]
+        .clone();
+    let failed = wait_bot(&mut c, &bot, "failed", status_is("failed")).await;
+    assert_eq!(failed["errcode"], "M_FORBIDDEN", "{failed}");
+    assert!(failed["last_error"].is_string(), "{failed}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let later = c.result("bot.get", json!({ "bot_id": bot })).await;
+    assert_eq!(later["status"], "failed", "no restart loop: {later}");
+    assert_eq!(later["restarts"], 0, "{later}");
+    assert!(later["pid"].is_null());
+    let everything = later.to_string() + &c.result("bot.logs", json!({ "bot_id": bot })).await.to_string();
+    assert!(!everything.contains("a-wrong-password"), "{everything}");
+
+    // Nothing listens there: restarted with a growing delay, visible in the status.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let ghost = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Kira", "homeserver": format!("http://127.0.0.1:{port}"),
+                   "user_id": format!("@ghost{t}:localhost"), "access_token": "some-token"}),
+        )
+        .await["bot_id"]
+        .clone();
+    let first = wait_bot(&mut c, &ghost, "in backoff", status_is("backoff")).await;
+    let wait = first["next_start_in"].as_f64().expect("next_start_in");
+    assert!(wait > 0.0 && wait <= 1.0, "{first}");
+    let second = wait_bot(&mut c, &ghost, "backing off longer", |b| {
+        b["status"] == "backoff" && b["restarts"].as_u64() >= Some(2)
+    })
+    .await;
+    assert!(second["next_start_in"].as_f64().unwrap() > 1.0, "the delay doubles: {second}");
+    assert!(second["last_error"].as_str().unwrap().contains("exited"), "{second}");
+    let stopped = c.result("bot.stop", json!({ "bot_id": ghost })).await;
+    assert_eq!(stopped["status"], "stopped");
+    assert!(stopped["next_start_in"].is_null());
+
+    // Bad input is refused naming the field.
+    let e = c
+        .error("bot.create", json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": "@x:localhost"}))
+        .await;
+    assert_eq!(e["code"], -32602);
+    assert!(e["message"].as_str().unwrap().contains("password"), "{e}");
+    let e = c
+        .error(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": "aria", "password": "x"}),
+        )
+        .await;
+    assert_eq!(e["data"]["field"], "user_id", "{e}");
+    let e = c
+        .error(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": "ftp://x", "user_id": "@a:b", "password": "x"}),
+        )
+        .await;
+    assert_eq!(e["data"]["field"], "homeserver", "{e}");
+    let e = c.error("bot.create", json!({"persona_id": "Nobody", "homeserver": synapse.url, "user_id": "@n:localhost", "password": "x"})).await;
+    assert_eq!(e["code"], -32001);
+    let e = c.error("bot.get", json!({ "bot_id": uuid::Uuid::new_v4() })).await;
+    assert_eq!(e["code"], -32009);
+    let e = c.error("bot.logs", json!({ "bot_id": bot, "lines": 0 })).await;
+    assert_eq!(e["data"]["field"], "lines");
+    server.stop().await;
+}
