@@ -116,12 +116,7 @@ async fn feed_stdin(mut stdin: ChildStdin, mut lines: mpsc::UnboundedReceiver<St
     }
 }
 
-async fn read_lines(
-    pipe: impl AsyncRead + Unpin,
-    secrets: Vec<String>,
-    news: impl Fn(ChildNews),
-    events: bool,
-) {
+async fn read_lines(pipe: impl AsyncRead + Unpin, secrets: Vec<String>, news: impl Fn(ChildNews), events: bool) {
     let mut lines = BufReader::new(pipe).lines();
     while let Ok(Some(line)) = lines.next_line().await {
         if events {

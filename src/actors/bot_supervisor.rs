@@ -1,4 +1,4 @@
-//! `BotSupervisor`: keeps the Matrix bots' configurations (through the bots repo) and one child process per
+//! `BotSupervisor`: keeps the Matrix bots' configurations (through the bots repository) and one child process per
 //! running bot. Enabled bots start once the server listens; a child that exits unasked is restarted with
 //! exponential backoff (1 s doubling to 60 s, reset after 5 minutes up), except after bad credentials (`failed`
 //! with the homeserver's errcode). The last 1,000 log lines of each bot are kept. Children are stopped with
@@ -21,8 +21,7 @@ use crate::config::BotSettings;
 use crate::domain::bot::{Backoff, Bot, BotSecrets};
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::storage::bots::BotRepo;
-use crate::storage::StorageError;
+use crate::storage::{StorageError, Store};
 
 /// Log lines kept per bot.
 pub const LOG_LINES: usize = 1000;
@@ -191,7 +190,7 @@ struct ServerEndpoint {
 
 /// The actor.
 pub struct BotSupervisor {
-    repo: BotRepo,
+    store: Store,
     settings: BotSettings,
     server: Option<ServerEndpoint>,
     metrics: BotMetrics,
@@ -200,9 +199,9 @@ pub struct BotSupervisor {
 
 impl BotSupervisor {
     /// A supervisor with no bot running; [`ServerReady`] starts the enabled ones.
-    pub fn new(repo: BotRepo, settings: BotSettings, metrics: &Metrics) -> Self {
+    pub fn new(store: Store, settings: BotSettings, metrics: &Metrics) -> Self {
         Self {
-            repo,
+            store,
             settings,
             server: None,
             metrics: BotMetrics::new(metrics),
@@ -274,10 +273,10 @@ impl BotSupervisor {
         let Some(rt) = self.bots.get_mut(&id) else { return };
         rt.generation += 1;
         let generation = rt.generation;
-        let repo = self.repo.clone();
+        let store = self.store.clone();
         let load = async move {
-            let bot = repo.get(id).await?;
-            let secrets = repo.secrets(id).await?;
+            let bot = store.bots().get(id).await?;
+            let secrets = store.bots().secrets(id).await?;
             Ok::<_, StorageError>(bot.zip(secrets))
         };
         ctx.spawn(load.into_actor(self).map(move |loaded, act, ctx| {
@@ -369,7 +368,10 @@ impl BotSupervisor {
         if rt.refused || code == Some(EXIT_FATAL) {
             rt.status = BotStatus::Failed;
             rt.wanted = false;
-            rt.note(id, "not restarting: the homeserver refused the credentials (update them, then bot.start)");
+            rt.note(
+                id,
+                "not restarting: the homeserver refused the credentials (update them, then bot.start)",
+            );
             return;
         }
         if uptime.is_some_and(|u| u >= BACKOFF_RESET_AFTER) {
@@ -436,11 +438,11 @@ impl BotSupervisor {
                 }
             }
             ChildEvent::Since { since } => {
-                let repo = self.repo.clone();
+                let store = self.store.clone();
                 // Waited for, so the positions are written in order before the next message.
                 ctx.wait(
                     async move {
-                        if let Err(e) = repo.set_since(id, since).await {
+                        if let Err(e) = store.bots().set_since(id, since).await {
                             tracing::warn!(bot_id = %id, error = %e, "cannot record the sync position");
                         }
                     }
@@ -485,25 +487,29 @@ impl Handler<ServerReady> for BotSupervisor {
             url: msg.url,
             token: msg.token,
         });
-        let repo = self.repo.clone();
-        ctx.spawn(async move { repo.list().await }.into_actor(self).map(|bots, act, ctx| {
-            let bots = match bots {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the bots; none started");
-                    return;
-                }
-            };
-            for bot in &bots {
-                act.runtime(bot);
-            }
-            for bot in &bots {
-                let starting = act.bots.get(&bot.id).is_some_and(|rt| rt.wanted && rt.child.is_none());
-                if starting || (bot.enabled && act.settings.autostart) {
-                    act.start(bot, ctx);
-                }
-            }
-        }));
+        let store = self.store.clone();
+        ctx.spawn(
+            async move { store.bots().list().await }
+                .into_actor(self)
+                .map(|bots, act, ctx| {
+                    let bots = match bots {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot read the bots; none started");
+                            return;
+                        }
+                    };
+                    for bot in &bots {
+                        act.runtime(bot);
+                    }
+                    for bot in &bots {
+                        let starting = act.bots.get(&bot.id).is_some_and(|rt| rt.wanted && rt.child.is_none());
+                        if starting || (bot.enabled && act.settings.autostart) {
+                            act.start(bot, ctx);
+                        }
+                    }
+                }),
+        );
     }
 }
 
@@ -546,10 +552,12 @@ impl Handler<ListBots> for BotSupervisor {
     type Result = Reply<Vec<BotView>>;
 
     fn handle(&mut self, _: ListBots, _: &mut Context<Self>) -> Self::Result {
-        let repo = self.repo.clone();
-        Box::pin(async move { repo.list().await }.into_actor(self).map(|bots, act, _| {
-            Ok(bots?.into_iter().map(|b| act.view(b)).collect())
-        }))
+        let store = self.store.clone();
+        Box::pin(
+            async move { store.bots().list().await }
+                .into_actor(self)
+                .map(|bots, act, _| Ok(bots?.into_iter().map(|b| act.view(b)).collect())),
+        )
     }
 }
 
@@ -584,10 +592,10 @@ impl Handler<Command> for BotSupervisor {
     type Result = Reply<BotView>;
 
     fn handle(&mut self, msg: Command, _: &mut Context<Self>) -> Self::Result {
-        let repo = self.repo.clone();
+        let store = self.store.clone();
         let id = msg.bot_id;
         Box::pin(
-            async move { repo.get(id).await }
+            async move { store.bots().get(id).await }
                 .into_actor(self)
                 .then(move |bot, act, ctx| {
                     let stopped = match (&bot, msg.command) {
@@ -632,10 +640,10 @@ impl Handler<CreateBot> for BotSupervisor {
     type Result = Reply<BotView>;
 
     fn handle(&mut self, msg: CreateBot, _: &mut Context<Self>) -> Self::Result {
-        let repo = self.repo.clone();
+        let store = self.store.clone();
         let bot = msg.bot.clone();
         Box::pin(
-            async move { repo.insert(&msg.bot, &msg.secrets).await }
+            async move { store.bots().insert(msg.bot, msg.secrets).await }
                 .into_actor(self)
                 .map(move |stored, act, ctx| {
                     stored?;
@@ -664,11 +672,11 @@ impl Handler<UpdateBot> for BotSupervisor {
     type Result = Reply<BotView>;
 
     fn handle(&mut self, msg: UpdateBot, _: &mut Context<Self>) -> Self::Result {
-        let repo = self.repo.clone();
+        let store = self.store.clone();
         let bot = msg.bot.clone();
         let id = bot.id;
         Box::pin(
-            async move { repo.update(&msg.bot, msg.secrets).await }
+            async move { store.bots().update(msg.bot, msg.secrets).await }
                 .into_actor(self)
                 .then(move |updated, act, ctx| {
                     let done = match &updated {
@@ -708,11 +716,11 @@ impl Handler<DeleteBot> for BotSupervisor {
     fn handle(&mut self, msg: DeleteBot, _: &mut Context<Self>) -> Self::Result {
         let id = msg.0;
         let done = self.stop(id);
-        let repo = self.repo.clone();
+        let store = self.store.clone();
         Box::pin(
             async move {
                 let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(5), done).await;
-                repo.delete(id).await
+                store.bots().delete(id).await
             }
             .into_actor(self)
             .map(move |deleted, act, _| {
@@ -741,14 +749,18 @@ impl Handler<BotLogs> for BotSupervisor {
     type Result = Reply<Vec<String>>;
 
     fn handle(&mut self, msg: BotLogs, _: &mut Context<Self>) -> Self::Result {
-        let repo = self.repo.clone();
+        let store = self.store.clone();
         let id = msg.bot_id;
-        Box::pin(async move { repo.get(id).await }.into_actor(self).map(move |bot, act, _| {
-            let bot = bot?.ok_or_else(|| not_found(id))?;
-            let rt = act.runtime(&bot);
-            let skip = rt.logs.len().saturating_sub(msg.lines);
-            Ok(rt.logs.iter().skip(skip).cloned().collect())
-        }))
+        Box::pin(
+            async move { store.bots().get(id).await }
+                .into_actor(self)
+                .map(move |bot, act, _| {
+                    let bot = bot?.ok_or_else(|| not_found(id))?;
+                    let rt = act.runtime(&bot);
+                    let skip = rt.logs.len().saturating_sub(msg.lines);
+                    Ok(rt.logs.iter().skip(skip).cloned().collect())
+                }),
+        )
     }
 }
 

@@ -160,7 +160,9 @@ impl ReplyStream {
             let result = &frame["result"];
             match result["event_type"].as_str() {
                 Some("stream_chunk") => {
-                    return Ok(StreamEvent::Chunk(result["data"]["chunk"].as_str().unwrap_or("").to_string()))
+                    return Ok(StreamEvent::Chunk(
+                        result["data"]["chunk"].as_str().unwrap_or("").to_string(),
+                    ))
                 }
                 Some("stream_complete") => {
                     let _ = self.ws.close(None).await;

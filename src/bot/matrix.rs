@@ -123,7 +123,10 @@ impl MatrixClient {
                 let wait = value["retry_after_ms"].as_u64().or(retry_header).unwrap_or(1000);
                 let wait = Duration::from_millis(wait).min(MAX_RATE_LIMIT_WAIT);
                 if attempt < RATE_LIMIT_ATTEMPTS {
-                    tracing::warn!(wait_ms = wait.as_millis() as u64, "rate-limited by the homeserver, waiting");
+                    tracing::warn!(
+                        wait_ms = wait.as_millis() as u64,
+                        "rate-limited by the homeserver, waiting"
+                    );
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -183,7 +186,9 @@ impl MatrixClient {
 
     /// Joins a room by id or alias; answers its room id.
     pub async fn join(&self, room: &str) -> Result<String, MatrixError> {
-        let v = self.call(Method::POST, self.url(&["join", room]), Some(&json!({}))).await?;
+        let v = self
+            .call(Method::POST, self.url(&["join", room]), Some(&json!({})))
+            .await?;
         Ok(v["room_id"].as_str().unwrap_or(room).to_string())
     }
 
@@ -232,9 +237,13 @@ impl MatrixClient {
         } else {
             json!({ "typing": false })
         };
-        self.call(Method::PUT, self.url(&["rooms", room_id, "typing", user_id]), Some(&body))
-            .await
-            .map(drop)
+        self.call(
+            Method::PUT,
+            self.url(&["rooms", room_id, "typing", user_id]),
+            Some(&body),
+        )
+        .await
+        .map(drop)
     }
 }
 
@@ -246,7 +255,10 @@ mod tests {
     fn urls_encode_room_ids_and_aliases() {
         let c = MatrixClient::new("http://127.0.0.1:8008/").expect("client");
         let url = c.url(&["join", "#lobby:localhost"]);
-        assert_eq!(url.as_str(), "http://127.0.0.1:8008/_matrix/client/v3/join/%23lobby:localhost");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:8008/_matrix/client/v3/join/%23lobby:localhost"
+        );
         let url = c.url(&["rooms", "!abc:localhost", "typing", "@aria:localhost"]);
         assert_eq!(
             url.as_str(),

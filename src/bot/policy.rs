@@ -206,8 +206,18 @@ mod tests {
         assert!(should_answer(ReplyMode::Mention, &me, &plain, true));
         assert!(should_answer(ReplyMode::All, &me, &plain, false));
         // Never itself, never another bot of the server, even when named.
-        assert!(!should_answer(ReplyMode::All, &me, &msg("@aria:localhost", "aria"), true));
-        assert!(!should_answer(ReplyMode::All, &me, &msg("@kira:localhost", "@aria hi"), true));
+        assert!(!should_answer(
+            ReplyMode::All,
+            &me,
+            &msg("@aria:localhost", "aria"),
+            true
+        ));
+        assert!(!should_answer(
+            ReplyMode::All,
+            &me,
+            &msg("@kira:localhost", "@aria hi"),
+            true
+        ));
     }
 
     #[test]

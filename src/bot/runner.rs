@@ -175,7 +175,9 @@ impl Running {
     }
 
     async fn handle_invites(&self, resp: &Value) {
-        let Some(invites) = resp["rooms"]["invite"].as_object() else { return };
+        let Some(invites) = resp["rooms"]["invite"].as_object() else {
+            return;
+        };
         for (room_id, room) in invites {
             let events = room["invite_state"]["events"].as_array().cloned().unwrap_or_default();
             let inviter = events
@@ -198,7 +200,8 @@ impl Running {
             }
             tracing::info!(%room_id, %inviter, "joined on invite");
             if encrypted {
-                let note = "This room is end-to-end encrypted, which I do not support: I only talk in unencrypted rooms.";
+                let note =
+                    "This room is end-to-end encrypted, which I do not support: I only talk in unencrypted rooms.";
                 let _ = self.matrix.send_text(room_id, note).await;
                 let _ = self.matrix.leave(room_id).await;
                 tracing::info!(%room_id, "left an encrypted room");
@@ -235,7 +238,9 @@ impl Running {
     }
 
     async fn handle_messages(&mut self, resp: &Value) {
-        let Some(rooms) = resp["rooms"]["join"].as_object() else { return };
+        let Some(rooms) = resp["rooms"]["join"].as_object() else {
+            return;
+        };
         let me = self.identity();
         let mode = self.launch.bot.reply_mode;
         for (room_id, room) in rooms {
@@ -245,7 +250,9 @@ impl Running {
                 self.direct.remove(room_id);
             }
             for event in &events {
-                let Some(msg) = Incoming::from_event(room_id, event) else { continue };
+                let Some(msg) = Incoming::from_event(room_id, event) else {
+                    continue;
+                };
                 if me.is_bot(&msg.sender) {
                     continue;
                 }

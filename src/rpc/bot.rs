@@ -99,15 +99,24 @@ fn check_user_id(user_id: &str) -> Result<(), AppError> {
     if is_user_id(user_id) {
         Ok(())
     } else {
-        Err(AppError::invalid("user_id", "user_id must be a Matrix user id such as @aria:example.org"))
+        Err(AppError::invalid(
+            "user_id",
+            "user_id must be a Matrix user id such as @aria:example.org",
+        ))
     }
 }
 
 fn check_rooms(rooms: &[String]) -> Result<(), AppError> {
-    if rooms.iter().all(|r| (r.starts_with('!') || r.starts_with('#')) && r.contains(':')) {
+    if rooms
+        .iter()
+        .all(|r| (r.starts_with('!') || r.starts_with('#')) && r.contains(':'))
+    {
         Ok(())
     } else {
-        Err(AppError::invalid("rooms", "rooms must be room ids (!id:server) or aliases (#name:server)"))
+        Err(AppError::invalid(
+            "rooms",
+            "rooms must be room ids (!id:server) or aliases (#name:server)",
+        ))
     }
 }
 
@@ -217,7 +226,10 @@ impl Params for LogsParams {
     fn validate(&self) -> Result<(), AppError> {
         bot_id(&self.bot_id)?;
         if !(1..=1000).contains(&self.lines) {
-            return Err(AppError::invalid("lines", "lines must be an integer between 1 and 1000"));
+            return Err(AppError::invalid(
+                "lines",
+                "lines must be an integer between 1 and 1000",
+            ));
         }
         Ok(())
     }

@@ -1,38 +1,42 @@
-//! Storage: SQLite through diesel, a connection pool, embedded migrations, and one repo module per aggregate.
-//! Every call runs on the blocking pool through [`Db::run`]; nothing here touches the actix event loop.
+//! Storage: the repositories the rest of the server uses, taking and returning domain types.
+//!
+//! [`Store`] is the one handle (cheap to clone); `store.personas()`, `store.memories()`, … reach one repository
+//! per aggregate, whose async methods run on the blocking pool. The SQLite specifics (diesel queries, FTS5,
+//! PRAGMAs, the rowid keys the vector index uses, the in-process writer lock) live in the private `sqlite`
+//! module; a PostgreSQL backend would be a module beside it. The vector index itself is [`vectors`].
 
-pub mod bots;
-pub mod conversations;
-pub mod dialogues;
-pub mod emotions;
-pub mod memories;
-pub mod personas;
-pub mod relationships;
-pub mod schema;
-pub mod states;
+mod bots;
+mod conversations;
+mod dialogues;
+mod memories;
+mod personas;
+mod relationships;
+mod sqlite;
+mod states;
 pub mod vectors;
 
 use std::path::Path;
-use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
-use diesel::sqlite::SqliteConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+pub use bots::Bots;
+pub use conversations::{Conversations, LoadedConversation};
+pub use dialogues::Dialogues;
+pub use memories::{Memories, SearchRows};
+pub use personas::Personas;
+pub use relationships::Relationships;
+pub use states::{LoadedStates, States};
 
-/// The migrations in `migrations/`, compiled into the binary.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+use crate::domain::persona::{InteractionState, Persona};
+use crate::domain::relationship::Relationship;
 
 /// Storage-layer failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    /// No connection could be had from the pool.
+    /// No connection could be had from the pool, or the database file cannot be opened.
     #[error("database pool: {0}")]
     Pool(String),
     /// A query failed.
     #[error("database query: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(String),
     /// Migrations failed to apply.
     #[error("database migration: {0}")]
     Migration(String),
@@ -42,118 +46,86 @@ pub enum StorageError {
     /// A unique constraint was hit.
     #[error("{0}")]
     Conflict(String),
+    /// The persona a write refers to was deleted meanwhile (its id, when the repository knows it).
+    #[error("persona {0} was deleted")]
+    PersonaGone(String),
     /// The blocking task was cancelled or panicked.
     #[error("blocking task failed: {0}")]
     Task(String),
 }
 
-/// A pooled connection.
-pub type Conn = PooledConnection<ConnectionManager<SqliteConnection>>;
-
-/// Handle to the database: cheap to clone, shared by every actor.
-#[derive(Clone)]
-pub struct Db {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
-    writer: std::sync::Arc<std::sync::Mutex<()>>,
-}
-
-#[derive(Debug)]
-struct Pragmas {
-    busy_timeout_ms: u32,
-}
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-             PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-impl Db {
-    /// Opens (creating if needed) the SQLite file and applies pending migrations.
-    pub fn open(path: &Path, pool_size: u32, busy_timeout_ms: u32) -> Result<Self, StorageError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StorageError::Pool(format!("cannot create {}: {e}", dir.display())))?;
+impl StorageError {
+    /// Names the persona of a [`StorageError::PersonaGone`] that does not name one yet.
+    fn about(self, persona: impl std::fmt::Display) -> Self {
+        match self {
+            Self::PersonaGone(id) if id.is_empty() => Self::PersonaGone(persona.to_string()),
+            other => other,
         }
-        let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
-        let pool = Pool::builder()
-            .max_size(pool_size)
-            .connection_timeout(Duration::from_secs(30))
-            .connection_customizer(Box::new(Pragmas { busy_timeout_ms }))
-            .build(manager)
-            .map_err(|e| StorageError::Pool(e.to_string()))?;
-        let db = Self {
-            pool,
-            writer: Default::default(),
-        };
-        let mut conn = db.conn()?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map_err(|e| StorageError::Migration(e.to_string()))?;
-        Ok(db)
     }
+}
 
-    /// A connection for synchronous use (start-up, CLI, tests). Async code uses [`Db::run`].
-    pub fn conn(&self) -> Result<Conn, StorageError> {
-        self.pool.get().map_err(|e| StorageError::Pool(e.to_string()))
-    }
+/// Handle to storage: cheap to clone, shared by every actor and service.
+#[derive(Clone)]
+pub struct Store {
+    db: sqlite::Db,
+}
 
-    /// Runs `f` with a connection on the blocking thread pool.
-    pub async fn run<F, R>(&self, f: F) -> Result<R, StorageError>
-    where
-        F: FnOnce(&mut SqliteConnection) -> Result<R, StorageError> + Send + 'static,
-        R: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| StorageError::Pool(e.to_string()))?;
-            f(&mut conn)
+impl Store {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path, pool_size: u32, busy_timeout_ms: u32) -> Result<Self, StorageError> {
+        Ok(Self {
+            db: sqlite::Db::open(path, pool_size, busy_timeout_ms)?,
         })
-        .await
-        .map_err(|e| StorageError::Task(e.to_string()))?
     }
 
-    /// Runs a write with a connection on the blocking thread pool, one write at a time. SQLite allows one writer;
-    /// queueing writers here instead of in SQLite's busy handler (which sleeps in growing steps) keeps write
-    /// latency flat under load, while reads ([`Db::run`]) go on concurrently in WAL mode.
-    pub async fn write<F, R>(&self, f: F) -> Result<R, StorageError>
-    where
-        F: FnOnce(&mut SqliteConnection) -> Result<R, StorageError> + Send + 'static,
-        R: Send + 'static,
-    {
-        let writer = self.writer.clone();
-        self.run(move |conn| {
-            let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
-            f(conn)
-        })
-        .await
-    }
-
-    /// True when a trivial query succeeds.
+    /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        self.run(|c| c.batch_execute("SELECT 1").map_err(StorageError::from))
-            .await
-            .is_ok()
+        self.db.ping().await
     }
-}
 
-/// Timestamps are stored as RFC 3339 text in UTC.
-pub fn to_text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+    /// Persona cards.
+    pub fn personas(&self) -> Personas<'_> {
+        Personas::new(&self.db)
+    }
 
-/// Reads a stored timestamp.
-pub fn from_text(s: &str) -> Result<DateTime<Utc>, StorageError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StorageError::Corrupt(format!("timestamp {s:?}: {e}")))
-}
+    /// Interaction and emotional states of personas.
+    pub fn states(&self) -> States<'_> {
+        States::new(&self.db)
+    }
 
-/// Reads a stored UUID.
-pub fn parse_uuid(s: &str) -> Result<uuid::Uuid, StorageError> {
-    uuid::Uuid::parse_str(s).map_err(|e| StorageError::Corrupt(format!("uuid {s:?}: {e}")))
+    /// Chat conversations and their messages.
+    pub fn conversations(&self) -> Conversations<'_> {
+        Conversations::new(&self.db)
+    }
+
+    /// Persona-to-persona conversations.
+    pub fn dialogues(&self) -> Dialogues<'_> {
+        Dialogues::new(&self.db)
+    }
+
+    /// Relationships between personas.
+    pub fn relationships(&self) -> Relationships<'_> {
+        Relationships::new(&self.db)
+    }
+
+    /// Memories, their embeddings and pruning runs.
+    pub fn memories(&self) -> Memories<'_> {
+        Memories::new(&self.db)
+    }
+
+    /// Matrix bots of personas.
+    pub fn bots(&self) -> Bots<'_> {
+        Bots::new(&self.db)
+    }
+
+    /// Stores the seed personas with their states and relationships, in one transaction, when no persona exists
+    /// yet. Runs on the calling thread (start-up). True when it seeded.
+    pub fn seed_if_empty(
+        &self,
+        personas: &[(Persona, InteractionState)],
+        relationships: &[Relationship],
+    ) -> Result<bool, StorageError> {
+        let mut conn = self.db.conn()?;
+        sqlite::seed_if_empty(&mut conn, personas, relationships)
+    }
 }

@@ -149,7 +149,10 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     let aria_bot = created["bot_id"].clone();
     let started = c.result("bot.start", json!({ "bot_id": aria_bot })).await;
     answers_seen.push(started.clone());
-    assert!(started["status"] == "starting" || started["status"] == "running", "{started}");
+    assert!(
+        started["status"] == "starting" || started["status"] == "running",
+        "{started}"
+    );
     let running = wait_bot(&mut c, &aria_bot, "running", status_is("running")).await;
     assert!(running["pid"].as_u64().is_some(), "{running}");
     let kira_bot = c
@@ -172,7 +175,10 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     let aria_answers = wait_answers(&human, &room, &aria_id, 1).await;
     let first = &aria_answers[0];
     let posted = first.original["content"]["body"].as_str().unwrap();
-    assert!(REPLY.starts_with(posted) && posted != REPLY, "first chunk posted: {posted:?}");
+    assert!(
+        REPLY.starts_with(posted) && posted != REPLY,
+        "first chunk posted: {posted:?}"
+    );
     let last = first.edits.last().expect("the reply was edited");
     assert_eq!(last["content"]["m.new_content"]["body"], REPLY);
     assert_eq!(last["content"]["body"], format!("* {REPLY}"));
@@ -188,8 +194,16 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     // Not named in a group room: Kira (all) answers, Aria (mention) does not; neither answers the other.
     human.send(&room, "what a lovely day it is").await;
     wait_answers(&human, &room, &kira_id, 2).await;
-    assert_eq!(settled_count(&human, &room, &aria_id).await, 1, "mention mode stays quiet");
-    assert_eq!(answers(&human.messages(&room).await, &kira_id).len(), 2, "Kira ignores Aria");
+    assert_eq!(
+        settled_count(&human, &room, &aria_id).await,
+        1,
+        "mention mode stays quiet"
+    );
+    assert_eq!(
+        answers(&human.messages(&room).await, &kira_id).len(),
+        2,
+        "Kira ignores Aria"
+    );
 
     // In a direct chat (a room of two), mention mode answers everything.
     let dm = human.create_room(&[&aria_id]).await;
@@ -208,7 +222,11 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     wait_answers(&human, &room, &aria_id, 2).await;
     wait_answers(&human, &room, &kira_id, 3).await;
     assert_eq!(settled_count(&human, &room, &aria_id).await, 2, "Aria answered once");
-    assert_eq!(answers(&human.messages(&room).await, &kira_id).len(), 3, "Kira answered once");
+    assert_eq!(
+        answers(&human.messages(&room).await, &kira_id).len(),
+        3,
+        "Kira answered once"
+    );
 
     // kill -9: the supervisor restarts it; it answers a new message and no old one again.
     let before = c.result("bot.get", json!({ "bot_id": aria_bot })).await;
@@ -225,7 +243,11 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     answers_seen.push(back.clone());
     human.send(&room, "welcome back").await;
     wait_answers(&human, &room, &aria_id, 3).await;
-    assert_eq!(settled_count(&human, &room, &aria_id).await, 3, "nothing answered twice");
+    assert_eq!(
+        settled_count(&human, &room, &aria_id).await,
+        3,
+        "nothing answered twice"
+    );
 
     // Secrets: not on the child's command line or in its environment, not in any answer or log line.
     let kira_view = c.result("bot.get", json!({ "bot_id": kira_bot })).await;
@@ -254,14 +276,22 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     for secret in [ARIA_PW, KIRA_PW, "syt_"] {
         assert!(!everything.contains(secret), "{secret} leaked: {everything}");
     }
-    let metrics = reqwest::get(server.http_url("/metrics")).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(server.http_url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let answered = metrics
         .lines()
         .find_map(|l| l.strip_prefix("persona_mcp_bot_messages_answered_total "))
         .and_then(|v| v.parse::<u64>().ok())
         .expect("answered counter");
     assert!(answered >= 7, "{answered}");
-    assert!(metrics.contains("persona_mcp_bot_restarts_total 1"), "one restart counted");
+    assert!(
+        metrics.contains("persona_mcp_bot_restarts_total 1"),
+        "one restart counted"
+    );
     assert!(metrics.contains("persona_mcp_bot_reply_latency_seconds_count"));
 
     // bot.stop ends the process within 10 s; bot.delete stops and forgets.
@@ -325,7 +355,10 @@ async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_bac
         b["status"] == "backoff" && b["restarts"].as_u64() >= Some(2)
     })
     .await;
-    assert!(second["next_start_in"].as_f64().unwrap() > 1.0, "the delay doubles: {second}");
+    assert!(
+        second["next_start_in"].as_f64().unwrap() > 1.0,
+        "the delay doubles: {second}"
+    );
     assert!(second["last_error"].as_str().unwrap().contains("exited"), "{second}");
     let stopped = c.result("bot.stop", json!({ "bot_id": ghost })).await;
     assert_eq!(stopped["status"], "stopped");
@@ -333,7 +366,10 @@ async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_bac
 
     // Bad input is refused naming the field.
     let e = c
-        .error("bot.create", json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": "@x:localhost"}))
+        .error(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": "@x:localhost"}),
+        )
         .await;
     assert_eq!(e["code"], -32602);
     assert!(e["message"].as_str().unwrap().contains("password"), "{e}");
@@ -351,7 +387,12 @@ async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_bac
         )
         .await;
     assert_eq!(e["data"]["field"], "homeserver", "{e}");
-    let e = c.error("bot.create", json!({"persona_id": "Nobody", "homeserver": synapse.url, "user_id": "@n:localhost", "password": "x"})).await;
+    let e = c
+        .error(
+            "bot.create",
+            json!({"persona_id": "Nobody", "homeserver": synapse.url, "user_id": "@n:localhost", "password": "x"}),
+        )
+        .await;
     assert_eq!(e["code"], -32001);
     let e = c.error("bot.get", json!({ "bot_id": uuid::Uuid::new_v4() })).await;
     assert_eq!(e["code"], -32009);

@@ -3,8 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod chat;
 mod bot;
+mod chat;
 mod cli;
 mod dialogue;
 mod llm_failures;

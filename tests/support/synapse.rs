@@ -81,7 +81,10 @@ async fn start() -> Synapse {
         .args(["--generate-config", "--report-stats=no"])
         .output()
         .expect("synapse runs");
-    assert!(generated.status.success(), "synapse --generate-config failed: {generated:?}");
+    assert!(
+        generated.status.success(),
+        "synapse --generate-config failed: {generated:?}"
+    );
     let port = free_port();
     std::fs::write(dir.join("override.yaml"), overrides(port)).expect("override written");
     // The wrapper stops Synapse and removes its directory when our end of its stdin closes.
@@ -232,8 +235,13 @@ impl Human {
 
     /// The room's joined members.
     pub async fn joined(&self, room: &str) -> Vec<String> {
-        let v = self.call(Method::GET, &["rooms", room, "joined_members"], &[], None).await;
-        v["joined"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        let v = self
+            .call(Method::GET, &["rooms", room, "joined_members"], &[], None)
+            .await;
+        v["joined"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The room's last 500 message events, oldest first.
