@@ -85,50 +85,49 @@ pub struct CreateParams {
     pub enabled: Option<bool>,
 }
 
-fn check_homeserver(url: &str) -> Result<(), AppError> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        _ => Err(AppError::invalid(
-            "homeserver",
-            "homeserver must be an http(s) URL such as https://matrix.example.org",
-        )),
+/// Ok when `ok`, else -32602 on `field` with `message`.
+fn check(ok: bool, field: &str, message: &str) -> Result<(), AppError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(field, message))
     }
+}
+
+fn check_homeserver(url: &str) -> Result<(), AppError> {
+    let ok = reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    check(
+        ok,
+        "homeserver",
+        "homeserver must be an http(s) URL such as https://matrix.example.org",
+    )
 }
 
 fn check_user_id(user_id: &str) -> Result<(), AppError> {
-    if is_user_id(user_id) {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            "user_id",
-            "user_id must be a Matrix user id such as @aria:example.org",
-        ))
-    }
+    check(
+        is_user_id(user_id),
+        "user_id",
+        "user_id must be a Matrix user id such as @aria:example.org",
+    )
 }
 
 fn check_rooms(rooms: &[String]) -> Result<(), AppError> {
-    if rooms
+    let ok = rooms
         .iter()
-        .all(|r| (r.starts_with('!') || r.starts_with('#')) && r.contains(':'))
-    {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            "rooms",
-            "rooms must be room ids (!id:server) or aliases (#name:server)",
-        ))
-    }
+        .all(|r| (r.starts_with('!') || r.starts_with('#')) && r.contains(':'));
+    check(
+        ok,
+        "rooms",
+        "rooms must be room ids (!id:server) or aliases (#name:server)",
+    )
 }
 
 fn check_allowlist(list: &[String]) -> Result<(), AppError> {
-    if list.iter().all(|e| is_allowlist_entry(e)) {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            "invite_allowlist",
-            "invite_allowlist entries must be user ids (@name:server), *:server or *",
-        ))
-    }
+    check(
+        list.iter().all(|e| is_allowlist_entry(e)),
+        "invite_allowlist",
+        "invite_allowlist entries must be user ids (@name:server), *:server or *",
+    )
 }
 
 fn secrets(password: &Option<String>, access_token: &Option<String>) -> Option<BotSecrets> {

@@ -9,24 +9,10 @@ use super::schema::bots;
 use super::{from_text, parse_uuid, to_text, StorageError};
 use crate::domain::bot::{Bot, BotSecrets, ReplyMode};
 
-#[derive(Queryable, Selectable)]
+/// One row of `bots` without its secrets and sync position: read, inserted and updated as is.
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = bots)]
 struct BotRow {
-    id: String,
-    persona_id: String,
-    homeserver: String,
-    user_id: String,
-    rooms: String,
-    invite_allowlist: String,
-    reply_mode: String,
-    enabled: bool,
-    created_at: String,
-    updated_at: String,
-}
-
-#[derive(Insertable, AsChangeset)]
-#[diesel(table_name = bots)]
-struct BotValues {
     id: String,
     persona_id: String,
     homeserver: String,
@@ -61,7 +47,7 @@ impl BotRow {
     }
 }
 
-impl From<&Bot> for BotValues {
+impl From<&Bot> for BotRow {
     fn from(b: &Bot) -> Self {
         Self {
             id: b.id.to_string(),
@@ -111,7 +97,7 @@ pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Bot>, Storage
 
 /// Stores a new bot with its secrets (a taken `user_id` is a conflict).
 pub fn insert(conn: &mut SqliteConnection, bot: &Bot, secrets: &BotSecrets) -> Result<(), StorageError> {
-    let values = BotValues::from(bot);
+    let values = BotRow::from(bot);
     diesel::insert_into(bots::table)
         .values((
             &values,
@@ -126,7 +112,7 @@ pub fn insert(conn: &mut SqliteConnection, bot: &Bot, secrets: &BotSecrets) -> R
 /// Replaces a bot's configuration and, when given, its secrets; another homeserver or user forgets the `/sync`
 /// position. False when there is no such bot.
 pub fn update(conn: &mut SqliteConnection, bot: &Bot, secrets: Option<&BotSecrets>) -> Result<bool, StorageError> {
-    let values = BotValues::from(bot);
+    let values = BotRow::from(bot);
     conn.immediate_transaction(|c| {
         let row = bots::table.filter(bots::id.eq(&values.id));
         let old: Option<(String, String)> = row.select((bots::homeserver, bots::user_id)).first(c).optional()?;
