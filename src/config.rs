@@ -152,8 +152,14 @@ pub struct ServerSettings {
     pub shutdown_grace_secs: u64,
     /// Seconds a streamed chat may take in all.
     pub stream_timeout_secs: u64,
-    /// Optional bearer token required on the WebSocket.
+    /// Optional bearer token required on `/mcp` (WebSocket and Streamable HTTP) and, unless `metrics_token` is
+    /// set, on `/metrics`.
     pub token: Option<String>,
+    /// Optional bearer token for `/metrics` alone (a scraper need not hold the API token).
+    pub metrics_token: Option<String>,
+    /// Web origins (`scheme://host[:port]`) allowed besides loopback ones; browsers from any other origin are
+    /// refused with 403. Their hosts are also accepted as `Host` on a loopback listener (a reverse proxy).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -171,6 +177,8 @@ impl Default for ServerSettings {
             shutdown_grace_secs: 10,
             stream_timeout_secs: 300,
             token: None,
+            metrics_token: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -409,7 +417,9 @@ impl Settings {
         let env = Environment::with_prefix("PERSONA_MCP")
             .prefix_separator("__")
             .separator("__")
-            .try_parsing(true);
+            .try_parsing(true)
+            .list_separator(",")
+            .with_list_parse_key("server.allowed_origins");
         let config = builder
             .add_source(env)
             .build()
@@ -440,6 +450,16 @@ impl Settings {
             1,
         )?;
         check_min("bots.edit_interval_ms", self.bots.edit_interval_ms as usize, 1000)?;
+        for origin in &s.allowed_origins {
+            let url = reqwest::Url::parse(origin).ok();
+            if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some()) {
+                return Err(ConfigError::new(
+                    "server.allowed_origins",
+                    origin,
+                    "web origins such as https://app.example or http://localhost:3000",
+                ));
+            }
+        }
         let l = &self.llm;
         if !matches!(l.provider.as_str(), "ollama" | "openai") {
             return Err(ConfigError::new("llm.provider", &l.provider, "ollama or openai"));

@@ -10,6 +10,7 @@ use crate::actors::bot_supervisor::{ServerReady, StopAll};
 use crate::app::{AppState, StartError};
 use crate::config::Settings;
 use crate::rpc;
+use crate::web::guard::Guard;
 
 /// A started server.
 pub struct RunningServer {
@@ -50,9 +51,15 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
         n => n,
     };
     let grace = settings.server.shutdown_grace_secs;
+    let guard = web::Data::new(Guard::new(&settings.server));
     let app = AppState::build(settings, rpc::router())?;
     let data = web::Data::new(app.clone());
-    let http = HttpServer::new(move || App::new().app_data(data.clone()).configure(crate::web::routes))
+    let http = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(guard.clone())
+            .configure(crate::web::routes)
+    })
         .workers(workers)
         .tcp_nodelay(true)
         .max_connections(100_000)

@@ -8,8 +8,7 @@
 //! - `GET /mcp` — the WebSocket upgrade when asked for, else the session's standalone SSE stream.
 //! - `DELETE /mcp` — ends a session.
 //!
-//! Requests with an `Origin` that is not loopback (or the configured host) are refused (DNS rebinding), and the
-//! server token, when set, is required as on the WebSocket.
+//! Origin, Host and token are checked before any of this, by the gate in `web::guard`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +22,7 @@ use serde_json::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
 
+use super::error::WebError;
 use super::ws;
 use crate::app::AppState;
 use crate::mcp::lifecycle::{HANDSHAKE_VERSIONS, PROTOCOL_VERSION_KEY};
@@ -87,50 +87,8 @@ fn sse_response(body: impl Stream<Item = Result<Bytes, actix_web::Error>> + 'sta
         .streaming(body)
 }
 
-/// True when `Origin` is absent (not a browser) or names a loopback host or the configured one.
-fn origin_allowed(req: &HttpRequest, configured_host: &str) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
-        return true;
-    };
-    let Some(url) = origin.to_str().ok().and_then(|o| reqwest::Url::parse(o).ok()) else {
-        return false;
-    };
-    let host = url
-        .host_str()
-        .unwrap_or("")
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let wildcard = matches!(configured_host, "0.0.0.0" | "::" | "[::]");
-    matches!(host, "localhost" | "127.0.0.1" | "::1") || (!wildcard && host.eq_ignore_ascii_case(configured_host))
-}
-
-/// Refuses a foreign origin (403) or a missing token (401).
-fn refused(req: &HttpRequest, app: &AppState) -> Option<HttpResponse> {
-    let server = &app.settings.server;
-    if !origin_allowed(req, &server.host) {
-        return Some(rpc_error(
-            StatusCode::FORBIDDEN,
-            RpcError::new(INVALID_REQUEST, "Forbidden: Origin not allowed"),
-        ));
-    }
-    if !ws::authorized(req, server.token.as_deref()) {
-        return Some(rpc_error(
-            StatusCode::UNAUTHORIZED,
-            RpcError::new(INVALID_REQUEST, "Unauthorized: a valid bearer token is required"),
-        ));
-    }
-    None
-}
-
 fn wants_sse(req: &HttpRequest) -> bool {
     header(req, "accept").is_some_and(|a| a.contains("text/event-stream"))
-}
-
-fn too_busy() -> HttpResponse {
-    rpc_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        RpcError::new(INVALID_REQUEST, "the server is at its connection limit; retry later"),
-    )
 }
 
 /// `GET /mcp`: the WebSocket upgrade, or the standalone SSE stream of a session.
@@ -144,22 +102,11 @@ pub async fn get(
         return ws::upgrade(req, body, app).await;
     }
     let app = app.get_ref();
-    if let Some(response) = refused(&req, app) {
-        return Ok(response);
-    }
     let Some(id) = header(&req, SESSION_HEADER) else {
-        return Ok(HttpResponse::MethodNotAllowed()
-            .insert_header((header::ALLOW, "GET, POST, DELETE"))
-            .json(failure(
-                &Value::Null,
-                RpcError::new(
-                    INVALID_REQUEST,
-                    "GET /mcp needs an Mcp-Session-Id (or a WebSocket upgrade)",
-                ),
-            )));
+        return Err(WebError::MethodNotAllowed("GET /mcp needs an Mcp-Session-Id (or a WebSocket upgrade)").into());
     };
     let Some(session) = app.router.mcp().transport(id) else {
-        return Ok(session_not_found());
+        return Err(WebError::SessionNotFound.into());
     };
     session.touch();
     let (tx, rx) = unbounded_channel();
@@ -191,29 +138,16 @@ fn post_stream(
     })
 }
 
-fn session_not_found() -> HttpResponse {
-    rpc_error(
-        StatusCode::NOT_FOUND,
-        RpcError::new(INVALID_REQUEST, "Session not found: initialize again"),
-    )
-}
-
 /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id`.
-pub async fn delete(req: HttpRequest, app: web::Data<Arc<AppState>>) -> HttpResponse {
+pub async fn delete(req: HttpRequest, app: web::Data<Arc<AppState>>) -> Result<HttpResponse, WebError> {
     let app = app.get_ref();
-    if let Some(response) = refused(&req, app) {
-        return response;
-    }
     let Some(id) = header(&req, SESSION_HEADER) else {
-        return rpc_error(
-            StatusCode::BAD_REQUEST,
-            RpcError::new(INVALID_REQUEST, "Mcp-Session-Id header is required"),
-        );
+        return Err(WebError::BadRequest("Mcp-Session-Id header is required".into()));
     };
     if app.router.mcp().close_transport(id, &app.hub) {
-        HttpResponse::Ok().finish()
+        Ok(HttpResponse::Ok().finish())
     } else {
-        session_not_found()
+        Err(WebError::SessionNotFound)
     }
 }
 
@@ -257,27 +191,23 @@ fn stateless_status(answer: &str) -> StatusCode {
 }
 
 /// `POST /mcp`.
-pub async fn post(req: HttpRequest, body: web::Payload, app: web::Data<Arc<AppState>>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    body: web::Payload,
+    app: web::Data<Arc<AppState>>,
+) -> Result<HttpResponse, WebError> {
     let app = app.get_ref().clone();
-    if let Some(response) = refused(&req, &app) {
-        return response;
-    }
     let max = app.settings.server.max_frame_bytes;
     let bytes = match body.to_bytes_limited(max).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => return rpc_error(StatusCode::BAD_REQUEST, RpcError::invalid_request("unreadable body")),
-        Err(_) => {
-            return rpc_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                RpcError::invalid_request(&format!("body larger than {max} bytes")),
-            )
-        }
+        Ok(Err(_)) => return Err(WebError::BadRequest("unreadable body".into())),
+        Err(_) => return Err(WebError::TooLarge(max)),
     };
     let Some((text, message)) = std::str::from_utf8(&bytes)
         .ok()
         .and_then(|t| Some((t.to_string(), serde_json::from_str::<Value>(t).ok()?)))
     else {
-        return rpc_error(StatusCode::BAD_REQUEST, RpcError::parse_error());
+        return Ok(rpc_error(StatusCode::BAD_REQUEST, RpcError::parse_error()));
     };
     match stateless_version(&message) {
         Some(version) => stateless(&req, app, text, &message, version).await,
@@ -292,7 +222,7 @@ async fn stateless(
     text: String,
     message: &Value,
     version: &Value,
-) -> HttpResponse {
+) -> Result<HttpResponse, WebError> {
     let mismatch = |what: &str| {
         rpc_error(
             StatusCode::BAD_REQUEST,
@@ -303,13 +233,13 @@ async fn stateless(
         )
     };
     if header(req, VERSION_HEADER) != version.as_str() {
-        return mismatch("MCP-Protocol-Version");
+        return Ok(mismatch("MCP-Protocol-Version"));
     }
     if header(req, METHOD_HEADER).is_some_and(|m| Some(m) != message.get("method").and_then(Value::as_str)) {
-        return mismatch("Mcp-Method");
+        return Ok(mismatch("Mcp-Method"));
     }
     let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
-        return too_busy();
+        return Err(WebError::TooBusy);
     };
     let (tx, rx) = unbounded_channel();
     let conn = Arc::new(Connection::new(Arc::new(PostOutbox(tx.clone()))));
@@ -325,36 +255,40 @@ async fn stateless(
             let _ = tx.send(Out::End);
             drop(permit);
         });
-        return sse_response(post_stream(rx, Some(CancelOnDrop(closed))));
+        return Ok(sse_response(post_stream(rx, Some(CancelOnDrop(closed)))));
     }
     let answer = app.router.handle_text(&ctx, &text, max_batch).await;
     conn.closed.cancel();
     drop(permit);
-    match answer {
+    Ok(match answer {
         Some(answer) => json_reply(stateless_status(&answer), answer),
         None => HttpResponse::Accepted().finish(),
-    }
+    })
 }
 
 /// A request of a session (opened by `initialize`).
-async fn with_session(req: &HttpRequest, app: Arc<AppState>, text: String, message: &Value) -> HttpResponse {
+async fn with_session(
+    req: &HttpRequest,
+    app: Arc<AppState>,
+    text: String,
+    message: &Value,
+) -> Result<HttpResponse, WebError> {
     if let Some(version) = header(req, VERSION_HEADER) {
         if !HANDSHAKE_VERSIONS.contains(&version) {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                RpcError::new(INVALID_REQUEST, format!("Unsupported MCP-Protocol-Version: {version}")),
-            );
+            return Err(WebError::BadRequest(format!(
+                "Unsupported MCP-Protocol-Version: {version}"
+            )));
         }
     }
     let state = app.router.mcp().clone();
     let (session, new_id) = match header(req, SESSION_HEADER) {
         Some(id) => match state.transport(id) {
             Some(session) => (session, None),
-            None => return session_not_found(),
+            None => return Err(WebError::SessionNotFound),
         },
         None if has_method(message, "initialize") => {
             let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
-                return too_busy();
+                return Err(WebError::TooBusy);
             };
             let standalone = Arc::new(StandaloneOutbox::default());
             let conn = Arc::new(Connection::new(standalone.clone()));
@@ -363,13 +297,9 @@ async fn with_session(req: &HttpRequest, app: Arc<AppState>, text: String, messa
             (session, Some(id))
         }
         None => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                RpcError::new(
-                    INVALID_REQUEST,
-                    "Mcp-Session-Id header is required: send initialize first",
-                ),
-            )
+            return Err(WebError::BadRequest(
+                "Mcp-Session-Id header is required: send initialize first".into(),
+            ))
         }
     };
     session.touch();
@@ -402,5 +332,5 @@ async fn with_session(req: &HttpRequest, app: Arc<AppState>, text: String, messa
             .headers_mut()
             .insert(header::HeaderName::from_static(SESSION_HEADER), id);
     }
-    response
+    Ok(response)
 }
