@@ -60,16 +60,16 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
             .app_data(guard.clone())
             .configure(crate::web::routes)
     })
-        .workers(workers)
-        .tcp_nodelay(true)
-        .max_connections(100_000)
-        .backlog(4096)
-        .shutdown_timeout(grace)
-        .bind((host.as_str(), port))
-        .map_err(|source| StartError::Bind {
-            addr: format!("{host}:{port}"),
-            source,
-        })?;
+    .workers(workers)
+    .tcp_nodelay(true)
+    .max_connections(100_000)
+    .backlog(4096)
+    .shutdown_timeout(grace)
+    .bind((host.as_str(), port))
+    .map_err(|source| StartError::Bind {
+        addr: format!("{host}:{port}"),
+        source,
+    })?;
     let addr = http.addrs().first().copied().ok_or_else(|| StartError::Bind {
         addr: format!("{host}:{port}"),
         source: std::io::Error::other("no address bound"),

@@ -1,4 +1,4 @@
-//! The actix actors: one per persona, per chat conversation, per WebSocket connection, and the registry that
+//! The actix actors: one per persona, per chat conversation, per dialogue, and the registry that
 //! starts them on demand.
 
 pub mod bot_child;
@@ -9,4 +9,3 @@ pub mod dialogue;
 pub mod persona;
 pub mod registry;
 pub mod turn;
-pub mod ws_session;

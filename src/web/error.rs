@@ -112,7 +112,10 @@ impl ResponseError for WebError {
             Self::App(AppError::Internal(detail)) => {
                 let correlation_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(%correlation_id, %detail, "internal error");
-                ("Internal error".to_string(), json!({ "correlation_id": correlation_id }))
+                (
+                    "Internal error".to_string(),
+                    json!({ "correlation_id": correlation_id }),
+                )
             }
             other => (other.to_string(), other.details()),
         };
@@ -151,6 +154,9 @@ mod tests {
         assert!(!b.to_string().contains("disk"));
         assert!(b["error"]["details"]["correlation_id"].is_string());
         let (status, b) = body(WebError::Unauthorized);
-        assert_eq!((status, b["error"]["details"].clone()), (StatusCode::UNAUTHORIZED, Value::Null));
+        assert_eq!(
+            (status, b["error"]["details"].clone()),
+            (StatusCode::UNAUTHORIZED, Value::Null)
+        );
     }
 }

@@ -44,9 +44,7 @@ fn parse_origin(origin: &str) -> Option<(String, String)> {
 /// True for `localhost`, `*.localhost`, 127.0.0.0/8 and ::1.
 fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-    host == "localhost"
-        || host.ends_with(".localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.ends_with(".localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The host part of a `Host` header (`name:port`, `[v6]:port`, or a bare name).
@@ -62,7 +60,12 @@ fn host_name(host: &str) -> &str {
 
 /// Compares two secrets in time independent of where they differ.
 fn same_secret(given: &str, expected: &str) -> bool {
-    given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 impl Guard {
@@ -182,8 +185,12 @@ mod tests {
         assert!(!ok("evil.example:8000") && !ok("127.0.0.1.evil.example:8000"));
         let open = guard("0.0.0.0", &[]);
         assert!(open.check_origin_and_host(None, Some("my-server.lan:8000")).is_ok());
-        assert!(open.check_origin_and_host(Some("http://my-server.lan:8000"), None).is_err());
+        assert!(open
+            .check_origin_and_host(Some("http://my-server.lan:8000"), None)
+            .is_err());
         let named = guard("my-server.lan", &[]);
-        assert!(named.check_origin_and_host(Some("http://my-server.lan:8000"), None).is_ok());
+        assert!(named
+            .check_origin_and_host(Some("http://my-server.lan:8000"), None)
+            .is_ok());
     }
 }

@@ -2,10 +2,12 @@
 //! one gate ([`guard`]) and answering errors in one shape ([`error`]).
 
 pub mod error;
+pub mod frame_limit;
 pub mod guard;
 pub mod mcp_http;
 pub mod ops;
 pub mod ws;
+pub mod ws_session;
 
 use actix_web::{middleware, web};
 
@@ -22,6 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/healthz", web::get().to(ops::healthz))
             .route("/readyz", web::get().to(ops::readyz))
             .route("/metrics", web::get().to(ops::metrics))
-            .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(WebError::NotFound) })),
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(WebError::NotFound)
+            })),
     );
 }

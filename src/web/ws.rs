@@ -1,14 +1,22 @@
-//! `GET /mcp` WebSocket upgrade (after the gate): connection limit, frame limits, then a `WsSession` actor takes
-//! over.
+//! `GET /mcp` WebSocket upgrade (after the gate): connection limit, frame limits (checked on the raw bytes by
+//! [`FrameLimit`]), then a `WsSession` actor takes over.
 
 use std::sync::Arc;
 
 use actix::{Actor, AsyncContext};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::dev;
+use actix_web::error::PayloadError;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::Stream;
+
+use super::frame_limit::FrameLimit;
 
 use super::error::WebError;
-use crate::actors::ws_session::WsSession;
+use super::ws_session::WsSession;
 use crate::app::AppState;
+
+type BoxedPayload = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 
 /// Upgrades the request and starts the session actor.
 pub async fn upgrade(
@@ -20,6 +28,9 @@ pub async fn upgrade(
     let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
         return Err(WebError::TooBusy.into());
     };
+    let max = app.settings.server.max_frame_bytes;
+    let limited: BoxedPayload = Box::pin(FrameLimit::new(body.into_inner(), max));
+    let body = web::Payload::from_request(&req, &mut dev::Payload::from(limited)).await?;
     let (mut response, session, stream) = actix_ws::handle(&req, body)?;
     let wants_mcp = req
         .headers()
@@ -32,7 +43,6 @@ pub async fn upgrade(
             actix_web::http::header::HeaderValue::from_static("mcp"),
         );
     }
-    let max = app.settings.server.max_frame_bytes;
     let stream = stream
         .max_frame_size(max)
         .aggregate_continuations()

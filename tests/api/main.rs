@@ -15,6 +15,7 @@ mod persona_param;
 mod protocol;
 mod restart;
 mod social;
+mod transport;
 mod visibility;
 
 use support::fake_llm::{FakeLlm, FakeLlmConfig};

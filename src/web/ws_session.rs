@@ -13,6 +13,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::frame_limit;
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::rpc::context::{Connection, Ctx, Outbox};
@@ -25,6 +26,8 @@ pub struct WsSession {
     conn: Option<Arc<Connection>>,
     limiter: DefaultDirectRateLimiter,
     last_seen: Instant,
+    /// A close frame is being written; nothing else is.
+    closing: bool,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -70,6 +73,7 @@ impl WsSession {
             app,
             conn: None,
             last_seen: Instant::now(),
+            closing: false,
             _permit: permit,
         }
     }
@@ -118,15 +122,41 @@ impl WsSession {
         });
     }
 
-    fn close(&mut self, ctx: &mut Context<Self>, reason: Option<CloseReason>) {
-        let session = self.session.clone();
+    /// Writes `last` (an error frame), then the close frame, and only then stops: an actor that stops first never
+    /// writes them (actix polls no `wait` future of a stopping actor), and the client would see a bare TCP close.
+    fn close(&mut self, ctx: &mut Context<Self>, code: CloseCode, why: &str, last: Option<String>) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        let mut session = self.session.clone();
+        let reason = CloseReason {
+            code,
+            description: Some(why.to_string()),
+        };
         ctx.wait(
             async move {
-                let _ = session.close(reason).await;
+                if let Some(frame) = last {
+                    let _ = session.text(frame).await;
+                }
+                let _ = session.close(Some(reason)).await;
             }
-            .into_actor(self),
+            .into_actor(self)
+            .map(|(), _, ctx| ctx.stop()),
         );
-        ctx.stop();
+    }
+}
+
+/// The close code and -32600 reason for a broken frame: 1009 when it is too large, 1007 when a text frame is not
+/// UTF-8, else 1002.
+fn close_for(error: &ProtocolError) -> (CloseCode, &'static str) {
+    match error {
+        ProtocolError::Overflow => (CloseCode::Size, "frame too large"),
+        ProtocolError::Io(e) if frame_limit::is_overflow(e) => (CloseCode::Size, "frame too large"),
+        ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            (CloseCode::Invalid, "text frame is not valid UTF-8")
+        }
+        _ => (CloseCode::Protocol, "protocol error"),
     }
 }
 
@@ -142,13 +172,7 @@ impl Actor for WsSession {
         ctx.run_interval(Duration::from_secs(5).min(idle), move |act, ctx| {
             if act.last_seen.elapsed() >= idle {
                 tracing::debug!("closing idle connection");
-                act.close(
-                    ctx,
-                    Some(CloseReason {
-                        code: CloseCode::Normal,
-                        description: Some("idle timeout".into()),
-                    }),
-                );
+                act.close(ctx, CloseCode::Normal, "idle timeout", None);
             }
         });
     }
@@ -203,22 +227,15 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for WsSession {
                 );
             }
             Ok(AggregatedMessage::Pong(_)) => {}
-            Ok(AggregatedMessage::Close(reason)) => self.close(ctx, reason),
+            Ok(AggregatedMessage::Close(reason)) => {
+                let code = reason.as_ref().map_or(CloseCode::Normal, |r| r.code);
+                self.close(ctx, code, "", None)
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "WebSocket protocol error");
-                let (code, text) = match e {
-                    ProtocolError::Overflow => (CloseCode::Size, "frame too large"),
-                    _ => (CloseCode::Protocol, "protocol error"),
-                };
-                let err = RpcError::invalid_request(text);
-                ctx.notify(Outgoing::frame(failure(&Value::Null, err).to_string()));
-                self.close(
-                    ctx,
-                    Some(CloseReason {
-                        code,
-                        description: Some(text.into()),
-                    }),
-                );
+                let (code, why) = close_for(&e);
+                let frame = failure(&Value::Null, RpcError::invalid_request(why)).to_string();
+                self.close(ctx, code, why, Some(frame));
             }
         }
     }
