@@ -82,24 +82,30 @@ impl WsSession {
         self.conn.clone()
     }
 
-    /// Takes `n` tokens from the bucket, or says how long to wait.
-    fn admit(&self, n: usize) -> Result<(), AppError> {
+    /// Takes `n` tokens from the bucket, or answers why not: -32005 with how long to wait, or -32600 for a batch
+    /// larger than the bucket, which no wait would let through.
+    fn admit(&self, n: usize) -> Result<(), RpcError> {
         let n = NonZeroU32::new(n.max(1) as u32).unwrap_or(NonZeroU32::MIN);
         match self.limiter.check_n(n) {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(not_until)) => Err(AppError::RateLimited {
+            Ok(Err(not_until)) => Err(RpcError::from(AppError::RateLimited {
                 retry_after_ms: not_until.wait_time_from(DefaultClock::default().now()).as_millis() as u64 + 1,
-            }),
-            Err(_) => Err(AppError::RateLimited { retry_after_ms: 1000 }),
+            })),
+            Err(_) => Err(RpcError::invalid_request(&format!(
+                "batch larger than the rate limit burst ({})",
+                self.app.settings.server.rate_limit_burst
+            ))),
         }
     }
 
     fn on_text(&mut self, text: String, ctx: &mut Context<Self>) {
         let Some(conn) = self.conn() else { return };
-        // Only a batch needs parsing here (to count its requests); the router parses every frame anyway.
+        let max_batch = self.app.settings.server.max_batch;
+        // Only a batch needs parsing here (to count its requests); the router parses every frame anyway. A batch
+        // over `max_batch` is refused whole by the router, so it costs one token, not one per request.
         let count = match text.trim_start().starts_with('[') {
             true => match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Array(items)) => items.len(),
+                Ok(Value::Array(items)) if items.len() <= max_batch => items.len(),
                 _ => 1,
             },
             false => 1,
@@ -109,12 +115,11 @@ impl WsSession {
                 Ok(Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
                 _ => Value::Null,
             };
-            ctx.notify(Outgoing::frame(failure(&id, RpcError::from(e)).to_string()));
+            ctx.notify(Outgoing::frame(failure(&id, e).to_string()));
             return;
         }
         let rpc = Ctx::new(self.app.clone(), conn.clone());
         let router = self.app.router.clone();
-        let max_batch = self.app.settings.server.max_batch;
         actix::spawn(async move {
             if let Some(answer) = router.handle_text(&rpc, &text, max_batch).await {
                 conn.send(answer);

@@ -432,3 +432,45 @@ async fn an_idle_connection_is_closed_with_1000() {
     assert!(texts.is_empty());
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn a_batch_over_max_batch_is_invalid_before_any_rate_accounting() {
+    let (_llm, server) = server_with(|s| {
+        s.server.rate_limit_per_second = 1;
+        s.server.rate_limit_burst = 20;
+        s.server.max_batch = 10;
+    });
+    let mut c = server.client().await;
+    let batch = |n: usize| {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"persona.list"}}"#))
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    c.send_raw(&batch(101)).await;
+    let r = c.next_frame().await;
+    assert_eq!(r["error"]["code"], -32600, "{r}");
+    assert_eq!(r["error"]["data"]["reason"], "batch larger than 10");
+    c.send_raw(&batch(10)).await;
+    let r = c.next_frame().await;
+    assert_eq!(
+        r.as_array().map(Vec::len),
+        Some(10),
+        "the refused batch cost one token: {r}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_over_the_burst_is_invalid_not_rate_limited() {
+    let (_llm, server) = server_with(|s| {
+        s.server.rate_limit_per_second = 1;
+        s.server.rate_limit_burst = 5;
+    });
+    let mut c = server.client().await;
+    let items: Vec<String> = (0..8)
+        .map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"persona.list"}}"#))
+        .collect();
+    c.send_raw(&format!("[{}]", items.join(","))).await;
+    let r = c.next_frame().await;
+    assert_eq!(r["error"]["code"], -32600, "no retry could let it through: {r}");
+}
