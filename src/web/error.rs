@@ -62,6 +62,7 @@ impl WebError {
                 AppError::LlmUnavailable { .. } => "llm_unavailable",
                 AppError::ConversationNotFound(_) => "conversation_not_found",
                 AppError::MemoryNotFound(_) => "memory_not_found",
+                AppError::BotNotFound(_) => "bot_not_found",
                 AppError::RateLimited { .. } => "rate_limited",
                 AppError::PersonaUnavailable(_) => "persona_unavailable",
                 AppError::Conflict(_) => "conflict",
@@ -94,9 +95,10 @@ impl ResponseError for WebError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::App(e) => match e {
                 AppError::InvalidParam { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-                AppError::PersonaNotFound(_) | AppError::ConversationNotFound(_) | AppError::MemoryNotFound(_) => {
-                    StatusCode::NOT_FOUND
-                }
+                AppError::PersonaNotFound(_)
+                | AppError::ConversationNotFound(_)
+                | AppError::MemoryNotFound(_)
+                | AppError::BotNotFound(_) => StatusCode::NOT_FOUND,
                 AppError::NoPersonaSelected(_) => StatusCode::BAD_REQUEST,
                 AppError::LlmUnavailable { .. } => StatusCode::BAD_GATEWAY,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
