@@ -1,7 +1,7 @@
 //! `BotSupervisor`: keeps the Matrix bots' configurations (through the bots repository) and one child process per
 //! running bot. Enabled bots start once the server listens; a child that exits unasked is restarted with
-//! exponential backoff (1 s doubling to 60 s, reset after 5 minutes up), except after bad credentials (`failed`
-//! with the homeserver's errcode). The last 1,000 log lines of each bot are kept. Children are stopped with
+//! exponential backoff (1 s doubling to 60 s, reset after 5 minutes up); after bad credentials it is `failed`
+//! with the homeserver's errcode meanwhile. The last 1,000 log lines of each bot are kept. Children are stopped with
 //! SIGTERM, then SIGKILL after 10 s, and all of them when the server stops.
 
 use std::collections::{HashMap, VecDeque};
@@ -42,7 +42,7 @@ pub enum BotStatus {
     Running,
     /// Exited; restarts after `next_start_in`.
     Backoff,
-    /// Refused by the homeserver (see `errcode`); not restarted until started again.
+    /// Refused by the homeserver (see `errcode`); tried again after `next_start_in`, ever more rarely.
     Failed,
     /// Not running.
     Stopped,
@@ -173,7 +173,7 @@ impl Runtime {
             started_at: self.started_at,
             next_start_in: self
                 .next_start
-                .filter(|_| self.status == BotStatus::Backoff)
+                .filter(|_| matches!(self.status, BotStatus::Backoff | BotStatus::Failed))
                 .map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64()),
             errcode: self.errcode.clone(),
             last_error: self.last_error.clone(),
@@ -365,27 +365,28 @@ impl BotSupervisor {
             self.launch(id, ctx);
             return;
         }
-        if rt.refused || code == Some(EXIT_FATAL) {
-            rt.status = BotStatus::Failed;
-            rt.wanted = false;
-            rt.note(
-                id,
-                "not restarting: the homeserver refused the credentials (update them, then bot.start)",
-            );
-            return;
-        }
         if uptime.is_some_and(|u| u >= BACKOFF_RESET_AFTER) {
             rt.backoff.reset();
         }
         let delay = rt.backoff.next_delay();
         rt.restarts += 1;
         self.metrics.restarts.inc();
-        rt.status = BotStatus::Backoff;
-        rt.last_error = Some(how);
         rt.next_start = Some(Instant::now() + delay);
         rt.retry_token += 1;
         let token = rt.retry_token;
-        rt.note(id, &format!("restarting in {} s", delay.as_secs()));
+        if rt.refused || code == Some(EXIT_FATAL) {
+            // Refused credentials stay `failed` (with the homeserver's errcode) and are tried again ever more
+            // rarely, in case they are fixed on the homeserver's side; `bot.update` fixes them on ours.
+            rt.status = BotStatus::Failed;
+            rt.note(
+                id,
+                &format!("credentials refused; trying again in {} s", delay.as_secs()),
+            );
+        } else {
+            rt.status = BotStatus::Backoff;
+            rt.last_error = Some(how);
+            rt.note(id, &format!("restarting in {} s", delay.as_secs()));
+        }
         ctx.run_later(delay, move |act, ctx| {
             let due = act
                 .bots

@@ -266,6 +266,79 @@ mod tests {
         );
     }
 
+    /// A homeserver stand-in on a loopback port answering each request (one per connection) with the next of
+    /// `answers` (status, JSON body); answers the URL and the request lines it saw.
+    fn fake_homeserver(answers: Vec<(u16, &'static str)>) -> (String, std::sync::mpsc::Receiver<String>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for (status, body) in answers {
+                let Ok((stream, _)) = listener.accept() else { return };
+                let mut reader = BufReader::new(stream);
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body_in = vec![0; length];
+                let _ = reader.read_exact(&mut body_in);
+                let _ = tx.send(request_line.trim().to_string());
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn rate_limits_are_waited_out() {
+        let limited = r#"{"errcode": "M_LIMIT_EXCEEDED", "error": "Too many requests", "retry_after_ms": 400}"#;
+        let (url, seen) = fake_homeserver(vec![(429, limited), (200, r#"{"event_id": "$sent"}"#)]);
+        let mut client = MatrixClient::new(&url).expect("client");
+        client.set_token("tok".into());
+        let started = std::time::Instant::now();
+        let id = client
+            .send_text("!room:localhost", "hello")
+            .await
+            .expect("sent after waiting");
+        assert_eq!(id, "$sent");
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
+        let first = seen.recv().expect("first request");
+        let second = seen.recv().expect("second request");
+        assert!(first.starts_with("PUT /_matrix/client/v3/rooms/!room:localhost/send/m.room.message/"));
+        assert_eq!(
+            first, second,
+            "the retry repeats the same transaction (the homeserver dedupes it)"
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_logins_carry_the_errcode() {
+        let forbidden = r#"{"errcode": "M_FORBIDDEN", "error": "Invalid username or password"}"#;
+        let (url, _seen) = fake_homeserver(vec![(403, forbidden)]);
+        let mut client = MatrixClient::new(&url).expect("client");
+        let err = client.login("@aria:localhost", "wrong").await.expect_err("refused");
+        assert!(err.is_auth(), "{err}");
+        assert!(err.to_string().contains("M_FORBIDDEN"), "{err}");
+    }
+
     #[test]
     fn auth_errors_are_recognised() {
         let e = |code: &str| MatrixError::Api {

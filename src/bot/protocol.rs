@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::bot::{Bot, BotSecrets};
 
-/// Exit code of a child that must not be restarted (bad credentials): it has sent [`ChildEvent::Failed`].
+/// Exit code of a child whose credentials were refused: it has sent [`ChildEvent::Failed`]; the supervisor shows it
+/// `failed` and tries again only after its backoff.
 pub const EXIT_FATAL: i32 = 3;
 
 /// Everything a bot needs to run: the first line on its stdin.

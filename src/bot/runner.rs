@@ -24,7 +24,7 @@ const LINK_ATTEMPTS: u32 = 5;
 /// How the bot ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Exit {
-    /// The credentials were refused (reported as [`ChildEvent::Failed`]): do not restart.
+    /// The credentials were refused (reported as [`ChildEvent::Failed`]).
     Fatal,
     /// Something that may pass (homeserver down at start): restart later.
     Retry,

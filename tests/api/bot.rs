@@ -1,6 +1,7 @@
 //! Matrix bots against a real Synapse (see `support::synapse`): the supervisor starts `persona-mcp bot`
 //! children that log in, join on invite, answer by streaming into an edited message, ignore each other, survive
-//! kill -9 without answering twice, fail cleanly on bad credentials, and never show their secrets.
+//! kill -9 and server restarts without answering twice, fail cleanly on bad credentials, die with a killed
+//! server, and never show their secrets.
 
 use std::time::{Duration, Instant};
 
@@ -211,6 +212,20 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     human.send(&dm, "are you there").await;
     wait_answers(&human, &dm, &aria_id, 1).await;
 
+    // Invited to an end-to-end encrypted room, it says it cannot talk there and leaves.
+    let sealed = human.create_encrypted_room(&[&aria_id]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let said = human.messages(&sealed).await.iter().any(|e| {
+            e["sender"] == aria_id.as_str() && e["content"]["body"].as_str().is_some_and(|b| b.contains("encrypted"))
+        });
+        if said && !human.joined(&sealed).await.contains(&aria_id) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no notice and leave in the encrypted room");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Both in `all` mode: one reply each to a human, none to each other.
     let updated = c
         .result("bot.update", json!({ "bot_id": aria_bot, "reply_mode": "all" }))
@@ -326,13 +341,23 @@ async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_bac
         .await["bot_id"]
         .clone();
     let failed = wait_bot(&mut c, &bot, "failed", status_is("failed")).await;
+    let first_failure = Instant::now();
     assert_eq!(failed["errcode"], "M_FORBIDDEN", "{failed}");
     assert!(failed["last_error"].is_string(), "{failed}");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let later = c.result("bot.get", json!({ "bot_id": bot })).await;
-    assert_eq!(later["status"], "failed", "no restart loop: {later}");
-    assert_eq!(later["restarts"], 0, "{later}");
-    assert!(later["pid"].is_null());
+    assert!(failed["pid"].is_null());
+    let wait = failed["next_start_in"].as_f64().expect("retry time shown");
+    assert!(wait > 0.0 && wait <= 1.0, "{failed}");
+    // Tried again ever more rarely: the second retry waits 2 s, so no tight loop.
+    let later = wait_bot(&mut c, &bot, "failed twice", |b| {
+        b["status"] == "failed" && b["restarts"].as_u64() >= Some(2)
+    })
+    .await;
+    assert!(first_failure.elapsed() >= Duration::from_millis(900), "{later}");
+    assert!(
+        later["next_start_in"].as_f64().unwrap() > 1.0,
+        "the delay doubles: {later}"
+    );
+    assert_eq!(later["errcode"], "M_FORBIDDEN", "{later}");
     let everything = later.to_string() + &c.result("bot.logs", json!({ "bot_id": bot })).await.to_string();
     assert!(!everything.contains("a-wrong-password"), "{everything}");
 
@@ -399,4 +424,103 @@ async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_bac
     let e = c.error("bot.logs", json!({ "bot_id": bot, "lines": 0 })).await;
     assert_eq!(e["data"]["field"], "lines");
     server.stop().await;
+}
+
+#[tokio::test]
+async fn bots_stop_with_the_server_and_come_back_after_a_restart() {
+    let synapse = synapse::shared().await;
+    let t = tag();
+    let (alice, aria) = (format!("alice{t}"), format!("aria{t}"));
+    let ids = synapse.register(&[(&alice, HUMAN_PW), (&aria, ARIA_PW)]).await;
+    let aria_id = ids[1].clone();
+    let (_llm, server, _dir) = bot_server();
+    let mut c = server.client().await;
+    let bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": aria_id, "password": ARIA_PW}),
+        )
+        .await["bot_id"]
+        .clone();
+    let running = wait_bot(&mut c, &bot, "running", status_is("running")).await;
+    let human = Human::login(synapse, &alice, HUMAN_PW).await;
+    let room = human.create_room(&[&aria_id]).await;
+    wait_joined(&human, &room, &[&aria_id]).await;
+    human.send(&room, "hello aria").await;
+    wait_answers(&human, &room, &aria_id, 1).await;
+
+    // Server shutdown stops the bot's process; the next start starts it again (enabled) where it left off.
+    let pid = running["pid"].as_u64().unwrap();
+    let server = server.restart().await;
+    assert!(!process_alive(pid), "bot process {pid} outlived the server");
+    let mut c = server.client().await;
+    let back = wait_bot(&mut c, &bot, "running after the restart", status_is("running")).await;
+    assert_ne!(back["pid"].as_u64(), Some(pid));
+    human.send(&room, "hello again").await;
+    wait_answers(&human, &room, &aria_id, 2).await;
+    assert_eq!(
+        settled_count(&human, &room, &aria_id).await,
+        2,
+        "nothing answered twice"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_no_bot_process_behind() {
+    use std::io::{BufRead, BufReader};
+
+    let synapse = synapse::shared().await;
+    let t = tag();
+    let user = format!("orphan{t}");
+    let ids = synapse.register(&[(&user, ARIA_PW)]).await;
+    let llm = FakeLlm::start(FakeLlmConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_persona-mcp"))
+        .current_dir(dir.path())
+        .env("PERSONA_MCP__STORAGE__DATA_DIR", dir.path())
+        .env("PERSONA_MCP__LLM__URL", llm.url())
+        .env("PERSONA_MCP__SERVER__PORT", "0")
+        .env("PERSONA_MCP__EMBEDDER__PROVIDER", "none")
+        .env("PERSONA_MCP__LOGGING__LEVEL", "info")
+        .env("NO_COLOR", "1")
+        .arg("serve")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let url = line
+                .split("listening: ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next());
+            if let Some(url) = url {
+                tx.send(url.to_string()).ok();
+            }
+        }
+    });
+    let url = rx.recv_timeout(Duration::from_secs(60)).expect("the server listens");
+    let mut c = WsClient::connect(&url).await;
+    let bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Kira", "homeserver": synapse.url, "user_id": ids[0], "password": ARIA_PW}),
+        )
+        .await["bot_id"]
+        .clone();
+    let running = wait_bot(&mut c, &bot, "running", status_is("running")).await;
+    let pid = running["pid"].as_u64().unwrap();
+    assert!(process_alive(pid));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "bot process {pid} orphaned by the killed server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

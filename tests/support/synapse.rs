@@ -208,14 +208,19 @@ impl Human {
 
     /// Creates a private room inviting `invite`; answers its id.
     pub async fn create_room(&self, invite: &[&str]) -> String {
-        let v = self
-            .call(
-                Method::POST,
-                &["createRoom"],
-                &[],
-                Some(json!({"preset": "private_chat", "invite": invite})),
-            )
-            .await;
+        self.create_room_with(invite, json!([])).await
+    }
+
+    /// Creates a private room inviting `invite`, with end-to-end encryption turned on; answers its id.
+    pub async fn create_encrypted_room(&self, invite: &[&str]) -> String {
+        let encryption = json!([{"type": "m.room.encryption", "state_key": "",
+                                 "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]);
+        self.create_room_with(invite, encryption).await
+    }
+
+    async fn create_room_with(&self, invite: &[&str], initial_state: Value) -> String {
+        let body = json!({"preset": "private_chat", "invite": invite, "initial_state": initial_state});
+        let v = self.call(Method::POST, &["createRoom"], &[], Some(body)).await;
         v["room_id"].as_str().expect("room id").to_string()
     }
 
