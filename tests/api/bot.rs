@@ -325,7 +325,7 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
 }
 
 #[tokio::test]
-async fn bad_credentials_fail_without_retrying_and_an_unreachable_homeserver_backs_off() {
+async fn bad_credentials_fail_with_growing_retries_and_an_unreachable_homeserver_backs_off() {
     let synapse = synapse::shared().await;
     let t = tag();
     let user = format!("wrongpw{t}");
