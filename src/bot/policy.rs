@@ -143,7 +143,8 @@ impl RoomRateCap {
     }
 }
 
-/// Edits of a streamed reply: at most one per interval.
+/// Edits of a streamed reply: at most one per interval, counted from when the homeserver took the last one (so
+/// a slow homeserver cannot squeeze two edits closer together).
 pub struct EditThrottle {
     interval: Duration,
     last: Instant,
@@ -155,14 +156,14 @@ impl EditThrottle {
         Self { interval, last: posted }
     }
 
-    /// True (and the clock restarts) when an edit may be sent at `now`.
-    pub fn ready(&mut self, now: Instant) -> bool {
-        if now.saturating_duration_since(self.last) >= self.interval {
-            self.last = now;
-            true
-        } else {
-            false
-        }
+    /// True when an edit may be sent at `now`.
+    pub fn due(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last) >= self.interval
+    }
+
+    /// An edit was taken by the homeserver at `at`: the next one waits a whole interval from then.
+    pub fn sent(&mut self, at: Instant) {
+        self.last = at;
     }
 }
 
@@ -251,9 +252,11 @@ mod tests {
     fn edits_at_most_once_per_interval() {
         let t0 = Instant::now();
         let mut t = EditThrottle::new(Duration::from_secs(1), t0);
-        assert!(!t.ready(t0 + Duration::from_millis(500)));
-        assert!(t.ready(t0 + Duration::from_millis(1000)));
-        assert!(!t.ready(t0 + Duration::from_millis(1900)));
-        assert!(t.ready(t0 + Duration::from_millis(2000)));
+        assert!(!t.due(t0 + Duration::from_millis(500)));
+        assert!(t.due(t0 + Duration::from_millis(1000)));
+        // The edit took 300 ms to be taken: the next waits a whole second from then.
+        t.sent(t0 + Duration::from_millis(1300));
+        assert!(!t.due(t0 + Duration::from_millis(2000)));
+        assert!(t.due(t0 + Duration::from_millis(2300)));
     }
 }

@@ -335,8 +335,9 @@ async fn stream_reply(
                         posted = Some((id, text.clone(), EditThrottle::new(interval, Instant::now())));
                     }
                     Some((id, shown, throttle)) => {
-                        if *shown != text && throttle.ready(Instant::now()) {
+                        if *shown != text && throttle.due(Instant::now()) {
                             matrix.edit_text(&msg.room_id, id, &text).await?;
+                            throttle.sent(Instant::now());
                             *shown = text.clone();
                         }
                     }
