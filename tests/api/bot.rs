@@ -427,22 +427,34 @@ async fn bad_credentials_fail_with_growing_retries_and_an_unreachable_homeserver
 }
 
 #[tokio::test]
-async fn bots_stop_with_the_server_and_come_back_after_a_restart() {
+async fn bots_decline_strangers_stop_with_the_server_and_come_back_after_a_restart() {
     let synapse = synapse::shared().await;
     let t = tag();
-    let (alice, aria) = (format!("alice{t}"), format!("aria{t}"));
-    let ids = synapse.register(&[(&alice, HUMAN_PW), (&aria, ARIA_PW)]).await;
-    let aria_id = ids[1].clone();
+    let (alice, bob, aria) = (format!("alice{t}"), format!("bob{t}"), format!("aria{t}"));
+    let ids = synapse
+        .register(&[(&alice, HUMAN_PW), (&bob, HUMAN_PW), (&aria, ARIA_PW)])
+        .await;
+    let aria_id = ids[2].clone();
     let (_llm, server, _dir) = bot_server();
     let mut c = server.client().await;
     let bot = c
         .result(
             "bot.create",
-            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": aria_id, "password": ARIA_PW}),
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": aria_id, "password": ARIA_PW,
+                   "invite_allowlist": [ids[0]]}),
         )
         .await["bot_id"]
         .clone();
     let running = wait_bot(&mut c, &bot, "running", status_is("running")).await;
+
+    // Only users on its allowlist may invite it: Bob's invite is declined.
+    let stranger = Human::login(synapse, &bob, HUMAN_PW).await;
+    let declined = stranger.create_room(&[&aria_id]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while stranger.membership(&declined, &aria_id).await != "leave" {
+        assert!(Instant::now() < deadline, "the invite from a stranger was not declined");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let human = Human::login(synapse, &alice, HUMAN_PW).await;
     let room = human.create_room(&[&aria_id]).await;
     wait_joined(&human, &room, &[&aria_id]).await;

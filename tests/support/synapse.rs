@@ -249,6 +249,14 @@ impl Human {
             .unwrap_or_default()
     }
 
+    /// `user`'s membership of the room (`invite`, `join`, `leave`…).
+    pub async fn membership(&self, room: &str, user: &str) -> String {
+        let v = self
+            .call(Method::GET, &["rooms", room, "state", "m.room.member", user], &[], None)
+            .await;
+        v["membership"].as_str().unwrap_or_default().to_string()
+    }
+
     /// The room's last 500 message events, oldest first.
     pub async fn messages(&self, room: &str) -> Vec<Value> {
         let filter = json!({"types": ["m.room.message"]}).to_string();
