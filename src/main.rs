@@ -50,6 +50,8 @@ enum Command {
         #[arg(long)]
         id: uuid::Uuid,
     },
+    /// Print the method table as the Markdown list README.md holds.
+    Methods,
     /// Long-term memory maintenance.
     Memory {
         #[command(subcommand)]
@@ -106,6 +108,11 @@ fn main() -> ExitCode {
         }
         Command::Serve => serve(settings),
         Command::Bot { id } => persona_mcp::bot::main(id, &settings.logging.level),
+        Command::Methods => {
+            let router = persona_mcp::rpc::router();
+            println!("{}", persona_mcp::rpc::docs::methods_markdown(&router));
+            ExitCode::SUCCESS
+        }
         Command::Stdio => {
             init_logging(&settings);
             persona_mcp::mcp::stdio::run(settings)

@@ -13,6 +13,7 @@
 //! The words in the report (prediction, style, potential, frequency, challenges) are decided on the
 //! rounded (3 dp) scores the report shows, so that a reader of the report can check them.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -373,7 +374,7 @@ impl CompatibilityScores {
 }
 
 /// The old server's one-word forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Prediction {
     /// overall > 0.8.
@@ -457,7 +458,7 @@ impl Band {
 }
 
 /// A likely difficulty between the two personas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Challenge {
     /// Personality score under 0.4.
@@ -501,7 +502,7 @@ impl<'a> From<&'a Persona> for Party<'a> {
 }
 
 /// `{id, name}` of a persona in the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct PersonaRef {
     /// Persona id.
     pub id: Uuid,
@@ -519,7 +520,7 @@ impl From<&Persona> for PersonaRef {
 }
 
 /// `compatibility_analysis`: the scores rounded to 3 dp and the prediction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CompatibilityAnalysis {
     /// 0..1.
     pub overall: f64,
@@ -551,7 +552,7 @@ impl CompatibilityAnalysis {
 }
 
 /// `interaction_suggestions`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct InteractionSuggestions {
     /// See [`Band::interaction_style`].
     pub interaction_style: &'static str,
@@ -568,7 +569,7 @@ pub struct InteractionSuggestions {
 }
 
 /// The `relationship.compatibility` result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct CompatibilityReport {
     /// The first persona.
     pub persona1: PersonaRef,

@@ -42,17 +42,28 @@ fn input_schema(method: &Method) -> Value {
     schema
 }
 
+/// The output schema of a method: its result type's JSON Schema, which MCP wants to be an object schema (`None`
+/// for a result that is not an object).
+fn output_schema(method: &Method) -> Option<Value> {
+    let schema = (method.result_schema)();
+    (schema.get("type") == Some(&json!("object"))).then_some(schema)
+}
+
 fn describe(method: &Method) -> Value {
     let mut description = method.description.to_string();
     if method.reports_progress() {
         description.push_str(" (send a progressToken to receive the reply chunk by chunk as progress notifications)");
     }
-    json!({
+    let mut tool = json!({
         "name": tool_name(method.name),
         "title": method.name,
         "description": description,
         "inputSchema": input_schema(method),
-    })
+    });
+    if let Some(schema) = output_schema(method) {
+        tool["outputSchema"] = schema;
+    }
+    tool
 }
 
 /// `tools/list`.

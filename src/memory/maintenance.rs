@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use chrono::Utc;
+use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -53,6 +54,42 @@ pub struct DecayCycle {
 
 fn candidates(all: &[StoredMemory]) -> Vec<PruneCandidate> {
     all.iter().map(|s| PruneCandidate::from(&s.memory)).collect()
+}
+
+/// Memory statistics of one persona or all (`memory.stats`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MemoryStats {
+    /// Memories.
+    pub total_memories: usize,
+    /// Mean importance, 3 decimals.
+    pub avg_importance: f64,
+    /// Type → count.
+    pub memory_types: BTreeMap<String, usize>,
+    /// Memories of importance ≥ 0.7.
+    pub high_importance_count: usize,
+    /// Memories created today (UTC).
+    pub created_today: usize,
+    /// How long the statistics took.
+    pub stats_calculation_time_ms: f64,
+    /// Persona id → count.
+    pub memories_by_persona: BTreeMap<String, usize>,
+    /// Counts by importance band.
+    pub importance_distribution: ImportanceDistribution,
+    /// private / shared / public → count.
+    pub visibility_counts: BTreeMap<&'static str, usize>,
+    /// Database and vector index files, MiB.
+    pub storage_size_mb: f64,
+}
+
+/// Memories by importance band.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ImportanceDistribution {
+    /// ≥ 0.7.
+    pub high: usize,
+    /// 0.4..0.7.
+    pub medium: usize,
+    /// < 0.4.
+    pub low: usize,
 }
 
 impl MemoryService {
@@ -219,7 +256,7 @@ impl MemoryService {
     }
 
     /// `memory.stats`: for one persona, or all.
-    pub async fn stats(&self, persona: Option<Uuid>, storage_bytes: u64) -> Result<serde_json::Value, AppError> {
+    pub async fn stats(&self, persona: Option<Uuid>, storage_bytes: u64) -> Result<MemoryStats, AppError> {
         let started = Instant::now();
         let groups = self.groups(persona).await?;
         let mut types: BTreeMap<String, usize> = BTreeMap::new();
@@ -237,18 +274,22 @@ impl MemoryService {
             created_today += g.created_on_day;
         }
         let avg = if n == 0 { 0.0 } else { sum / n as f64 };
-        Ok(serde_json::json!({
-            "total_memories": n,
-            "avg_importance": (avg * 1000.0).round() / 1000.0,
-            "memory_types": types,
-            "high_importance_count": high,
-            "created_today": created_today,
-            "stats_calculation_time_ms": started.elapsed().as_secs_f64() * 1000.0,
-            "memories_by_persona": by_persona,
-            "importance_distribution": { "high": high, "medium": n - high - low, "low": low },
-            "visibility_counts": visibility,
-            "storage_size_mb": (storage_bytes as f64 / 1_048_576.0 * 100.0).round() / 100.0,
-        }))
+        Ok(MemoryStats {
+            total_memories: n,
+            avg_importance: (avg * 1000.0).round() / 1000.0,
+            memory_types: types,
+            high_importance_count: high,
+            created_today,
+            stats_calculation_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+            memories_by_persona: by_persona,
+            importance_distribution: ImportanceDistribution {
+                high,
+                medium: n - high - low,
+                low,
+            },
+            visibility_counts: visibility,
+            storage_size_mb: (storage_bytes as f64 / 1_048_576.0 * 100.0).round() / 100.0,
+        })
     }
 
     /// `memory.shared_stats`.

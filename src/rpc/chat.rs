@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::context::Ctx;
 use super::framing::RpcError;
 use super::persona::{non_empty, target_persona};
+use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};
 use crate::actors::conversation::ConversationKey;
 use crate::actors::turn::{Chat, ChatOutcome, ChunkSink, TurnEnd};
@@ -26,7 +27,7 @@ pub fn register(r: &mut Router) {
         "Chat with a persona and get the whole reply (persona_id, or the connection's current persona)",
         chat,
     );
-    r.streaming::<ChatParams, _, _>(
+    r.streaming::<ChatParams, StreamComplete, _, _>(
         "persona.chat_stream",
         "Chat with a persona (persona_id, or the connection's current persona), streaming the reply chunk by chunk",
         chat_stream,
@@ -42,10 +43,10 @@ pub fn register(r: &mut Router) {
         send_message,
     );
     r.progress("persona.chat", |ctx, params, sink, cancel| {
-        reported(ctx, params, sink, cancel, |o, _| chat_result(o))
+        reported(ctx, params, sink, cancel, |o, _| ChatReply::from(o))
     });
     r.progress("persona.chat_stream", |ctx, params, sink, cancel| {
-        reported(ctx, params, sink, cancel, complete_data)
+        reported(ctx, params, sink, cancel, StreamComplete::of)
     });
 }
 
@@ -127,14 +128,6 @@ async fn converse(ctx: &Ctx, persona: &Persona, channel: String, chat: Chat) -> 
     ctx.app.conversation(key, persona).await?.send(chat).await?
 }
 
-fn persona_state(o: &ChatOutcome) -> Value {
-    json!({
-        "social_energy": o.persona_state.social_energy,
-        "available_time": o.persona_state.available_time,
-        "interaction_fatigue": o.persona_state.interaction_fatigue,
-    })
-}
-
 /// A chat request checked and ready: the message, its token budget and the persona that answers.
 struct PreparedChat {
     message: String,
@@ -180,47 +173,21 @@ async fn run(
     Ok((chat.persona, o))
 }
 
-/// The `persona.chat` result.
-fn chat_result(o: &ChatOutcome) -> Value {
-    json!({
-        "response": o.response,
-        "response_type": "direct",
-        "continue_score": o.continue_score,
-        "tokens_used": o.tokens_used,
-        "processing_time": o.processing_time,
-        "persona_state": persona_state(o),
-    })
-}
-
-/// The `data` of a `stream_complete` event.
-fn complete_data(o: &ChatOutcome, persona: &Persona) -> Value {
-    json!({
-        "full_response": o.response,
-        "chunk_count": o.chunk_count,
-        "processing_time": o.processing_time,
-        "response_length": o.response.chars().count(),
-        "tokens_used": o.tokens_used,
-        "persona_name": persona.name,
-        "persona_id": persona.id,
-        "continue_score": o.continue_score,
-    })
-}
-
-async fn chat(ctx: Ctx, p: ChatParams) -> Result<Value, AppError> {
+async fn chat(ctx: Ctx, p: ChatParams) -> Result<ChatReply, AppError> {
     let prepared = prepare(&ctx, p).await?;
     let (_, o) = run(&ctx, prepared, None, ctx.conn.closed.child_token()).await?;
-    Ok(chat_result(&o.finished()?))
+    Ok(ChatReply::from(&o.finished()?))
 }
 
 /// The progress entry of `persona.chat` and `persona.chat_stream` (MCP `tools/call` with a `progressToken`):
 /// chunks go to `sink` instead of stream frames, and the result is shaped by `shape`, cut short or not.
-async fn reported(
+async fn reported<R>(
     ctx: Ctx,
     params: Value,
     sink: ChunkSink,
     cancel: CancellationToken,
-    shape: fn(&ChatOutcome, &Persona) -> Value,
-) -> Result<Value, AppError> {
+    shape: fn(&ChatOutcome, &Persona) -> R,
+) -> Result<R, AppError> {
     let prepared = prepare(&ctx, parse_params(params)?).await?;
     let (persona, o) = run(&ctx, prepared, Some(sink), cancel).await?;
     Ok(shape(&o.finished()?, &persona))
@@ -344,7 +311,7 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
         }
         Ok((persona, o)) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => {
             metrics.streams.with_label_values(&["complete"]).inc();
-            frames.event("stream_complete", complete_data(&o, &persona))
+            frames.event("stream_complete", json!(StreamComplete::of(&o, &persona)))
         }
         Ok((_, o)) if o.end == TurnEnd::Cancelled => {
             metrics.streams.with_label_values(&["cancelled"]).inc();
@@ -383,9 +350,12 @@ impl Params for CancelParams {
     }
 }
 
-async fn chat_cancel(ctx: Ctx, p: CancelParams) -> Result<Value, AppError> {
+async fn chat_cancel(ctx: Ctx, p: CancelParams) -> Result<Cancelled, AppError> {
     let cancelled = ctx.conn.cancel_stream(&p.stream_id);
-    Ok(json!({ "cancelled": cancelled, "stream_id": p.stream_id }))
+    Ok(Cancelled {
+        cancelled,
+        stream_id: p.stream_id,
+    })
 }
 
 /// `conversation.send_message` params.
@@ -412,7 +382,7 @@ impl Params for SendMessageParams {
     }
 }
 
-async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError> {
+async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, AppError> {
     check_length(&ctx, "content", &p.content)?;
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let channel = bridge_channel(&p.sender, &p.room_id);
@@ -428,11 +398,11 @@ async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<Value, AppError>
     };
     let started = Instant::now();
     let o = converse(&ctx, &persona, channel, turn).await?.finished()?;
-    Ok(json!({
-        "response": o.response,
-        "persona_id": o.persona_id,
-        "response_time_ms": started.elapsed().as_millis() as u64,
-        "memory_stored": o.memory_stored,
-        "conversation_id": o.conversation_id,
-    }))
+    Ok(MessageReply {
+        response: o.response,
+        persona_id: o.persona_id,
+        response_time_ms: started.elapsed().as_millis() as u64,
+        memory_stored: o.memory_stored,
+        conversation_id: o.conversation_id,
+    })
 }

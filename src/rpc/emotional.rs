@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::persona::{target_persona, MaybePersona};
+use super::results::persona::{Emotions, EmotionsUpdated};
 use super::router::{Params, Router};
 use crate::actors::persona::{GetEmotions, UpdateEmotions};
 use crate::domain::emotion::{EmotionalUpdate, UnknownField};
@@ -80,23 +81,26 @@ impl UpdateStateParams {
     }
 }
 
-async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Emotions, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let state = ctx.app.persona_actor(&persona).await?.send(GetEmotions).await?;
-    Ok(json!({ "persona_id": persona.id, "emotional_state": state }))
+    Ok(Emotions {
+        persona_id: persona.id,
+        emotional_state: state,
+    })
 }
 
-async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<Value, AppError> {
+async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<EmotionsUpdated, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let actor = ctx.app.persona_actor(&persona).await?;
     let state = actor
         .send(UpdateEmotions(p.into_update()))
         .await?
         .map_err(|unknown| AppError::invalid(format!("deltas.{}", unknown.0), unknown.to_string()))?;
-    Ok(json!({
-        "success": true,
-        "message": "Emotional state updated successfully",
-        "persona_id": persona.id,
-        "updated_state": state,
-    }))
+    Ok(EmotionsUpdated {
+        success: true,
+        message: "Emotional state updated successfully",
+        persona_id: persona.id,
+        updated_state: state,
+    })
 }

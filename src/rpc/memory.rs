@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::persona::{non_empty, target_persona, MaybePersona, NoParams};
+use super::results::memory::StatsOf;
 use super::router::{Params, Router};
 use crate::actors::decay::{GetDecayStats, RunCycleNow, StartDecay, StopDecay};
 use crate::domain::decay::DecayMode;
@@ -19,7 +20,7 @@ use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::{CrossPersonaFilter, Memory, StoredMemory, Visibility};
 use crate::domain::round3;
 use crate::error::AppError;
-use crate::memory::{Hit, SearchQuery};
+use crate::memory::{Hit, MemoryStats, SearchQuery};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -120,7 +121,7 @@ pub fn storage_bytes(data_dir: &Path, database: &Path) -> u64 {
 }
 
 /// Statistics of one persona's memories (or all), as `memory.stats` answers.
-pub async fn memory_stats(ctx: &Ctx, persona: Option<Uuid>) -> Result<Value, AppError> {
+pub async fn memory_stats(ctx: &Ctx, persona: Option<Uuid>) -> Result<MemoryStats, AppError> {
     let s = &ctx.app.settings.storage;
     let bytes = storage_bytes(&s.data_dir, &s.database_file());
     ctx.app.memory.stats(persona, bytes).await
@@ -381,14 +382,15 @@ async fn delete(ctx: Ctx, p: MemoryRef) -> Result<Value, AppError> {
     Ok(json!({ "deleted": true, "memory_id": id }))
 }
 
-async fn stats(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+async fn stats(ctx: Ctx, p: MaybePersona) -> Result<StatsOf, AppError> {
     let persona = match p.persona_id.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
         None => ctx.conn.current_persona(),
     };
-    let mut out = memory_stats(&ctx, persona).await?;
-    out["persona_id"] = json!(persona);
-    Ok(out)
+    Ok(StatsOf {
+        stats: memory_stats(&ctx, persona).await?,
+        persona_id: persona,
+    })
 }
 
 /// `memory.prune` params.

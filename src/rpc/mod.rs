@@ -4,11 +4,13 @@ pub mod bot;
 pub mod chat;
 pub mod context;
 pub mod conversation;
+pub mod docs;
 pub mod emotional;
 pub mod framing;
 pub mod memory;
 pub mod persona;
 pub mod relationship;
+pub mod results;
 pub mod router;
 pub mod system;
 

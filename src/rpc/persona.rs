@@ -11,6 +11,10 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::memory::memory_stats;
+use super::results::persona::{
+    CardWithStats, Created, Deleted, InteractionView, PersonaCard, PersonaList, PersonaSummary, Status, StatusCard,
+    Switched, Updated,
+};
 use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot};
 use crate::actors::registry::{CardChanged, Forget};
@@ -85,37 +89,7 @@ async fn snapshot(ctx: &Ctx, persona: &Persona) -> Result<Snapshot, AppError> {
     Ok(ctx.app.persona_actor(persona).await?.send(GetSnapshot).await?)
 }
 
-fn card(p: &Persona) -> Value {
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "description": p.description,
-        "personality_traits": p.personality_traits,
-        "topic_preferences": p.topic_preferences,
-        "charisma": p.charisma,
-        "intelligence": p.intelligence,
-        "social_rank": p.social_rank,
-        "model": p.model,
-        "system_prompt": p.system_prompt,
-        "avatar_url": p.avatar_url,
-        "created_at": p.created_at,
-        "updated_at": p.updated_at,
-    })
-}
-
-fn interaction_state(s: &InteractionState) -> Value {
-    json!({
-        "interest_level": s.interest_level,
-        "interaction_fatigue": s.interaction_fatigue,
-        "current_priority": s.current_priority.as_str(),
-        "available_time": s.available_time,
-        "social_energy": s.social_energy,
-        "cooldown_until": s.cooldown_until,
-        "is_available": s.is_available(now_secs()),
-    })
-}
-
-async fn list(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn list(ctx: Ctx, _: NoParams) -> Result<PersonaList, AppError> {
     let all = ctx.app.store.personas().list().await?;
     let snapshots = join_all(all.iter().map(|p| snapshot(&ctx, p))).await;
     let now = now_secs();
@@ -125,40 +99,48 @@ async fn list(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
         let s = s?;
         let is_available = s.state.is_available(now);
         available += usize::from(is_available);
-        rows.push(json!({
-            "id": s.persona.id,
-            "name": s.persona.name,
-            "description": s.persona.description,
-            "available": is_available,
-            "social_energy": s.state.social_energy,
-            "current_priority": s.state.current_priority.as_str(),
-            "cooldown_remaining": s.state.cooldown_remaining(now),
-        }));
+        rows.push(PersonaSummary {
+            cooldown_remaining: s.state.cooldown_remaining(now),
+            social_energy: s.state.social_energy,
+            current_priority: s.state.current_priority,
+            available: is_available,
+            id: s.persona.id,
+            name: s.persona.name,
+            description: s.persona.description,
+        });
     }
-    Ok(json!({ "personas": rows, "total_count": all.len(), "available_count": available }))
+    Ok(PersonaList {
+        total_count: all.len(),
+        available_count: available,
+        personas: rows,
+    })
 }
 
-async fn get(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
+async fn get(ctx: Ctx, p: PersonaRef) -> Result<PersonaCard, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    let mut card = card(&persona);
-    card["memory_stats"] = memory_stats(&ctx, Some(persona.id)).await?;
-    Ok(json!({ "persona": card }))
+    let memory_stats = memory_stats(&ctx, Some(persona.id)).await?;
+    Ok(PersonaCard {
+        persona: CardWithStats {
+            card: persona,
+            memory_stats,
+        },
+    })
 }
 
-async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
+async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Switched, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
     let s = ctx.app.persona_actor(&persona).await?.send(CheckAvailable).await??;
     ctx.conn.set_current_persona(Some(persona.id));
-    Ok(json!({
-        "persona_id": persona.id,
-        "name": persona.name,
-        "description": persona.description,
-        "status": "active",
-        "social_energy": s.state.social_energy,
-        "available_time": s.state.available_time,
-        "current_priority": s.state.current_priority.as_str(),
-        "session_id": ctx.conn.session_id(),
-    }))
+    Ok(Switched {
+        persona_id: persona.id,
+        name: persona.name,
+        description: persona.description,
+        status: "active",
+        social_energy: s.state.social_energy,
+        available_time: s.state.available_time,
+        current_priority: s.state.current_priority,
+        session_id: ctx.conn.session_id(),
+    })
 }
 
 /// Fields of a persona card, all optional (create requires `name`).
@@ -270,7 +252,7 @@ impl Params for CreateParams {
     }
 }
 
-async fn create(ctx: Ctx, p: CreateParams) -> Result<Value, AppError> {
+async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
     let now = Utc::now();
     let mut persona = Persona {
         id: Uuid::new_v4(),
@@ -290,7 +272,11 @@ async fn create(ctx: Ctx, p: CreateParams) -> Result<Value, AppError> {
     p.fields.apply(&mut persona);
     let state = InteractionState::new(Priority::Casual, 100.0, 300.0);
     ctx.app.store.personas().insert(persona.clone(), state).await?;
-    Ok(json!({ "persona_id": persona.id, "name": persona.name, "created": true }))
+    Ok(Created {
+        persona_id: persona.id,
+        name: persona.name,
+        created: true,
+    })
 }
 
 /// `persona.update` params.
@@ -309,16 +295,16 @@ impl Params for UpdateParams {
     }
 }
 
-async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
+async fn update(ctx: Ctx, p: UpdateParams) -> Result<Updated, AppError> {
     let mut persona = ctx.app.resolve_persona(&p.persona_id).await?;
     p.fields.apply(&mut persona);
     persona.updated_at = Utc::now();
     ctx.app.store.personas().update(persona.clone()).await?;
     ctx.app.registry.do_send(CardChanged(persona.clone()));
-    Ok(json!({ "persona": card(&persona), "updated": true }))
+    Ok(Updated { persona, updated: true })
 }
 
-async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
+async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Deleted, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
     let id = persona.id;
     ctx.app.store.personas().delete(id).await?;
@@ -327,29 +313,20 @@ async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Value, AppError> {
     if ctx.conn.current_persona() == Some(id) {
         ctx.conn.set_current_persona(None);
     }
-    Ok(json!({
-        "persona_id": id,
-        "name": persona.name,
-        "deleted": true,
-        "message": format!("Persona {} deleted", persona.name),
-    }))
+    Ok(Deleted {
+        persona_id: id,
+        message: format!("Persona {} deleted", persona.name),
+        name: persona.name,
+        deleted: true,
+    })
 }
 
-async fn status(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+async fn status(ctx: Ctx, p: MaybePersona) -> Result<Status, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let s = snapshot(&ctx, &persona).await?;
-    Ok(json!({
-        "persona": {
-            "id": persona.id,
-            "name": persona.name,
-            "description": persona.description,
-            "personality_traits": persona.personality_traits,
-            "topic_preferences": persona.topic_preferences,
-            "charisma": persona.charisma,
-            "intelligence": persona.intelligence,
-            "social_rank": persona.social_rank,
-        },
-        "interaction_state": interaction_state(&s.state),
-        "memory_stats": memory_stats(&ctx, Some(persona.id)).await?,
-    }))
+    Ok(Status {
+        persona: StatusCard::from(&persona),
+        interaction_state: InteractionView::of(&s.state, now_secs()),
+        memory_stats: memory_stats(&ctx, Some(persona.id)).await?,
+    })
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use futures_util::future::{join_all, BoxFuture};
 use futures_util::FutureExt;
+use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -50,6 +51,9 @@ pub struct Method {
     pub description: &'static str,
     /// JSON Schema of the params, generated from the params type.
     pub schema: fn() -> Value,
+    /// JSON Schema of the result, generated from the result type (for a streaming method: of the result its
+    /// progress entry answers).
+    pub result_schema: fn() -> Value,
     /// True when the method streams its answer as several frames.
     pub streaming: bool,
     handler: HandlerFn,
@@ -73,6 +77,17 @@ pub struct Router {
 
 fn schema_of<P: JsonSchema>() -> Value {
     serde_json::to_value(schemars::schema_for!(P)).unwrap_or(Value::Null)
+}
+
+/// The schema of what `R` serialises to (every field it always writes is required).
+fn result_schema_of<R: JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft2020_12().for_serialize().into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<R>()).unwrap_or(Value::Null)
+}
+
+/// A handler's result as JSON.
+fn to_result(r: impl Serialize) -> Result<Value, AppError> {
+    serde_json::to_value(r).map_err(|e| AppError::Internal(format!("serialising result: {e}")))
 }
 
 /// Deserialises params into `P`, turning serde's complaint into an error that names the field.
@@ -103,34 +118,34 @@ impl Router {
     pub fn method<P, R, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
     where
         P: Params,
-        R: Serialize + 'static,
+        R: Serialize + JsonSchema + 'static,
         F: Fn(Ctx, P) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<R, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        self.insert(name, description, schema_of::<P>, false, move |ctx, params| {
+        let schemas = (schema_of::<P> as fn() -> Value, result_schema_of::<R> as fn() -> Value);
+        self.insert(name, description, schemas, false, move |ctx, params| {
             let f = f.clone();
             async move {
                 let p = parse_params::<P>(params)?;
-                let r = f(ctx, p).await?;
-                serde_json::to_value(r)
-                    .map(Reply::Value)
-                    .map_err(|e| AppError::Internal(format!("serialising result: {e}")))
+                to_result(f(ctx, p).await?).map(Reply::Value)
             }
             .boxed()
         })
     }
 
     /// Registers a streaming method: it parses its own params (so that even bad input is answered in the
-    /// stream's format) and sends its own frames.
-    pub fn streaming<P, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
+    /// stream's format) and sends its own frames; `R` is the result of its progress entry.
+    pub fn streaming<P, R, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
     where
         P: JsonSchema,
+        R: JsonSchema,
         F: Fn(Ctx, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Reply, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        self.insert(name, description, schema_of::<P>, true, move |ctx, params| {
+        let schemas = (schema_of::<P> as fn() -> Value, result_schema_of::<R> as fn() -> Value);
+        self.insert(name, description, schemas, true, move |ctx, params| {
             f(ctx, params).boxed()
         })
     }
@@ -139,7 +154,7 @@ impl Router {
         &mut self,
         name: &'static str,
         description: &'static str,
-        schema: fn() -> Value,
+        (schema, result_schema): (fn() -> Value, fn() -> Value),
         streaming: bool,
         handler: impl Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync + 'static,
     ) -> &mut Self {
@@ -147,6 +162,7 @@ impl Router {
             name,
             description,
             schema,
+            result_schema,
             streaming,
             handler: Arc::new(handler),
             progress: None,
@@ -160,13 +176,17 @@ impl Router {
     /// Gives a registered method a second entry point for transports with their own progress channel (MCP
     /// `notifications/progress`): it hands each chunk to a callback instead of sending frames, stops when the
     /// token is cancelled, and returns the final result.
-    pub fn progress<F, Fut>(&mut self, name: &'static str, f: F) -> &mut Self
+    pub fn progress<R, F, Fut>(&mut self, name: &'static str, f: F) -> &mut Self
     where
+        R: Serialize + 'static,
         F: Fn(Ctx, Value, ChunkSink, CancellationToken) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<Value, AppError>> + Send + 'static,
+        Fut: Future<Output = Result<R, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let entry: ProgressFn = Arc::new(move |ctx, params, sink, cancel| f(ctx, params, sink, cancel).boxed());
+        let entry: ProgressFn = Arc::new(move |ctx, params, sink, cancel| {
+            let answer = f(ctx, params, sink, cancel);
+            async move { to_result(answer.await?) }.boxed()
+        });
         match self.methods.get_mut(name) {
             Some(m) => m.progress = Some(entry),
             None => debug_assert!(false, "progress entry for unregistered method {name}"),

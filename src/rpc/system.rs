@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use super::context::Ctx;
 use super::framing::notification;
 use super::persona::NoParams;
+use super::results::system::{Models, Subscribed, SystemStatus, VisualUpdated};
 use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::actors::registry::ActiveConversations;
@@ -38,7 +39,7 @@ pub fn register(r: &mut Router) {
 /// How long `system.status` waits for the LLM backend before calling it unavailable.
 const LLM_PROBE: Duration = Duration::from_secs(2);
 
-async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
     let app = &ctx.app;
     let llm_available = matches!(tokio::time::timeout(LLM_PROBE, app.llm.list_models()).await, Ok(Ok(_)));
     let all = app.store.personas().list().await?;
@@ -61,31 +62,31 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
     };
     let dialogues = app.store.dialogues().active_count().await?;
     let active_conversations = app.registry.send(ActiveConversations).await? + dialogues as usize;
-    Ok(json!({
-        "system_status": "operational",
-        "health": if llm_available { "healthy" } else { "degraded" },
-        "llm_available": llm_available,
-        "total_personas": all.len(),
-        "available_personas": available,
-        "active_conversations": active_conversations,
-        "current_persona": current,
-        "current_conversation": current_conversation,
-        "timestamp": Utc::now(),
-        "active_connections": app.hub.count(),
-        "session_id": session_id,
-        "uptime_seconds": app.started_at.elapsed().as_secs(),
-        "version": env!("CARGO_PKG_VERSION"),
-    }))
+    Ok(SystemStatus {
+        system_status: "operational",
+        health: if llm_available { "healthy" } else { "degraded" },
+        llm_available,
+        total_personas: all.len(),
+        available_personas: available,
+        active_conversations,
+        current_persona: current,
+        current_conversation,
+        timestamp: Utc::now(),
+        active_connections: app.hub.count(),
+        session_id,
+        uptime_seconds: app.started_at.elapsed().as_secs(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
-async fn models(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn models(ctx: Ctx, _: NoParams) -> Result<Models, AppError> {
     let llm = &ctx.app.llm;
     let available = llm.list_models().await?;
-    Ok(json!({
-        "available_models": available,
-        "current_model": llm.default_model(),
-        "provider": llm.provider(),
-    }))
+    Ok(Models {
+        available_models: available,
+        current_model: llm.default_model().to_string(),
+        provider: llm.provider().to_string(),
+    })
 }
 
 /// `visual.update` params.
@@ -104,7 +105,7 @@ fn general() -> String {
     "general".into()
 }
 
-async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<Value, AppError> {
+async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated, AppError> {
     let timestamp = Utc::now();
     let frame = notification(
         "visual.update",
@@ -114,12 +115,12 @@ async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<Value, AppErro
     let recipients = ctx.app.hub.broadcast(&frame, |c| {
         c.id != ctx.conn.id && c.visual_subscribed.load(std::sync::atomic::Ordering::Relaxed)
     });
-    Ok(json!({
-        "visual_updated": true,
-        "update_type": p.update_type,
-        "timestamp": timestamp,
-        "recipients": recipients,
-    }))
+    Ok(VisualUpdated {
+        visual_updated: true,
+        update_type: p.update_type,
+        timestamp,
+        recipients,
+    })
 }
 
 /// `visual.subscribe` params.
@@ -135,9 +136,11 @@ fn yes() -> bool {
     true
 }
 
-async fn visual_subscribe(ctx: Ctx, p: SubscribeParams) -> Result<Value, AppError> {
+async fn visual_subscribe(ctx: Ctx, p: SubscribeParams) -> Result<Subscribed, AppError> {
     ctx.conn
         .visual_subscribed
         .store(p.subscribe, std::sync::atomic::Ordering::Relaxed);
-    Ok(json!({ "subscribed": p.subscribe }))
+    Ok(Subscribed {
+        subscribed: p.subscribe,
+    })
 }

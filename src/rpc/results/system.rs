@@ -1,0 +1,68 @@
+//! Results of `system.*` and `visual.*`.
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// `system.status`.
+#[derive(Serialize, JsonSchema)]
+pub struct SystemStatus {
+    /// Always "operational".
+    pub system_status: &'static str,
+    /// "healthy", or "degraded" when the LLM backend does not answer.
+    pub health: &'static str,
+    /// The LLM backend answered.
+    pub llm_available: bool,
+    /// Personas.
+    pub total_personas: usize,
+    /// Personas free to interact.
+    pub available_personas: usize,
+    /// Chat and persona-to-persona conversations running.
+    pub active_conversations: usize,
+    /// The connection's current persona.
+    pub current_persona: Option<Uuid>,
+    /// The current persona's chat conversation on this session.
+    pub current_conversation: Option<Uuid>,
+    /// Now.
+    pub timestamp: DateTime<Utc>,
+    /// Open connections.
+    pub active_connections: usize,
+    /// This session's handle.
+    pub session_id: String,
+    /// Seconds since start.
+    pub uptime_seconds: u64,
+    /// Server version.
+    pub version: &'static str,
+}
+
+/// `system.models`.
+#[derive(Serialize, JsonSchema)]
+pub struct Models {
+    /// What the LLM backend offers.
+    pub available_models: Vec<String>,
+    /// The model used when a persona names none.
+    pub current_model: String,
+    /// "ollama" or "openai".
+    pub provider: String,
+}
+
+/// `visual.update`.
+#[derive(Serialize, JsonSchema)]
+pub struct VisualUpdated {
+    /// Always true.
+    pub visual_updated: bool,
+    /// The update's kind.
+    pub update_type: String,
+    /// When it was sent.
+    pub timestamp: DateTime<Utc>,
+    /// Connections it was sent to.
+    pub recipients: usize,
+}
+
+/// `visual.subscribe`.
+#[derive(Serialize, JsonSchema)]
+pub struct Subscribed {
+    /// Whether the connection now receives `visual.update`.
+    pub subscribed: bool,
+}
