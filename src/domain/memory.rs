@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -29,7 +30,7 @@ pub const RERANK_IMPORTANCE_WEIGHT: f64 = 0.3;
 pub const RRF_K: f64 = 60.0;
 
 /// Who may read a memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// The owner only (the default of `memory.store`).
@@ -212,7 +213,7 @@ impl Default for CrossPersonaFilter {
 }
 
 /// Where a cross-persona hit comes from (`source` in the result).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemorySource {
     /// The requester's own shared or public memory.

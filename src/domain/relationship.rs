@@ -6,6 +6,7 @@
 //! so `(a, b)` and `(b, a)` name the same record.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -65,7 +66,7 @@ pub const MEMORABLE_QUALITY: f64 = 0.7;
 pub const NEUTRAL_CONTINUE_SCORE: f64 = 50.0;
 
 /// What two personas are to each other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RelationshipType {
     /// Never met, or nothing came of it.
@@ -174,7 +175,7 @@ pub fn conversation_quality(continue_scores: &[f64]) -> f64 {
 }
 
 /// The relationship between two personas, stored once per unordered pair.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Relationship {
     /// The smaller of the two UUIDs.
     pub persona1_id: Uuid,

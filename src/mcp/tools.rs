@@ -42,11 +42,21 @@ fn input_schema(method: &Method) -> Value {
     schema
 }
 
-/// The output schema of a method: its result type's JSON Schema, which MCP wants to be an object schema (`None`
-/// for a result that is not an object).
+/// The output schema of a method: its result type's JSON Schema, which MCP wants to be an object schema. A result
+/// of several shapes (`anyOf` of objects) is an object too; `None` for a result that is not an object.
 fn output_schema(method: &Method) -> Option<Value> {
-    let schema = (method.result_schema)();
-    (schema.get("type") == Some(&json!("object"))).then_some(schema)
+    let mut schema = (method.result_schema)();
+    let is_object = |s: &Value| s.get("type") == Some(&json!("object"));
+    let variants_are_objects = ["anyOf", "oneOf"].iter().any(|key| {
+        schema
+            .get(*key)
+            .and_then(Value::as_array)
+            .is_some_and(|variants| variants.iter().all(is_object))
+    });
+    if variants_are_objects && schema.get("type").is_none() {
+        schema["type"] = json!("object");
+    }
+    is_object(&schema).then_some(schema)
 }
 
 fn describe(method: &Method) -> Value {

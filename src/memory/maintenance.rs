@@ -38,7 +38,7 @@ pub struct PersonaDecay {
 }
 
 /// The result of one decay cycle over several personas.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct DecayCycle {
     /// Personas processed.
     pub personas_processed: usize,
@@ -79,6 +79,47 @@ pub struct MemoryStats {
     pub visibility_counts: BTreeMap<&'static str, usize>,
     /// Database and vector index files, MiB.
     pub storage_size_mb: f64,
+}
+
+/// Statistics of shared and public memories (`memory.shared_stats`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SharedStats {
+    /// Personas.
+    pub total_personas: usize,
+    /// Shared memories.
+    pub shared_memories: usize,
+    /// Public memories.
+    pub public_memories: usize,
+    /// Memories with related personas.
+    pub cross_references: usize,
+    /// Persona id → its counts.
+    pub by_persona: BTreeMap<String, PersonaShare>,
+    /// The persona with the most shared and public memories.
+    pub most_shared: Option<MostShared>,
+}
+
+/// One persona's shared, public and cross-referenced memories.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PersonaShare {
+    /// Its name.
+    pub name: String,
+    /// Shared memories.
+    pub shared: usize,
+    /// Public memories.
+    pub public: usize,
+    /// Memories with related personas.
+    pub cross_references: usize,
+}
+
+/// The persona with the most shared and public memories.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct MostShared {
+    /// It.
+    pub persona_id: Uuid,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its shared and public memories.
+    pub shared_and_public: usize,
 }
 
 /// Memories by importance band.
@@ -293,9 +334,9 @@ impl MemoryService {
     }
 
     /// `memory.shared_stats`.
-    pub async fn shared_stats(&self, personas: &[(Uuid, String)]) -> Result<serde_json::Value, AppError> {
+    pub async fn shared_stats(&self, personas: &[(Uuid, String)]) -> Result<SharedStats, AppError> {
         let groups = self.groups(None).await?;
-        let mut by_persona: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        let mut by_persona: BTreeMap<String, PersonaShare> = BTreeMap::new();
         let (mut shared, mut public, mut cross) = (0, 0, 0);
         let mut counts: HashMap<Uuid, (usize, usize, usize)> = HashMap::new();
         for g in &groups {
@@ -319,23 +360,29 @@ impl MemoryService {
             let (s, p, c) = counts.get(id).copied().unwrap_or_default();
             by_persona.insert(
                 id.to_string(),
-                serde_json::json!({ "name": name, "shared": s, "public": p, "cross_references": c }),
+                PersonaShare {
+                    name: name.clone(),
+                    shared: s,
+                    public: p,
+                    cross_references: c,
+                },
             );
             if s + p > 0 && most_shared.is_none_or(|(_, best)| s + p > best) {
                 most_shared = Some((*id, s + p));
             }
         }
-        let most_shared = most_shared.map(|(id, n)| {
-            let name = personas.iter().find(|(p, _)| *p == id).map(|(_, n)| n.clone());
-            serde_json::json!({ "persona_id": id, "name": name, "shared_and_public": n })
+        let most_shared = most_shared.map(|(id, n)| MostShared {
+            persona_id: id,
+            name: personas.iter().find(|(p, _)| *p == id).map(|(_, n)| n.clone()),
+            shared_and_public: n,
         });
-        Ok(serde_json::json!({
-            "total_personas": personas.len(),
-            "shared_memories": shared,
-            "public_memories": public,
-            "cross_references": cross,
-            "by_persona": by_persona,
-            "most_shared": most_shared,
-        }))
+        Ok(SharedStats {
+            total_personas: personas.len(),
+            shared_memories: shared,
+            public_memories: public,
+            cross_references: cross,
+            by_persona,
+            most_shared,
+        })
     }
 }

@@ -15,7 +15,9 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 pub use hook::MemoryHook;
-pub use maintenance::{DecayCycle, ImportanceDistribution, MemoryStats, PersonaDecay, PruneOutcome};
+pub use maintenance::{
+    DecayCycle, ImportanceDistribution, MemoryStats, MostShared, PersonaDecay, PersonaShare, PruneOutcome, SharedStats,
+};
 pub use queue::{embed_batch, EmbedJob, EmbedQueue};
 pub use search::{CrossHit, Hit, SearchQuery};
 

@@ -5,14 +5,15 @@ use std::time::Duration;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::notification;
 use super::persona::non_empty;
+use super::results::conversation::{DialogueList, DialogueStatus, Ended, FinalStats, Started, TurnTaken};
 use super::router::{Params, Router};
-use crate::actors::dialogue::{DialogueSession, EndDialogue, EndReport, TakeTurn};
+use crate::actors::dialogue::{DialogueSession, EndDialogue, TakeTurn};
 use crate::actors::persona::CheckConverse;
 use crate::actors::registry::DialogueFor;
 use crate::actors::turn::ChunkSink;
@@ -99,34 +100,30 @@ async fn session(ctx: &Ctx, d: &Dialogue) -> Result<actix::Addr<DialogueSession>
         .await?)
 }
 
-fn final_stats(r: &EndReport) -> Value {
-    json!({ "duration": r.duration, "turns": r.turns, "tokens_used": r.tokens_used })
-}
-
 /// `conversation.status` fields of a conversation.
-pub fn status_json(d: &Dialogue) -> Value {
+fn status_of(d: &Dialogue) -> DialogueStatus {
     let (a, b) = (d.last_score_of(d.persona1_id), d.last_score_of(d.persona2_id));
     let remaining = (d.token_budget - d.tokens_used).max(0);
     let both_done = matches!((a, b), (Some(a), Some(b)) if both_want_to_end(a, b));
     let end = d.ended_at.unwrap_or_else(Utc::now);
-    json!({
-        "id": d.id,
-        "conversation_id": d.id,
-        "participants": d.participants(),
-        "topic": d.topic,
-        "turn_count": d.turns.len(),
-        "duration": (end - d.started_at).num_milliseconds() as f64 / 1000.0,
-        "continue_score": d.turns.last().map(|t| t.continue_score),
-        "tokens_remaining": remaining,
-        "tokens_used": d.tokens_used,
-        "should_continue": d.active() && remaining > 0 && !both_done,
-        "active": d.active(),
-        "end_reason": d.end_reason,
-        "started_at": d.started_at,
-    })
+    DialogueStatus {
+        id: d.id,
+        conversation_id: d.id,
+        participants: d.participants(),
+        topic: d.topic.clone(),
+        turn_count: d.turns.len(),
+        duration: (end - d.started_at).num_milliseconds() as f64 / 1000.0,
+        continue_score: d.turns.last().map(|t| t.continue_score),
+        tokens_remaining: remaining,
+        tokens_used: d.tokens_used,
+        should_continue: d.active() && remaining > 0 && !both_done,
+        active: d.active(),
+        end_reason: d.end_reason.clone(),
+        started_at: d.started_at,
+    }
 }
 
-async fn start(ctx: Ctx, p: StartParams) -> Result<Value, AppError> {
+async fn start(ctx: Ctx, p: StartParams) -> Result<Started, AppError> {
     let first = ctx.app.resolve_persona(&p.persona1_id).await?;
     let second = ctx.app.resolve_persona(&p.persona2_id).await?;
     if first.id == second.id {
@@ -152,14 +149,14 @@ async fn start(ctx: Ctx, p: StartParams) -> Result<Value, AppError> {
     };
     ctx.app.store.dialogues().insert(dialogue.clone()).await?;
     session(&ctx, &dialogue).await?;
-    Ok(json!({
-        "conversation_id": dialogue.id,
-        "participants": [first.id, second.id],
-        "participant_names": [first.name, second.name],
-        "topic": dialogue.topic,
-        "token_budget": dialogue.token_budget,
-        "started": true,
-    }))
+    Ok(Started {
+        conversation_id: dialogue.id,
+        participants: [first.id, second.id],
+        participant_names: [first.name, second.name],
+        topic: dialogue.topic,
+        token_budget: dialogue.token_budget,
+        started: true,
+    })
 }
 
 /// `conversation.turn` params.
@@ -197,7 +194,7 @@ fn chunk_sink(ctx: &Ctx, conversation: Uuid, speaker: Option<Uuid>) -> ChunkSink
     })
 }
 
-async fn turn(ctx: Ctx, p: TurnParams) -> Result<Value, AppError> {
+async fn turn(ctx: Ctx, p: TurnParams) -> Result<TurnTaken, AppError> {
     let d = load(&ctx, &p.conversation_id).await?;
     if !d.active() {
         return Err(AppError::Conflict(format!("Conversation {} has ended", d.id)));
@@ -216,18 +213,18 @@ async fn turn(ctx: Ctx, p: TurnParams) -> Result<Value, AppError> {
         })
         .await??;
     let speaker_name = ctx.app.persona_by_id(report.turn.speaker_id).await?.name;
-    Ok(json!({
-        "conversation_id": d.id,
-        "speaker_id": report.turn.speaker_id,
-        "speaker_name": speaker_name,
-        "content": report.turn.content,
-        "continue_score": report.turn.continue_score,
-        "tokens_used": report.turn.tokens_used,
-        "turn_number": report.dialogue.turns.len(),
-        "ended": report.ended.is_some(),
-        "end_reason": report.ended.as_ref().map(|e| e.reason.clone()),
-        "final_stats": report.ended.as_ref().map(final_stats),
-    }))
+    Ok(TurnTaken {
+        conversation_id: d.id,
+        speaker_id: report.turn.speaker_id,
+        speaker_name,
+        content: report.turn.content,
+        continue_score: report.turn.continue_score,
+        tokens_used: report.turn.tokens_used,
+        turn_number: report.dialogue.turns.len(),
+        ended: report.ended.is_some(),
+        end_reason: report.ended.as_ref().map(|e| e.reason.clone()),
+        final_stats: report.ended.as_ref().map(FinalStats::from),
+    })
 }
 
 /// `conversation.end` params.
@@ -250,17 +247,17 @@ impl Params for EndParams {
     }
 }
 
-async fn end(ctx: Ctx, p: EndParams) -> Result<Value, AppError> {
+async fn end(ctx: Ctx, p: EndParams) -> Result<Ended, AppError> {
     let d = load(&ctx, &p.conversation_id).await?;
     let addr = session(&ctx, &d).await?;
     let report = addr.send(EndDialogue(p.reason.clone())).await??;
-    Ok(json!({
-        "conversation_id": d.id,
-        "ended": true,
-        "reason": report.reason,
-        "final_stats": final_stats(&report),
-        "relationship": report.relationship,
-    }))
+    Ok(Ended {
+        conversation_id: d.id,
+        ended: true,
+        final_stats: FinalStats::from(&report),
+        reason: report.reason,
+        relationship: report.relationship,
+    })
 }
 
 /// A conversation named by id.
@@ -275,8 +272,8 @@ impl Params for ConversationRef {
     }
 }
 
-async fn status(ctx: Ctx, p: ConversationRef) -> Result<Value, AppError> {
-    Ok(status_json(&load(&ctx, &p.conversation_id).await?))
+async fn status(ctx: Ctx, p: ConversationRef) -> Result<DialogueStatus, AppError> {
+    Ok(status_of(&load(&ctx, &p.conversation_id).await?))
 }
 
 /// `conversation.list` params.
@@ -296,12 +293,15 @@ fn yes() -> bool {
 
 impl Params for ListParams {}
 
-async fn list(ctx: Ctx, p: ListParams) -> Result<Value, AppError> {
+async fn list(ctx: Ctx, p: ListParams) -> Result<DialogueList, AppError> {
     let persona = match p.persona_id.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
         None => None,
     };
     let all = ctx.app.store.dialogues().list(persona, p.active_only).await?;
-    let rows: Vec<Value> = all.iter().map(status_json).collect();
-    Ok(json!({ "conversations": rows, "total": rows.len() }))
+    let rows: Vec<DialogueStatus> = all.iter().map(status_of).collect();
+    Ok(DialogueList {
+        total: rows.len(),
+        conversations: rows,
+    })
 }

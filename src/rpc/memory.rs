@@ -7,12 +7,17 @@ use std::path::Path;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
 use super::persona::{non_empty, target_persona, MaybePersona, NoParams};
-use super::results::memory::StatsOf;
+use super::results::memory::{
+    CandidateView, CrossHitView, CrossSearchParamsView, CrossSearchResult, DecayConfigView, DecayForced, DecayStarted,
+    DecayStatistics, DecayStatsResult, DecayStopped, LegacyMemories, LegacyMemory, MemoryDeleted, MemoryGot,
+    PruneDetail, PruneRecommendations, PruneStats, Pruned, PrunedAll, PruningStatistics, Recommendation, SearchHit,
+    SearchResult, SharedStatsResult, StatsOf, Stored,
+};
 use super::router::{Params, Router};
 use crate::actors::decay::{GetDecayStats, RunCycleNow, StartDecay, StopDecay};
 use crate::domain::decay::DecayMode;
@@ -20,7 +25,7 @@ use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::{CrossPersonaFilter, Memory, StoredMemory, Visibility};
 use crate::domain::round3;
 use crate::error::AppError;
-use crate::memory::{Hit, MemoryStats, SearchQuery};
+use crate::memory::{MemoryStats, SearchQuery};
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -89,25 +94,6 @@ fn check_range(field: &str, value: f64, lo: f64, hi: f64) -> Result<(), AppError
         ));
     }
     Ok(())
-}
-
-fn memory_json(m: &Memory) -> Value {
-    json!({
-        "id": m.id,
-        "memory_id": m.id,
-        "persona_id": m.persona_id,
-        "content": m.content,
-        "memory_type": m.memory_type,
-        "importance": m.importance,
-        "base_importance": m.base_importance,
-        "emotional_valence": m.emotional_valence,
-        "related_personas": m.related_personas,
-        "visibility": m.visibility.as_str(),
-        "metadata": m.metadata,
-        "created_at": m.created_at,
-        "accessed_count": m.accessed_count,
-        "last_accessed": m.last_accessed,
-    })
 }
 
 /// Bytes used by the database and the vector indexes.
@@ -211,7 +197,7 @@ impl Params for StoreParams {
     }
 }
 
-async fn store(ctx: Ctx, p: StoreParams) -> Result<Value, AppError> {
+async fn store(ctx: Ctx, p: StoreParams) -> Result<Stored, AppError> {
     let max = ctx.app.memory.settings().max_content_bytes;
     if p.content.len() > max {
         return Err(AppError::invalid(
@@ -246,7 +232,12 @@ async fn store(ctx: Ctx, p: StoreParams) -> Result<Value, AppError> {
     memory.metadata = Value::Object(p.metadata);
     let stored = ctx.app.memory.store(vec![memory], true).await?;
     let m = &stored[0].memory;
-    Ok(json!({ "memory_id": m.id, "stored": true, "importance": m.importance, "persona_id": m.persona_id }))
+    Ok(Stored {
+        memory_id: m.id,
+        stored: true,
+        importance: m.importance,
+        persona_id: m.persona_id,
+    })
 }
 
 /// Strongest relationship between the owner and the related personas (0 when none).
@@ -299,23 +290,7 @@ impl Params for SearchParams {
     }
 }
 
-fn hit_json(h: &Hit) -> Value {
-    let m = &h.memory;
-    json!({
-        "id": m.id,
-        "content": m.content,
-        "memory_type": m.memory_type,
-        "importance": m.importance,
-        "similarity": h.similarity,
-        "emotional_valence": m.emotional_valence,
-        "related_personas": m.related_personas,
-        "visibility": m.visibility.as_str(),
-        "created_at": m.created_at,
-        "accessed_count": m.accessed_count + 1,
-    })
-}
-
-async fn search(ctx: Ctx, p: SearchParams) -> Result<Value, AppError> {
+async fn search(ctx: Ctx, p: SearchParams) -> Result<SearchResult, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let n = p.n_results.or(p.limit).unwrap_or(5) as usize;
     let hits = ctx
@@ -331,8 +306,13 @@ async fn search(ctx: Ctx, p: SearchParams) -> Result<Value, AppError> {
             touch: true,
         })
         .await?;
-    let memories: Vec<Value> = hits.iter().map(hit_json).collect();
-    Ok(json!({ "memories": memories, "query": p.query, "result_count": memories.len(), "persona_id": persona.id }))
+    let memories: Vec<SearchHit> = hits.iter().map(SearchHit::from).collect();
+    Ok(SearchResult {
+        result_count: memories.len(),
+        memories,
+        query: p.query,
+        persona_id: persona.id,
+    })
 }
 
 /// A memory named by id. The reader is the connection's current persona (see [`visible_memory`]).
@@ -366,20 +346,25 @@ async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(StoredMemory, Optio
     Ok((stored, reader))
 }
 
-async fn get(ctx: Ctx, p: MemoryRef) -> Result<Value, AppError> {
+async fn get(ctx: Ctx, p: MemoryRef) -> Result<MemoryGot, AppError> {
     let (stored, _) = visible_memory(&ctx, &p).await?;
-    Ok(json!({ "memory": memory_json(&stored.memory) }))
+    Ok(MemoryGot {
+        memory: stored.memory.into(),
+    })
 }
 
 /// Only the owner deletes: the connection's current persona must own the memory.
-async fn delete(ctx: Ctx, p: MemoryRef) -> Result<Value, AppError> {
+async fn delete(ctx: Ctx, p: MemoryRef) -> Result<MemoryDeleted, AppError> {
     let (stored, reader) = visible_memory(&ctx, &p).await?;
     if reader != Some(stored.memory.persona_id) {
         return Err(AppError::MemoryNotFound(p.memory_id));
     }
     let id = stored.memory.id;
     ctx.app.memory.remove(&[stored]).await?;
-    Ok(json!({ "deleted": true, "memory_id": id }))
+    Ok(MemoryDeleted {
+        deleted: true,
+        memory_id: id,
+    })
 }
 
 async fn stats(ctx: Ctx, p: MaybePersona) -> Result<StatsOf, AppError> {
@@ -405,32 +390,32 @@ pub struct PruneParams {
 }
 impl Params for PruneParams {}
 
-async fn prune(ctx: Ctx, p: PruneParams) -> Result<Value, AppError> {
+async fn prune(ctx: Ctx, p: PruneParams) -> Result<Pruned, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     match ctx.app.memory.prune(persona.id, p.force).await? {
         None => {
             let plan = ctx.app.memory.prune_plan(persona.id, false).await?;
-            Ok(json!({
-                "status": "no_pruning_needed",
-                "persona_id": persona.id,
-                "current_memory_count": plan.current_count,
-                "message": "Memory collection is within acceptable limits",
-            }))
+            Ok(Pruned::NotNeeded {
+                status: "no_pruning_needed",
+                persona_id: persona.id,
+                current_memory_count: plan.current_count,
+                message: "Memory collection is within acceptable limits",
+            })
         }
-        Some(o) => Ok(json!({
-            "status": "pruning_completed",
-            "persona_id": persona.id,
-            "memories_before": o.plan.current_count,
-            "memories_after": o.plan.current_count - o.removed,
-            "memories_pruned": o.removed,
-            "average_importance_pruned": round3(o.plan.average_importance_removed),
-            "average_importance_kept": round3(o.plan.average_importance_kept),
-            "processing_time": o.processing_time,
-        })),
+        Some(o) => Ok(Pruned::Completed {
+            status: "pruning_completed",
+            persona_id: persona.id,
+            memories_before: o.plan.current_count,
+            memories_after: o.plan.current_count - o.removed,
+            memories_pruned: o.removed,
+            average_importance_pruned: round3(o.plan.average_importance_removed),
+            average_importance_kept: round3(o.plan.average_importance_kept),
+            processing_time: o.processing_time,
+        }),
     }
 }
 
-async fn prune_all(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn prune_all(ctx: Ctx, _: NoParams) -> Result<PrunedAll, AppError> {
     let started = std::time::Instant::now();
     let all = ctx.app.store.personas().list().await?;
     let (mut before, mut after, mut errors) = (0usize, 0usize, 0usize);
@@ -451,18 +436,18 @@ async fn prune_all(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
             }
         }
     }
-    Ok(json!({
-        "status": "global_pruning_completed",
-        "personas_processed": all.len(),
-        "total_memories_before": before,
-        "total_memories_after": after,
-        "total_memories_pruned": before - after,
-        "processing_time": started.elapsed().as_secs_f64(),
-        "errors_encountered": errors,
-    }))
+    Ok(PrunedAll {
+        status: "global_pruning_completed",
+        personas_processed: all.len(),
+        total_memories_before: before,
+        total_memories_after: after,
+        total_memories_pruned: before - after,
+        processing_time: started.elapsed().as_secs_f64(),
+        errors_encountered: errors,
+    })
 }
 
-async fn prune_recommendations(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+async fn prune_recommendations(ctx: Ctx, p: MaybePersona) -> Result<PruneRecommendations, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let plan = ctx.app.memory.prune_plan(persona.id, false).await?;
     let n = plan.to_remove.len();
@@ -474,33 +459,37 @@ async fn prune_recommendations(ctx: Ctx, p: MaybePersona) -> Result<Value, AppEr
     } else {
         "No pruning needed".to_string()
     };
-    let mut out = json!({
-        "persona_id": persona.id,
-        "recommendations": {
-            "needs_pruning": plan.needs_pruning,
-            "current_count": plan.current_count,
-            "target_count": plan.target_count,
-            "recommendation": recommendation,
-        },
-    });
-    if plan.needs_pruning {
-        out["would_prune"] = json!(n);
-        out["average_importance_to_prune"] = json!(round3(plan.average_importance_removed));
-        out["importance_range_to_prune"] = json!(plan.importance_range.map(|(a, b)| [round3(a), round3(b)]));
-        out["candidates"] = json!(plan
+    let detail = plan.needs_pruning.then(|| PruneDetail {
+        would_prune: n,
+        average_importance_to_prune: round3(plan.average_importance_removed),
+        importance_range_to_prune: plan.importance_range.map(|(a, b)| [round3(a), round3(b)]),
+        candidates: plan
             .to_remove
             .iter()
-            .map(|v| json!({ "id": v.id, "importance": v.importance, "reason": v.reason }))
-            .collect::<Vec<_>>());
-    }
-    Ok(out)
+            .map(|v| CandidateView {
+                id: v.id,
+                importance: v.importance,
+                reason: v.reason.clone(),
+            })
+            .collect(),
+    });
+    Ok(PruneRecommendations {
+        persona_id: persona.id,
+        recommendations: Recommendation {
+            needs_pruning: plan.needs_pruning,
+            current_count: plan.current_count,
+            target_count: plan.target_count,
+            recommendation,
+        },
+        detail,
+    })
 }
 
-async fn prune_stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn prune_stats(ctx: Ctx, _: NoParams) -> Result<PruneStats, AppError> {
     let runs = ctx.app.memory.prune_runs().await?;
-    let mut last_by_persona: BTreeMap<String, Value> = BTreeMap::new();
+    let mut last_by_persona = BTreeMap::new();
     for r in &runs {
-        last_by_persona.insert(r.persona_id.clone(), json!(r.ran_at));
+        last_by_persona.insert(r.persona_id.clone(), r.ran_at);
     }
     let total_pruned: i64 = runs.iter().map(|r| r.memories_before - r.memories_after).sum();
     let avg_time = if runs.is_empty() {
@@ -508,20 +497,17 @@ async fn prune_stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
     } else {
         runs.iter().map(|r| r.processing_time).sum::<f64>() / runs.len() as f64
     };
-    let mut out = json!({
-        "pruning_statistics": {
-            "total_pruning_operations": runs.len(),
-            "total_memories_pruned": total_pruned,
-            "total_personas_processed": last_by_persona.len(),
-            "average_processing_time": avg_time,
-            "last_global_prune": runs.last().map(|r| r.ran_at),
-            "personas_last_pruned": last_by_persona,
-        }
-    });
-    if runs.is_empty() {
-        out["message"] = json!("No pruning operations performed yet");
-    }
-    Ok(out)
+    Ok(PruneStats {
+        pruning_statistics: PruningStatistics {
+            total_pruning_operations: runs.len(),
+            total_memories_pruned: total_pruned,
+            total_personas_processed: last_by_persona.len(),
+            average_processing_time: avg_time,
+            last_global_prune: runs.last().map(|r| r.ran_at),
+            personas_last_pruned: last_by_persona,
+        },
+        message: runs.is_empty().then_some("No pruning operations performed yet"),
+    })
 }
 
 /// `memory.decay_start` params.
@@ -552,7 +538,7 @@ impl Params for DecayStartParams {
     }
 }
 
-async fn decay_start(ctx: Ctx, p: DecayStartParams) -> Result<Value, AppError> {
+async fn decay_start(ctx: Ctx, p: DecayStartParams) -> Result<DecayStarted, AppError> {
     let o = ctx
         .app
         .decay
@@ -561,44 +547,46 @@ async fn decay_start(ctx: Ctx, p: DecayStartParams) -> Result<Value, AppError> {
             mode: p.mode.as_deref().and_then(DecayMode::parse),
         })
         .await?;
-    Ok(json!({
-        "status": "background_decay_started",
-        "already_running": o.already_running,
-        "interval_hours": o.stats.interval_minutes as f64 / 60.0,
-        "interval_minutes": o.stats.interval_minutes,
-        "mode": o.stats.mode,
-        "auto_pruning": true,
-    }))
+    Ok(DecayStarted {
+        status: "background_decay_started",
+        already_running: o.already_running,
+        interval_hours: o.stats.interval_minutes as f64 / 60.0,
+        interval_minutes: o.stats.interval_minutes,
+        mode: o.stats.mode,
+        auto_pruning: true,
+    })
 }
 
-async fn decay_stop(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn decay_stop(ctx: Ctx, _: NoParams) -> Result<DecayStopped, AppError> {
     let was_running = ctx.app.decay.send(StopDecay).await?;
-    Ok(json!({ "status": "background_decay_stopped", "was_running": was_running }))
+    Ok(DecayStopped {
+        status: "background_decay_stopped",
+        was_running,
+    })
 }
 
-async fn decay_stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn decay_stats(ctx: Ctx, _: NoParams) -> Result<DecayStatsResult, AppError> {
     let s = ctx.app.decay.send(GetDecayStats).await?;
     let m = ctx.app.memory.settings();
-    let mut stats = json!({
-        "background_running": s.background_running,
-        "mode": s.mode,
-        "last_run": s.last_run,
-        "total_decay_cycles": s.total_decay_cycles,
-        "total_memories_decayed": s.total_memories_decayed,
-        "total_auto_prunes_triggered": s.total_auto_prunes_triggered,
-        "recent_cycle": s.recent_cycle,
-        "config": {
-            "mode": s.mode,
-            "interval_hours": s.interval_minutes as f64 / 60.0,
-            "max_decay_days": 90,
-            "auto_pruning": true,
-            "auto_prune_threshold": m.auto_prune_threshold,
+    Ok(DecayStatsResult {
+        decay_statistics: DecayStatistics {
+            background_running: s.background_running,
+            config: DecayConfigView {
+                mode: s.mode.clone(),
+                interval_hours: s.interval_minutes as f64 / 60.0,
+                max_decay_days: 90,
+                auto_pruning: true,
+                auto_prune_threshold: m.auto_prune_threshold,
+            },
+            mode: s.mode,
+            last_run: s.last_run,
+            total_decay_cycles: s.total_decay_cycles,
+            total_memories_decayed: s.total_memories_decayed,
+            total_auto_prunes_triggered: s.total_auto_prunes_triggered,
+            recent_cycle: s.recent_cycle,
+            message: (s.total_decay_cycles == 0).then_some("No decay cycles have run yet"),
         },
-    });
-    if s.total_decay_cycles == 0 {
-        stats["message"] = json!("No decay cycles have run yet");
-    }
-    Ok(json!({ "decay_statistics": stats }))
+    })
 }
 
 /// `memory.decay_force` params.
@@ -622,7 +610,7 @@ impl Params for DecayForceParams {
     }
 }
 
-async fn decay_force(ctx: Ctx, p: DecayForceParams) -> Result<Value, AppError> {
+async fn decay_force(ctx: Ctx, p: DecayForceParams) -> Result<DecayForced, AppError> {
     let persona = match p.persona_id.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
         None => ctx.conn.current_persona(),
@@ -630,23 +618,23 @@ async fn decay_force(ctx: Ctx, p: DecayForceParams) -> Result<Value, AppError> {
     match persona {
         Some(id) => {
             let d = ctx.app.memory.force_decay(id, p.decay_factor).await?;
-            Ok(json!({
-                "status": "persona_decay_completed",
-                "persona_id": id,
-                "decay_factor": p.decay_factor,
-                "memories_processed": d.memories_processed,
-                "memories_decayed": d.memories_decayed,
-            }))
+            Ok(DecayForced::Persona {
+                status: "persona_decay_completed",
+                persona_id: id,
+                decay_factor: p.decay_factor,
+                memories_processed: d.memories_processed,
+                memories_decayed: d.memories_decayed,
+            })
         }
         None => {
             let c = ctx.app.decay.send(RunCycleNow).await??;
-            Ok(json!({
-                "status": "global_decay_cycle_completed",
-                "personas_processed": c.personas_processed,
-                "memories_decayed": c.memories_decayed,
-                "auto_prunes_triggered": c.auto_prunes_triggered,
-                "processing_time": c.processing_time,
-            }))
+            Ok(DecayForced::Global {
+                status: "global_decay_cycle_completed",
+                personas_processed: c.personas_processed,
+                memories_decayed: c.memories_decayed,
+                auto_prunes_triggered: c.auto_prunes_triggered,
+                processing_time: c.processing_time,
+            })
         }
     }
 }
@@ -694,7 +682,7 @@ impl Params for CrossSearchParams {
     }
 }
 
-async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Result<Value, AppError> {
+async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Result<CrossSearchResult, AppError> {
     let requester = match p.persona_id.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(key) => ctx.app.resolve_persona(key).await?,
         None => {
@@ -724,42 +712,45 @@ async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Result<Value, A
             filter,
         )
         .await?;
-    let memories: Vec<Value> = hits
+    let memories: Vec<CrossHitView> = hits
         .iter()
         .map(|h| {
             let m = &h.hit.memory;
-            json!({
-                "memory_id": m.id,
-                "content": m.content,
-                "similarity": h.hit.similarity,
-                "importance": m.importance,
-                "memory_type": m.memory_type,
-                "created_at": m.created_at,
-                "visibility": m.visibility.as_str(),
-                "source": h.source.as_str(),
-                "source_persona": m.persona_id,
-                "source_persona_name": names.get(&m.persona_id),
-            })
+            CrossHitView {
+                memory_id: m.id,
+                content: m.content.clone(),
+                similarity: h.hit.similarity,
+                importance: m.importance,
+                memory_type: m.memory_type.clone(),
+                created_at: m.created_at,
+                visibility: m.visibility,
+                source: h.source,
+                source_persona: m.persona_id,
+                source_persona_name: names.get(&m.persona_id).cloned(),
+            }
         })
         .collect();
-    Ok(json!({
-        "requesting_persona": requester.id,
-        "query": p.query,
-        "total_results": memories.len(),
-        "memories": memories,
-        "search_params": {
-            "min_importance": p.min_importance,
-            "include_shared": p.include_shared,
-            "include_public": p.include_public,
+    Ok(CrossSearchResult {
+        requesting_persona: requester.id,
+        query: p.query,
+        total_results: memories.len(),
+        memories,
+        search_params: CrossSearchParamsView {
+            min_importance: p.min_importance,
+            include_shared: p.include_shared,
+            include_public: p.include_public,
         },
-    }))
+    })
 }
 
-async fn shared_stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn shared_stats(ctx: Ctx, _: NoParams) -> Result<SharedStatsResult, AppError> {
     let all = ctx.app.store.personas().list().await?;
     let named: Vec<(Uuid, String)> = all.into_iter().map(|p| (p.id, p.name)).collect();
     let stats = ctx.app.memory.shared_stats(&named).await?;
-    Ok(json!({ "shared_memory_statistics": stats, "timestamp": Utc::now() }))
+    Ok(SharedStatsResult {
+        shared_memory_statistics: stats,
+        timestamp: Utc::now(),
+    })
 }
 
 /// `persona.memory` params.
@@ -786,7 +777,7 @@ impl Params for LegacyMemoryParams {
     }
 }
 
-async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<Value, AppError> {
+async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<LegacyMemories, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?.id;
     let reader = ctx.conn.current_persona();
     let limit = p.limit as usize;
@@ -809,9 +800,18 @@ async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<Value, AppErro
             .map(|h| h.memory)
             .collect()
     };
-    let rows: Vec<Value> = memories
-        .iter()
-        .map(|m| json!({ "content": m.content, "importance": m.importance, "memory_type": m.memory_type, "created_at": m.created_at }))
+    let rows: Vec<LegacyMemory> = memories
+        .into_iter()
+        .map(|m| LegacyMemory {
+            content: m.content,
+            importance: m.importance,
+            memory_type: m.memory_type,
+            created_at: m.created_at,
+        })
         .collect();
-    Ok(json!({ "memories": rows, "query": p.query, "total_found": rows.len() }))
+    Ok(LegacyMemories {
+        total_found: rows.len(),
+        memories: rows,
+        query: p.query,
+    })
 }

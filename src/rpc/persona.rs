@@ -6,7 +6,7 @@ use chrono::Utc;
 use futures_util::future::join_all;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;

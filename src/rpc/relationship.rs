@@ -6,17 +6,19 @@ use std::collections::HashMap;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
 use super::persona::{non_empty, target_persona, MaybePersona, NoParams};
+use super::results::relationship::{
+    LegacyRelationship, RelationshipFound, RelationshipList, RelationshipRow, RelationshipStatsResult,
+    RelationshipUpdated, RelationshipView,
+};
 use super::router::{Params, Router};
 use crate::actors::persona::GetSnapshot;
 use crate::domain::compatibility::{self, CompatibilityReport, Party};
 use crate::domain::persona::Persona;
 use crate::domain::relationship::Relationship;
-use crate::domain::round3;
 use crate::error::AppError;
 
 /// Registers the namespace (and the legacy `persona.relationship`).
@@ -144,42 +146,8 @@ async fn find(ctx: &Ctx, a: Uuid, b: Uuid) -> Result<Option<Relationship>, AppEr
     Ok(ctx.app.store.relationships().get(a, b).await?)
 }
 
-/// The fields every view of a relationship shows: dimensions, type, count, derived scores, last interaction.
-fn dimensions_json(r: &Relationship) -> serde_json::Map<String, Value> {
-    [
-        ("affinity", json!(r.affinity)),
-        ("trust", json!(r.trust)),
-        ("respect", json!(r.respect)),
-        ("intimacy", json!(r.intimacy)),
-        ("relationship_type", json!(r.relationship_type.as_str())),
-        ("interaction_count", json!(r.interaction_count)),
-        ("compatibility_score", json!(round3(r.compatibility_score()))),
-        ("relationship_strength", json!(round3(r.strength()))),
-        ("last_interaction", json!(r.last_interaction)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
-}
-
-/// A relationship as `relationship.get` shows it.
-fn relationship_json(r: &Relationship) -> Value {
-    let mut fields = dimensions_json(r);
-    fields.extend([
-        ("persona1_id".to_string(), json!(r.persona1_id)),
-        ("persona2_id".to_string(), json!(r.persona2_id)),
-        ("total_interaction_time".to_string(), json!(r.total_interaction_time)),
-        ("first_meeting".to_string(), json!(r.first_meeting)),
-        (
-            "recent_interaction_quality".to_string(),
-            json!(r.recent_interaction_quality),
-        ),
-    ]);
-    Value::Object(fields)
-}
-
 /// A persona's relationships as `relationship.list` shows them, strongest first.
-async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<Value>, AppError> {
+async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<RelationshipRow>, AppError> {
     let mut all = ctx.app.store.relationships().list_for(persona).await?;
     let everyone = ctx.app.store.personas().list().await?;
     let names: HashMap<Uuid, String> = everyone.into_iter().map(|p| (p.id, p.name)).collect();
@@ -188,30 +156,42 @@ async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<Value>, AppErr
         .iter()
         .filter_map(|r| {
             let other = r.other_persona(persona)?;
-            let mut fields = dimensions_json(r);
-            fields.insert("other_persona_id".into(), json!(other));
-            fields.insert("other_persona_name".into(), json!(names.get(&other)));
-            Some(Value::Object(fields))
+            Some(RelationshipRow {
+                dimensions: r.into(),
+                other_persona_id: other,
+                other_persona_name: names.get(&other).cloned(),
+            })
         })
         .collect())
 }
 
-async fn get(ctx: Ctx, p: PairParams) -> Result<Value, AppError> {
+async fn get(ctx: Ctx, p: PairParams) -> Result<RelationshipFound, AppError> {
     let (first, second) = resolve_pair(&ctx, &p).await?;
     Ok(match find(&ctx, first.id, second.id).await? {
-        Some(r) => json!({ "exists": true, "relationship": relationship_json(&r) }),
-        None => json!({
-            "exists": false,
-            "relationship": null,
-            "message": format!("No relationship found between {} and {}", p.persona1_id, p.persona2_id),
-        }),
+        Some(r) => RelationshipFound {
+            exists: true,
+            relationship: Some((&r).into()),
+            message: None,
+        },
+        None => RelationshipFound {
+            exists: false,
+            relationship: None,
+            message: Some(format!(
+                "No relationship found between {} and {}",
+                p.persona1_id, p.persona2_id
+            )),
+        },
     })
 }
 
-async fn list(ctx: Ctx, p: MaybePersona) -> Result<Value, AppError> {
+async fn list(ctx: Ctx, p: MaybePersona) -> Result<RelationshipList, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let rows = relationships_of(&ctx, persona.id).await?;
-    Ok(json!({ "persona_id": persona.id, "total_relationships": rows.len(), "relationships": rows }))
+    Ok(RelationshipList {
+        persona_id: persona.id,
+        total_relationships: rows.len(),
+        relationships: rows,
+    })
 }
 
 async fn compatibility(ctx: Ctx, p: PairParams) -> Result<CompatibilityReport, AppError> {
@@ -232,7 +212,7 @@ async fn compatibility(ctx: Ctx, p: PairParams) -> Result<CompatibilityReport, A
     ))
 }
 
-async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
+async fn update(ctx: Ctx, p: UpdateParams) -> Result<RelationshipUpdated, AppError> {
     let (first, second) = resolve_pair(&ctx, &p.pair).await?;
     let (quality, minutes, context) = (p.interaction_quality, p.duration_minutes, p.context);
     let (r, outcome) = ctx
@@ -241,74 +221,29 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Value, AppError> {
         .relationships()
         .record_interaction((first.id, second.id), quality, minutes, context, Utc::now())
         .await?;
-    Ok(json!({
-        "success": true,
-        "message": "Relationship updated successfully",
-        "interaction_processed": {
-            "quality": outcome.quality,
-            "duration_minutes": outcome.duration_minutes,
-            "context": outcome.context,
-            "memorable": outcome.memorable,
-        },
-        "updated_relationship": {
-            "affinity": r.affinity,
-            "trust": r.trust,
-            "respect": r.respect,
-            "intimacy": r.intimacy,
-            "relationship_type": r.relationship_type.as_str(),
-            "compatibility_score": round3(r.compatibility_score()),
-            "relationship_strength": round3(r.strength()),
-            "interaction_count": r.interaction_count,
-        },
-    }))
+    Ok(RelationshipUpdated::of(&r, outcome))
 }
 
-async fn stats(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
-    let s = ctx.app.store.relationships().stats().await?;
-    let most_active: Vec<Value> = s
-        .most_active_personas
-        .iter()
-        .map(|(persona_id, interactions)| json!({ "persona_id": persona_id, "interactions": interactions }))
-        .collect();
-    let strongest = s.strongest.as_ref().map(|r| {
-        json!({
-            "persona1_id": r.persona1_id,
-            "persona2_id": r.persona2_id,
-            "relationship_type": r.relationship_type.as_str(),
-            "relationship_strength": round3(r.strength()),
-        })
-    });
-    Ok(json!({
-        "relationship_statistics": {
-            "total_relationships": s.total_relationships,
-            "relationship_types": s.relationship_types,
-            "average_compatibility": round3(s.average_compatibility),
-            "total_interactions": s.total_interactions,
-            "most_active_personas": most_active,
-            "average_affinity": round3(s.average_affinity),
-            "average_trust": round3(s.average_trust),
-            "strongest": strongest,
-        },
-        "timestamp": Utc::now(),
-    }))
+async fn stats(ctx: Ctx, _: NoParams) -> Result<RelationshipStatsResult, AppError> {
+    Ok(ctx.app.store.relationships().stats().await?.into())
 }
 
-async fn legacy(ctx: Ctx, p: LegacyParams) -> Result<Value, AppError> {
+async fn legacy(ctx: Ctx, p: LegacyParams) -> Result<LegacyRelationship, AppError> {
     let current = target_persona(&ctx, p.persona_id.as_deref()).await?;
     match p.target_persona.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(key) => {
             let target = ctx.app.resolve_persona(key).await?;
             distinct("target_persona", &current, &target)?;
             let found = find(&ctx, current.id, target.id).await?;
-            Ok(json!({
-                "current_persona": current.id,
-                "target_persona": target.id,
-                "relationship": found.as_ref().map(relationship_json),
-            }))
+            Ok(LegacyRelationship::With {
+                current_persona: current.id,
+                target_persona: target.id,
+                relationship: found.as_ref().map(RelationshipView::from),
+            })
         }
-        None => Ok(json!({
-            "current_persona": current.id,
-            "relationships": relationships_of(&ctx, current.id).await?,
-        })),
+        None => Ok(LegacyRelationship::All {
+            current_persona: current.id,
+            relationships: relationships_of(&ctx, current.id).await?,
+        }),
     }
 }

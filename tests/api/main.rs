@@ -14,6 +14,7 @@ mod persona;
 mod persona_param;
 mod protocol;
 mod restart;
+mod schemas;
 mod social;
 mod transport;
 mod visibility;

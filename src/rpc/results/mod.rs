@@ -2,6 +2,8 @@
 //! JSON Schema is known (MCP `outputSchema`). Field names are PROTOCOL.md's.
 
 pub mod chat;
+pub mod conversation;
 pub mod memory;
 pub mod persona;
+pub mod relationship;
 pub mod system;
