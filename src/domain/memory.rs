@@ -69,7 +69,7 @@ impl Visibility {
 }
 
 /// One memory of a persona. Its embedding lives in the vector index, keyed by `id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Memory {
     /// Stable identifier (also the vector index key).
     pub id: Uuid,

@@ -37,6 +37,9 @@ pub enum Reply {
     Sent,
 }
 
+/// Makes a JSON Schema (of a method's params or result).
+type SchemaFn = fn() -> Value;
+
 type HandlerFn = Arc<dyn Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync>;
 
 type ProgressFn =
@@ -50,10 +53,10 @@ pub struct Method {
     /// One line for tool listings and docs.
     pub description: &'static str,
     /// JSON Schema of the params, generated from the params type.
-    pub schema: fn() -> Value,
+    pub schema: SchemaFn,
     /// JSON Schema of the result, generated from the result type (for a streaming method: of the result its
     /// progress entry answers).
-    pub result_schema: fn() -> Value,
+    pub result_schema: SchemaFn,
     /// True when the method streams its answer as several frames.
     pub streaming: bool,
     handler: HandlerFn,
@@ -123,7 +126,7 @@ impl Router {
         Fut: Future<Output = Result<R, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let schemas = (schema_of::<P> as fn() -> Value, result_schema_of::<R> as fn() -> Value);
+        let schemas: (SchemaFn, SchemaFn) = (schema_of::<P>, result_schema_of::<R>);
         self.insert(name, description, schemas, false, move |ctx, params| {
             let f = f.clone();
             async move {
@@ -144,7 +147,7 @@ impl Router {
         Fut: Future<Output = Result<Reply, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let schemas = (schema_of::<P> as fn() -> Value, result_schema_of::<R> as fn() -> Value);
+        let schemas: (SchemaFn, SchemaFn) = (schema_of::<P>, result_schema_of::<R>);
         self.insert(name, description, schemas, true, move |ctx, params| {
             f(ctx, params).boxed()
         })
@@ -154,7 +157,7 @@ impl Router {
         &mut self,
         name: &'static str,
         description: &'static str,
-        (schema, result_schema): (fn() -> Value, fn() -> Value),
+        (schema, result_schema): (SchemaFn, SchemaFn),
         streaming: bool,
         handler: impl Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync + 'static,
     ) -> &mut Self {

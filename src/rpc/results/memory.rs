@@ -93,53 +93,18 @@ pub struct SearchResult {
 /// One memory with every field.
 #[derive(Serialize, JsonSchema)]
 pub struct MemoryView {
-    /// The memory.
-    pub id: Uuid,
-    /// The same.
+    /// The memory's id again (old clients read `memory_id`).
     pub memory_id: Uuid,
-    /// Its owner.
-    pub persona_id: Uuid,
-    /// Its text.
-    pub content: String,
-    /// Its type.
-    pub memory_type: String,
-    /// Importance now, 0..1.
-    pub importance: f64,
-    /// Importance at creation.
-    pub base_importance: f64,
-    /// −1..1.
-    pub emotional_valence: f64,
-    /// Related personas.
-    pub related_personas: Vec<Uuid>,
-    /// Who may read it.
-    pub visibility: Visibility,
-    /// Free JSON.
-    pub metadata: Value,
-    /// When it was made.
-    pub created_at: DateTime<Utc>,
-    /// Accesses.
-    pub accessed_count: i64,
-    /// The last access.
-    pub last_accessed: Option<DateTime<Utc>>,
+    /// The memory.
+    #[serde(flatten)]
+    pub memory: Memory,
 }
 
 impl From<Memory> for MemoryView {
-    fn from(m: Memory) -> Self {
+    fn from(memory: Memory) -> Self {
         Self {
-            id: m.id,
-            memory_id: m.id,
-            persona_id: m.persona_id,
-            content: m.content,
-            memory_type: m.memory_type,
-            importance: m.importance,
-            base_importance: m.base_importance,
-            emotional_valence: m.emotional_valence,
-            related_personas: m.related_personas,
-            visibility: m.visibility,
-            metadata: m.metadata,
-            created_at: m.created_at,
-            accessed_count: m.accessed_count,
-            last_accessed: m.last_accessed,
+            memory_id: memory.id,
+            memory,
         }
     }
 }

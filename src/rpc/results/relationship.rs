@@ -140,27 +140,6 @@ impl From<InteractionOutcome> for InteractionProcessed {
     }
 }
 
-/// The relationship after `relationship.update`.
-#[derive(Serialize, JsonSchema)]
-pub struct UpdatedRelationship {
-    /// −1..1.
-    pub affinity: f64,
-    /// −1..1.
-    pub trust: f64,
-    /// −1..1.
-    pub respect: f64,
-    /// 0..1.
-    pub intimacy: f64,
-    /// What they are to each other now.
-    pub relationship_type: RelationshipType,
-    /// 0..1, 3 decimals.
-    pub compatibility_score: f64,
-    /// −1..1, 3 decimals.
-    pub relationship_strength: f64,
-    /// Interactions so far.
-    pub interaction_count: i64,
-}
-
 /// `relationship.update`.
 #[derive(Serialize, JsonSchema)]
 pub struct RelationshipUpdated {
@@ -170,8 +149,8 @@ pub struct RelationshipUpdated {
     pub message: &'static str,
     /// What was applied.
     pub interaction_processed: InteractionProcessed,
-    /// The result.
-    pub updated_relationship: UpdatedRelationship,
+    /// The relationship after it.
+    pub updated_relationship: Dimensions,
 }
 
 impl RelationshipUpdated {
@@ -181,16 +160,7 @@ impl RelationshipUpdated {
             success: true,
             message: "Relationship updated successfully",
             interaction_processed: outcome.into(),
-            updated_relationship: UpdatedRelationship {
-                affinity: r.affinity,
-                trust: r.trust,
-                respect: r.respect,
-                intimacy: r.intimacy,
-                relationship_type: r.relationship_type,
-                compatibility_score: round3(r.compatibility_score()),
-                relationship_strength: round3(r.strength()),
-                interaction_count: r.interaction_count,
-            },
+            updated_relationship: r.into(),
         }
     }
 }
