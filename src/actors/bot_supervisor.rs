@@ -33,7 +33,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(60);
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(300);
 
 /// Where a bot is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BotStatus {
     /// Its process is starting (logging in, first sync).
@@ -49,7 +49,7 @@ pub enum BotStatus {
 }
 
 /// A bot as the API shows it: its configuration (never its secrets) and its process state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct BotView {
     /// Bot id.
     pub bot_id: Uuid,

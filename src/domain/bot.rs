@@ -37,7 +37,7 @@ impl ReplyMode {
 }
 
 /// A bot's configuration (everything but its secrets).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bot {
     /// Bot id.
     pub id: Uuid,

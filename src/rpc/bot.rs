@@ -4,11 +4,11 @@
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
 use super::persona::{non_empty, NoParams};
+use super::results::bot::{BotDeleted, BotList, BotLogLines};
 use super::router::{Params, Router};
 use crate::actors::bot_supervisor::{BotCommand, BotLogs, BotView, Command, CreateBot, DeleteBot, ListBots, UpdateBot};
 use crate::domain::bot::{is_allowlist_entry, is_user_id, Bot, BotSecrets, ReplyMode};
@@ -234,9 +234,12 @@ impl Params for LogsParams {
     }
 }
 
-async fn list(ctx: Ctx, _: NoParams) -> Result<Value, AppError> {
+async fn list(ctx: Ctx, _: NoParams) -> Result<BotList, AppError> {
     let bots = ctx.app.bots.send(ListBots).await??;
-    Ok(json!({ "total_count": bots.len(), "bots": bots }))
+    Ok(BotList {
+        total_count: bots.len(),
+        bots,
+    })
 }
 
 async fn command(ctx: &Ctx, id: &str, command: BotCommand) -> Result<BotView, AppError> {
@@ -307,13 +310,16 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<BotView, AppError> {
     ctx.app.bots.send(UpdateBot { bot, secrets }).await?
 }
 
-async fn delete(ctx: Ctx, p: BotIdParams) -> Result<Value, AppError> {
+async fn delete(ctx: Ctx, p: BotIdParams) -> Result<BotDeleted, AppError> {
     let id = bot_id(&p.bot_id)?;
     ctx.app.bots.send(DeleteBot(id)).await??;
-    Ok(json!({ "bot_id": id, "deleted": true }))
+    Ok(BotDeleted {
+        bot_id: id,
+        deleted: true,
+    })
 }
 
-async fn logs(ctx: Ctx, p: LogsParams) -> Result<Value, AppError> {
+async fn logs(ctx: Ctx, p: LogsParams) -> Result<BotLogLines, AppError> {
     let id = bot_id(&p.bot_id)?;
     let lines = ctx
         .app
@@ -323,5 +329,5 @@ async fn logs(ctx: Ctx, p: LogsParams) -> Result<Value, AppError> {
             lines: p.lines as usize,
         })
         .await??;
-    Ok(json!({ "bot_id": id, "lines": lines }))
+    Ok(BotLogLines { bot_id: id, lines })
 }

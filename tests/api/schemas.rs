@@ -171,9 +171,31 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
     call!("conversation_list", json!({ "active_only": false }));
     call!("conversation_end", conversation);
 
+    // A bot that is not enabled starts no process: no Matrix homeserver is needed for these.
+    let bot = call!(
+        "bot_create",
+        json!({ "persona_id": "Kira", "homeserver": "http://127.0.0.1:9", "user_id": "@kira:localhost",
+                "access_token": "secret-token", "enabled": false })
+    );
+    let bot_id = json!({ "bot_id": bot["bot_id"] });
+    call!("bot_list", json!({}));
+    call!("bot_get", bot_id.clone());
+    call!(
+        "bot_update",
+        json!({ "bot_id": bot["bot_id"], "rooms": ["!room:localhost"] })
+    );
+    call!("bot_stop", bot_id.clone());
+    call!("bot_logs", bot_id.clone());
+    call!("bot_delete", bot_id);
+
     call!("memory_delete", json!({ "memory_id": id }));
     call!("persona_delete", json!({ "persona_id": "Zed" }));
 
-    let missing: Vec<&String> = tools.keys().filter(|t| !called.contains(*t)).collect();
+    // bot_start and bot_restart start a bot process that logs in to a homeserver: tests/api/bot.rs runs them
+    // against a real one, and their result type is the same as bot_get's.
+    let missing: Vec<&String> = tools
+        .keys()
+        .filter(|t| !called.contains(*t) && !["bot_start", "bot_restart"].contains(&t.as_str()))
+        .collect();
     assert!(missing.is_empty(), "tools not called: {missing:?}");
 }
