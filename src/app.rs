@@ -108,6 +108,9 @@ pub enum StartError {
     /// The memory indexes disagree with the configured embedder.
     #[error("memory: {0}")]
     Memory(#[from] crate::memory::MemoryStartError),
+    /// The admin listener could not be set up (its token file).
+    #[error("admin: {0}")]
+    Admin(String),
     /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

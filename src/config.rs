@@ -29,6 +29,33 @@ pub struct Settings {
     pub memory: MemorySettings,
     /// Matrix bots.
     pub bots: BotSettings,
+    /// The admin listener (REST API and web page).
+    pub admin: AdminSettings,
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdminSettings {
+    /// Interface the admin listener binds (loopback by default).
+    pub host: String,
+    /// Port of the admin listener; 0 picks a free one.
+    pub port: u16,
+    /// Bearer token for `/admin/api/v1`; when unset, one is generated into `<data_dir>/admin.token`.
+    pub token: Option<String>,
+    /// Lines of recent log kept in memory for `GET /admin/api/v1/logs`.
+    pub log_lines: usize,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            token: None,
+            log_lines: 2000,
+        }
+    }
 }
 
 /// `[embedder]`
@@ -431,6 +458,23 @@ impl Settings {
         Ok(settings)
     }
 
+    /// A copy with every secret (API keys, tokens) replaced by `<redacted>`, for printing and the admin API.
+    pub fn redacted(&self) -> Settings {
+        let mut shown = self.clone();
+        for secret in [
+            &mut shown.llm.api_key,
+            &mut shown.embedder.api_key,
+            &mut shown.server.token,
+            &mut shown.server.metrics_token,
+            &mut shown.admin.token,
+        ] {
+            if secret.is_some() {
+                *secret = Some("<redacted>".into());
+            }
+        }
+        shown
+    }
+
     /// Checks every value that has a range; the first bad one is reported with its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let s = &self.server;
@@ -483,6 +527,13 @@ impl Settings {
                 "a number from 0.0 to 2.0",
             ));
         }
+        if self.admin.host.trim().is_empty() {
+            return Err(ConfigError::new("admin.host", &self.admin.host, "a host name or IP address"));
+        }
+        if self.admin.token.as_ref().is_some_and(|t| t.trim().len() < 16) {
+            return Err(ConfigError::new("admin.token", "<redacted>", "at least 16 characters"));
+        }
+        check_min("admin.log_lines", self.admin.log_lines, 1)?;
         check_min("storage.pool_size", self.storage.pool_size as usize, 1)?;
         let c = &self.chat;
         check_min("chat.max_context_messages", c.max_context_messages, 1)?;

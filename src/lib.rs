@@ -13,6 +13,7 @@ pub mod embed;
 pub mod error;
 pub mod hooks;
 pub mod llm;
+pub mod logbuf;
 pub mod mcp;
 pub mod memory;
 pub mod metrics;

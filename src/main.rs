@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use persona_mcp::app::build_embedder;
 use persona_mcp::config::Settings;
 use persona_mcp::simulate::Simulation;
+use persona_mcp::server::Role;
 use persona_mcp::storage::Store;
 use persona_mcp::{memory, server};
 
@@ -23,8 +24,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve WebSocket JSON-RPC on ws://HOST:PORT/mcp (the default).
-    Serve,
+    /// Serve WebSocket JSON-RPC on ws://HOST:PORT/mcp and the admin on http://ADMIN_HOST:ADMIN_PORT/admin/
+    /// (the default).
+    Serve {
+        /// Which listeners this process runs: both, the WebSocket/MCP one, or the admin one (two processes may
+        /// share one data dir).
+        #[arg(long, value_enum, default_value_t = Role::All)]
+        role: Role,
+    },
     /// Serve the Model Context Protocol on stdin/stdout, for MCP hosts such as Claude Desktop (logs go to stderr).
     Stdio,
     /// Load and validate the settings, print them (secrets redacted) and exit.
@@ -66,15 +73,17 @@ enum MemoryCommand {
 }
 
 fn init_logging(settings: &Settings) {
+    use tracing_subscriber::prelude::*;
+
     let filter = tracing_subscriber::EnvFilter::try_new(&settings.logging.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let recent = persona_mcp::logbuf::layer(persona_mcp::logbuf::global(settings.admin.log_lines));
+    let registry = tracing_subscriber::registry().with(filter).with(recent);
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     if settings.logging.json {
-        builder.json().init();
+        registry.with(stderr.json()).init();
     } else {
-        builder.init();
+        registry.with(stderr).init();
     }
 }
 
@@ -87,15 +96,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.unwrap_or(Command::Serve { role: Role::All }) {
         Command::CheckConfig => {
-            let mut shown = settings.clone();
-            for secret in [&mut shown.llm.api_key, &mut shown.server.token] {
-                if secret.is_some() {
-                    *secret = Some("<redacted>".into());
-                }
-            }
-            match toml_like(&shown) {
+            match toml_like(&settings.redacted()) {
                 Ok(text) => {
                     println!("{text}");
                     ExitCode::SUCCESS
@@ -106,7 +109,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Serve => serve(settings),
+        Command::Serve { role } => serve(settings, role),
         Command::Bot { id } => persona_mcp::bot::main(id, &settings.logging.level),
         Command::Methods => {
             let router = persona_mcp::rpc::router();
@@ -181,11 +184,11 @@ fn toml_like(settings: &Settings) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(settings)
 }
 
-fn serve(settings: Settings) -> ExitCode {
+fn serve(settings: Settings, role: Role) -> ExitCode {
     init_logging(&settings);
     server::raise_open_file_limit();
     let result = actix_web::rt::System::new().block_on(async move {
-        let running = server::start(settings).map_err(|e| (e.exit_code(), e.to_string()))?;
+        let running = server::start_role(settings, role).map_err(|e| (e.exit_code(), e.to_string()))?;
         running.run().await.map_err(|e| (1, e.to_string()))
     });
     match result {

@@ -123,6 +123,29 @@ impl Metrics {
         self.registry.register(collector)
     }
 
+    /// A JSON summary for the admin page: per metric, the total of counters and gauges, and the count, sum and
+    /// mean of histograms (over every label).
+    pub fn summary(&self) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for family in self.registry.gather() {
+            let metrics = family.get_metric();
+            let value = match family.get_field_type() {
+                prometheus::proto::MetricType::HISTOGRAM => {
+                    let count: u64 = metrics.iter().map(|m| m.get_histogram().get_sample_count()).sum();
+                    let sum: f64 = metrics.iter().map(|m| m.get_histogram().get_sample_sum()).sum();
+                    let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+                    serde_json::json!({ "count": count, "sum": sum, "mean": mean })
+                }
+                prometheus::proto::MetricType::GAUGE => {
+                    serde_json::json!(metrics.iter().map(|m| m.get_gauge().get_value()).sum::<f64>())
+                }
+                _ => serde_json::json!(metrics.iter().map(|m| m.get_counter().get_value()).sum::<f64>()),
+            };
+            out.insert(family.name().to_string(), value);
+        }
+        serde_json::Value::Object(out)
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -10,12 +10,29 @@ use crate::actors::bot_supervisor::{ServerReady, StopAll};
 use crate::app::{AppState, StartError};
 use crate::config::Settings;
 use crate::rpc;
+use crate::web::admin::AdminState;
 use crate::web::guard::Guard;
+
+/// Which halves of the server a process runs (`persona-mcp serve --role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Role {
+    /// The WebSocket/MCP listener and the admin listener.
+    #[default]
+    All,
+    /// The WebSocket/MCP listener only.
+    Mcp,
+    /// The admin listener only.
+    Admin,
+}
 
 /// A started server.
 pub struct RunningServer {
-    /// Where it listens.
+    /// Where it listens: the WebSocket/MCP listener, or the admin listener when that is all it runs.
     pub addr: SocketAddr,
+    /// Where the admin listener listens, when this process runs it.
+    pub admin_addr: Option<SocketAddr>,
+    /// The admin listener when it runs beside the WebSocket/MCP one; stopped when the main one stops.
+    companion: Option<ServerHandle>,
     /// Stops it.
     pub handle: ServerHandle,
     /// Resolves when it has stopped.
@@ -29,6 +46,9 @@ impl RunningServer {
     pub async fn run(self) -> std::io::Result<()> {
         let result = self.server.await;
         let _ = self.app.bots.send(StopAll).await;
+        if let Some(companion) = self.companion {
+            companion.stop(true).await;
+        }
         self.app.memory.save_indexes().await;
         result
     }
@@ -42,8 +62,75 @@ pub fn raise_open_file_limit() {
     }
 }
 
-/// Builds everything and binds the listener. Must run inside an actix `System`.
+/// The address a bound server got.
+fn bound_addr(addrs: Vec<SocketAddr>, host: &str, port: u16) -> Result<SocketAddr, StartError> {
+    addrs.first().copied().ok_or_else(|| bind_error(host, port, std::io::Error::other("no address bound")))
+}
+
+fn bind_error(host: &str, port: u16, source: std::io::Error) -> StartError {
+    StartError::Bind {
+        addr: format!("{host}:{port}"),
+        source,
+    }
+}
+
+/// Builds everything and binds both listeners. Must run inside an actix `System`.
 pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
+    start_role(settings, Role::All)
+}
+
+/// Builds everything and binds the listeners of `role`. Must run inside an actix `System`.
+pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, StartError> {
+    let admin_settings = settings.admin.clone();
+    let admin_state = match role {
+        Role::Mcp => None,
+        _ => Some(web::Data::new(AdminState::new(&settings)?)),
+    };
+    let app = AppState::build(settings, rpc::router())?;
+    let admin = match admin_state {
+        Some(state) => {
+            let data = web::Data::new(app.clone());
+            let (host, port) = (admin_settings.host.as_str(), admin_settings.port);
+            let http = HttpServer::new(move || {
+                App::new()
+                    .app_data(data.clone())
+                    .app_data(state.clone())
+                    .configure(crate::web::admin::routes)
+            })
+            .workers(2)
+            .shutdown_timeout(1)
+            .bind((host, port))
+            .map_err(|e| bind_error(host, port, e))?;
+            let addr = bound_addr(http.addrs(), host, port)?;
+            let server = http.run();
+            tracing::info!(%addr, "admin listening: http://{addr}/admin/");
+            Some((server, addr))
+        }
+        None => None,
+    };
+    if role == Role::Admin {
+        let (server, addr) = admin.ok_or_else(|| StartError::Admin("admin listener missing".into()))?;
+        return Ok(RunningServer {
+            addr,
+            admin_addr: Some(addr),
+            companion: None,
+            handle: server.handle(),
+            server,
+            app,
+        });
+    }
+    let mut running = start_main(app)?;
+    if let Some((server, addr)) = admin {
+        running.admin_addr = Some(addr);
+        running.companion = Some(server.handle());
+        actix_web::rt::spawn(server);
+    }
+    Ok(running)
+}
+
+/// Binds the WebSocket/MCP listener.
+fn start_main(app: Arc<AppState>) -> Result<RunningServer, StartError> {
+    let settings = &app.settings;
     let host = settings.server.host.clone();
     let port = settings.server.port;
     let workers = match settings.server.workers {
@@ -52,7 +139,6 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
     };
     let grace = settings.server.shutdown_grace_secs;
     let guard = web::Data::new(Guard::new(&settings.server));
-    let app = AppState::build(settings, rpc::router())?;
     let data = web::Data::new(app.clone());
     let http = HttpServer::new(move || {
         App::new()
@@ -66,14 +152,8 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
     .backlog(4096)
     .shutdown_timeout(grace)
     .bind((host.as_str(), port))
-    .map_err(|source| StartError::Bind {
-        addr: format!("{host}:{port}"),
-        source,
-    })?;
-    let addr = http.addrs().first().copied().ok_or_else(|| StartError::Bind {
-        addr: format!("{host}:{port}"),
-        source: std::io::Error::other("no address bound"),
-    })?;
+    .map_err(|e| bind_error(&host, port, e))?;
+    let addr = bound_addr(http.addrs(), &host, port)?;
     let server = http.run();
     app.bots.do_send(ServerReady {
         url: format!("ws://{addr}/mcp"),
@@ -82,6 +162,8 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
     tracing::info!(%addr, "persona-mcp listening: ws://{addr}/mcp");
     Ok(RunningServer {
         addr,
+        admin_addr: None,
+        companion: None,
         handle: server.handle(),
         server,
         app,

@@ -56,7 +56,7 @@ impl ServerProcess {
         let out = File::create(&log).map_err(|e| format!("server log: {e}"))?;
         let err = out.try_clone().map_err(|e| format!("server log: {e}"))?;
         let mut cmd = Command::new(bin);
-        cmd.arg("serve")
+        cmd.args(["serve", "--role", "mcp"])
             .current_dir(work_dir)
             .env("PERSONA_MCP__SERVER__HOST", "127.0.0.1")
             .env("PERSONA_MCP__SERVER__PORT", port.to_string())

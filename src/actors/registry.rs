@@ -36,6 +36,8 @@ pub struct Registry {
     deps: TurnDeps,
     settings: PersonaSettings,
     personas: HashMap<Uuid, Addr<PersonaActor>>,
+    /// `updated_at` of the card each persona actor holds, to notice changes made by another process.
+    cards: HashMap<Uuid, chrono::DateTime<chrono::Utc>>,
     conversations: HashMap<ConversationKey, LiveConversation>,
     dialogues: HashMap<Uuid, Addr<DialogueSession>>,
     memory: Arc<MemoryService>,
@@ -50,6 +52,7 @@ impl Registry {
             deps,
             settings,
             personas: HashMap::new(),
+            cards: HashMap::new(),
             conversations: HashMap::new(),
             dialogues: HashMap::new(),
             memory,
@@ -65,7 +68,49 @@ impl Registry {
         let actor = PersonaActor::new(persona.clone(), self.deps.store.clone(), self.settings.clone());
         let addr = actor.start();
         self.personas.insert(persona.id, addr.clone());
+        self.cards.insert(persona.id, persona.updated_at);
         addr
+    }
+
+    /// Re-reads the cards of the running persona actors, so that a change made by another process on the same
+    /// database (the admin half, `--role admin`) is what the next chat uses: changed cards are replaced, the
+    /// actors of deleted personas retired.
+    fn refresh_cards(&mut self, ctx: &mut Context<Self>) {
+        if self.personas.is_empty() {
+            return;
+        }
+        let store = self.deps.store.clone();
+        let read = async move { store.personas().list().await };
+        ctx.spawn(read.into_actor(self).map(|listed, act, _| {
+            let Ok(listed) = listed else { return };
+            let fresh: HashMap<Uuid, Persona> = listed.into_iter().map(|p| (p.id, p)).collect();
+            let running: Vec<Uuid> = act.personas.keys().copied().collect();
+            for id in running {
+                match fresh.get(&id) {
+                    None => act.forget(id),
+                    Some(p) if act.cards.get(&id) != Some(&p.updated_at) => {
+                        act.card_changed(p.clone());
+                    }
+                    Some(_) => {}
+                }
+            }
+        }));
+    }
+
+    fn card_changed(&mut self, persona: Persona) {
+        if let Some(addr) = self.personas.get(&persona.id) {
+            self.cards.insert(persona.id, persona.updated_at);
+            addr.do_send(UpdateCard(persona));
+        }
+    }
+
+    fn forget(&mut self, id: Uuid) {
+        self.cards.remove(&id);
+        if let Some(addr) = self.personas.remove(&id) {
+            addr.do_send(Retire);
+        }
+        self.conversations.retain(|k, _| k.persona != id);
+        self.dialogues.retain(|_, d| d.connected());
     }
 
     fn sweep(&mut self) {
@@ -83,6 +128,7 @@ impl Actor for Registry {
     fn started(&mut self, ctx: &mut Context<Self>) {
         let every = Duration::from_secs((self.settings.conversation_idle_secs / 4).clamp(1, 60));
         ctx.run_interval(every, |act, _| act.sweep());
+        ctx.run_interval(Duration::from_millis(500), |act, ctx| act.refresh_cards(ctx));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -186,9 +232,7 @@ pub struct CardChanged(pub Persona);
 impl Handler<CardChanged> for Registry {
     type Result = ();
     fn handle(&mut self, msg: CardChanged, _: &mut Context<Self>) {
-        if let Some(addr) = self.personas.get(&msg.0.id) {
-            addr.do_send(UpdateCard(msg.0));
-        }
+        self.card_changed(msg.0);
     }
 }
 
@@ -200,11 +244,7 @@ pub struct Forget(pub Uuid);
 impl Handler<Forget> for Registry {
     type Result = ();
     fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
-        if let Some(addr) = self.personas.remove(&msg.0) {
-            addr.do_send(Retire);
-        }
-        self.conversations.retain(|k, _| k.persona != msg.0);
-        self.dialogues.retain(|_, d| d.connected());
+        self.forget(msg.0);
     }
 }
 

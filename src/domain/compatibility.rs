@@ -755,6 +755,7 @@ pub(crate) mod fixtures {
             avatar_url: None,
             created_at: time,
             updated_at: time,
+            card: Default::default(),
         }
     }
 

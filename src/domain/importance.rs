@@ -529,6 +529,7 @@ mod tests {
             avatar_url: None,
             created_at: t,
             updated_at: t,
+            card: Default::default(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Pure domain logic: no actix, no I/O. Each module is unit-tested on its own.
 
 pub mod bot;
+pub mod card;
 pub mod chat;
 pub mod compatibility;
 pub mod continue_score;

@@ -37,6 +37,8 @@ pub struct Persona {
     pub created_at: DateTime<Utc>,
     /// Last update time.
     pub updated_at: DateTime<Utc>,
+    /// Character card fields kept beyond the persona's own (greeting, scenario, tags…).
+    pub card: crate::domain::card::CardExtras,
 }
 
 impl Persona {

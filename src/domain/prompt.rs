@@ -59,6 +59,11 @@ pub fn identity(persona: &Persona) -> String {
     if !favourite.is_empty() {
         out.push_str(&format!("\nFavourite topics: {}.", favourite.join(", ")));
     }
+    for (label, text) in [("Personality", &persona.card.personality), ("Scenario", &persona.card.scenario)] {
+        if !text.trim().is_empty() {
+            out.push_str(&format!("\n{label}: {}", text.trim()));
+        }
+    }
     if let Some(extra) = persona.system_prompt.as_deref().filter(|s| !s.trim().is_empty()) {
         out.push('\n');
         out.push_str(extra.trim());

@@ -100,6 +100,7 @@ pub fn defaults() -> Vec<(Persona, InteractionState)> {
                 avatar_url: None,
                 created_at: now,
                 updated_at: now,
+                card: Default::default(),
             };
             (
                 persona,

@@ -268,6 +268,7 @@ async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
         avatar_url: None,
         created_at: now,
         updated_at: now,
+        card: Default::default(),
     };
     p.fields.apply(&mut persona);
     let state = InteractionState::new(Priority::Casual, 100.0, 300.0);

@@ -100,7 +100,14 @@ pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
         Value::Array(_) => return Err(AppError::invalid("params", "params must be given by name (an object)")),
         other => other,
     };
-    let parsed: P = serde_path_to_error::deserialize(params).map_err(|e| {
+    let parsed: P = parse_value(params)?;
+    parsed.validate()?;
+    Ok(parsed)
+}
+
+/// Deserialises a JSON value into `T`; the error names the field that is missing or wrong (-32602, HTTP 422).
+pub fn parse_value<T: DeserializeOwned>(params: Value) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(params).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner().to_string();
         let parent = if path == "." { String::new() } else { format!("{path}.") };
@@ -111,9 +118,7 @@ pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
                 AppError::invalid(&field, format!("{field} is invalid: {inner}"))
             }
         }
-    })?;
-    parsed.validate()?;
-    Ok(parsed)
+    })
 }
 
 impl Router {

@@ -39,6 +39,16 @@ impl<'a> Conversations<'a> {
             .await
     }
 
+    /// Every chat conversation (of one persona, or all), most recently active first.
+    pub async fn list(&self, persona: Option<Uuid>) -> Result<Vec<ChatConversation>, StorageError> {
+        self.db.run(move |c| conversations::list(c, persona)).await
+    }
+
+    /// One chat conversation by id.
+    pub async fn get(&self, id: Uuid) -> Result<Option<ChatConversation>, StorageError> {
+        self.db.run(move |c| conversations::get(c, id)).await
+    }
+
     /// The conversation for this key with its newest `window` messages; a new one when none is stored.
     pub async fn load(
         &self,

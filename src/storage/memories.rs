@@ -103,6 +103,19 @@ impl<'a> Memories<'a> {
         self.db.write(move |c| memories::touch(c, &keys, now)).await
     }
 
+    /// Changes the importance, visibility and type of one memory (the fields given); false when it is gone.
+    pub async fn edit(
+        &self,
+        key: i64,
+        importance: Option<f64>,
+        visibility: Option<String>,
+        memory_type: Option<String>,
+    ) -> Result<bool, StorageError> {
+        self.db
+            .write(move |c| memories::edit(c, key, importance, visibility, memory_type))
+            .await
+    }
+
     /// Sets new importances by key.
     pub async fn set_importance(&self, updates: Vec<(i64, f64)>) -> Result<(), StorageError> {
         self.db.write(move |c| memories::set_importance(c, &updates)).await

@@ -6,6 +6,7 @@
 //! module; a PostgreSQL backend would be a module beside it. The vector index itself is [`vectors`].
 
 mod bots;
+pub mod avatars;
 mod conversations;
 mod dialogues;
 mod memories;

@@ -32,6 +32,12 @@ pub enum WebError {
     /// The request is malformed at the HTTP level (a header is missing or wrong).
     #[error("{0}")]
     BadRequest(String),
+    /// The body is not of a type this route takes (checked by content, not by name).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is well-formed but does not hold what the route needs (a PNG without a character card).
+    #[error("{0}")]
+    Unprocessable(String),
     /// The method is not served on this route.
     #[error("{0}")]
     MethodNotAllowed(&'static str),
@@ -41,6 +47,12 @@ pub enum WebError {
     /// A failure of the application itself.
     #[error(transparent)]
     App(#[from] AppError),
+}
+
+impl From<crate::storage::StorageError> for WebError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Self::App(e.into())
+    }
 }
 
 impl WebError {
@@ -53,6 +65,8 @@ impl WebError {
             Self::NotFound => "not_found",
             Self::TooLarge(_) => "payload_too_large",
             Self::BadRequest(_) => "bad_request",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Unprocessable(_) => "unprocessable",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::SessionNotFound => "session_not_found",
             Self::App(e) => match e {
@@ -92,6 +106,8 @@ impl ResponseError for WebError {
             Self::NotFound | Self::SessionNotFound => StatusCode::NOT_FOUND,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::App(e) => match e {
                 AppError::InvalidParam { .. } => StatusCode::UNPROCESSABLE_ENTITY,

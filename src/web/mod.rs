@@ -1,6 +1,7 @@
 //! actix-web: routes for `/mcp` (WebSocket JSON-RPC + MCP, and MCP Streamable HTTP) and operations, all behind
 //! one gate ([`guard`]) and answering errors in one shape ([`error`]).
 
+pub mod admin;
 pub mod error;
 pub mod frame_limit;
 pub mod guard;

@@ -10,6 +10,7 @@ fn binary(data_dir: &std::path::Path, llm_url: &str) -> Command {
         .env("PERSONA_MCP__STORAGE__DATA_DIR", data_dir)
         .env("PERSONA_MCP__LLM__URL", llm_url)
         .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
+        .env("PERSONA_MCP__ADMIN__PORT", "0")
         .env(
             "PERSONA_MCP__EMBEDDER__MODEL_DIR",
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"),

@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod admin;
+mod admin_roles;
 mod bot;
 mod chat;
 mod cli;

@@ -23,6 +23,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// A running server in its own thread and actix System.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin listener's address.
+    pub admin_addr: Option<SocketAddr>,
     pub settings: Settings,
     handle: ServerHandle,
     thread: Option<JoinHandle<()>>,
@@ -42,6 +44,7 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.storage.data_dir = data_dir.to_path_buf();
     s.embedder.model_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"));
     s.memory.decay_enabled = false;
+    s.admin.port = 0;
     s
 }
 
@@ -68,7 +71,7 @@ impl TestServer {
             actix_web::rt::System::new().block_on(async move {
                 match persona_mcp::server::start(s) {
                     Ok(running) => {
-                        tx.send(Ok((running.addr, running.handle.clone()))).ok();
+                        tx.send(Ok((running.addr, running.admin_addr, running.handle.clone()))).ok();
                         let _ = running.run().await;
                     }
                     Err(e) => {
@@ -78,11 +81,12 @@ impl TestServer {
                 actix_web::rt::System::current().stop();
             });
         });
-        let (addr, handle) = rx
+        let (addr, admin_addr, handle) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("server thread answered")?;
         Ok(Self {
             addr,
+            admin_addr,
             settings,
             handle,
             thread: Some(thread),
@@ -103,6 +107,22 @@ impl TestServer {
     /// `http://…`.
     pub fn http_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// `http://…/admin/api/v1{path}` on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}/admin/api/v1{path}", self.admin_addr.expect("admin listener"))
+    }
+
+    /// The admin token the server generated into its data dir.
+    pub fn admin_token(&self) -> String {
+        match &self.settings.admin.token {
+            Some(t) => t.clone(),
+            None => std::fs::read_to_string(self.data_dir().join("admin.token"))
+                .expect("admin.token written")
+                .trim()
+                .to_string(),
+        }
     }
 
     /// A connected client.

@@ -77,6 +77,32 @@ pub fn find(
         .transpose()
 }
 
+/// Every chat conversation (of one persona, or all), most recently active first.
+pub fn list(conn: &mut SqliteConnection, persona: Option<Uuid>) -> Result<Vec<ChatConversation>, StorageError> {
+    let mut query = cc::table.into_boxed();
+    if let Some(p) = persona {
+        query = query.filter(cc::persona_id.eq(p.to_string()));
+    }
+    query
+        .order((cc::updated_at.desc(), cc::id.asc()))
+        .select(ConversationRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(ConversationRow::into_domain)
+        .collect()
+}
+
+/// One chat conversation by id.
+pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<ChatConversation>, StorageError> {
+    cc::table
+        .filter(cc::id.eq(id.to_string()))
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(ConversationRow::into_domain)
+        .transpose()
+}
+
 /// Stores the conversation unless one with its key exists; answers the stored id.
 fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, StorageError> {
     let now = to_text(Utc::now());

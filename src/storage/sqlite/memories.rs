@@ -259,6 +259,36 @@ pub fn touch(conn: &mut SqliteConnection, keys: &[i64], now: DateTime<Utc>) -> R
     Ok(())
 }
 
+/// The editable fields of a memory; `None` leaves a field as it is.
+#[derive(diesel::AsChangeset)]
+#[diesel(table_name = m)]
+struct MemoryEdit {
+    importance: Option<f64>,
+    visibility: Option<String>,
+    memory_type: Option<String>,
+}
+
+/// Changes the importance, visibility and type of one memory (the fields given); false when it is gone.
+pub fn edit(
+    conn: &mut SqliteConnection,
+    key: i64,
+    importance: Option<f64>,
+    visibility: Option<String>,
+    memory_type: Option<String>,
+) -> Result<bool, StorageError> {
+    let row = m::table.filter(m::key.eq(key));
+    if importance.is_none() && visibility.is_none() && memory_type.is_none() {
+        let n: i64 = row.count().get_result(conn)?;
+        return Ok(n > 0);
+    }
+    let changes = MemoryEdit {
+        importance,
+        visibility,
+        memory_type,
+    };
+    Ok(diesel::update(row).set(&changes).execute(conn)? > 0)
+}
+
 /// Sets new importances.
 pub fn set_importance(conn: &mut SqliteConnection, updates: &[(i64, f64)]) -> Result<(), StorageError> {
     conn.immediate_transaction(|conn| {

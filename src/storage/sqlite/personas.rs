@@ -27,6 +27,7 @@ struct PersonaRow {
     avatar_url: Option<String>,
     created_at: String,
     updated_at: String,
+    card: String,
 }
 
 #[derive(Insertable, AsChangeset)]
@@ -45,6 +46,7 @@ struct PersonaValues {
     avatar_url: Option<String>,
     created_at: String,
     updated_at: String,
+    card: String,
 }
 
 fn json<T: serde::de::DeserializeOwned>(field: &str, text: &str) -> Result<T, StorageError> {
@@ -67,6 +69,7 @@ impl PersonaRow {
             avatar_url: self.avatar_url,
             created_at: from_text(&self.created_at)?,
             updated_at: from_text(&self.updated_at)?,
+            card: json("card", &self.card)?,
         })
     }
 }
@@ -87,6 +90,7 @@ impl From<&Persona> for PersonaValues {
             avatar_url: p.avatar_url.clone(),
             created_at: to_text(p.created_at),
             updated_at: to_text(p.updated_at),
+            card: serde_json::to_string(&p.card).unwrap_or_else(|_| "{}".into()),
         }
     }
 }

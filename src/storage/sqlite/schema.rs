@@ -16,6 +16,7 @@ diesel::table! {
         avatar_url -> Nullable<Text>,
         created_at -> Text,
         updated_at -> Text,
+        card -> Text,
     }
 }
 

@@ -1,0 +1,82 @@
+//! `/logs`: the newest lines of the server's log, and every new line live as Server-Sent Events, filtered by level
+//! and target.
+
+use actix_web::{web, HttpResponse};
+use futures_util::stream;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::AppError;
+use crate::logbuf::{self, LogFilter};
+use crate::web::error::WebError;
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/logs", web::get().to(tail))
+        .route("/logs/stream", web::get().to(live));
+}
+
+/// `?lines=&level=&target=`.
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    /// How many of the newest lines (1..=5000, default 200).
+    #[serde(default)]
+    pub lines: Option<usize>,
+    /// Least severe level wanted: error, warn, info, debug, trace.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// Target prefix, e.g. `persona_mcp::web`.
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+impl LogQuery {
+    fn filter(&self) -> Result<LogFilter, AppError> {
+        let level = self.level.clone().filter(|l| !l.is_empty());
+        if level.as_deref().is_some_and(|l| !LogFilter::valid_level(l)) {
+            return Err(AppError::invalid("level", "level must be error, warn, info, debug or trace"));
+        }
+        Ok(LogFilter {
+            level,
+            target: self.target.clone().filter(|t| !t.is_empty()),
+        })
+    }
+}
+
+fn buffer() -> Result<&'static logbuf::LogBuffer, WebError> {
+    logbuf::installed().ok_or_else(|| AppError::Internal("logging was set up without the admin log buffer".into()).into())
+}
+
+async fn tail(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {
+    let filter = query.filter()?;
+    let n = query.lines.unwrap_or(200);
+    if !(1..=5000).contains(&n) {
+        return Err(AppError::invalid("lines", "lines must be between 1 and 5000").into());
+    }
+    Ok(HttpResponse::Ok().json(json!({ "lines": buffer()?.tail(n, &filter) })))
+}
+
+async fn live(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {
+    let filter = query.filter()?;
+    let rx = buffer()?.subscribe();
+    let events = stream::unfold((rx, filter), |(mut rx, filter)| async move {
+        loop {
+            let event = match rx.recv().await {
+                Ok(line) if filter.keeps(&line) => {
+                    format!("data: {}\n\n", serde_json::to_string(&line).unwrap_or_default())
+                }
+                Ok(_) => continue,
+                Err(RecvError::Lagged(n)) => format!("event: lagged\ndata: {{\"skipped\":{n}}}\n\n"),
+                Err(RecvError::Closed) => return None,
+            };
+            return Some((Ok::<_, actix_web::Error>(web::Bytes::from(event)), (rx, filter)));
+        }
+    });
+    let opening = stream::once(async { Ok::<_, actix_web::Error>(web::Bytes::from_static(b": connected\n\n")) });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(futures_util::StreamExt::chain(opening, events)))
+}

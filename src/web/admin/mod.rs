@@ -1,0 +1,50 @@
+//! The admin listener (`admin.port`): the REST API under `/admin/api/v1` and the web page under `/admin/`, behind
+//! the admin token and the Origin/Host rules ([`auth`]). The API calls the same methods as JSON-RPC
+//! ([`bridge`]); errors have the one body shape of [`crate::web::error`].
+
+pub mod auth;
+pub mod body;
+pub mod bridge;
+pub mod conversations;
+pub mod logs;
+pub mod maintenance;
+pub mod memories;
+pub mod paging;
+pub mod parity;
+pub mod personas;
+pub mod social;
+pub mod system;
+
+use actix_web::{middleware, web, HttpResponse};
+
+pub use auth::AdminState;
+
+use crate::web::error::WebError;
+
+/// The API's base path.
+pub const API: &str = "/admin/api/v1";
+
+/// Every API route under [`API`].
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    personas::routes(cfg);
+    memories::routes(cfg);
+    maintenance::routes(cfg);
+    social::routes(cfg);
+    conversations::routes(cfg);
+    logs::routes(cfg);
+    system::routes(cfg);
+}
+
+/// Everything the admin listener serves (needs `web::Data<AdminState>` and the application state): the API, and
+/// the web page's routes (`page::routes`, registered under `/admin`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(body::json_config())
+        .app_data(body::query_config())
+        .app_data(body::path_config())
+        .service(
+            web::scope("")
+                .wrap(middleware::from_fn(auth::gate))
+                .service(web::scope(API).configure(api_routes))
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(WebError::NotFound) })),
+        );
+}
