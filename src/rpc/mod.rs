@@ -1,6 +1,7 @@
 //! JSON-RPC 2.0: framing, the method table, and one module per namespace.
 
 pub mod bot;
+pub mod card;
 pub mod chat;
 pub mod context;
 pub mod conversation;
@@ -18,6 +19,7 @@ pub mod system;
 pub fn router() -> router::Router {
     let mut r = router::Router::default();
     persona::register(&mut r);
+    card::register(&mut r);
     chat::register(&mut r);
     system::register(&mut r);
     memory::register(&mut r);

@@ -252,11 +252,12 @@ impl Params for CreateParams {
     }
 }
 
-async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
+/// A persona with the defaults of `persona.create`, named `name`.
+pub fn new_persona(name: &str) -> Persona {
     let now = Utc::now();
-    let mut persona = Persona {
+    Persona {
         id: Uuid::new_v4(),
-        name: String::new(),
+        name: name.trim().to_string(),
         description: String::new(),
         personality_traits: Map::new(),
         topic_preferences: BTreeMap::new(),
@@ -269,10 +270,19 @@ async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
         created_at: now,
         updated_at: now,
         card: Default::default(),
-    };
-    p.fields.apply(&mut persona);
+    }
+}
+
+/// Stores a new persona with a fresh interaction state (-32000 conflict when the name is taken).
+pub async fn insert_persona(ctx: &Ctx, persona: Persona) -> Result<(), AppError> {
     let state = InteractionState::new(Priority::Casual, 100.0, 300.0);
-    ctx.app.store.personas().insert(persona.clone(), state).await?;
+    Ok(ctx.app.store.personas().insert(persona, state).await?)
+}
+
+async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
+    let mut persona = new_persona("");
+    p.fields.apply(&mut persona);
+    insert_persona(&ctx, persona.clone()).await?;
     Ok(Created {
         persona_id: persona.id,
         name: persona.name,

@@ -3,7 +3,9 @@
 //! ([`bridge`]); errors have the one body shape of [`crate::web::error`].
 
 pub mod auth;
+pub mod avatars;
 pub mod body;
+pub mod cards;
 pub mod bridge;
 pub mod conversations;
 pub mod logs;
@@ -26,7 +28,9 @@ pub const API: &str = "/admin/api/v1";
 
 /// Every API route under [`API`].
 pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cards::routes(cfg);
     personas::routes(cfg);
+    avatars::routes(cfg);
     memories::routes(cfg);
     maintenance::routes(cfg);
     social::routes(cfg);

@@ -10,6 +10,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("persona.update", "PATCH /personas/{id}"),
     ("persona.delete", "DELETE /personas/{id}"),
     ("persona.status", "GET /personas/{id}/status"),
+    ("persona.import_card", "POST /personas/import"),
+    ("persona.export_card", "GET /personas/{id}/card"),
     ("persona.memory", "GET /memories"),
     ("persona.relationship", "GET /relationships"),
     ("memory.store", "POST /memories"),

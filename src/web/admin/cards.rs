@@ -1,0 +1,97 @@
+//! `/personas/import` and `/personas/{id}/card`: character cards in and out, over `persona.import_card` and
+//! `persona.export_card`.
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::avatars::{is_multipart, read_file_field};
+use super::bridge::{call, App};
+use super::personas::persona_object;
+use crate::domain::card::{self, CardError};
+use crate::storage::avatars::sniff_image;
+use crate::web::error::WebError;
+
+/// Largest card file (PNG cards carry a picture).
+pub const MAX_CARD_BYTES: usize = 8 * 1024 * 1024;
+
+/// Registers the routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/personas/import", web::post().to(import))
+        .route("/personas/{id}/card", web::get().to(export));
+}
+
+/// The card JSON in an uploaded file: a PNG with a card chunk, or JSON.
+fn card_from_file(bytes: &[u8]) -> Result<Value, WebError> {
+    if sniff_image(bytes).is_some_and(|(ext, _)| ext == "png") {
+        return card::json_from_png(bytes).map_err(|e| WebError::Unprocessable(e.to_string()));
+    }
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        return serde_json::from_slice(bytes).map_err(|e| WebError::BadRequest(format!("the card is not valid JSON: {e}")));
+    }
+    Err(WebError::UnsupportedMediaType("a card must be a PNG with a card chunk, or JSON".into()))
+}
+
+async fn read_body(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, WebError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| WebError::BadRequest(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(WebError::TooLarge(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn import(app: App, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, WebError> {
+    let bytes = if is_multipart(&req) {
+        read_file_field(&req, Multipart::new(req.headers(), payload), MAX_CARD_BYTES).await?
+    } else {
+        read_body(payload, MAX_CARD_BYTES).await?
+    };
+    let json = card_from_file(&bytes)?;
+    if let Err(e @ CardError::NotACard(_)) = card::parse(&json) {
+        return Err(WebError::Unprocessable(e.to_string()));
+    }
+    let created = call(&app, "persona.import_card", json!({ "card": json })).await?;
+    let id = created["persona_id"].as_str().unwrap_or_default().to_string();
+    let mut persona = persona_object(&app, &id).await?;
+    persona["lore_memories"] = created["lore_memories"].clone();
+    Ok(HttpResponse::Created().json(persona))
+}
+
+/// `?format=json|png&spec=v2|v3`.
+#[derive(Debug, Deserialize)]
+pub struct CardQuery {
+    /// `json` (default) or `png`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// `v2` or `v3` (default).
+    #[serde(default)]
+    pub spec: Option<String>,
+}
+
+async fn export(app: App, id: web::Path<String>, query: web::Query<CardQuery>) -> Result<HttpResponse, WebError> {
+    let format = query.format.clone().unwrap_or_else(|| "json".into());
+    let spec = query.spec.clone().unwrap_or_else(|| "v3".into());
+    let params = json!({ "persona_id": id.as_str(), "format": format, "spec": spec });
+    let mut out = call(&app, "persona.export_card", params).await?;
+    let file = |ext: &str| format!("attachment; filename=\"card-{spec}.{ext}\"");
+    if format == "png" {
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(out["png_base64"].as_str().unwrap_or_default())
+            .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        return Ok(HttpResponse::Ok()
+            .content_type("image/png")
+            .insert_header((header::CONTENT_DISPOSITION, file("png")))
+            .body(png));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_DISPOSITION, file("json")))
+        .json(out["card"].take()))
+}
