@@ -104,8 +104,7 @@ async fn an_admin_process_and_an_mcp_process_share_one_data_dir() {
 
     // The mcp process has Aria's card cached (a chat ran); the admin renames and edits her.
     ws.result("persona.switch", json!({ "persona_id": "Aria" })).await;
-    let id = ws.request("persona.chat", json!({ "message": "hello" })).await;
-    ws.stream_frames(&id).await;
+    ws.result("persona.chat", json!({ "message": "hello" })).await;
     let patch = json!({ "name": "Aria Prime", "description": "Speaks only in riddles about lighthouses" });
     admin(&http, &base, &token, reqwest::Method::PATCH, "/personas/Aria", Some(patch)).await;
     let renamed = within_a_second(async || {
@@ -115,8 +114,7 @@ async fn an_admin_process_and_an_mcp_process_share_one_data_dir() {
     .await;
     assert!(renamed, "the rename shows in persona.list within a second");
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let id = ws.request("persona.chat", json!({ "message": "who are you?" })).await;
-    ws.stream_frames(&id).await;
+    ws.result("persona.chat", json!({ "message": "who are you?" })).await;
     let last = llm.requests().last().cloned().expect("the model was asked");
     assert!(
         last.to_string().contains("riddles about lighthouses"),

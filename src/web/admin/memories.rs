@@ -76,7 +76,7 @@ async fn list(app: App, filter: web::Query<MemoryFilter>, page: web::Query<PageQ
             let params = json!({ "persona_id": owner, "query": q, "n_results": 100 });
             let hits = call_as(&app, Some(owner), "memory.search", params).await?;
             let mut rows = Vec::new();
-            for hit in hits["results"].as_array().into_iter().flatten() {
+            for hit in hits["memories"].as_array().into_iter().flatten() {
                 let Some(id) = hit["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) else { continue };
                 if let Some(stored) = app.memory.get(id).await? {
                     let mut row = memory_json(&stored.memory);

@@ -48,7 +48,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("")
                 .wrap(middleware::from_fn(auth::gate))
-                .service(web::scope(API).configure(api_routes))
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(WebError::NotFound) })),
+                .service(web::scope(API).configure(api_routes).default_service(web::to(not_found)))
+                .default_service(web::to(not_found)),
         );
+}
+
+async fn not_found() -> Result<HttpResponse, WebError> {
+    Err(WebError::NotFound)
 }
