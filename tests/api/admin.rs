@@ -413,3 +413,232 @@ async fn logs_tail_and_stream_live_with_filters() {
     assert!(!seen.contains("persona_mcp::rpc"), "the target filter holds: {seen}");
     drop(other);
 }
+
+/// A `multipart/form-data` body with one field `file`: (content type, body).
+fn file_form(bytes: Vec<u8>, name: &str, mime: &str) -> (String, Vec<u8>) {
+    let boundary = "persona-mcp-test-boundary-7d1f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: {mime}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Sends a multipart form.
+trait WithForm {
+    fn form_file(self, form: (String, Vec<u8>)) -> Self;
+}
+
+impl WithForm for reqwest::RequestBuilder {
+    fn form_file(self, (content_type, body): (String, Vec<u8>)) -> Self {
+        self.header("Content-Type", content_type).body(body)
+    }
+}
+
+/// A tiny PNG (1×1).
+fn png_bytes() -> Vec<u8> {
+    persona_mcp::domain::card::BLANK_PNG.to_vec()
+}
+
+#[tokio::test]
+async fn avatars_upload_checked_by_magic_bytes_and_served_with_an_etag() {
+    let (_llm, server) = boot(None);
+    let admin = Admin::new(&server);
+    let put = |form| {
+        admin
+            .http
+            .put(admin.base.clone() + "/personas/Aria/avatar")
+            .bearer_auth(&admin.server_token)
+            .form_file(form)
+            .send()
+    };
+    let r = put(file_form(png_bytes(), "me.png", "image/png")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let up: Value = r.json().await.unwrap();
+    assert_eq!(up["content_type"], "image/png");
+    let url = up["avatar_url"].as_str().unwrap().to_string();
+    let mut ws = server.client().await;
+    let got = ws.result("persona.get", json!({ "persona_id": "Aria" })).await;
+    assert_eq!(got["persona"]["avatar_url"], url.as_str(), "avatar_url in persona.get");
+    let hash = url.rsplit("?v=").next().unwrap();
+    assert!(server.data_dir().join("avatars").join(hash).exists(), "stored by content hash");
+
+    let r = admin.http.get(admin.base.clone() + "/personas/aria/avatar").bearer_auth(&admin.server_token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(r.headers().contains_key("cache-control"));
+    assert_eq!(r.bytes().await.unwrap().to_vec(), png_bytes());
+    let r = admin
+        .http
+        .get(admin.base.clone() + "/personas/aria/avatar")
+        .bearer_auth(&admin.server_token)
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+
+    let mut big = png_bytes();
+    big.resize(3 * 1024 * 1024, 0);
+    let r = put(file_form(big, "big.png", "image/png")).await.unwrap();
+    let s = r.status();
+    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE), "payload_too_large");
+    let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+    let r = put(file_form(elf, "cat.png", "image/png")).await.unwrap();
+    let s = r.status();
+    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE), "unsupported_media_type");
+    let r = admin
+        .http
+        .put(admin.base.clone() + "/personas/Aria/avatar")
+        .bearer_auth(&admin.server_token)
+        .body(png_bytes())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "not multipart");
+    let r = admin
+        .http
+        .put(admin.base.clone() + "/personas/Nobody/avatar")
+        .bearer_auth(&admin.server_token)
+        .form_file(file_form(png_bytes(), "a.png", "image/png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (s, b) = admin.send(Method::GET, "/personas/Kira/avatar", None).await;
+    error_code(s, &b, StatusCode::NOT_FOUND);
+    let r = admin.http.put(admin.base.clone() + "/personas/Aria/avatar").form_file(file_form(png_bytes(), "a.png", "image/png")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+fn v2_card() -> Value {
+    json!({ "spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": "Seraphina", "description": "A guardian of the forest glade", "personality": "gentle, protective",
+        "scenario": "A traveller wakes in her glade", "first_mes": "Welcome, traveller.", "mes_example": "<START>\n{{char}}: Rest.",
+        "system_prompt": "Stay in character as Seraphina.", "post_history_instructions": "Keep replies short.",
+        "alternate_greetings": ["Back again?"], "tags": ["fantasy", "guardian"], "creator": "ana",
+        "character_version": "1.2", "creator_notes": "Made for tests",
+        "extensions": { "talkativeness": "0.6", "custom_tool": { "depth": 4 } },
+        "character_book": { "entries": [
+            { "keys": ["glade"], "content": "The glade is hidden by old magic." },
+            { "keys": ["amulet", "stone"], "content": "Her amulet glows near danger." }
+        ] }
+    }})
+}
+
+/// The fields a round trip must keep.
+fn card_fields(card: &Value) -> Value {
+    let d = &card["data"];
+    let mut book: Vec<Value> = d["character_book"]["entries"]
+        .as_array()
+        .map(|e| e.iter().map(|e| json!({ "keys": e["keys"], "content": e["content"] })).collect())
+        .unwrap_or_default();
+    book.sort_by_key(|e| e["content"].to_string());
+    json!({
+        "name": d["name"], "description": d["description"], "personality": d["personality"], "scenario": d["scenario"],
+        "first_mes": d["first_mes"], "mes_example": d["mes_example"], "system_prompt": d["system_prompt"],
+        "post_history_instructions": d["post_history_instructions"], "alternate_greetings": d["alternate_greetings"],
+        "tags": d["tags"], "creator": d["creator"], "character_version": d["character_version"],
+        "creator_notes": d["creator_notes"], "extensions": d["extensions"], "book": book,
+    })
+}
+
+#[tokio::test]
+async fn a_v2_png_card_round_trips_through_v3_json() {
+    let (llm, server) = boot(Some("Welcome."));
+    let admin = Admin::new(&server);
+    let card = v2_card();
+    let png = persona_mcp::domain::card::png_with_cards(&png_bytes(), &card, &card).unwrap();
+    let import = |form| {
+        admin.http.post(admin.base.clone() + "/personas/import").bearer_auth(&admin.server_token).form_file(form).send()
+    };
+    let r = import(file_form(png, "seraphina.png", "image/png")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let persona: Value = r.json().await.unwrap();
+    assert_eq!(persona["name"], "Seraphina");
+    assert_eq!(persona["lore_memories"], 2);
+    assert_eq!(persona["card"]["greeting"], "Welcome, traveller.");
+    let lore = admin.get("/memories?persona=Seraphina&type=lore").await;
+    assert_eq!(lore["items"].as_array().unwrap().len(), 2, "character_book entries became lore memories");
+
+    // The imported card shapes the chat prompt.
+    let mut ws = server.client().await;
+    ws.result("persona.chat", json!({ "persona_id": "Seraphina", "message": "Where am I?" })).await;
+    let prompt = llm.requests().last().unwrap().to_string();
+    assert!(prompt.contains("A traveller wakes in her glade") && prompt.contains("gentle, protective"), "{prompt}");
+
+    let v3 = admin.get("/personas/Seraphina/card?format=json&spec=v3").await;
+    assert_eq!(v3["spec"], "chara_card_v3");
+    assert_eq!(card_fields(&v3), card_fields(&card), "export keeps every field");
+    admin.ok(Method::DELETE, "/personas/Seraphina", None).await;
+    let (s, again) = admin.send(Method::POST, "/personas/import", Some(v3.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{again}");
+    let v2 = admin.get("/personas/Seraphina/card?spec=v2").await;
+    assert_eq!(v2["spec"], "chara_card_v2");
+    assert_eq!(card_fields(&v2), card_fields(&card), "V3 JSON imported again: the same fields");
+
+    let r = admin.http.get(admin.base.clone() + "/personas/Seraphina/card?format=png").bearer_auth(&admin.server_token).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let exported = r.bytes().await.unwrap();
+    let inside = persona_mcp::domain::card::json_from_png(&exported).unwrap();
+    assert_eq!(inside["spec"], "chara_card_v3");
+    assert_eq!(card_fields(&inside), card_fields(&card));
+
+    // Over JSON-RPC too.
+    let out = ws.result("persona.export_card", json!({ "persona_id": "Seraphina", "spec": "v2" })).await;
+    assert_eq!(card_fields(&out["card"]), card_fields(&card));
+    let mut copy = card.clone();
+    copy["data"]["name"] = json!("Seraphina Two");
+    let made = ws.result("persona.import_card", json!({ "card": copy })).await;
+    assert_eq!(made["lore_memories"], 2);
+    let err = ws.error("persona.import_card", json!({ "card": { "spec": "nope" } })).await;
+    assert_eq!(err["code"], -32602);
+
+    // Errors.
+    let r = import(file_form(png_bytes(), "plain.png", "image/png")).await.unwrap();
+    let s = r.status();
+    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY), "unprocessable");
+    let r = import(file_form(b"\x7fELF\x02\x01".to_vec(), "card.png", "image/png")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, b) = admin.send(Method::POST, "/personas/import", Some(json!({ "spec": "chara_card_v2", "data": {} }))).await;
+    error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, b) = admin.send(Method::POST, "/personas/import", Some(card.clone())).await;
+    error_code(s, &b, StatusCode::CONFLICT);
+    let (s, b) = admin.send(Method::GET, "/personas/Nobody/card", None).await;
+    error_code(s, &b, StatusCode::NOT_FOUND);
+    let (s, b) = admin.send(Method::GET, "/personas/Seraphina/card?spec=v9", None).await;
+    error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn every_management_method_has_an_admin_route() {
+    use persona_mcp::web::admin::parity::{CHAT_ONLY, ROUTES};
+    let (_llm, server) = boot(None);
+    let admin = Admin::new(&server);
+    let router = persona_mcp::rpc::router();
+    for method in router.methods() {
+        assert!(
+            ROUTES.iter().any(|(m, _)| *m == method.name) || CHAT_ONLY.contains(&method.name),
+            "{} has no admin route (add one to web::admin::parity::ROUTES) and is not listed as chat-only",
+            method.name
+        );
+    }
+    for (name, route) in ROUTES {
+        assert!(router.get(name).is_some(), "{name} is listed but not a method");
+        let (verb, path) = route.split_once(' ').unwrap();
+        let path = path
+            .replace("{id}", "Nobody")
+            .replace("{a}", "Nobody")
+            .replace("{b}", "Nobody")
+            .replace("{mid}", uuid_zero())
+            .replace("{cid}", uuid_zero())
+            .replace("{bid}", uuid_zero());
+        let method = Method::from_bytes(verb.as_bytes()).unwrap();
+        let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
+        let (s, b) = admin.send(method, &path, body).await;
+        assert_ne!(b["error"]["code"], "not_found", "{route} ({name}) is not served: {s} {b}");
+    }
+}

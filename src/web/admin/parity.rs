@@ -46,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 pub const CHAT_ONLY: &[&str] = &[
     "persona.switch",
     "persona.chat",
+    "persona.chat_stream",
     "persona.chat_cancel",
     "conversation.send_message",
     "conversation.start",
