@@ -528,7 +528,11 @@ impl Settings {
             ));
         }
         if self.admin.host.trim().is_empty() {
-            return Err(ConfigError::new("admin.host", &self.admin.host, "a host name or IP address"));
+            return Err(ConfigError::new(
+                "admin.host",
+                &self.admin.host,
+                "a host name or IP address",
+            ));
         }
         if self.admin.token.as_ref().is_some_and(|t| t.trim().len() < 16) {
             return Err(ConfigError::new("admin.token", "<redacted>", "at least 16 characters"));

@@ -79,7 +79,10 @@ impl LogFilter {
 
     /// The level names this accepts, for checking a query.
     pub fn valid_level(level: &str) -> bool {
-        matches!(level.to_ascii_lowercase().as_str(), "error" | "warn" | "info" | "debug" | "trace")
+        matches!(
+            level.to_ascii_lowercase().as_str(),
+            "error" | "warn" | "info" | "debug" | "trace"
+        )
     }
 }
 
@@ -98,7 +101,13 @@ impl LogBuffer {
     /// The newest `n` lines that pass `filter`, oldest first.
     pub fn tail(&self, n: usize, filter: &LogFilter) -> Vec<LogLine> {
         let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<LogLine> = lines.iter().rev().filter(|l| filter.keeps(l)).take(n).cloned().collect();
+        let mut out: Vec<LogLine> = lines
+            .iter()
+            .rev()
+            .filter(|l| filter.keeps(l))
+            .take(n)
+            .cloned()
+            .collect();
         out.reverse();
         out
     }
@@ -121,7 +130,13 @@ impl Visit for Fields {
         if field.name() == "message" {
             self.message.push_str(value);
         } else {
-            let _ = write!(self.rest, "{}{}={}", if self.rest.is_empty() { "" } else { " " }, field.name(), value);
+            let _ = write!(
+                self.rest,
+                "{}{}={}",
+                if self.rest.is_empty() { "" } else { " " },
+                field.name(),
+                value
+            );
         }
     }
 
@@ -129,7 +144,13 @@ impl Visit for Fields {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            let _ = write!(self.rest, "{}{}={:?}", if self.rest.is_empty() { "" } else { " " }, field.name(), value);
+            let _ = write!(
+                self.rest,
+                "{}{}={:?}",
+                if self.rest.is_empty() { "" } else { " " },
+                field.name(),
+                value
+            );
         }
     }
 }
@@ -188,7 +209,12 @@ mod tests {
             capacity: 3,
             live: broadcast::channel(8).0,
         };
-        for (level, target) in [("INFO", "a"), ("WARN", "persona_mcp::web"), ("DEBUG", "b"), ("ERROR", "persona_mcp::llm")] {
+        for (level, target) in [
+            ("INFO", "a"),
+            ("WARN", "persona_mcp::web"),
+            ("DEBUG", "b"),
+            ("ERROR", "persona_mcp::llm"),
+        ] {
             buf.push(line(level, target));
         }
         assert_eq!(buf.tail(10, &LogFilter::default()).len(), 3, "the oldest went");

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use persona_mcp::app::build_embedder;
 use persona_mcp::config::Settings;
-use persona_mcp::simulate::Simulation;
 use persona_mcp::server::Role;
+use persona_mcp::simulate::Simulation;
 use persona_mcp::storage::Store;
 use persona_mcp::{memory, server};
 
@@ -97,18 +97,16 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve { role: Role::All }) {
-        Command::CheckConfig => {
-            match toml_like(&settings.redacted()) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("persona-mcp: {e}");
-                    ExitCode::from(1)
-                }
+        Command::CheckConfig => match toml_like(&settings.redacted()) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
             }
-        }
+            Err(e) => {
+                eprintln!("persona-mcp: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Serve { role } => serve(settings, role),
         Command::Bot { id } => persona_mcp::bot::main(id, &settings.logging.level),
         Command::Methods => {

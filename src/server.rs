@@ -64,7 +64,10 @@ pub fn raise_open_file_limit() {
 
 /// The address a bound server got.
 fn bound_addr(addrs: Vec<SocketAddr>, host: &str, port: u16) -> Result<SocketAddr, StartError> {
-    addrs.first().copied().ok_or_else(|| bind_error(host, port, std::io::Error::other("no address bound")))
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| bind_error(host, port, std::io::Error::other("no address bound")))
 }
 
 fn bind_error(host: &str, port: u16, source: std::io::Error) -> StartError {

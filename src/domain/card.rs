@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The card fields a persona keeps beyond its own (they go back out on export).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CardExtras {
     /// `personality`: a summary of the personality (part of the prompt's identity).
@@ -106,9 +106,14 @@ pub enum CardError {
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// The raw chunks of a PNG: (type, data) in order.
-fn chunks(png: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, CardError> {
-    let mut rest = png.strip_prefix(PNG_SIGNATURE).ok_or(CardError::BadPng("no PNG signature"))?;
+/// One PNG chunk: its type and data.
+type Chunk<'a> = ([u8; 4], &'a [u8]);
+
+/// The raw chunks of a PNG in order.
+fn chunks(png: &[u8]) -> Result<Vec<Chunk<'_>>, CardError> {
+    let mut rest = png
+        .strip_prefix(PNG_SIGNATURE)
+        .ok_or(CardError::BadPng("no PNG signature"))?;
     let mut out = Vec::new();
     while !rest.is_empty() {
         if rest.len() < 12 {
@@ -129,7 +134,7 @@ fn chunks(png: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, CardError> {
 }
 
 /// The text of the `tEXt` chunk with this keyword.
-fn text_chunk<'a>(chunks: &[([u8; 4], &'a [u8])], keyword: &str) -> Option<&'a [u8]> {
+fn text_chunk<'a>(chunks: &[Chunk<'a>], keyword: &str) -> Option<&'a [u8]> {
     chunks.iter().find_map(|(kind, data)| {
         let (key, text) = data.split_at(data.iter().position(|b| *b == 0)?);
         (kind == b"tEXt" && key == keyword.as_bytes()).then(|| &text[1..])
@@ -240,7 +245,11 @@ pub fn parse(card: &Value) -> Result<Card, CardError> {
             creator: text(data, "creator"),
             character_version: text(data, "character_version"),
             creator_notes: text(data, "creator_notes"),
-            extensions: data.get("extensions").and_then(Value::as_object).cloned().unwrap_or_default(),
+            extensions: data
+                .get("extensions")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
         },
         book,
     })
@@ -324,7 +333,13 @@ mod tests {
     fn bad_input_is_named() {
         assert_eq!(json_from_png(BLANK_PNG), Err(CardError::NoCardChunk));
         assert!(matches!(json_from_png(b"GIF89a"), Err(CardError::BadPng(_))));
-        assert!(matches!(parse(&json!({ "spec": "other", "data": {} })), Err(CardError::NotACard(_))));
-        assert!(matches!(parse(&json!({ "spec": "chara_card_v2", "data": { "name": "" } })), Err(CardError::NotACard(_))));
+        assert!(matches!(
+            parse(&json!({ "spec": "other", "data": {} })),
+            Err(CardError::NotACard(_))
+        ));
+        assert!(matches!(
+            parse(&json!({ "spec": "chara_card_v2", "data": { "name": "" } })),
+            Err(CardError::NotACard(_))
+        ));
     }
 }

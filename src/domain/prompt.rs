@@ -59,7 +59,10 @@ pub fn identity(persona: &Persona) -> String {
     if !favourite.is_empty() {
         out.push_str(&format!("\nFavourite topics: {}.", favourite.join(", ")));
     }
-    for (label, text) in [("Personality", &persona.card.personality), ("Scenario", &persona.card.scenario)] {
+    for (label, text) in [
+        ("Personality", &persona.card.personality),
+        ("Scenario", &persona.card.scenario),
+    ] {
         if !text.trim().is_empty() {
             out.push_str(&format!("\n{label}: {}", text.trim()));
         }

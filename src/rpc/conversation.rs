@@ -101,7 +101,8 @@ async fn session(ctx: &Ctx, d: &Dialogue) -> Result<actix::Addr<DialogueSession>
 }
 
 /// `conversation.status` fields of a conversation.
-fn status_of(d: &Dialogue) -> DialogueStatus {
+/// A dialogue as `conversation.status` answers it.
+pub fn status_of(d: &Dialogue) -> DialogueStatus {
     let (a, b) = (d.last_score_of(d.persona1_id), d.last_score_of(d.persona2_id));
     let remaining = (d.token_budget - d.tokens_used).max(0);
     let both_done = matches!((a, b), (Some(a), Some(b)) if both_want_to_end(a, b));

@@ -5,8 +5,8 @@
 //! PRAGMAs, the rowid keys the vector index uses, the in-process writer lock) live in the private `sqlite`
 //! module; a PostgreSQL backend would be a module beside it. The vector index itself is [`vectors`].
 
-mod bots;
 pub mod avatars;
+mod bots;
 mod conversations;
 mod dialogues;
 mod memories;

@@ -52,7 +52,10 @@ impl Admin {
 fn error_code(status: StatusCode, body: &Value, expected: StatusCode) -> String {
     assert_eq!(status, expected, "{body}");
     let e = &body["error"];
-    assert!(e["message"].is_string() && e.get("details").is_some(), "error shape: {body}");
+    assert!(
+        e["message"].is_string() && e.get("details").is_some(),
+        "error shape: {body}"
+    );
     e["code"].as_str().unwrap_or_default().to_string()
 }
 
@@ -63,16 +66,40 @@ async fn the_token_is_generated_0600_and_required_on_every_api_route() {
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     let http = Client::new();
-    for route in ["/personas", "/memories", "/system/status", "/decay", "/conversations", "/relationships"] {
+    for route in [
+        "/personas",
+        "/memories",
+        "/system/status",
+        "/decay",
+        "/conversations",
+        "/relationships",
+    ] {
         let url = server.admin_url(route);
         let r = http.get(&url).send().await.unwrap();
         let status = r.status();
         let body: Value = r.json().await.unwrap();
-        assert_eq!(error_code(status, &body, StatusCode::UNAUTHORIZED), "unauthorized", "{route}");
-        let r = http.get(&url).bearer_auth("wrong-token-wrong-token").send().await.unwrap();
+        assert_eq!(
+            error_code(status, &body, StatusCode::UNAUTHORIZED),
+            "unauthorized",
+            "{route}"
+        );
+        let r = http
+            .get(&url)
+            .bearer_auth("wrong-token-wrong-token")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{route}");
-        let r = http.get(format!("{url}?token={}", server.admin_token())).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a token in the URL is not accepted: {route}");
+        let r = http
+            .get(format!("{url}?token={}", server.admin_token()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "a token in the URL is not accepted: {route}"
+        );
     }
     let r = http
         .get(server.admin_url("/personas"))
@@ -81,9 +108,21 @@ async fn the_token_is_generated_0600_and_required_on_every_api_route() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a foreign origin is refused even with the token");
-    let r = http.get(server.http_url("/admin/api/v1/personas")).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND, "the admin is not on the WebSocket/MCP port");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a foreign origin is refused even with the token"
+    );
+    let r = http
+        .get(server.http_url("/admin/api/v1/personas"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "the admin is not on the WebSocket/MCP port"
+    );
     let restarted = server.restart().await;
     assert_eq!(
         std::fs::read_to_string(&path).unwrap().trim(),
@@ -118,16 +157,26 @@ async fn personas_crud_with_paging_and_errors() {
     assert!(second["next_cursor"].is_null());
 
     let patched = admin
-        .ok(Method::PATCH, &format!("/personas/{id}"), Some(json!({ "name": "Nova Prime" })))
+        .ok(
+            Method::PATCH,
+            &format!("/personas/{id}"),
+            Some(json!({ "name": "Nova Prime" })),
+        )
         .await;
     assert_eq!(patched["name"], "Nova Prime");
 
-    let (s, b) = admin.send(Method::POST, "/personas", Some(json!({ "name": "Aria" }))).await;
+    let (s, b) = admin
+        .send(Method::POST, "/personas", Some(json!({ "name": "Aria" })))
+        .await;
     assert_eq!(error_code(s, &b, StatusCode::CONFLICT), "conflict");
-    let (s, b) = admin.send(Method::POST, "/personas", Some(json!({ "name": "X", "charisma": 50 }))).await;
+    let (s, b) = admin
+        .send(Method::POST, "/personas", Some(json!({ "name": "X", "charisma": 50 })))
+        .await;
     assert_eq!(error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY), "invalid_params");
     assert_eq!(b["error"]["details"]["field"], "charisma", "{b}");
-    let (s, b) = admin.send(Method::POST, "/personas", Some(json!({ "description": "no name" }))).await;
+    let (s, b) = admin
+        .send(Method::POST, "/personas", Some(json!({ "description": "no name" })))
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
     let r = admin
         .http
@@ -139,7 +188,10 @@ async fn personas_crud_with_paging_and_errors() {
         .await
         .unwrap();
     let s = r.status();
-    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::BAD_REQUEST), "bad_request");
+    assert_eq!(
+        error_code(s, &r.json().await.unwrap(), StatusCode::BAD_REQUEST),
+        "bad_request"
+    );
     let r = admin
         .http
         .post(admin.base.clone() + "/personas")
@@ -159,7 +211,11 @@ async fn personas_crud_with_paging_and_errors() {
     ] {
         let body = (method == Method::PATCH).then(|| json!({ "description": "x" }));
         let (s, b) = admin.send(method.clone(), path, body).await;
-        assert_eq!(error_code(s, &b, StatusCode::NOT_FOUND), "persona_not_found", "{method} {path}");
+        assert_eq!(
+            error_code(s, &b, StatusCode::NOT_FOUND),
+            "persona_not_found",
+            "{method} {path}"
+        );
     }
     let (s, b) = admin.send(Method::GET, "/nothing/here", None).await;
     error_code(s, &b, StatusCode::NOT_FOUND);
@@ -174,12 +230,17 @@ async fn personas_crud_with_paging_and_errors() {
 async fn a_persona_made_in_the_admin_is_seen_over_websocket_and_back() {
     let (_llm, server) = boot(None);
     let admin = Admin::new(&server);
-    admin.ok(Method::POST, "/personas", Some(json!({ "name": "Vega" }))).await;
+    admin
+        .ok(Method::POST, "/personas", Some(json!({ "name": "Vega" })))
+        .await;
     let mut ws = server.client().await;
     let list = ws.result("persona.list", json!({})).await;
     assert!(list["personas"].as_array().unwrap().iter().any(|p| p["name"] == "Vega"));
-    ws.result("persona.update", json!({ "persona_id": "Vega", "description": "edited over ws" }))
-        .await;
+    ws.result(
+        "persona.update",
+        json!({ "persona_id": "Vega", "description": "edited over ws" }),
+    )
+    .await;
     assert_eq!(admin.get("/personas/vega").await["description"], "edited over ws");
 }
 
@@ -212,15 +273,32 @@ async fn memories_list_filter_page_search_patch_delete() {
     assert_eq!(all["items"].as_array().unwrap().len(), 3);
     let events = admin.get("/memories?persona=Aria&type=event").await;
     assert_eq!(events["items"][0]["id"], ids[1].as_str());
-    assert_eq!(admin.get("/memories?visibility=shared").await["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        admin.get("/memories?visibility=shared").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let important = admin.get("/memories?min_importance=0.45&max_importance=0.9").await;
     assert_eq!(important["items"].as_array().unwrap().len(), 2);
     let page = admin.get("/memories?persona=Aria&limit=2").await;
     let next = page["next_cursor"].as_str().unwrap().to_string();
-    assert_eq!(admin.get(&format!("/memories?persona=Aria&limit=2&cursor={next}")).await["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        admin
+            .get(&format!("/memories?persona=Aria&limit=2&cursor={next}"))
+            .await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let found = admin.get("/memories?persona=Aria&q=library").await;
     assert_eq!(found["items"][0]["id"], ids[1].as_str(), "{found}");
-    assert_eq!(admin.get("/memories?q=DEEP WATER").await["items"][0]["id"], ids[2].as_str());
+    assert_eq!(
+        admin.get("/memories?q=DEEP WATER").await["items"][0]["id"],
+        ids[2].as_str()
+    );
 
     let one = admin.get(&format!("/memories/{}", ids[0])).await;
     assert_eq!(one["visibility"], "private");
@@ -231,16 +309,43 @@ async fn memories_list_filter_page_search_patch_delete() {
             Some(json!({ "importance": 0.95, "visibility": "public", "memory_type": "lore" })),
         )
         .await;
-    assert_eq!((patched["importance"].as_f64(), &patched["visibility"], &patched["memory_type"]), (Some(0.95), &json!("public"), &json!("lore")));
-    let (s, b) = admin.send(Method::PATCH, &format!("/memories/{}", ids[0]), Some(json!({ "importance": "very" }))).await;
+    assert_eq!(
+        (
+            patched["importance"].as_f64(),
+            &patched["visibility"],
+            &patched["memory_type"]
+        ),
+        (Some(0.95), &json!("public"), &json!("lore"))
+    );
+    let (s, b) = admin
+        .send(
+            Method::PATCH,
+            &format!("/memories/{}", ids[0]),
+            Some(json!({ "importance": "very" })),
+        )
+        .await;
     assert_eq!(error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY), "invalid_params");
-    let (s, b) = admin.send(Method::PATCH, &format!("/memories/{}", ids[0]), Some(json!({ "visibility": "secret" }))).await;
+    let (s, b) = admin
+        .send(
+            Method::PATCH,
+            &format!("/memories/{}", ids[0]),
+            Some(json!({ "visibility": "secret" })),
+        )
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, b) = admin.send(Method::GET, "/memories?min_importance=lots", None).await;
     error_code(s, &b, StatusCode::BAD_REQUEST);
-    let (s, b) = admin.send(Method::POST, "/memories", Some(json!({ "content": "no owner" }))).await;
+    let (s, b) = admin
+        .send(Method::POST, "/memories", Some(json!({ "content": "no owner" })))
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, b) = admin.send(Method::POST, "/memories", Some(json!({ "persona_id": "Nobody", "content": "x" }))).await;
+    let (s, b) = admin
+        .send(
+            Method::POST,
+            "/memories",
+            Some(json!({ "persona_id": "Nobody", "content": "x" })),
+        )
+        .await;
     error_code(s, &b, StatusCode::NOT_FOUND);
     for path in ["/memories/not-a-uuid", "/memories/00000000-0000-0000-0000-000000000000"] {
         let (s, b) = admin.send(Method::GET, path, None).await;
@@ -251,19 +356,39 @@ async fn memories_list_filter_page_search_patch_delete() {
 
     // A memory stored over WebSocket shows in the admin list.
     let mut ws = server.client().await;
-    ws.result("memory.store", json!({ "persona_id": "Kira", "content": "Kira keeps a star chart" })).await;
+    ws.result(
+        "memory.store",
+        json!({ "persona_id": "Kira", "content": "Kira keeps a star chart" }),
+    )
+    .await;
     let kira = admin.get("/memories?persona=Kira").await;
-    assert!(kira["items"].as_array().unwrap().iter().any(|m| m["content"] == "Kira keeps a star chart"));
+    assert!(kira["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["content"] == "Kira keeps a star chart"));
 
     let deleted = admin.ok(Method::DELETE, &format!("/memories/{}", ids[0]), None).await;
     assert_eq!(deleted["deleted"], true);
     let bulk = admin
-        .ok(Method::POST, "/memories/bulk_delete", Some(json!({ "ids": [ids[1], ids[2], "nope"] })))
+        .ok(
+            Method::POST,
+            "/memories/bulk_delete",
+            Some(json!({ "ids": [ids[1], ids[2], "nope"] })),
+        )
         .await;
     assert_eq!(bulk["deleted"], 2);
     assert_eq!(bulk["not_found"], json!(["nope"]));
-    assert_eq!(admin.get("/memories?persona=Aria").await["items"].as_array().unwrap().len(), 0);
-    let (s, b) = admin.send(Method::POST, "/memories/bulk_delete", Some(json!({ "ids": "all" }))).await;
+    assert_eq!(
+        admin.get("/memories?persona=Aria").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let (s, b) = admin
+        .send(Method::POST, "/memories/bulk_delete", Some(json!({ "ids": "all" })))
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -275,35 +400,80 @@ async fn prune_decay_relationships_emotions_conversations_and_system() {
     assert!(preview.is_object(), "{preview}");
     let run = admin.ok(Method::POST, "/personas/Aria/prune", None).await;
     assert!(run.is_object(), "{run}");
-    let (s, b) = admin.send(Method::POST, "/personas/Aria/prune", Some(json!({ "force": "maybe" }))).await;
+    let (s, b) = admin
+        .send(Method::POST, "/personas/Aria/prune", Some(json!({ "force": "maybe" })))
+        .await;
     assert!(s.is_client_error(), "{s} {b}");
 
-    admin.ok(Method::POST, "/decay/start", Some(json!({ "interval_minutes": 30 }))).await;
-    assert_eq!(admin.get("/decay").await["decay_statistics"]["background_running"], true, "decay started");
+    admin
+        .ok(Method::POST, "/decay/start", Some(json!({ "interval_minutes": 30 })))
+        .await;
+    assert_eq!(
+        admin.get("/decay").await["decay_statistics"]["background_running"],
+        true,
+        "decay started"
+    );
     admin.ok(Method::POST, "/decay/stop", None).await;
-    assert_eq!(admin.get("/decay").await["decay_statistics"]["background_running"], false);
-    admin.ok(Method::POST, "/decay/force", Some(json!({ "persona_id": "Aria" }))).await;
-    let (s, b) = admin.send(Method::POST, "/decay/force", Some(json!({ "persona_id": "Nobody" }))).await;
+    assert_eq!(
+        admin.get("/decay").await["decay_statistics"]["background_running"],
+        false
+    );
+    admin
+        .ok(Method::POST, "/decay/force", Some(json!({ "persona_id": "Aria" })))
+        .await;
+    let (s, b) = admin
+        .send(Method::POST, "/decay/force", Some(json!({ "persona_id": "Nobody" })))
+        .await;
     error_code(s, &b, StatusCode::NOT_FOUND);
 
     let rels = admin.get("/relationships").await;
-    assert_eq!(rels["items"].as_array().unwrap().len(), 1, "Aria and Kira, once: {rels}");
-    assert_eq!(admin.get("/relationships?persona=Kira").await["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        rels["items"].as_array().unwrap().len(),
+        1,
+        "Aria and Kira, once: {rels}"
+    );
+    assert_eq!(
+        admin.get("/relationships?persona=Kira").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let pair = admin.get("/relationships/Aria/Kira").await;
     assert_eq!(pair["exists"], true);
     let updated = admin
-        .ok(Method::PUT, "/relationships/Aria/Kira", Some(json!({ "interaction_quality": 0.8 })))
+        .ok(
+            Method::PUT,
+            "/relationships/Aria/Kira",
+            Some(json!({ "interaction_quality": 0.8 })),
+        )
         .await;
     assert!(updated.is_object());
-    let (s, b) = admin.send(Method::PUT, "/relationships/Aria/Nobody", Some(json!({ "interaction_quality": 0.5 }))).await;
+    let (s, b) = admin
+        .send(
+            Method::PUT,
+            "/relationships/Aria/Nobody",
+            Some(json!({ "interaction_quality": 0.5 })),
+        )
+        .await;
     error_code(s, &b, StatusCode::NOT_FOUND);
-    let (s, b) = admin.send(Method::PUT, "/relationships/Aria/Kira", Some(json!({ "interaction_quality": "great" }))).await;
+    let (s, b) = admin
+        .send(
+            Method::PUT,
+            "/relationships/Aria/Kira",
+            Some(json!({ "interaction_quality": "great" })),
+        )
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
 
     let mood = admin.get("/personas/Aria/emotions").await;
     assert!(mood.is_object(), "{mood}");
-    admin.ok(Method::PUT, "/personas/Aria/emotions", Some(json!({ "mood": 0.9 }))).await;
-    let (s, b) = admin.send(Method::PUT, "/personas/Aria/emotions", Some(json!({ "mood": "sunny" }))).await;
+    admin
+        .ok(Method::PUT, "/personas/Aria/emotions", Some(json!({ "mood": 0.9 })))
+        .await;
+    let (s, b) = admin
+        .send(Method::PUT, "/personas/Aria/emotions", Some(json!({ "mood": "sunny" })))
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
 
     // A chat over WebSocket shows up as a conversation with its transcript.
@@ -311,14 +481,27 @@ async fn prune_decay_relationships_emotions_conversations_and_system() {
     ws.result("persona.switch", json!({ "persona_id": "Aria" })).await;
     ws.result("persona.chat", json!({ "message": "Hi there" })).await;
     let chats = admin.get("/conversations?kind=chat&persona=Aria").await;
-    let cid = chats["items"][0]["id"].as_str().expect("a chat conversation").to_string();
+    let cid = chats["items"][0]["id"]
+        .as_str()
+        .expect("a chat conversation")
+        .to_string();
     let transcript = admin.get(&format!("/conversations/{cid}")).await;
-    let contents: Vec<&str> = transcript["messages"].as_array().unwrap().iter().filter_map(|m| m["content"].as_str()).collect();
+    let contents: Vec<&str> = transcript["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .collect();
     assert!(contents.contains(&"Hi there"), "{transcript}");
-    assert!(admin.get("/conversations?kind=dialogue").await["items"].as_array().unwrap().is_empty());
+    assert!(admin.get("/conversations?kind=dialogue").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     let (s, b) = admin.send(Method::GET, "/conversations?kind=letters", None).await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, b) = admin.send(Method::GET, &format!("/conversations/{}", uuid_zero()), None).await;
+    let (s, b) = admin
+        .send(Method::GET, &format!("/conversations/{}", uuid_zero()), None)
+        .await;
     assert_eq!(error_code(s, &b, StatusCode::NOT_FOUND), "conversation_not_found");
 
     assert!(admin.get("/system/status").await.is_object());
@@ -327,7 +510,10 @@ async fn prune_decay_relationships_emotions_conversations_and_system() {
     let config = admin.get("/system/config").await;
     assert_eq!(config["admin"]["port"], 0);
     let metrics = admin.get("/system/metrics").await;
-    assert!(metrics["persona_mcp_stream_chunks_total"].as_f64().unwrap_or(0.0) > 0.0, "{metrics}");
+    assert!(
+        metrics["persona_mcp_stream_chunks_total"].as_f64().unwrap_or(0.0) > 0.0,
+        "{metrics}"
+    );
 }
 
 fn uuid_zero() -> &'static str {
@@ -356,7 +542,10 @@ async fn secrets_are_redacted_in_the_config() {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
     assert!(text.contains("<redacted>"));
-    assert!(!server.data_dir().join("admin.token").exists(), "a configured token writes no file");
+    assert!(
+        !server.data_dir().join("admin.token").exists(),
+        "a configured token writes no file"
+    );
 }
 
 /// Sends this test binary's log events into the admin log buffer (the binary's `main` does this for a real
@@ -379,10 +568,21 @@ async fn logs_tail_and_stream_live_with_filters() {
     let admin = Admin::new(&server);
     let tail = admin.get("/logs?lines=5000&level=info&target=persona_mcp").await;
     let lines = tail["lines"].as_array().unwrap();
-    assert!(lines.iter().any(|l| l["message"].as_str().unwrap_or("").contains("listening")), "{tail}");
-    assert!(lines.iter().all(|l| l["target"].as_str().unwrap().starts_with("persona_mcp")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"].as_str().unwrap_or("").contains("listening")),
+        "{tail}"
+    );
+    assert!(lines
+        .iter()
+        .all(|l| l["target"].as_str().unwrap().starts_with("persona_mcp")));
     let only_errors = admin.get("/logs?level=error&lines=5000").await;
-    assert!(only_errors["lines"].as_array().unwrap().iter().all(|l| l["level"] == "ERROR"));
+    assert!(only_errors["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["level"] == "ERROR"));
     let (s, b) = admin.send(Method::GET, "/logs?level=loud", None).await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, b) = admin.send(Method::GET, "/logs?lines=0", None).await;
@@ -396,7 +596,10 @@ async fn logs_tail_and_stream_live_with_filters() {
         .await
         .unwrap();
     assert_eq!(stream.status(), StatusCode::OK);
-    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    assert!(stream.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
     let (s, _) = admin.send(Method::GET, "/logs/stream?level=loud", None).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     // Another server starting logs "listening" from persona_mcp::server: it arrives as an event.
@@ -404,10 +607,16 @@ async fn logs_tail_and_stream_live_with_filters() {
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while !seen.contains("listening") {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("a live log line").unwrap();
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("a live log line")
+            .unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk.expect("stream open")));
     }
-    let event = seen.lines().find(|l| l.starts_with("data: ") && l.contains("listening")).unwrap();
+    let event = seen
+        .lines()
+        .find(|l| l.starts_with("data: ") && l.contains("listening"))
+        .unwrap();
     let line: Value = serde_json::from_str(&event["data: ".len()..]).unwrap();
     assert_eq!(line["target"], "persona_mcp::server");
     assert!(!seen.contains("persona_mcp::rpc"), "the target filter holds: {seen}");
@@ -463,9 +672,18 @@ async fn avatars_upload_checked_by_magic_bytes_and_served_with_an_etag() {
     let got = ws.result("persona.get", json!({ "persona_id": "Aria" })).await;
     assert_eq!(got["persona"]["avatar_url"], url.as_str(), "avatar_url in persona.get");
     let hash = url.rsplit("?v=").next().unwrap();
-    assert!(server.data_dir().join("avatars").join(hash).exists(), "stored by content hash");
+    assert!(
+        server.data_dir().join("avatars").join(hash).exists(),
+        "stored by content hash"
+    );
 
-    let r = admin.http.get(admin.base.clone() + "/personas/aria/avatar").bearer_auth(&admin.server_token).send().await.unwrap();
+    let r = admin
+        .http
+        .get(admin.base.clone() + "/personas/aria/avatar")
+        .bearer_auth(&admin.server_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/png");
     let etag = r.headers()["etag"].to_str().unwrap().to_string();
@@ -485,11 +703,17 @@ async fn avatars_upload_checked_by_magic_bytes_and_served_with_an_etag() {
     big.resize(3 * 1024 * 1024, 0);
     let r = put(file_form(big, "big.png", "image/png")).await.unwrap();
     let s = r.status();
-    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE), "payload_too_large");
+    assert_eq!(
+        error_code(s, &r.json().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE),
+        "payload_too_large"
+    );
     let elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
     let r = put(file_form(elf, "cat.png", "image/png")).await.unwrap();
     let s = r.status();
-    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE), "unsupported_media_type");
+    assert_eq!(
+        error_code(s, &r.json().await.unwrap(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        "unsupported_media_type"
+    );
     let r = admin
         .http
         .put(admin.base.clone() + "/personas/Aria/avatar")
@@ -510,7 +734,13 @@ async fn avatars_upload_checked_by_magic_bytes_and_served_with_an_etag() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let (s, b) = admin.send(Method::GET, "/personas/Kira/avatar", None).await;
     error_code(s, &b, StatusCode::NOT_FOUND);
-    let r = admin.http.put(admin.base.clone() + "/personas/Aria/avatar").form_file(file_form(png_bytes(), "a.png", "image/png")).send().await.unwrap();
+    let r = admin
+        .http
+        .put(admin.base.clone() + "/personas/Aria/avatar")
+        .form_file(file_form(png_bytes(), "a.png", "image/png"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -534,7 +764,11 @@ fn card_fields(card: &Value) -> Value {
     let d = &card["data"];
     let mut book: Vec<Value> = d["character_book"]["entries"]
         .as_array()
-        .map(|e| e.iter().map(|e| json!({ "keys": e["keys"], "content": e["content"] })).collect())
+        .map(|e| {
+            e.iter()
+                .map(|e| json!({ "keys": e["keys"], "content": e["content"] }))
+                .collect()
+        })
         .unwrap_or_default();
     book.sort_by_key(|e| e["content"].to_string());
     json!({
@@ -553,7 +787,12 @@ async fn a_v2_png_card_round_trips_through_v3_json() {
     let card = v2_card();
     let png = persona_mcp::domain::card::png_with_cards(&png_bytes(), &card, &card).unwrap();
     let import = |form| {
-        admin.http.post(admin.base.clone() + "/personas/import").bearer_auth(&admin.server_token).form_file(form).send()
+        admin
+            .http
+            .post(admin.base.clone() + "/personas/import")
+            .bearer_auth(&admin.server_token)
+            .form_file(form)
+            .send()
     };
     let r = import(file_form(png, "seraphina.png", "image/png")).await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -562,13 +801,24 @@ async fn a_v2_png_card_round_trips_through_v3_json() {
     assert_eq!(persona["lore_memories"], 2);
     assert_eq!(persona["card"]["greeting"], "Welcome, traveller.");
     let lore = admin.get("/memories?persona=Seraphina&type=lore").await;
-    assert_eq!(lore["items"].as_array().unwrap().len(), 2, "character_book entries became lore memories");
+    assert_eq!(
+        lore["items"].as_array().unwrap().len(),
+        2,
+        "character_book entries became lore memories"
+    );
 
     // The imported card shapes the chat prompt.
     let mut ws = server.client().await;
-    ws.result("persona.chat", json!({ "persona_id": "Seraphina", "message": "Where am I?" })).await;
+    ws.result(
+        "persona.chat",
+        json!({ "persona_id": "Seraphina", "message": "Where am I?" }),
+    )
+    .await;
     let prompt = llm.requests().last().unwrap().to_string();
-    assert!(prompt.contains("A traveller wakes in her glade") && prompt.contains("gentle, protective"), "{prompt}");
+    assert!(
+        prompt.contains("A traveller wakes in her glade") && prompt.contains("gentle, protective"),
+        "{prompt}"
+    );
 
     let v3 = admin.get("/personas/Seraphina/card?format=json&spec=v3").await;
     assert_eq!(v3["spec"], "chara_card_v3");
@@ -578,9 +828,19 @@ async fn a_v2_png_card_round_trips_through_v3_json() {
     assert_eq!(s, StatusCode::CREATED, "{again}");
     let v2 = admin.get("/personas/Seraphina/card?spec=v2").await;
     assert_eq!(v2["spec"], "chara_card_v2");
-    assert_eq!(card_fields(&v2), card_fields(&card), "V3 JSON imported again: the same fields");
+    assert_eq!(
+        card_fields(&v2),
+        card_fields(&card),
+        "V3 JSON imported again: the same fields"
+    );
 
-    let r = admin.http.get(admin.base.clone() + "/personas/Seraphina/card?format=png").bearer_auth(&admin.server_token).send().await.unwrap();
+    let r = admin
+        .http
+        .get(admin.base.clone() + "/personas/Seraphina/card?format=png")
+        .bearer_auth(&admin.server_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["content-type"], "image/png");
     let exported = r.bytes().await.unwrap();
     let inside = persona_mcp::domain::card::json_from_png(&exported).unwrap();
@@ -588,22 +848,40 @@ async fn a_v2_png_card_round_trips_through_v3_json() {
     assert_eq!(card_fields(&inside), card_fields(&card));
 
     // Over JSON-RPC too.
-    let out = ws.result("persona.export_card", json!({ "persona_id": "Seraphina", "spec": "v2" })).await;
+    let out = ws
+        .result(
+            "persona.export_card",
+            json!({ "persona_id": "Seraphina", "spec": "v2" }),
+        )
+        .await;
     assert_eq!(card_fields(&out["card"]), card_fields(&card));
     let mut copy = card.clone();
     copy["data"]["name"] = json!("Seraphina Two");
     let made = ws.result("persona.import_card", json!({ "card": copy })).await;
     assert_eq!(made["lore_memories"], 2);
-    let err = ws.error("persona.import_card", json!({ "card": { "spec": "nope" } })).await;
+    let err = ws
+        .error("persona.import_card", json!({ "card": { "spec": "nope" } }))
+        .await;
     assert_eq!(err["code"], -32602);
 
     // Errors.
     let r = import(file_form(png_bytes(), "plain.png", "image/png")).await.unwrap();
     let s = r.status();
-    assert_eq!(error_code(s, &r.json().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY), "unprocessable");
-    let r = import(file_form(b"\x7fELF\x02\x01".to_vec(), "card.png", "image/png")).await.unwrap();
+    assert_eq!(
+        error_code(s, &r.json().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY),
+        "unprocessable"
+    );
+    let r = import(file_form(b"\x7fELF\x02\x01".to_vec(), "card.png", "image/png"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let (s, b) = admin.send(Method::POST, "/personas/import", Some(json!({ "spec": "chara_card_v2", "data": {} }))).await;
+    let (s, b) = admin
+        .send(
+            Method::POST,
+            "/personas/import",
+            Some(json!({ "spec": "chara_card_v2", "data": {} })),
+        )
+        .await;
     error_code(s, &b, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, b) = admin.send(Method::POST, "/personas/import", Some(card.clone())).await;
     error_code(s, &b, StatusCode::CONFLICT);
@@ -639,6 +917,9 @@ async fn every_management_method_has_an_admin_route() {
         let method = Method::from_bytes(verb.as_bytes()).unwrap();
         let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
         let (s, b) = admin.send(method, &path, body).await;
-        assert_ne!(b["error"]["code"], "not_found", "{route} ({name}) is not served: {s} {b}");
+        assert_ne!(
+            b["error"]["code"], "not_found",
+            "{route} ({name}) is not served: {s} {b}"
+        );
     }
 }

@@ -65,13 +65,26 @@ fn spawn(role: &str, data_dir: &std::path::Path, llm_url: &str, marker: &str) ->
     Process { child, addr }
 }
 
-async fn admin(http: &reqwest::Client, base: &str, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = http.request(method, format!("{base}/admin/api/v1{path}")).bearer_auth(token);
+async fn admin(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = http
+        .request(method, format!("{base}/admin/api/v1{path}"))
+        .bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }
     let resp = req.send().await.expect("admin answers");
-    assert!(resp.status().is_success() || resp.status() == StatusCode::CREATED, "{path}: {}", resp.status());
+    assert!(
+        resp.status().is_success() || resp.status() == StatusCode::CREATED,
+        "{path}: {}",
+        resp.status()
+    );
     resp.json().await.expect("JSON")
 }
 
@@ -95,10 +108,17 @@ async fn an_admin_process_and_an_mcp_process_share_one_data_dir() {
     let dir = tempfile::tempdir().unwrap();
     let mcp = spawn("mcp", dir.path(), &llm.url(), "ws://");
     let adm = spawn("admin", dir.path(), &llm.url(), "admin listening: http://");
-    let token = std::fs::read_to_string(dir.path().join("admin.token")).unwrap().trim().to_string();
+    let token = std::fs::read_to_string(dir.path().join("admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
     let base = format!("http://{}", adm.addr);
     let http = reqwest::Client::new();
-    let no_admin_on_mcp = http.get(format!("http://{}/admin/api/v1/personas", mcp.addr)).send().await.unwrap();
+    let no_admin_on_mcp = http
+        .get(format!("http://{}/admin/api/v1/personas", mcp.addr))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_admin_on_mcp.status(), StatusCode::NOT_FOUND);
     let mut ws = WsClient::connect(&format!("ws://{}/mcp", mcp.addr)).await;
 
@@ -106,10 +126,22 @@ async fn an_admin_process_and_an_mcp_process_share_one_data_dir() {
     ws.result("persona.switch", json!({ "persona_id": "Aria" })).await;
     ws.result("persona.chat", json!({ "message": "hello" })).await;
     let patch = json!({ "name": "Aria Prime", "description": "Speaks only in riddles about lighthouses" });
-    admin(&http, &base, &token, reqwest::Method::PATCH, "/personas/Aria", Some(patch)).await;
+    admin(
+        &http,
+        &base,
+        &token,
+        reqwest::Method::PATCH,
+        "/personas/Aria",
+        Some(patch),
+    )
+    .await;
     let renamed = within_a_second(async || {
         let list = ws.result("persona.list", json!({})).await;
-        list["personas"].as_array().unwrap().iter().any(|p| p["name"] == "Aria Prime")
+        list["personas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Aria Prime")
     })
     .await;
     assert!(renamed, "the rename shows in persona.list within a second");
@@ -122,19 +154,47 @@ async fn an_admin_process_and_an_mcp_process_share_one_data_dir() {
     );
 
     // A memory stored over WebSocket shows in the admin's list.
-    ws.result("memory.store", json!({ "persona_id": "Kira", "content": "Kira charted the northern sky" })).await;
+    ws.result(
+        "memory.store",
+        json!({ "persona_id": "Kira", "content": "Kira charted the northern sky" }),
+    )
+    .await;
     let listed = within_a_second(async || {
-        let page = admin(&http, &base, &token, reqwest::Method::GET, "/memories?persona=Kira", None).await;
-        page["items"].as_array().unwrap().iter().any(|m| m["content"] == "Kira charted the northern sky")
+        let page = admin(
+            &http,
+            &base,
+            &token,
+            reqwest::Method::GET,
+            "/memories?persona=Kira",
+            None,
+        )
+        .await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["content"] == "Kira charted the northern sky")
     })
     .await;
     assert!(listed, "a memory stored over WebSocket shows in the admin memory list");
 
     // Writes from both sides on one persona: neither is lost.
-    admin(&http, &base, &token, reqwest::Method::PATCH, "/personas/Kira", Some(json!({ "description": "edited in the admin" }))).await;
-    ws.result("persona.update", json!({ "persona_id": "Kira", "charisma": 17 })).await;
+    admin(
+        &http,
+        &base,
+        &token,
+        reqwest::Method::PATCH,
+        "/personas/Kira",
+        Some(json!({ "description": "edited in the admin" })),
+    )
+    .await;
+    ws.result("persona.update", json!({ "persona_id": "Kira", "charisma": 17 }))
+        .await;
     let kira = admin(&http, &base, &token, reqwest::Method::GET, "/personas/Kira", None).await;
-    assert_eq!((kira["description"].as_str(), kira["charisma"].as_i64()), (Some("edited in the admin"), Some(17)));
+    assert_eq!(
+        (kira["description"].as_str(), kira["charisma"].as_i64()),
+        (Some("edited in the admin"), Some(17))
+    );
 
     // A persona deleted in the admin is gone from the other process too.
     admin(&http, &base, &token, reqwest::Method::DELETE, "/personas/Kira", None).await;

@@ -71,7 +71,8 @@ impl TestServer {
             actix_web::rt::System::new().block_on(async move {
                 match persona_mcp::server::start(s) {
                     Ok(running) => {
-                        tx.send(Ok((running.addr, running.admin_addr, running.handle.clone()))).ok();
+                        tx.send(Ok((running.addr, running.admin_addr, running.handle.clone())))
+                            .ok();
                         let _ = running.run().await;
                     }
                     Err(e) => {

@@ -77,7 +77,8 @@ impl AdminState {
     /// Checks Origin and Host, then (on the API) the bearer token.
     fn check(&self, req: &ServiceRequest) -> Result<(), WebError> {
         let text = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"));
-        self.guard.check_origin_and_host(text(header::ORIGIN), text(header::HOST))?;
+        self.guard
+            .check_origin_and_host(text(header::ORIGIN), text(header::HOST))?;
         if !req.path().starts_with("/admin/api/") {
             return Ok(());
         }

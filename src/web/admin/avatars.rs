@@ -55,19 +55,32 @@ pub fn is_multipart(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
-async fn upload(app: App, id: web::Path<String>, req: HttpRequest, payload: Multipart) -> Result<HttpResponse, WebError> {
+async fn upload(
+    app: App,
+    id: web::Path<String>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> Result<HttpResponse, WebError> {
     if !is_multipart(&req) {
-        return Err(WebError::UnsupportedMediaType("the body must be multipart/form-data with a field `file`".into()));
+        return Err(WebError::UnsupportedMediaType(
+            "the body must be multipart/form-data with a field `file`".into(),
+        ));
     }
     let mut persona = app.resolve_persona(&id).await?;
     let bytes = read_file_field(&req, payload, MAX_AVATAR_BYTES).await?;
     let (ext, mime) = avatars::sniff_image(&bytes)
         .ok_or_else(|| WebError::UnsupportedMediaType("the avatar must be a PNG, JPEG or WebP image".into()))?;
     let size = bytes.len();
-    let name = avatars::save(&app.settings.storage.data_dir, bytes, ext).await.map_err(AppError::from)?;
+    let name = avatars::save(&app.settings.storage.data_dir, bytes, ext)
+        .await
+        .map_err(AppError::from)?;
     persona.avatar_url = Some(format!("{}/personas/{}/avatar?v={name}", super::API, persona.id));
     persona.updated_at = Utc::now();
-    app.store.personas().update(persona.clone()).await.map_err(AppError::from)?;
+    app.store
+        .personas()
+        .update(persona.clone())
+        .await
+        .map_err(AppError::from)?;
     app.registry.do_send(CardChanged(persona.clone()));
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "persona_id": persona.id,
@@ -85,16 +98,26 @@ async fn download(app: App, id: web::Path<String>, req: HttpRequest) -> Result<H
     let Some((bytes, name)) = found else {
         return Err(WebError::NotFound);
     };
-    let mime = avatars::sniff_image(&bytes).map(|(_, m)| m).unwrap_or("application/octet-stream");
+    let mime = avatars::sniff_image(&bytes)
+        .map(|(_, m)| m)
+        .unwrap_or("application/octet-stream");
     let etag = format!("\"{}\"", name.split('.').next().unwrap_or_default());
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let mut resp = if fresh { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    let mut resp = if fresh {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
     resp.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
         .insert_header(("X-Content-Type-Options", "nosniff"));
-    Ok(if fresh { resp.finish() } else { resp.content_type(mime).body(bytes) })
+    Ok(if fresh {
+        resp.finish()
+    } else {
+        resp.content_type(mime).body(bytes)
+    })
 }

@@ -31,9 +31,12 @@ fn card_from_file(bytes: &[u8]) -> Result<Value, WebError> {
         return card::json_from_png(bytes).map_err(|e| WebError::Unprocessable(e.to_string()));
     }
     if bytes.trim_ascii_start().starts_with(b"{") {
-        return serde_json::from_slice(bytes).map_err(|e| WebError::BadRequest(format!("the card is not valid JSON: {e}")));
+        return serde_json::from_slice(bytes)
+            .map_err(|e| WebError::BadRequest(format!("the card is not valid JSON: {e}")));
     }
-    Err(WebError::UnsupportedMediaType("a card must be a PNG with a card chunk, or JSON".into()))
+    Err(WebError::UnsupportedMediaType(
+        "a card must be a PNG with a card chunk, or JSON".into(),
+    ))
 }
 
 async fn read_body(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, WebError> {

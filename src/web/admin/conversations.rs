@@ -51,7 +51,11 @@ fn message_json(m: &ChatMessage) -> Value {
     })
 }
 
-async fn list(app: App, filter: web::Query<ConversationFilter>, page: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
+async fn list(
+    app: App,
+    filter: web::Query<ConversationFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, WebError> {
     let kind = filter.kind.as_deref().filter(|k| !k.is_empty());
     if kind.is_some_and(|k| k != "chat" && k != "dialogue") {
         return Err(AppError::invalid("kind", "kind must be chat or dialogue").into());
@@ -87,7 +91,7 @@ async fn get(app: App, cid: web::Path<String>) -> Result<HttpResponse, WebError>
         return Ok(HttpResponse::Ok().json(out));
     }
     let dialogue = app.store.dialogues().get(id).await?.ok_or_else(missing)?;
-    let mut out = crate::rpc::conversation::status_json(&dialogue);
+    let mut out = serde_json::to_value(crate::rpc::conversation::status_of(&dialogue)).unwrap_or(Value::Null);
     out["kind"] = json!("dialogue");
     out["messages"] = dialogue
         .turns

@@ -35,7 +35,10 @@ impl LogQuery {
     fn filter(&self) -> Result<LogFilter, AppError> {
         let level = self.level.clone().filter(|l| !l.is_empty());
         if level.as_deref().is_some_and(|l| !LogFilter::valid_level(l)) {
-            return Err(AppError::invalid("level", "level must be error, warn, info, debug or trace"));
+            return Err(AppError::invalid(
+                "level",
+                "level must be error, warn, info, debug or trace",
+            ));
         }
         Ok(LogFilter {
             level,
@@ -45,7 +48,8 @@ impl LogQuery {
 }
 
 fn buffer() -> Result<&'static logbuf::LogBuffer, WebError> {
-    logbuf::installed().ok_or_else(|| AppError::Internal("logging was set up without the admin log buffer".into()).into())
+    logbuf::installed()
+        .ok_or_else(|| AppError::Internal("logging was set up without the admin log buffer".into()).into())
 }
 
 async fn tail(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {

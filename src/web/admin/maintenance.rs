@@ -4,8 +4,8 @@
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use super::bridge::{call, App};
 use super::body::optional_json;
+use super::bridge::{call, App};
 use crate::web::error::WebError;
 
 /// Registers the routes.

@@ -10,7 +10,7 @@ use super::bridge::{call, call_as, App};
 use super::paging::PageQuery;
 use crate::domain::memory::{StoredMemory, Visibility};
 use crate::error::AppError;
-use crate::rpc::memory::memory_json;
+use crate::rpc::results::memory::MemoryView;
 use crate::web::error::WebError;
 
 /// Registers the routes.
@@ -63,9 +63,14 @@ fn blank_to_none(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-async fn list(app: App, filter: web::Query<MemoryFilter>, page: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
+async fn list(
+    app: App,
+    filter: web::Query<MemoryFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, WebError> {
     if let Some(v) = blank_to_none(&filter.visibility) {
-        Visibility::parse(v).ok_or_else(|| AppError::invalid("visibility", "visibility must be private, shared or public"))?;
+        Visibility::parse(v)
+            .ok_or_else(|| AppError::invalid("visibility", "visibility must be private, shared or public"))?;
     }
     let owner = match blank_to_none(&filter.persona) {
         Some(key) => Some(app.resolve_persona(key).await?.id),
@@ -77,7 +82,9 @@ async fn list(app: App, filter: web::Query<MemoryFilter>, page: web::Query<PageQ
             let hits = call_as(&app, Some(owner), "memory.search", params).await?;
             let mut rows = Vec::new();
             for hit in hits["memories"].as_array().into_iter().flatten() {
-                let Some(id) = hit["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) else { continue };
+                let Some(id) = hit["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) else {
+                    continue;
+                };
                 if let Some(stored) = app.memory.get(id).await? {
                     let mut row = memory_json(&stored.memory);
                     row["similarity"] = hit["similarity"].clone();
@@ -91,7 +98,11 @@ async fn list(app: App, filter: web::Query<MemoryFilter>, page: web::Query<PageQ
             let mut all = app.store.memories().all(owner).await?;
             all.sort_by(|a, b| b.memory.created_at.cmp(&a.memory.created_at).then(b.key.cmp(&a.key)));
             all.iter()
-                .filter(|s| needle.as_ref().is_none_or(|n| s.memory.content.to_lowercase().contains(n)))
+                .filter(|s| {
+                    needle
+                        .as_ref()
+                        .is_none_or(|n| s.memory.content.to_lowercase().contains(n))
+                })
                 .map(|s| memory_json(&s.memory))
                 .collect()
         }
@@ -109,7 +120,11 @@ async fn stored(app: &App, mid: &str) -> Result<StoredMemory, WebError> {
 
 async fn create(app: App, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
     let body = body.into_inner();
-    let persona = body.get("persona_id").and_then(Value::as_str).unwrap_or_default().trim();
+    let persona = body
+        .get("persona_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim();
     if persona.is_empty() {
         return Err(AppError::required("persona_id").into());
     }
@@ -142,10 +157,18 @@ async fn update(app: App, mid: web::Path<String>, body: web::Json<Value>) -> Res
     if let Some(v) = patch.importance.filter(|v| !(0.0..=1.0).contains(v)) {
         return Err(AppError::invalid("importance", format!("importance must be between 0.0 and 1.0, got {v}")).into());
     }
-    if patch.visibility.as_deref().is_some_and(|v| Visibility::parse(v).is_none()) {
+    if patch
+        .visibility
+        .as_deref()
+        .is_some_and(|v| Visibility::parse(v).is_none())
+    {
         return Err(AppError::invalid("visibility", "visibility must be private, shared or public").into());
     }
-    if patch.memory_type.as_deref().is_some_and(|t| t.trim().is_empty() || t.len() > 64) {
+    if patch
+        .memory_type
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty() || t.len() > 64)
+    {
         return Err(AppError::invalid("memory_type", "memory_type must be 1 to 64 characters").into());
     }
     let old = stored(&app, &mid).await?;
@@ -228,4 +251,9 @@ async fn shared(app: App, query: web::Query<SharedQuery>) -> Result<HttpResponse
 
 async fn shared_stats(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "memory.shared_stats", json!({})).await?))
+}
+
+/// A memory as the memory methods answer it.
+fn memory_json(m: &crate::domain::memory::Memory) -> Value {
+    serde_json::to_value(MemoryView::from(m.clone())).unwrap_or(Value::Null)
 }

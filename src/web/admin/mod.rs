@@ -5,8 +5,9 @@
 pub mod auth;
 pub mod avatars;
 pub mod body;
-pub mod cards;
+pub mod bots;
 pub mod bridge;
+pub mod cards;
 pub mod conversations;
 pub mod logs;
 pub mod maintenance;
@@ -37,6 +38,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
     conversations::routes(cfg);
     logs::routes(cfg);
     system::routes(cfg);
+    bots::routes(cfg);
 }
 
 /// Everything the admin listener serves (needs `web::Data<AdminState>` and the application state): the API, and
@@ -48,7 +50,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("")
                 .wrap(middleware::from_fn(auth::gate))
-                .service(web::scope(API).configure(api_routes).default_service(web::to(not_found)))
+                .service(
+                    web::scope(API)
+                        .configure(api_routes)
+                        .default_service(web::to(not_found)),
+                )
                 .default_service(web::to(not_found)),
         );
 }

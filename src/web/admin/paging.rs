@@ -24,7 +24,10 @@ impl PageQuery {
     pub fn page(&self, items: Vec<Value>) -> Result<Value, AppError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(AppError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+            return Err(AppError::invalid(
+                "limit",
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let start = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => 0,
@@ -61,7 +64,17 @@ mod tests {
             }
         }
         assert_eq!(seen, items);
-        assert!(PageQuery { limit: Some(0), cursor: None }.page(vec![]).is_err());
-        assert!(PageQuery { limit: None, cursor: Some("x".into()) }.page(vec![]).is_err());
+        assert!(PageQuery {
+            limit: Some(0),
+            cursor: None
+        }
+        .page(vec![])
+        .is_err());
+        assert!(PageQuery {
+            limit: None,
+            cursor: Some("x".into())
+        }
+        .page(vec![])
+        .is_err());
     }
 }

@@ -40,6 +40,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("conversation.status", "GET /conversations/{cid}"),
     ("system.status", "GET /system/status"),
     ("system.models", "GET /system/models"),
+    ("bot.list", "GET /bots"),
+    ("bot.get", "GET /bots/{bid}"),
+    ("bot.create", "POST /bots"),
+    ("bot.update", "PATCH /bots/{bid}"),
+    ("bot.delete", "DELETE /bots/{bid}"),
+    ("bot.start", "POST /bots/{bid}/start"),
+    ("bot.stop", "POST /bots/{bid}/stop"),
+    ("bot.restart", "POST /bots/{bid}/restart"),
+    ("bot.logs", "GET /bots/{bid}/logs"),
 ];
 
 /// Methods that act for a chat client or its connection, not on the server's data: no admin route.

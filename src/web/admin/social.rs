@@ -25,10 +25,21 @@ pub struct RelationshipFilter {
     pub persona: Option<String>,
 }
 
-async fn list(app: App, filter: web::Query<RelationshipFilter>, page: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
+async fn list(
+    app: App,
+    filter: web::Query<RelationshipFilter>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, WebError> {
     let personas: Vec<String> = match filter.persona.as_deref().filter(|p| !p.trim().is_empty()) {
         Some(p) => vec![p.to_string()],
-        None => app.store.personas().list().await?.iter().map(|p| p.id.to_string()).collect(),
+        None => app
+            .store
+            .personas()
+            .list()
+            .await?
+            .iter()
+            .map(|p| p.id.to_string())
+            .collect(),
     };
     let mut items: Vec<Value> = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -36,7 +47,10 @@ async fn list(app: App, filter: web::Query<RelationshipFilter>, page: web::Query
         let mut found = call(&app, "relationship.list", json!({ "persona_id": persona })).await?;
         if let Value::Array(rows) = found["relationships"].take() {
             for mut row in rows {
-                let mut pair = [persona.clone(), row["other_persona_id"].as_str().unwrap_or_default().to_string()];
+                let mut pair = [
+                    persona.clone(),
+                    row["other_persona_id"].as_str().unwrap_or_default().to_string(),
+                ];
                 pair.sort();
                 if filter.persona.is_some() || seen.insert(pair) {
                     row["persona_id"] = json!(persona);
@@ -58,7 +72,11 @@ async fn update(app: App, path: web::Path<(String, String)>, body: web::Json<Val
     let (a, b) = path.into_inner();
     let mut params = match body.into_inner() {
         Value::Object(map) => Value::Object(map),
-        other => return Err(crate::error::AppError::invalid("body", format!("the body must be an object, got {other}")).into()),
+        other => {
+            return Err(
+                crate::error::AppError::invalid("body", format!("the body must be an object, got {other}")).into(),
+            )
+        }
     };
     params["persona1_id"] = json!(a);
     params["persona2_id"] = json!(b);
