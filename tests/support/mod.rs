@@ -20,6 +20,20 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Sends this test binary's log events (persona-mcp's down to debug, others' from info) into the admin log buffer,
+/// once per binary (the binary's `main` does this for a real process). Every test that reads the admin log shares
+/// this one subscriber, so they all see the same lines.
+pub fn install_log_buffer() {
+    use tracing_subscriber::prelude::*;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info,persona_mcp=debug"))
+            .with(persona_mcp::logbuf::layer(persona_mcp::logbuf::global(5000)))
+            .try_init();
+    });
+}
+
 /// A running server in its own thread and actix System.
 pub struct TestServer {
     pub addr: SocketAddr,

@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod logs;
 pub mod maintenance;
 pub mod memories;
+pub mod page;
 pub mod paging;
 pub mod parity;
 pub mod personas;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .configure(api_routes)
                         .default_service(web::to(not_found)),
                 )
+                .service(web::scope("/admin").configure(page::routes))
                 .default_service(web::to(not_found)),
         );
 }
