@@ -180,8 +180,6 @@ await step("create-persona-with-avatar", async () => {
   await page.click("#topics-add");
   await page.locator("#topics-rows .pair").last().locator(".pair-key").fill("ships");
   await page.locator("#topics-rows .pair").last().locator(".pair-value").fill("90");
-  await page.fill("#f-greeting", "Welcome to the lighthouse.");
-  await page.fill("#f-tags", "keeper, sea");
   await page.setInputFiles("#f-avatar", { name: "nova.png", mimeType: "image/png", buffer: png(96, [255, 170, 40], [200, 40, 120]) });
   await page.click("#save-persona");
   const img = card("Nova Browser").locator("img.avatar-img");
@@ -212,6 +210,12 @@ await step("import-png-card-by-drop", async () => {
   const p = await api("/personas/Lyra%20Cardwright");
   const persona = p.persona || p;
   expect(persona.description.includes("cartographer"), `card description not imported: ${JSON.stringify(persona)}`);
+  // The editor shows the card's own fields.
+  await card("Lyra Cardwright").getByRole("link", { name: "Edit" }).click();
+  expect((await page.inputValue("#f-greeting")) === CARD.data.first_mes, "the card greeting is not shown in the editor");
+  expect((await page.inputValue("#f-tags")) === CARD.data.tags.join(", "), "the card tags are not shown in the editor");
+  await page.click('#nav a[data-view="personas"]');
+  await card("Nova Browser").waitFor();
 });
 
 await step("chat-streams", async () => {

@@ -6,7 +6,7 @@ import { attempt, avatar, forgetAvatar, h, kv, num, section, toast } from "./dom
 
 const id = (p) => encodeURIComponent(p.id || p.persona_id);
 
-/** Card fields a persona keeps besides the core ones (Character Card V2/V3 names mapped onto the persona). */
+/** Card fields a persona keeps besides the core ones (`persona.card`, Character Card V2/V3 names). */
 const CARD_TEXT = [
   ["greeting", "Greeting (first message)"],
   ["mes_example", "Example messages"],
@@ -147,7 +147,9 @@ async function editor(root, personaId) {
   const modelNames = (models && (models.available_models || models.models || models.items)) || [];
 
   const text = (name, value, attrs = {}) => h("input", { type: "text", name, id: `f-${name}`, value: value ?? "", ...attrs });
-  const area = (name, value, rows = 3) => h("textarea", { name, id: `f-${name}`, rows: String(rows) }, value ?? "");
+  const area = (name, value, rows = 3, readonly = false) =>
+    h("textarea", { name, id: `f-${name}`, rows: String(rows), readonly }, value ?? "");
+  const card = p.card || {};
   const number = (name, value, min, max) =>
     h("input", { type: "number", name, id: `f-${name}`, min: String(min), max: String(max), value: String(value ?? 10) });
 
@@ -190,9 +192,10 @@ async function editor(root, personaId) {
         section("Topic preferences (0–100)", topics.box),
         section(
           "Character card",
-          ...CARD_TEXT.map(([k, l]) => field(l, area(k, p[k]))),
-          ...CARD_LIST.map(([k, l, sep]) => field(l, area(k, (p[k] || []).join(sep === "," ? ", " : "\n"), 2))),
-          h("div", { class: "row" }, ...CARD_LINE.map(([k, l]) => field(l, text(k, p[k])))),
+          h("p", { class: "muted" }, "Kept from an imported card and written back on export; the API sets them only by import."),
+          ...CARD_TEXT.map(([k, l]) => field(l, area(k, card[k], 3, true))),
+          ...CARD_LIST.map(([k, l, sep]) => field(l, area(k, (card[k] || []).join(sep === "," ? ", " : "\n"), 2, true))),
+          h("div", { class: "row" }, ...CARD_LINE.map(([k, l]) => field(l, text(k, card[k], { readonly: true })))),
         ),
       ),
     ),
@@ -222,10 +225,6 @@ async function editor(root, personaId) {
       topic_preferences: topics.read(),
     };
     if (!body.model) delete body.model;
-    for (const [k] of [...CARD_TEXT, ...CARD_LINE]) body[k] = fd.get(k);
-    for (const [k, , sep] of CARD_LIST) {
-      body[k] = String(fd.get(k)).split(sep).map((s) => s.trim()).filter(Boolean);
-    }
     const saved = await attempt(async () => {
       const answer = unwrap(personaId ? await patch(`/personas/${id(p)}`, body) : await post("/personas", body));
       const pid = answer.id || answer.persona_id;
