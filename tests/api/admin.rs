@@ -548,7 +548,6 @@ async fn secrets_are_redacted_in_the_config() {
     );
 }
 
-
 #[tokio::test]
 async fn logs_tail_and_stream_live_with_filters() {
     install_log_buffer();

@@ -70,4 +70,3 @@ fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
-

@@ -68,7 +68,10 @@ async fn index() -> HttpResponse {
 }
 
 async fn asset(file: web::Path<String>) -> Result<HttpResponse, WebError> {
-    let found = ASSETS.iter().find(|a| a.name == file.as_str()).ok_or(WebError::NotFound)?;
+    let found = ASSETS
+        .iter()
+        .find(|a| a.name == file.as_str())
+        .ok_or(WebError::NotFound)?;
     Ok(respond(found.mime, found.body))
 }
 
