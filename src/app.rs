@@ -11,8 +11,7 @@ use tokio::sync::Semaphore;
 use crate::actors::bot_supervisor::BotSupervisor;
 use crate::actors::conversation::{ConversationKey, ConversationSession};
 use crate::actors::decay::{DecayScheduler, StartDecay};
-use crate::actors::persona::GetSnapshot;
-use crate::actors::persona::PersonaActor;
+use crate::actors::persona::{self, GetSnapshot, PersonaActor};
 use crate::actors::registry::{ConversationFor, PersonaActorFor, Registry, RunningPersona};
 use crate::actors::turn::TurnDeps;
 use crate::config::Settings;
@@ -271,9 +270,15 @@ impl AppState {
         self.persona_by_id(id).await
     }
 
-    /// The persona's actor.
-    pub async fn persona_actor(&self, persona: &Persona) -> Result<Addr<PersonaActor>, AppError> {
-        Ok(self.registry.send(PersonaActorFor(persona.clone())).await?)
+    /// Asks the persona's actor (started if needed); -32001 when the persona is deleted meanwhile.
+    pub async fn ask_persona<M>(&self, persona: &Persona, msg: M) -> Result<M::Result, AppError>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        PersonaActor: Handler<M>,
+    {
+        let actor = self.registry.send(PersonaActorFor(persona.clone())).await?;
+        persona::ask(&actor, persona.id, msg).await
     }
 
     /// The chat conversation's actor.

@@ -86,7 +86,7 @@ pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Perso
 }
 
 async fn snapshot(ctx: &Ctx, persona: &Persona) -> Result<Snapshot, AppError> {
-    Ok(ctx.app.persona_actor(persona).await?.send(GetSnapshot).await?)
+    ctx.app.ask_persona(persona, GetSnapshot).await
 }
 
 async fn list(ctx: Ctx, _: NoParams) -> Result<PersonaList, AppError> {
@@ -129,7 +129,7 @@ async fn get(ctx: Ctx, p: PersonaRef) -> Result<PersonaCard, AppError> {
 
 async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Switched, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    let s = ctx.app.persona_actor(&persona).await?.send(CheckAvailable).await??;
+    let s = ctx.app.ask_persona(&persona, CheckAvailable).await??;
     ctx.conn.set_current_persona(Some(persona.id));
     Ok(Switched {
         persona_id: persona.id,

@@ -46,7 +46,7 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
     let now = now_secs();
     let mut available = 0;
     for p in &all {
-        let snapshot = app.persona_actor(p).await?.send(GetSnapshot).await?;
+        let snapshot = app.ask_persona(p, GetSnapshot).await?;
         available += usize::from(snapshot.state.is_available(now));
     }
     let current = ctx.conn.current_persona();

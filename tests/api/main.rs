@@ -13,6 +13,7 @@ mod memory;
 mod persona;
 mod persona_param;
 mod protocol;
+mod races;
 mod restart;
 mod schemas;
 mod social;
