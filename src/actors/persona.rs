@@ -12,7 +12,7 @@ use crate::config::PersonaSettings;
 use crate::domain::continue_score::{self, ContinueInputs, Resources, TurnRole};
 use crate::domain::emotion::{EmotionalState, EmotionalUpdate, UnknownField};
 use crate::domain::importance;
-use crate::domain::persona::{InteractionState, Persona};
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
 use crate::error::AppError;
 use crate::storage::{LoadedStates, StorageError, Store};
 
@@ -170,15 +170,22 @@ impl Handler<CheckAvailable> for PersonaActor {
     }
 }
 
-/// Replaces the cached card after `persona.update`.
+/// `persona.update`: changes the given fields of the card, in storage and here, before the actor handles any
+/// other message; answers the stored card (-32007 for a taken name, -32001 once the persona is deleted).
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct UpdateCard(pub Persona);
+#[rtype(result = "Result<Persona, AppError>")]
+pub struct UpdateCard(pub PersonaChanges);
 
 impl Handler<UpdateCard> for PersonaActor {
-    type Result = ();
-    fn handle(&mut self, msg: UpdateCard, _: &mut Context<Self>) {
-        self.persona = msg.0;
+    type Result = AtomicResponse<Self, Result<Persona, AppError>>;
+    fn handle(&mut self, msg: UpdateCard, _: &mut Context<Self>) -> Self::Result {
+        let (store, id) = (self.store.clone(), self.persona.id);
+        let write = async move { store.personas().update(id, msg.0, Utc::now()).await };
+        AtomicResponse::new(Box::pin(write.into_actor(self).map(move |stored, act, _| {
+            let persona = stored?.ok_or_else(|| AppError::PersonaNotFound(id.to_string()))?;
+            act.persona = persona.clone();
+            Ok(persona)
+        })))
     }
 }
 

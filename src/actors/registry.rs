@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::conversation::{ConversationKey, ConversationSession};
 use super::dialogue::DialogueSession;
-use super::persona::{PersonaActor, Retire, UpdateCard};
+use super::persona::{PersonaActor, Retire};
 use super::turn::TurnDeps;
 use crate::config::PersonaSettings;
 use crate::domain::dialogue::Dialogue;
@@ -175,20 +175,6 @@ impl Handler<DialogueFor> for Registry {
         let addr = DialogueSession::new(msg.dialogue, self.deps.clone(), self.memory.clone(), actors).start();
         self.dialogues.insert(id, addr.clone());
         MessageResult(addr)
-    }
-}
-
-/// A persona's card changed.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct CardChanged(pub Persona);
-
-impl Handler<CardChanged> for Registry {
-    type Result = ();
-    fn handle(&mut self, msg: CardChanged, _: &mut Context<Self>) {
-        if let Some(addr) = self.personas.get(&msg.0.id) {
-            addr.do_send(UpdateCard(msg.0));
-        }
     }
 }
 

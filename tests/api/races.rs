@@ -105,3 +105,67 @@ async fn writes_racing_a_persona_delete_answer_persona_not_found() {
         assert_eq!(deleted["result"]["deleted"], true, "{deleted}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_of_different_fields_are_all_kept() {
+    let llm = FakeLlm::start(FakeLlmConfig::default());
+    let server = TestServer::start(&llm.url());
+    let mut chatter = server.client().await;
+    chatter.result("persona.switch", json!({"persona_id": "Kira"})).await;
+    // Kira's actor runs (as it does once anyone talks to her) while she is updated.
+    chatter.result("persona.chat", json!({"message": "Hello"})).await;
+    for round in 0..4 {
+        let model = format!("model-{round}");
+        let changes = vec![
+            json!({"description": format!("description {round}")}),
+            json!({"charisma": 1 + round}),
+            json!({"intelligence": 5 + round}),
+            json!({"social_rank": format!("rank-{round}")}),
+            json!({ "model": model }),
+            json!({"system_prompt": format!("prompt {round}")}),
+            json!({"personality_traits": {"curious": 10 * round}}),
+            json!({"topic_preferences": {"runes": f64::from(10 * round)}}),
+        ];
+        let calls = changes
+            .into_iter()
+            .map(|mut c| {
+                c["persona_id"] = json!("Kira");
+                ("persona.update", c)
+            })
+            .collect::<Vec<_>>();
+        let racers = clients(&server, calls.len(), None).await;
+        for answer in all_at_once(racers, calls).await {
+            assert_eq!(answer["result"]["updated"], true, "{answer}");
+        }
+        let card = &chatter.result("persona.get", json!({"persona_id": "Kira"})).await["persona"];
+        let round_i = i64::from(round);
+        assert_eq!(
+            card["description"],
+            format!("description {round}"),
+            "round {round}: {card}"
+        );
+        assert_eq!(card["charisma"], 1 + round_i, "round {round}: {card}");
+        assert_eq!(card["intelligence"], 5 + round_i, "round {round}: {card}");
+        assert_eq!(card["social_rank"], format!("rank-{round}"), "round {round}: {card}");
+        assert_eq!(card["model"], model, "round {round}: {card}");
+        assert_eq!(
+            card["system_prompt"],
+            format!("prompt {round}"),
+            "round {round}: {card}"
+        );
+        assert_eq!(
+            card["personality_traits"]["curious"],
+            10 * round_i,
+            "round {round}: {card}"
+        );
+        assert_eq!(
+            card["topic_preferences"]["runes"],
+            f64::from(10 * round),
+            "round {round}: {card}"
+        );
+        // The running persona has the stored card: the next chat asks for the last model.
+        chatter.result("persona.chat", json!({"message": "Still there?"})).await;
+        let asked = llm.requests().last().expect("a chat request")["model"].clone();
+        assert_eq!(asked, model, "round {round}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Persona repo: persona cards and their creation order.
 
+use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -9,7 +10,7 @@ use uuid::Uuid;
 
 use super::schema::{interaction_states, personas};
 use super::{from_text, parse_uuid, states, to_text, StorageError};
-use crate::domain::persona::{InteractionState, Persona};
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
 
 /// A persona as stored: read, inserted and written back whole.
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -175,18 +176,31 @@ pub fn insert(conn: &mut SqliteConnection, persona: &Persona, state: &Interactio
     })
 }
 
-/// Replaces a persona's card.
-pub fn update(conn: &mut SqliteConnection, persona: &Persona) -> Result<(), StorageError> {
-    let id = persona.id.to_string();
+/// Changes the given fields of a persona's card in one transaction (read, change, write), so that concurrent
+/// updates of other fields are kept; answers the stored card, `None` when there is no such persona.
+pub fn update(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    changes: PersonaChanges,
+    now: DateTime<Utc>,
+) -> Result<Option<Persona>, StorageError> {
     conn.immediate_transaction(|conn| {
-        if holder_of_name(conn, &persona.name, Some(&id))?.is_some() {
-            return Err(name_conflict(&persona.name));
+        let Some(mut persona) = get(conn, id)? else {
+            return Ok(None);
+        };
+        let key = id.to_string();
+        if let Some(name) = &changes.name {
+            if holder_of_name(conn, name, Some(&key))?.is_some() {
+                return Err(name_conflict(name));
+            }
         }
-        diesel::update(personas::table.filter(personas::id.eq(&id)))
-            .set(PersonaRow::from(persona))
+        changes.apply(&mut persona);
+        persona.updated_at = now;
+        diesel::update(personas::table.filter(personas::id.eq(&key)))
+            .set(PersonaRow::from(&persona))
             .execute(conn)
             .map_err(|e| map_name_conflict(e, &persona.name))?;
-        Ok(())
+        Ok(Some(persona))
     })
 }
 
