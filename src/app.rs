@@ -194,7 +194,7 @@ impl AppState {
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }
-        let llm = llm::build(&settings.llm)?;
+        let llm = llm::build(&settings)?;
         let metrics = Arc::new(Metrics::new());
         let embedder = build_embedder(&settings)?;
         let mut memory = MemoryService::open(

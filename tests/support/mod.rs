@@ -37,6 +37,8 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.server.rate_limit_per_second = 10_000;
     s.server.rate_limit_burst = 10_000;
     s.llm.url = llm_url.to_string();
+    // The fake LLM (or a closed port) stands in for the model server: no fallback to the embedded model.
+    s.llm.provider = "ollama".into();
     s.llm.connect_timeout_secs = 2;
     s.llm.retries = 0;
     s.storage.data_dir = data_dir.to_path_buf();

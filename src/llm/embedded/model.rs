@@ -140,7 +140,8 @@ impl Model {
     /// Reads a llama-architecture GGUF file.
     pub fn load(path: &Path) -> candle_core::Result<Model> {
         let device = Device::Cpu;
-        let mut file = std::fs::File::open(path).map_err(|e| candle_core::Error::Msg(format!("{}: {e}", path.display())))?;
+        let mut file =
+            std::fs::File::open(path).map_err(|e| candle_core::Error::Msg(format!("{}: {e}", path.display())))?;
         let content = gguf_file::Content::read(&mut file).map_err(|e| e.with_path(path))?;
         let meta = |key: &str| {
             content
@@ -156,7 +157,9 @@ impl Model {
             context: meta("llama.context_length")?.to_u32()? as usize,
         };
         let eps = f64::from(meta("llama.attention.layer_norm_rms_epsilon")?.to_f32()?);
-        let rope_base = meta("llama.rope.freq_base").and_then(|v| v.to_f32()).unwrap_or(10_000.0);
+        let rope_base = meta("llama.rope.freq_base")
+            .and_then(|v| v.to_f32())
+            .unwrap_or(10_000.0);
         let head_dim = config.embedding / config.heads;
         let (cos, sin) = rope_tables(head_dim, rope_base, config.context, &device)?;
 
@@ -203,7 +206,11 @@ impl Model {
         let seq = tokens.len();
         let pos = cache.len;
         if pos + seq > self.config.context {
-            candle_core::bail!("{} tokens do not fit the model's context of {}", pos + seq, self.config.context);
+            candle_core::bail!(
+                "{} tokens do not fit the model's context of {}",
+                pos + seq,
+                self.config.context
+            );
         }
         if cache.layers.is_empty() {
             cache.layers = vec![None; self.layers.len()];
@@ -279,4 +286,3 @@ impl Model {
         layer.wo.forward(&y)
     }
 }
-

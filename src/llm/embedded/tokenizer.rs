@@ -2,7 +2,6 @@
 //! with its vocabulary and merges, digits split one by one before the byte-level split, and the special tokens
 //! (`<|im_start|>`, `<|im_end|>`, `<|endoftext|>`…) kept whole as single ids.
 
-
 use candle_core::quantized::gguf_file;
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
 use tokenizers::models::bpe::BPE;
