@@ -659,7 +659,7 @@ mod tests {
         s.llm.provider = "gpt".into();
         let e = s.validate().unwrap_err();
         assert_eq!(e.key, "llm.provider");
-        assert!(e.to_string().contains("ollama or openai"));
+        assert!(e.to_string().contains("auto, ollama, openai or embedded"));
     }
 
     #[test]

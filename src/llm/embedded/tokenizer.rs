@@ -26,7 +26,7 @@ pub fn from_gguf(content: &gguf_file::Content) -> Result<Tokenizer, String> {
             .to_vec()
             .map_err(|e| e.to_string())?
             .iter()
-            .map(|v| v.to_string().map(Clone::clone).map_err(|e| e.to_string()))
+            .map(|v| v.to_string().cloned().map_err(|e| e.to_string()))
             .collect()
     };
     let tokens = strings("tokenizer.ggml.tokens")?;
