@@ -1,5 +1,5 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test model interop-sdk synapse lint fmt bench bench-load bench-memory clean
+.PHONY: run test model interop-sdk synapse lint fmt bench bench-load bench-memory bench-llm clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
@@ -59,7 +59,7 @@ fmt:
 	cargo fmt
 
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
-bench: bench-load bench-memory
+bench: bench-load bench-memory bench-llm
 
 bench-load: model
 	cargo bench --locked --bench load -- --clients 100 --chats 3
@@ -70,6 +70,11 @@ bench-load: model
 ## end to end over WebSocket.
 bench-memory: model
 	cargo bench --locked --bench memory
+
+## Embedded chat model: load time, RSS, prompt and decode tokens/s, time to first chunk (first and follow-up
+## turn) and aggregate tokens/s with 4 concurrent chats, through the real server.
+bench-llm: model
+	cargo bench --locked --bench llm
 
 clean:
 	cargo clean

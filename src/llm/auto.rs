@@ -44,10 +44,12 @@ impl Auto {
         }
     }
 
-    /// Records whether the server answers, logging each change (and the first state) with where chats go.
-    fn set_remote_up(&self, up: bool, first: bool) {
+    /// Records whether the server answers, logging each change (and the first state) with where chats go;
+    /// answers whether it was logged.
+    fn set_remote_up(&self, up: bool, first: bool) -> bool {
         let was = self.remote_up.swap(up, Ordering::SeqCst);
-        if first || was != up {
+        let changed = first || was != up;
+        if changed {
             if up {
                 tracing::info!(
                     provider = "auto",
@@ -62,20 +64,21 @@ impl Auto {
                 );
             }
         }
+        changed
     }
 }
 
 /// Checks the server now and then every `every`; loads the embedded model as soon as it is needed, so the first
-/// chat does not wait for it.
+/// chat does not wait for it (a model that cannot be loaded is reported each time the server goes away).
 async fn probe(auto: Weak<Auto>, every: Duration) {
     let mut first = true;
     loop {
         let Some(a) = auto.upgrade() else { return };
         let listing = a.remote.list_models();
         let up = matches!(tokio::time::timeout(PROBE_TIMEOUT, listing).await, Ok(Ok(_)));
-        a.set_remote_up(up, first);
+        let changed = a.set_remote_up(up, first);
         first = false;
-        if !up {
+        if !up && changed {
             if let Err(e) = a.embedded.engine().await {
                 tracing::warn!(error = %e, hint = %e.hint(), "the embedded chat model cannot be loaded");
             }
