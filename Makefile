@@ -18,6 +18,7 @@ run: model
 ## bots against Synapse).
 test: model interop-sdk synapse
 	cargo test --locked
+	cargo test --locked -p quant-kernels
 
 ## Python MCP SDKs for the interop tests: 2.x (`pip install mcp`) and 1.x with its WebSocket client. Fails when
 ## PyPI cannot be reached: the interop tests need them.
