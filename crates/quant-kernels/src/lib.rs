@@ -87,6 +87,23 @@ fn f16_at(bytes: &[u8], at: usize) -> f32 {
     half::f16::from_bits(u16::from_le_bytes([bytes[at], bytes[at + 1]])).to_f32()
 }
 
+/// Appends the values of the blocks in `data` (whole blocks of `layout`), widened to f32: a row of an embedding
+/// table, for instance. Works on any CPU.
+pub fn dequantize(layout: Layout, data: &[u8], out: &mut Vec<f32>) {
+    for block in data.chunks_exact(layout.bytes()) {
+        let d = f16_at(block, 0);
+        match layout {
+            Layout::Q4_1 => {
+                let m = f16_at(block, 2);
+                let nibbles = &block[4..];
+                out.extend(nibbles.iter().map(|q| d * f32::from(q & 0x0f) + m));
+                out.extend(nibbles.iter().map(|q| d * f32::from(q >> 4) + m));
+            }
+            Layout::Q8_0 => out.extend(block[2..].iter().map(|q| d * f32::from(*q as i8))),
+        }
+    }
+}
+
 /// A quantized matrix's block scales widened to f32 (done once): `rows` outputs × `cols` inputs. The blocks
 /// themselves stay where they are and are passed to [`Scales::matvec`] on each call.
 pub struct Scales {
@@ -254,24 +271,6 @@ mod tests {
         out
     }
 
-    /// The weights `data` holds, widened back to f32.
-    fn dequantize(layout: Layout, data: &[u8]) -> Vec<f32> {
-        let mut out = Vec::new();
-        for block in data.chunks_exact(layout.bytes()) {
-            let d = f16_at(block, 0);
-            match layout {
-                Layout::Q4_1 => {
-                    let m = f16_at(block, 2);
-                    let nibbles = &block[4..];
-                    out.extend(nibbles.iter().map(|q| d * f32::from(q & 0x0f) + m));
-                    out.extend(nibbles.iter().map(|q| d * f32::from(q >> 4) + m));
-                }
-                Layout::Q8_0 => out.extend(block[2..].iter().map(|q| d * f32::from(*q as i8))),
-            }
-        }
-        out
-    }
-
     /// The kernels agree with the product of the stored (dequantized) weights, up to the error of quantizing
     /// the input to 8 bits.
     #[test]
@@ -284,7 +283,8 @@ mod tests {
         let x: Vec<f32> = (0..cols).map(|i| ((i * 13 % 29) as f32 - 14.0) / 9.0).collect();
         for layout in [Layout::Q4_1, Layout::Q8_0] {
             let data = quantize(layout, &w);
-            let stored = dequantize(layout, &data);
+            let mut stored = Vec::new();
+            dequantize(layout, &data, &mut stored);
             let exact: Vec<f32> = stored
                 .chunks_exact(cols)
                 .map(|row| row.iter().zip(&x).map(|(a, b)| a * b).sum())

@@ -28,14 +28,12 @@ struct Linear {
 
 impl Linear {
     fn new(q: QTensor) -> candle_core::Result<Self> {
-        let weights = std::sync::Arc::new(q);
+        Self::shared(std::sync::Arc::new(q))
+    }
+
+    fn shared(weights: std::sync::Arc<QTensor>) -> candle_core::Result<Self> {
         let quantized = QMatMul::from_arc(weights.clone())?;
-        let layout = match weights.dtype() {
-            GgmlDType::Q4_1 => Some(Layout::Q4_1),
-            GgmlDType::Q8_0 => Some(Layout::Q8_0),
-            _ => None,
-        };
-        let packed = match (layout, weights.shape().dims2()) {
+        let packed = match (layout_of(&weights), weights.shape().dims2()) {
             (Some(layout), Ok((rows, cols))) => Scales::new(layout, rows, cols, &weights.data()?),
             _ => None,
         };
@@ -71,6 +69,57 @@ impl Linear {
     }
 }
 
+/// The layout of a quantized tensor, when `quant_kernels` handles it.
+fn layout_of(q: &QTensor) -> Option<Layout> {
+    match q.dtype() {
+        GgmlDType::Q4_1 => Some(Layout::Q4_1),
+        GgmlDType::Q8_0 => Some(Layout::Q8_0),
+        _ => None,
+    }
+}
+
+/// The token embedding table: read row by row from its quantized blocks (SmolLM2's Q8_0 table is also the
+/// output projection, so it is in memory anyway), or expanded to f16 once for other layouts.
+enum Embeddings {
+    Blocks {
+        table: std::sync::Arc<QTensor>,
+        layout: Layout,
+        width: usize,
+    },
+    Table(candle_nn::Embedding),
+}
+
+impl Embeddings {
+    fn new(table: std::sync::Arc<QTensor>, width: usize) -> candle_core::Result<Embeddings> {
+        Ok(match layout_of(&table) {
+            Some(layout) if width % 32 == 0 => Embeddings::Blocks { table, layout, width },
+            _ => Embeddings::Table(candle_nn::Embedding::new(table.dequantize_f16(&Device::Cpu)?, width)),
+        })
+    }
+
+    /// `(1, tokens, width)` f32 rows.
+    fn forward(&self, tokens: &[u32]) -> candle_core::Result<Tensor> {
+        match self {
+            Embeddings::Blocks { table, layout, width } => {
+                let data = table.data()?;
+                let row_bytes = width / 32 * layout.bytes();
+                let mut rows = Vec::with_capacity(tokens.len() * width);
+                for &t in tokens {
+                    let start = t as usize * row_bytes;
+                    let row = data
+                        .get(start..start + row_bytes)
+                        .ok_or_else(|| candle_core::Error::Msg(format!("token id {t} outside the vocabulary")))?;
+                    quant_kernels::dequantize(*layout, row, &mut rows);
+                }
+                Tensor::from_vec(rows, (1, tokens.len(), *width), &Device::Cpu)
+            }
+            Embeddings::Table(table) => table
+                .forward(&Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?)?
+                .to_dtype(DType::F32),
+        }
+    }
+}
+
 /// The model's shape, from the GGUF metadata.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -102,7 +151,7 @@ struct Layer {
 pub struct Model {
     /// The shape.
     pub config: Config,
-    embed: candle_nn::Embedding,
+    embed: Embeddings,
     layers: Vec<Layer>,
     norm: RmsNorm,
     output: Linear,
@@ -198,14 +247,13 @@ impl Model {
 
         let mut tensor = |name: &str| content.tensor(&mut file, name, &device);
         let matmul = Linear::new;
-        let embed_q = tensor("token_embd.weight")?;
-        // f16 halves the table's memory; looked-up rows are widened to f32.
-        let embed = candle_nn::Embedding::new(embed_q.dequantize_f16(&device)?, config.embedding);
+        let embed_q = std::sync::Arc::new(tensor("token_embd.weight")?);
+        let embed = Embeddings::new(embed_q.clone(), config.embedding)?;
         let norm = RmsNorm::from_qtensor(tensor("output_norm.weight")?, eps)?;
         // SmolLM2 ties its output projection to the token embeddings.
         let output = match tensor("output.weight") {
             Ok(q) => matmul(q)?,
-            Err(_) => matmul(embed_q)?,
+            Err(_) => Linear::shared(embed_q)?,
         };
         let mut layers = Vec::with_capacity(config.layers);
         for i in 0..config.layers {
@@ -248,11 +296,10 @@ impl Model {
         if cache.layers.is_empty() {
             cache.layers = vec![None; self.layers.len()];
         }
-        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
         let mask = if seq > 1 { Some(self.mask(seq, pos)?) } else { None };
         let cos = self.cos.narrow(0, pos, seq)?;
         let sin = self.sin.narrow(0, pos, seq)?;
-        let mut x = self.embed.forward(&input)?.to_dtype(DType::F32)?;
+        let mut x = self.embed.forward(tokens)?;
         for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let h = layer.attn_norm.forward(&x)?;
             let h = self.attention(layer, &h, kv, mask.as_ref(), &cos, &sin)?;

@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 use super::model::KvCache;
 
 /// Tokens of cache kept in all: each costs 46 KB with SmolLM2-135M (30 layers × keys and values × 3 heads × 64
-/// × 4 bytes), so 2048 tokens hold ~94 MB, enough for the prompts of a few chats at once.
-const MAX_TOKENS: usize = 2048;
+/// × 4 bytes), so 1024 tokens hold ~47 MB: the last turns of four or five chats with a persona.
+const MAX_TOKENS: usize = 1024;
 
 /// The most recently used prompts' caches, newest last.
 #[derive(Default)]
