@@ -125,6 +125,8 @@ impl Drop for ServerProcess {
 }
 
 /// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`).
+// The memory benchmark measures no process memory.
+#[allow(dead_code)]
 pub fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find_map(|line| {
