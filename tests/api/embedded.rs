@@ -167,11 +167,12 @@ async fn auto_falls_back_to_the_embedded_model_and_returns_to_the_server() {
     assert_eq!(r["response"], "The real server speaks.");
     assert_eq!(llm.requests().len(), 1);
 
-    // And when it goes away again, the next chat falls back at once.
+    // And when it goes away again, the next chat falls back at once (it succeeds with the server gone: only the
+    // embedded model can have answered; it may well echo the server's words, which are in its history).
     drop(llm);
     let r = c
         .result("persona.chat", json!({"message": "Still there?", "token_budget": 16}))
         .await;
-    assert_ne!(r["response"], "The real server speaks.");
+    assert!(!r["response"].as_str().unwrap().is_empty());
     assert_eq!(c.result("system.models", json!({})).await["provider"], "embedded");
 }
