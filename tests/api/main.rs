@@ -7,7 +7,6 @@ mod bot;
 mod chat;
 mod cli;
 mod dialogue;
-mod embedded;
 mod llm_failures;
 mod mcp;
 mod memory;

@@ -1,5 +1,11 @@
 //! The embedded chat model (the real SmolLM2-135M, not the fake): a streamed chat with Aria, a cancel, and
 //! `auto` switching between it and a model server that goes away and comes back.
+//!
+//! A test binary of its own: the model keeps both cores busy and adds ~150 MB per server, which would disturb the
+//! timing and memory measurements of the tests in `api` if they ran side by side.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
