@@ -93,27 +93,77 @@ fn to_result(r: impl Serialize) -> Result<Value, AppError> {
     serde_json::to_value(r).map_err(|e| AppError::Internal(format!("serialising result: {e}")))
 }
 
-/// Deserialises params into `P`, turning serde's complaint into an error that names the field.
+/// Deserialises params into `P`, turning serde's complaint into an error that names the field:
+/// "persona_id is required", "charisma must be an integer".
 pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
     let params = match params {
         Value::Array(a) if a.is_empty() => Value::Object(Default::default()),
         Value::Array(_) => return Err(AppError::invalid("params", "params must be given by name (an object)")),
         other => other,
     };
-    let parsed: P = serde_path_to_error::deserialize(params).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.inner().to_string();
-        let parent = if path == "." { String::new() } else { format!("{path}.") };
-        match inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-            Some(field) => AppError::required(&format!("{parent}{field}")),
-            None => {
-                let field = if path == "." { "params".to_string() } else { path };
-                AppError::invalid(&field, format!("{field} is invalid: {inner}"))
-            }
+    let parsed: P = match serde_path_to_error::deserialize(&params) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.inner().to_string();
+            let parent = if path == "." { String::new() } else { format!("{path}.") };
+            return Err(match missing_field(&inner) {
+                Some(field) => AppError::required(&format!("{parent}{field}")),
+                None if path == "." => field_error(&culprit::<P>(&params).unwrap_or_else(|| "params".into()), &inner),
+                None => field_error(&path, &inner),
+            });
         }
-    })?;
+    };
     parsed.validate()?;
     Ok(parsed)
+}
+
+/// The field named by serde's "missing field `x`".
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// Params of more keys than this are not searched for the culprit of an error (each try deserialises them all).
+const MAX_CULPRIT_SEARCH: usize = 64;
+
+/// The top-level key an error without a path comes from. Fields of a `#[serde(flatten)]` struct are read from a
+/// buffer that loses the path, so each key is left out in turn: the culprit is the one whose absence makes the
+/// error go away (or become its own "missing field").
+fn culprit<P: DeserializeOwned>(params: &Value) -> Option<String> {
+    let object = params.as_object().filter(|o| o.len() <= MAX_CULPRIT_SEARCH)?;
+    object.keys().find_map(|key| {
+        let mut without = object.clone();
+        without.remove(key);
+        match serde_json::from_value::<P>(Value::Object(without)) {
+            Ok(_) => Some(key.clone()),
+            Err(e) if missing_field(&e.to_string()) == Some(key.as_str()) => Some(key.clone()),
+            Err(_) => None,
+        }
+    })
+}
+
+/// -32602 for `field` from serde's message: "`field` must be …" when serde said what it expected.
+fn field_error(field: &str, serde_message: &str) -> AppError {
+    match serde_message.split_once(", expected ") {
+        Some((_, expected)) => AppError::invalid(field, format!("{field} must be {}", in_words(expected))),
+        None => AppError::invalid(field, format!("{field} is invalid: {serde_message}")),
+    }
+}
+
+/// What serde expected, as the old server's messages say it.
+fn in_words(expected: &str) -> String {
+    let expected = expected.split(" at line ").next().unwrap_or(expected);
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" | "an integer" => {
+            "an integer".into()
+        }
+        "f32" | "f64" | "a number" => "a number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "an object".into(),
+        other if other.starts_with("struct ") => "an object".into(),
+        other => other.into(),
+    }
 }
 
 impl Router {
@@ -300,5 +350,56 @@ impl Router {
             Ok(req) => self.call(ctx, req).await,
             Err((id, e)) => id.map(|id| failure(&id, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Card {
+        charisma: Option<i64>,
+        mood: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Update {
+        persona_id: String,
+        #[serde(flatten)]
+        card: Card,
+    }
+    impl Params for Update {}
+
+    fn error(params: Value) -> (String, String) {
+        match parse_params::<Update>(params) {
+            Err(AppError::InvalidParam { field, message }) => (field, message),
+            other => panic!("expected -32602, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_in_flattened_fields_name_the_field() {
+        let (field, message) = error(json!({"persona_id": "Zed", "charisma": "high"}));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("charisma", "charisma must be an integer")
+        );
+        let (field, message) = error(json!({"persona_id": "Zed", "charisma": 3, "mood": []}));
+        assert_eq!((field.as_str(), message.as_str()), ("mood", "mood must be a number"));
+        let (field, message) = error(json!({"persona_id": 7}));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("persona_id", "persona_id must be a string")
+        );
+        assert_eq!(error(json!({"charisma": 3})).1, "persona_id is required");
+        let ok = parse_params::<Update>(json!({"persona_id": "Zed", "charisma": 3, "extra": true})).unwrap();
+        assert_eq!(
+            (ok.persona_id.as_str(), ok.card.charisma, ok.card.mood),
+            ("Zed", Some(3), None)
+        );
     }
 }

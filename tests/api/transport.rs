@@ -474,3 +474,40 @@ async fn a_batch_over_the_burst_is_invalid_not_rate_limited() {
     let r = c.next_frame().await;
     assert_eq!(r["error"]["code"], -32600, "no retry could let it through: {r}");
 }
+
+#[tokio::test]
+async fn invalid_params_name_the_field_through_flattened_params() {
+    let (_llm, server) = boot(None);
+    let mut c = server.client().await;
+    let e = c
+        .error("persona.create", serde_json::json!({"name": "Zed", "charisma": "high"}))
+        .await;
+    assert_eq!(
+        (e["code"].clone(), e["data"]["field"].clone()),
+        (serde_json::json!(-32602), serde_json::json!("charisma"))
+    );
+    assert_eq!(e["message"], "charisma must be an integer");
+    let e = c
+        .error(
+            "persona.update",
+            serde_json::json!({"persona_id": "Aria", "intelligence": [1]}),
+        )
+        .await;
+    assert_eq!(
+        (e["data"]["field"].as_str(), e["message"].as_str()),
+        (Some("intelligence"), Some("intelligence must be an integer"))
+    );
+    let pair = serde_json::json!({"persona1_id": "Aria", "persona2_id": 5, "interaction_quality": 0.5});
+    let e = c.error("relationship.update", pair).await;
+    assert_eq!(
+        (e["data"]["field"].as_str(), e["message"].as_str()),
+        (Some("persona2_id"), Some("persona2_id must be a string"))
+    );
+    let e = c
+        .error(
+            "relationship.update",
+            serde_json::json!({"persona1_id": "Aria", "persona2_id": "Kira", "interaction_quality": "good"}),
+        )
+        .await;
+    assert_eq!(e["data"]["field"], "interaction_quality", "{e}");
+}
