@@ -32,6 +32,7 @@ use crate::storage::{StorageError, Store};
 #[derive(Default)]
 pub struct Hub {
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    going_away: tokio_util::sync::CancellationToken,
 }
 
 impl Hub {
@@ -52,6 +53,16 @@ impl Hub {
     /// How many connections are open.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Tells every connection the server is shutting down: idle ones close at once (WebSocket close 1001).
+    pub fn shut_down(&self) {
+        self.going_away.cancel();
+    }
+
+    /// Cancelled when the server starts shutting down.
+    pub fn going_away(&self) -> tokio_util::sync::CancellationToken {
+        self.going_away.clone()
     }
 
     /// Sends a frame to every connection `filter` accepts; answers how many got it.

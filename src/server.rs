@@ -12,12 +12,28 @@ use crate::config::Settings;
 use crate::rpc;
 use crate::web::guard::Guard;
 
+/// Stops a running server: first tells the connections (idle WebSockets close with 1001 at once, streams get
+/// the grace period), then stops the listener.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    app: Arc<AppState>,
+}
+
+impl StopHandle {
+    /// Stops the server; `graceful` gives running streams `server.shutdown_grace_secs`.
+    pub async fn stop(&self, graceful: bool) {
+        self.app.hub.shut_down();
+        self.server.stop(graceful).await;
+    }
+}
+
 /// A started server.
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
     /// Stops it.
-    pub handle: ServerHandle,
+    pub handle: StopHandle,
     /// Resolves when it has stopped.
     pub server: Server,
     /// Its state.
@@ -27,11 +43,40 @@ pub struct RunningServer {
 impl RunningServer {
     /// Serves until stopped (SIGINT/SIGTERM or the handle), then writes the memory indexes to disk.
     pub async fn run(self) -> std::io::Result<()> {
+        let handle = self.handle.clone();
+        let signals = actix::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
         let _ = self.app.bots.send(StopAll).await;
         self.app.memory.save_indexes().await;
         result
     }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 /// Raises the open-files soft limit to the hard limit: every streamed chat holds two sockets.
@@ -82,7 +127,10 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
     tracing::info!(%addr, "persona-mcp listening: ws://{addr}/mcp");
     Ok(RunningServer {
         addr,
-        handle: server.handle(),
+        handle: StopHandle {
+            server: server.handle(),
+            app: app.clone(),
+        },
         server,
         app,
     })

@@ -111,16 +111,24 @@ pub async fn get(
     session.touch();
     let (tx, rx) = unbounded_channel();
     session.standalone.open(tx);
-    Ok(sse_response(standalone_stream(rx)))
+    Ok(sse_response(standalone_stream(rx, app.hub.going_away())))
 }
 
-/// Frames of the standalone stream, with a keepalive comment while idle.
-fn standalone_stream(rx: UnboundedReceiver<String>) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
-    stream::unfold(rx, |mut rx| async move {
-        match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
-            Ok(Some(frame)) => Some((Ok(sse_event(&frame)), rx)),
+/// Frames of the standalone stream, with a keepalive comment while idle; it ends when the server shuts down, so
+/// that an idle stream does not hold the shutdown for the grace period.
+fn standalone_stream(
+    rx: UnboundedReceiver<String>,
+    going_away: CancellationToken,
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    stream::unfold((rx, going_away), |(mut rx, going_away)| async move {
+        let next = tokio::select! {
+            _ = going_away.cancelled() => return None,
+            next = tokio::time::timeout(KEEPALIVE, rx.recv()) => next,
+        };
+        match next {
+            Ok(Some(frame)) => Some((Ok(sse_event(&frame)), (rx, going_away))),
             Ok(None) => None,
-            Err(_) => Some((Ok(Bytes::from_static(b": keepalive\n\n")), rx)),
+            Err(_) => Some((Ok(Bytes::from_static(b": keepalive\n\n")), (rx, going_away))),
         }
     })
 }

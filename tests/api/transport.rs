@@ -511,3 +511,22 @@ async fn invalid_params_name_the_field_through_flattened_params() {
         .await;
     assert_eq!(e["data"]["field"], "interaction_quality", "{e}");
 }
+
+#[tokio::test]
+async fn shutdown_closes_idle_websockets_with_1001_at_once() {
+    let (_llm, server) = server_with(|s| s.server.shutdown_grace_secs = 30);
+    let mut idle = RawWs::connect(server.addr).await;
+    let mut busy = server.client().await;
+    busy.result("persona.list", serde_json::json!({})).await;
+    let started = Instant::now();
+    let stopping = tokio::spawn(server.stop());
+    let (code, _) = idle.until_close(Duration::from_secs(10)).await;
+    assert_eq!(code, Some(1001), "going away");
+    assert!(busy.read_frame().await.is_none(), "the other client is closed too");
+    stopping.await.expect("stopped");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "shutdown took {took:?}: held for the grace period"
+    );
+}

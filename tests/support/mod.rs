@@ -12,7 +12,6 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use futures_util::{SinkExt, StreamExt};
 use persona_mcp::config::Settings;
 use serde_json::{json, Value};
@@ -24,7 +23,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub struct TestServer {
     pub addr: SocketAddr,
     pub settings: Settings,
-    handle: ServerHandle,
+    handle: persona_mcp::server::StopHandle,
     thread: Option<JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
 }
