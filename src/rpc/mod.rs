@@ -27,3 +27,6 @@ pub fn router() -> router::Router {
     bot::register(&mut r);
     r
 }
+
+#[cfg(test)]
+mod fuzz;

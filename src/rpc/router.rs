@@ -40,6 +40,9 @@ pub enum Reply {
 /// Makes a JSON Schema (of a method's params or result).
 type SchemaFn = fn() -> Value;
 
+/// Decodes and validates a method's params without running it.
+type DecodeFn = fn(Value) -> Result<(), AppError>;
+
 type HandlerFn = Arc<dyn Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync>;
 
 type ProgressFn =
@@ -61,12 +64,19 @@ pub struct Method {
     pub streaming: bool,
     handler: HandlerFn,
     progress: Option<ProgressFn>,
+    decode: DecodeFn,
 }
 
 impl Method {
     /// True when the method can also report its output chunk by chunk through a callback ([`Router::progress`]).
     pub fn reports_progress(&self) -> bool {
         self.progress.is_some()
+    }
+
+    /// Decodes and validates params as the handler would, without running it (the fuzz test drives every
+    /// method's params type through this).
+    pub fn decode_params(&self, params: Value) -> Result<(), AppError> {
+        (self.decode)(params)
     }
 }
 
@@ -116,6 +126,10 @@ pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
     };
     parsed.validate()?;
     Ok(parsed)
+}
+
+fn decode<P: Params>(params: Value) -> Result<(), AppError> {
+    parse_params::<P>(params).map(drop)
 }
 
 /// The field named by serde's "missing field `x`".
@@ -177,7 +191,7 @@ impl Router {
     {
         let f = Arc::new(f);
         let schemas: (SchemaFn, SchemaFn) = (schema_of::<P>, result_schema_of::<R>);
-        self.insert(name, description, schemas, false, move |ctx, params| {
+        self.insert(name, description, schemas, decode::<P>, false, move |ctx, params| {
             let f = f.clone();
             async move {
                 let p = parse_params::<P>(params)?;
@@ -191,14 +205,14 @@ impl Router {
     /// stream's format) and sends its own frames; `R` is the result of its progress entry.
     pub fn streaming<P, R, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
     where
-        P: JsonSchema,
+        P: Params,
         R: JsonSchema,
         F: Fn(Ctx, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Reply, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
         let schemas: (SchemaFn, SchemaFn) = (schema_of::<P>, result_schema_of::<R>);
-        self.insert(name, description, schemas, true, move |ctx, params| {
+        self.insert(name, description, schemas, decode::<P>, true, move |ctx, params| {
             f(ctx, params).boxed()
         })
     }
@@ -208,6 +222,7 @@ impl Router {
         name: &'static str,
         description: &'static str,
         (schema, result_schema): (SchemaFn, SchemaFn),
+        decode: DecodeFn,
         streaming: bool,
         handler: impl Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync + 'static,
     ) -> &mut Self {
@@ -219,6 +234,7 @@ impl Router {
             streaming,
             handler: Arc::new(handler),
             progress: None,
+            decode,
         };
         if self.methods.insert(name, method).is_none() {
             self.order.push(name);
