@@ -383,7 +383,7 @@ async fn an_oversized_frame_is_refused_at_its_header_with_1009() {
         }
         other => panic!("expected a -32600 frame and a 1009 close, got {other:?}"),
     }
-    assert!(closed_after < Duration::from_secs(2), "closed after {closed_after:?}");
+    assert!(closed_after < Duration::from_secs(10), "closed after {closed_after:?}");
     assert!(
         accepted < (64 << 20),
         "{} MB of the frame were read before the close",
