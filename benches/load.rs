@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{next_json, ServerProcess};
+use common::{next_json, proc_status_kb, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
 use futures_util::SinkExt;
 use serde_json::{json, Value};
@@ -131,20 +131,6 @@ fn main() {
     drop(runtime);
     // Every guard (server process, fake LLM, temp dir) has been dropped by now.
     std::process::exit(code);
-}
-
-/// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`).
-fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|line| {
-        line.strip_prefix(key)?
-            .strip_prefix(':')?
-            .trim()
-            .strip_suffix("kB")?
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 /// A latency the server measures itself, read from its Prometheus histogram `name`: the upper bucket bounds that

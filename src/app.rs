@@ -11,8 +11,7 @@ use tokio::sync::Semaphore;
 use crate::actors::bot_supervisor::BotSupervisor;
 use crate::actors::conversation::{ConversationKey, ConversationSession};
 use crate::actors::decay::{DecayScheduler, StartDecay};
-use crate::actors::persona::GetSnapshot;
-use crate::actors::persona::PersonaActor;
+use crate::actors::persona::{self, GetSnapshot, PersonaActor};
 use crate::actors::registry::{ConversationFor, PersonaActorFor, Registry, RunningPersona};
 use crate::actors::turn::TurnDeps;
 use crate::config::Settings;
@@ -33,6 +32,7 @@ use crate::storage::{StorageError, Store};
 #[derive(Default)]
 pub struct Hub {
     connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    going_away: tokio_util::sync::CancellationToken,
 }
 
 impl Hub {
@@ -53,6 +53,16 @@ impl Hub {
     /// How many connections are open.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+
+    /// Tells every connection the server is shutting down: idle ones close at once (WebSocket close 1001).
+    pub fn shut_down(&self) {
+        self.going_away.cancel();
+    }
+
+    /// Cancelled when the server starts shutting down.
+    pub fn going_away(&self) -> tokio_util::sync::CancellationToken {
+        self.going_away.clone()
     }
 
     /// Sends a frame to every connection `filter` accepts; answers how many got it.
@@ -198,7 +208,7 @@ impl AppState {
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }
-        let llm = llm::build(&settings.llm)?;
+        let llm = llm::build(&settings)?;
         let metrics = Arc::new(Metrics::new());
         let embedder = build_embedder(&settings)?;
         let mut memory = MemoryService::open(
@@ -274,9 +284,15 @@ impl AppState {
         self.persona_by_id(id).await
     }
 
-    /// The persona's actor.
-    pub async fn persona_actor(&self, persona: &Persona) -> Result<Addr<PersonaActor>, AppError> {
-        Ok(self.registry.send(PersonaActorFor(persona.clone())).await?)
+    /// Asks the persona's actor (started if needed); -32001 when the persona is deleted meanwhile.
+    pub async fn ask_persona<M>(&self, persona: &Persona, msg: M) -> Result<M::Result, AppError>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        PersonaActor: Handler<M>,
+    {
+        let actor = self.registry.send(PersonaActorFor(persona.clone())).await?;
+        persona::ask(&actor, persona.id, msg).await
     }
 
     /// The chat conversation's actor.

@@ -144,6 +144,16 @@ impl Default for MemorySettings {
 }
 
 impl Settings {
+    /// The embedded chat model's GGUF file.
+    pub fn chat_model_path(&self) -> PathBuf {
+        self.llm.embedded_model.clone().unwrap_or_else(|| {
+            self.storage
+                .data_dir
+                .join("models")
+                .join("SmolLM2-135M-Instruct.Q4_1.gguf")
+        })
+    }
+
     /// Where the MiniLM files are.
     pub fn model_dir(&self) -> PathBuf {
         self.embedder
@@ -214,7 +224,8 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LlmSettings {
-    /// `ollama` or `openai` (any OpenAI-compatible server).
+    /// `auto` (the Ollama server at `url` when it answers, the embedded model when not), `ollama`, `openai` (any
+    /// OpenAI-compatible server) or `embedded` (always the small model inside the server).
     pub provider: String,
     /// Base URL of the model server.
     pub url: String,
@@ -230,12 +241,24 @@ pub struct LlmSettings {
     pub retries: u32,
     /// Sampling temperature.
     pub temperature: f32,
+    /// Nucleus sampling of the embedded model: the smallest set of tokens whose probabilities add up to this.
+    pub top_p: f32,
+    /// Repeat penalty of the embedded model on the last 64 tokens (1.0: none).
+    pub repeat_penalty: f32,
+    /// The embedded model's GGUF file; default `<data_dir>/models/SmolLM2-135M-Instruct.Q4_1.gguf`.
+    pub embedded_model: Option<PathBuf>,
+    /// Generations the embedded model runs at once; more wait in line.
+    pub embedded_max_concurrent: usize,
+    /// Seconds a chat waits for a free generation slot before failing with -32003.
+    pub embedded_queue_timeout_secs: u64,
+    /// With `auto`: seconds between checks of whether the model server at `url` answers.
+    pub probe_interval_secs: u64,
 }
 
 impl Default for LlmSettings {
     fn default() -> Self {
         Self {
-            provider: "ollama".into(),
+            provider: "auto".into(),
             url: "http://localhost:11434".into(),
             model: "llama3.2".into(),
             api_key: None,
@@ -243,6 +266,12 @@ impl Default for LlmSettings {
             read_timeout_secs: 120,
             retries: 2,
             temperature: 0.8,
+            top_p: 0.9,
+            repeat_penalty: 1.1,
+            embedded_model: None,
+            embedded_max_concurrent: 2,
+            embedded_queue_timeout_secs: 30,
+            probe_interval_secs: 10,
         }
     }
 }
@@ -505,9 +534,34 @@ impl Settings {
             }
         }
         let l = &self.llm;
-        if !matches!(l.provider.as_str(), "ollama" | "openai") {
-            return Err(ConfigError::new("llm.provider", &l.provider, "ollama or openai"));
+        if !matches!(l.provider.as_str(), "auto" | "ollama" | "openai" | "embedded") {
+            return Err(ConfigError::new(
+                "llm.provider",
+                &l.provider,
+                "auto, ollama, openai or embedded",
+            ));
         }
+        if !(l.top_p > 0.0 && l.top_p <= 1.0) {
+            return Err(ConfigError::new(
+                "llm.top_p",
+                l.top_p,
+                "a number above 0.0, at most 1.0",
+            ));
+        }
+        if !(1.0..=2.0).contains(&l.repeat_penalty) {
+            return Err(ConfigError::new(
+                "llm.repeat_penalty",
+                l.repeat_penalty,
+                "a number from 1.0 to 2.0",
+            ));
+        }
+        check_min("llm.embedded_max_concurrent", l.embedded_max_concurrent, 1)?;
+        check_min(
+            "llm.embedded_queue_timeout_secs",
+            l.embedded_queue_timeout_secs as usize,
+            1,
+        )?;
+        check_min("llm.probe_interval_secs", l.probe_interval_secs as usize, 1)?;
         if reqwest::Url::parse(&l.url).is_err() {
             return Err(ConfigError::new(
                 "llm.url",
@@ -660,7 +714,7 @@ mod tests {
         s.llm.provider = "gpt".into();
         let e = s.validate().unwrap_err();
         assert_eq!(e.key, "llm.provider");
-        assert!(e.to_string().contains("ollama or openai"));
+        assert!(e.to_string().contains("auto, ollama, openai or embedded"));
     }
 
     #[test]

@@ -25,6 +25,22 @@ pub enum Role {
     Admin,
 }
 
+/// Stops a running server: first tells the connections (idle WebSockets close with 1001 at once, streams get
+/// the grace period), then stops the listener.
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    app: Arc<AppState>,
+}
+
+impl StopHandle {
+    /// Stops the server; `graceful` gives running streams `server.shutdown_grace_secs`.
+    pub async fn stop(&self, graceful: bool) {
+        self.app.hub.shut_down();
+        self.server.stop(graceful).await;
+    }
+}
+
 /// A started server.
 pub struct RunningServer {
     /// Where it listens: the WebSocket/MCP listener, or the admin listener when that is all it runs.
@@ -34,7 +50,7 @@ pub struct RunningServer {
     /// The admin listener when it runs beside the WebSocket/MCP one; stopped when the main one stops.
     companion: Option<ServerHandle>,
     /// Stops it.
-    pub handle: ServerHandle,
+    pub handle: StopHandle,
     /// Resolves when it has stopped.
     pub server: Server,
     /// Its state.
@@ -44,7 +60,14 @@ pub struct RunningServer {
 impl RunningServer {
     /// Serves until stopped (SIGINT/SIGTERM or the handle), then writes the memory indexes to disk.
     pub async fn run(self) -> std::io::Result<()> {
+        let handle = self.handle.clone();
+        let signals = actix::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
         let result = self.server.await;
+        signals.abort();
         let _ = self.app.bots.send(StopAll).await;
         if let Some(companion) = self.companion {
             companion.stop(true).await;
@@ -52,6 +75,28 @@ impl RunningServer {
         self.app.memory.save_indexes().await;
         result
     }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 /// Raises the open-files soft limit to the hard limit: every streamed chat holds two sockets.
@@ -117,7 +162,10 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
             addr,
             admin_addr: Some(addr),
             companion: None,
-            handle: server.handle(),
+            handle: StopHandle {
+                server: server.handle(),
+                app: app.clone(),
+            },
             server,
             app,
         });
@@ -167,7 +215,10 @@ fn start_main(app: Arc<AppState>) -> Result<RunningServer, StartError> {
         addr,
         admin_addr: None,
         companion: None,
-        handle: server.handle(),
+        handle: StopHandle {
+            server: server.handle(),
+            app: app.clone(),
+        },
         server,
         app,
     })

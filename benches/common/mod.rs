@@ -123,3 +123,19 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`).
+// The memory benchmark measures no process memory.
+#[allow(dead_code)]
+pub fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|line| {
+        line.strip_prefix(key)?
+            .strip_prefix(':')?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    })
+}

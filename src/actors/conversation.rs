@@ -179,15 +179,3 @@ impl Handler<Chat> for ConversationSession {
         })))
     }
 }
-
-/// Asks for the stored conversation's id.
-#[derive(Message)]
-#[rtype(result = "Option<uuid::Uuid>")]
-pub struct GetConversationId;
-
-impl Handler<GetConversationId> for ConversationSession {
-    type Result = Option<uuid::Uuid>;
-    fn handle(&mut self, _: GetConversationId, _: &mut Context<Self>) -> Self::Result {
-        self.conversation.as_ref().map(|c| c.id)
-    }
-}

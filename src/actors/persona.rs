@@ -12,9 +12,9 @@ use crate::config::PersonaSettings;
 use crate::domain::continue_score::{self, ContinueInputs, Resources, TurnRole};
 use crate::domain::emotion::{EmotionalState, EmotionalUpdate, UnknownField};
 use crate::domain::importance;
-use crate::domain::persona::{InteractionState, Persona};
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
 use crate::error::AppError;
-use crate::storage::{LoadedStates, Store};
+use crate::storage::{LoadedStates, StorageError, Store};
 
 /// A persona, its interaction state and its feelings at one moment.
 #[derive(Debug, Clone)]
@@ -65,8 +65,8 @@ impl PersonaActor {
         );
     }
 
-    /// Stores the emotional state under a new version; the returned future does the write.
-    fn save_emotions(&mut self) -> impl Future<Output = ()> + 'static {
+    /// Stores the emotional state under a new version; the returned future does the write (and logs a failure).
+    fn save_emotions(&mut self) -> impl Future<Output = Result<(), StorageError>> + 'static {
         self.emotions_version += 1;
         let (store, id, feelings, version) = (
             self.store.clone(),
@@ -75,9 +75,11 @@ impl PersonaActor {
             self.emotions_version,
         );
         async move {
-            if let Err(e) = store.states().save_emotions(id, feelings, version).await {
+            let saved = store.states().save_emotions(id, feelings, version).await;
+            if let Err(e) = &saved {
                 tracing::warn!(persona = %id, error = %e, "persisting emotional state failed");
             }
+            saved
         }
     }
 
@@ -168,14 +170,33 @@ impl Handler<CheckAvailable> for PersonaActor {
     }
 }
 
-/// Replaces the cached card after `persona.update`.
+/// `persona.update`: changes the given fields of the card, in storage and here, before the actor handles any
+/// other message; answers the stored card (-32007 for a taken name, -32001 once the persona is deleted).
 #[derive(Message)]
-#[rtype(result = "()")]
-pub struct UpdateCard(pub Persona);
+#[rtype(result = "Result<Persona, AppError>")]
+pub struct UpdateCard(pub PersonaChanges);
 
 impl Handler<UpdateCard> for PersonaActor {
+    type Result = AtomicResponse<Self, Result<Persona, AppError>>;
+    fn handle(&mut self, msg: UpdateCard, _: &mut Context<Self>) -> Self::Result {
+        let (store, id) = (self.store.clone(), self.persona.id);
+        let write = async move { store.personas().update(id, msg.0, Utc::now()).await };
+        AtomicResponse::new(Box::pin(write.into_actor(self).map(move |stored, act, _| {
+            let persona = stored?.ok_or_else(|| AppError::PersonaNotFound(id.to_string()))?;
+            act.persona = persona.clone();
+            Ok(persona)
+        })))
+    }
+}
+
+/// Replaces the cached card with the stored one (another process changed it, or an avatar was uploaded).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReplaceCard(pub Persona);
+
+impl Handler<ReplaceCard> for PersonaActor {
     type Result = ();
-    fn handle(&mut self, msg: UpdateCard, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: ReplaceCard, _: &mut Context<Self>) {
         self.persona = msg.0;
     }
 }
@@ -247,7 +268,13 @@ impl Handler<ApplyTurn> for PersonaActor {
         self.emotions =
             self.emotions
                 .after_chat_turn(&turn.user_message, &self.persona, turn.conversation_len, Utc::now());
-        ctx.spawn(self.save_emotions().into_actor(self));
+        let save = self.save_emotions();
+        ctx.spawn(
+            async move {
+                save.await.ok();
+            }
+            .into_actor(self),
+        );
         MessageResult(TurnEffect {
             state: self.state.clone(),
             continue_score: (score * 100.0).round() / 100.0,
@@ -268,24 +295,39 @@ impl Handler<GetEmotions> for PersonaActor {
 }
 
 /// Applies an `emotional.update_state` request (absolute values, then deltas, clamped); answers the new state
-/// once it is stored. An unknown field in the deltas changes nothing.
+/// once it is stored. An unknown field in the deltas changes nothing (-32602 naming `deltas.<field>`); a
+/// persona deleted meanwhile is -32001.
 #[derive(Message)]
-#[rtype(result = "Result<EmotionalState, UnknownField>")]
+#[rtype(result = "Result<EmotionalState, AppError>")]
 pub struct UpdateEmotions(pub EmotionalUpdate);
 
 impl Handler<UpdateEmotions> for PersonaActor {
-    type Result = ResponseFuture<Result<EmotionalState, UnknownField>>;
+    type Result = ResponseFuture<Result<EmotionalState, AppError>>;
     fn handle(&mut self, msg: UpdateEmotions, _: &mut Context<Self>) -> Self::Result {
-        if let Err(unknown) = self.emotions.apply_update(&msg.0, Utc::now()) {
-            return Box::pin(async move { Err(unknown) });
+        if let Err(UnknownField(field)) = self.emotions.apply_update(&msg.0, Utc::now()) {
+            let message = UnknownField(field.clone()).to_string();
+            return Box::pin(async move { Err(AppError::invalid(format!("deltas.{field}"), message)) });
         }
         let updated = self.emotions.clone();
         let save = self.save_emotions();
         Box::pin(async move {
-            save.await;
+            save.await?;
             Ok(updated)
         })
     }
+}
+
+/// Asks a persona's actor. The actor stops only when its persona is deleted, so a closed mailbox is -32001.
+pub async fn ask<M>(actor: &Addr<PersonaActor>, persona: uuid::Uuid, msg: M) -> Result<M::Result, AppError>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    PersonaActor: Handler<M>,
+{
+    actor
+        .send(msg)
+        .await
+        .map_err(|_| AppError::PersonaNotFound(persona.to_string()))
 }
 
 /// Seconds since the epoch, as interaction state stores time.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::conversation::{ConversationKey, ConversationSession};
 use super::dialogue::DialogueSession;
-use super::persona::{PersonaActor, Retire, UpdateCard};
+use super::persona::{PersonaActor, ReplaceCard, Retire};
 use super::turn::TurnDeps;
 use crate::config::PersonaSettings;
 use crate::domain::dialogue::Dialogue;
@@ -100,7 +100,7 @@ impl Registry {
     fn card_changed(&mut self, persona: Persona) {
         if let Some(addr) = self.personas.get(&persona.id) {
             self.cards.insert(persona.id, persona.updated_at);
-            addr.do_send(UpdateCard(persona));
+            addr.do_send(ReplaceCard(persona));
         }
     }
 

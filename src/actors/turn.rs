@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::persona::{ApplyTurn, GetSnapshot, PersonaActor};
+use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
 use crate::domain::persona::InteractionState;
@@ -215,7 +215,8 @@ pub(crate) async fn stream_reply(
 pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, Vec<ChatMessage>), AppError> {
     let started = Instant::now();
     let deps = &input.deps;
-    let snapshot = input.persona.send(GetSnapshot).await?;
+    let persona_id = input.conversation.persona_id;
+    let snapshot = persona::ask(&input.persona, persona_id, GetSnapshot).await?;
     let context = TurnContext {
         persona: snapshot.persona.clone(),
         user_message: chat.message.clone(),
@@ -261,9 +262,10 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
 
     let tokens_used = streamed.tokens.unwrap_or(streamed.chunks as u32);
     let processing_time = started.elapsed().as_secs_f64();
-    let effect = input
-        .persona
-        .send(ApplyTurn {
+    let effect = persona::ask(
+        &input.persona,
+        persona_id,
+        ApplyTurn {
             user_message: chat.message.clone(),
             conversation_len: input.history.len() + stored.len(),
             reply_chars: streamed.text.chars().count(),
@@ -271,8 +273,9 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
             turn_seconds: processing_time,
             tokens_remaining: chat.token_budget.saturating_sub(tokens_used),
             partner: None,
-        })
-        .await?;
+        },
+    )
+    .await?;
     let memory_stored = deps
         .hooks
         .after_turn(&CompletedTurn {

@@ -54,6 +54,80 @@ impl Persona {
     }
 }
 
+/// Changes to a persona card: only the fields that are `Some` change (`model` and `system_prompt` may be
+/// cleared with `Some(None)`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonaChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New traits (replacing the old ones).
+    pub personality_traits: Option<serde_json::Map<String, Value>>,
+    /// New topic preferences (replacing the old ones).
+    pub topic_preferences: Option<BTreeMap<String, f64>>,
+    /// New charisma.
+    pub charisma: Option<i32>,
+    /// New intelligence.
+    pub intelligence: Option<i32>,
+    /// New social rank.
+    pub social_rank: Option<String>,
+    /// New model override (`Some(None)` clears it).
+    pub model: Option<Option<String>>,
+    /// New extra system prompt (`Some(None)` clears it).
+    pub system_prompt: Option<Option<String>>,
+    /// New avatar address (`Some(None)` removes it).
+    pub avatar_url: Option<Option<String>>,
+}
+
+impl PersonaChanges {
+    /// Writes the changed fields into `p`.
+    pub fn apply(self, p: &mut Persona) {
+        let Self {
+            name,
+            description,
+            personality_traits,
+            topic_preferences,
+            charisma,
+            intelligence,
+            social_rank,
+            model,
+            system_prompt,
+            avatar_url,
+        } = self;
+        if let Some(v) = name {
+            p.name = v;
+        }
+        if let Some(v) = description {
+            p.description = v;
+        }
+        if let Some(v) = personality_traits {
+            p.personality_traits = v;
+        }
+        if let Some(v) = topic_preferences {
+            p.topic_preferences = v;
+        }
+        if let Some(v) = charisma {
+            p.charisma = v;
+        }
+        if let Some(v) = intelligence {
+            p.intelligence = v;
+        }
+        if let Some(v) = social_rank {
+            p.social_rank = v;
+        }
+        if let Some(v) = model {
+            p.model = v;
+        }
+        if let Some(v) = system_prompt {
+            p.system_prompt = v;
+        }
+        if let Some(v) = avatar_url {
+            p.avatar_url = v;
+        }
+    }
+}
+
 /// Reads one trait value (number or word) on a 0..100 scale.
 pub fn trait_score(value: &Value) -> Option<f64> {
     match value {

@@ -1,6 +1,9 @@
-//! Chat model backends over HTTP: Ollama (`/api/chat`, NDJSON) and OpenAI-compatible servers
-//! (`/v1/chat/completions`, SSE). Both stream tokens as they are made.
+//! Chat model backends: Ollama (`/api/chat`, NDJSON) and OpenAI-compatible servers (`/v1/chat/completions`,
+//! SSE) over HTTP, the embedded SmolLM2 model in-process, and `auto`, which picks the server when it answers and
+//! the embedded model when not. All stream tokens as they are made.
 
+pub mod auto;
+pub mod embedded;
 mod lines;
 pub mod ollama;
 pub mod openai;
@@ -11,7 +14,6 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
-use crate::config::LlmSettings;
 use crate::domain::chat::PromptMessage;
 
 /// What a chat call asks of the model.
@@ -55,15 +57,17 @@ pub enum LlmErrorKind {
     Status(u16),
     /// The answer could not be understood.
     Protocol,
+    /// Every generation slot of the embedded model stayed taken for the queue timeout.
+    Busy,
 }
 
 /// A failed model call, with where it went and what happened.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("LLM backend {backend} at {url} failed: {detail}")]
 pub struct LlmError {
-    /// `ollama` or `openai`.
+    /// `ollama`, `openai` or `embedded`.
     pub backend: &'static str,
-    /// The base URL tried.
+    /// The base URL tried (the model file for `embedded`).
     pub url: String,
     /// The model asked for.
     pub model: String,
@@ -78,6 +82,14 @@ impl LlmError {
     pub fn hint(&self) -> String {
         let setting = "set llm.url (env PERSONA_MCP__LLM__URL, or OLLAMA_HOST) to your model server";
         match (&self.kind, self.backend) {
+            (LlmErrorKind::Unreachable, "embedded") => format!(
+                "The embedded chat model could not be loaded from {}: run `make model` (or set llm.embedded_model), \
+                 or start Ollama and {setting}",
+                self.url
+            ),
+            (LlmErrorKind::Busy, _) => "The embedded model is answering other chats: try again, raise \
+                 llm.embedded_max_concurrent or llm.embedded_queue_timeout_secs, or start a model server (llm.url)"
+                .into(),
             (LlmErrorKind::Unreachable, "ollama") => {
                 format!(
                     "Start Ollama (`ollama serve`) and pull the model (`ollama pull {}`), or {setting}",
@@ -100,11 +112,11 @@ impl LlmError {
     }
 }
 
-/// A chat model server.
+/// A chat model: a server or the embedded one.
 pub trait LlmBackend: Send + Sync {
-    /// `ollama` or `openai`.
+    /// `ollama`, `openai` or `embedded` (for `auto`: the one serving chats now).
     fn provider(&self) -> &'static str;
-    /// Base URL.
+    /// Base URL of the model server.
     fn url(&self) -> &str;
     /// Model used when a persona names none.
     fn default_model(&self) -> &str;
@@ -112,6 +124,10 @@ pub trait LlmBackend: Send + Sync {
     fn chat_stream(&self, request: ChatRequest) -> BoxFuture<'static, Result<EventStream, LlmError>>;
     /// Names of the models the server offers.
     fn list_models(&self) -> BoxFuture<'static, Result<Vec<String>, LlmError>>;
+    /// When chats use a fallback instead of the configured server: why, and what to start or set.
+    fn fallback_hint(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Collects a whole reply (used for summaries).
@@ -258,23 +274,49 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Builds the configured backend.
-pub fn build(settings: &LlmSettings) -> Result<Arc<dyn LlmBackend>, reqwest::Error> {
+/// Builds the configured backend and logs where chats go.
+pub fn build(settings: &crate::config::Settings) -> Result<Arc<dyn LlmBackend>, reqwest::Error> {
+    let l = &settings.llm;
     let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
-        .read_timeout(Duration::from_secs(settings.read_timeout_secs))
+        .connect_timeout(Duration::from_secs(l.connect_timeout_secs))
+        .read_timeout(Duration::from_secs(l.read_timeout_secs))
         .pool_max_idle_per_host(1024)
         .build()?;
     let endpoint = |backend| Endpoint {
         backend,
         client: client.clone(),
-        url: settings.url.trim_end_matches('/').to_string(),
-        model: settings.model.clone(),
-        api_key: settings.api_key.clone(),
-        retries: settings.retries,
+        url: l.url.trim_end_matches('/').to_string(),
+        model: l.model.clone(),
+        api_key: l.api_key.clone(),
+        retries: l.retries,
     };
-    Ok(match settings.provider.as_str() {
+    let backend: Arc<dyn LlmBackend> = match l.provider.as_str() {
         "openai" => Arc::new(openai::OpenAi::new(endpoint("openai"))),
-        _ => Arc::new(ollama::Ollama::new(endpoint("ollama"))),
-    })
+        "ollama" => Arc::new(ollama::Ollama::new(endpoint("ollama"))),
+        "embedded" => {
+            let embedded = embedded::Embedded::new(settings);
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let loading = embedded.engine();
+                tokio::spawn(async move {
+                    if let Err(e) = loading.await {
+                        tracing::warn!(error = %e, hint = %e.hint(), "the embedded chat model cannot be loaded");
+                    }
+                });
+            }
+            Arc::new(embedded)
+        }
+        _ => {
+            let remote = Arc::new(ollama::Ollama::new(endpoint("ollama")));
+            let every = Duration::from_secs(l.probe_interval_secs);
+            return Ok(auto::Auto::start(remote, embedded::Embedded::new(settings), every));
+        }
+    };
+    tracing::info!(
+        provider = backend.provider(),
+        url = backend.url(),
+        model = backend.default_model(),
+        "LLM: chats go to the {} backend",
+        backend.provider()
+    );
+    Ok(backend)
 }

@@ -54,6 +54,8 @@ const PAGE_SIZE: usize = 32;
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
 /// -32022: the request's protocol version is not supported (stateless revision).
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+/// -32020: an HTTP header disagrees with the request body (stateless revision).
+pub const HEADER_MISMATCH: i64 = -32020;
 
 /// Why an MCP request is refused (tool failures are not errors: they are results with `isError`).
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,9 @@ pub enum McpError {
         /// The version the request carried.
         requested: String,
     },
+    /// An HTTP header (`MCP-Protocol-Version`, `Mcp-Method`) disagrees with the request body.
+    #[error("{0} header does not match the request body")]
+    HeaderMismatch(&'static str),
     /// The request itself is malformed (a missing or ill-typed MCP-level param).
     #[error("{0}")]
     InvalidParams(String),
@@ -95,6 +100,7 @@ impl From<McpError> for RpcError {
         let message = e.to_string();
         match e {
             McpError::NotInitialized => RpcError::new(INVALID_REQUEST, message),
+            McpError::HeaderMismatch(_) => RpcError::new(HEADER_MISMATCH, message),
             McpError::UnsupportedVersion { requested } => RpcError {
                 data: Some(json!({ "supported": STATELESS_VERSIONS, "requested": requested })),
                 ..RpcError::new(UNSUPPORTED_PROTOCOL_VERSION, message)

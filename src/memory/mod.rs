@@ -191,11 +191,12 @@ impl MemoryService {
         Ok(self.store.memories().get(id).await?)
     }
 
-    /// Removes memories from SQLite and the index together.
+    /// Removes memories from storage and the index together; answers how many rows went (those already gone
+    /// count for nothing).
     pub async fn remove(&self, doomed: &[StoredMemory]) -> Result<usize, AppError> {
         let keys: Vec<i64> = doomed.iter().map(|s| s.key).collect();
         let n = self.store.memories().delete(keys).await?;
-        if let Some(vectors) = &self.vectors {
+        if let Some(vectors) = self.vectors.as_ref().filter(|_| n > 0) {
             let mut by_persona: std::collections::HashMap<Uuid, Vec<u64>> = Default::default();
             for s in doomed {
                 by_persona.entry(s.memory.persona_id).or_default().push(s.key as u64);

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::context::Ctx;
-use super::framing::RpcError;
+use super::framing::{RpcError, INTERNAL_ERROR};
 use super::persona::{non_empty, target_persona};
 use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};
@@ -324,7 +324,7 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
             metrics.streams.with_label_values(&["timeout"]).inc();
             let secs = ctx.app.settings.server.stream_timeout_secs;
             let reason = format!("Streaming request timed out after {secs} seconds");
-            frames.error(&reason, &reason, RpcError::new(-32603, "timeout"))
+            frames.error(&reason, &reason, RpcError::new(INTERNAL_ERROR, "timeout"))
         }
         Err(e) => {
             metrics.streams.with_label_values(&["error"]).inc();

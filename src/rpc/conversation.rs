@@ -134,7 +134,7 @@ async fn start(ctx: Ctx, p: StartParams) -> Result<Started, AppError> {
         ));
     }
     for persona in [&first, &second] {
-        ctx.app.persona_actor(persona).await?.send(CheckConverse).await??;
+        ctx.app.ask_persona(persona, CheckConverse).await??;
     }
     let dialogue = Dialogue {
         id: Uuid::new_v4(),

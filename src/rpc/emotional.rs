@@ -83,7 +83,7 @@ impl UpdateStateParams {
 
 async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Emotions, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let state = ctx.app.persona_actor(&persona).await?.send(GetEmotions).await?;
+    let state = ctx.app.ask_persona(&persona, GetEmotions).await?;
     Ok(Emotions {
         persona_id: persona.id,
         emotional_state: state,
@@ -92,11 +92,7 @@ async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Emotions, AppError> {
 
 async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<EmotionsUpdated, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let actor = ctx.app.persona_actor(&persona).await?;
-    let state = actor
-        .send(UpdateEmotions(p.into_update()))
-        .await?
-        .map_err(|unknown| AppError::invalid(format!("deltas.{}", unknown.0), unknown.to_string()))?;
+    let state = ctx.app.ask_persona(&persona, UpdateEmotions(p.into_update())).await??;
     Ok(EmotionsUpdated {
         success: true,
         message: "Emotional state updated successfully",

@@ -360,7 +360,10 @@ async fn delete(ctx: Ctx, p: MemoryRef) -> Result<MemoryDeleted, AppError> {
         return Err(AppError::MemoryNotFound(p.memory_id));
     }
     let id = stored.memory.id;
-    ctx.app.memory.remove(&[stored]).await?;
+    // Concurrent deletes of one memory all find it; only the one whose delete removed the row reports it.
+    if ctx.app.memory.remove(&[stored]).await? == 0 {
+        return Err(AppError::MemoryNotFound(p.memory_id));
+    }
     Ok(MemoryDeleted {
         deleted: true,
         memory_id: id,

@@ -29,3 +29,6 @@ pub fn router() -> router::Router {
     bot::register(&mut r);
     r
 }
+
+#[cfg(test)]
+mod fuzz;

@@ -16,9 +16,9 @@ use super::results::persona::{
     Switched, Updated,
 };
 use super::router::{Params, Router};
-use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot};
-use crate::actors::registry::{CardChanged, Forget};
-use crate::domain::persona::{InteractionState, Persona, Priority};
+use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot, UpdateCard};
+use crate::actors::registry::Forget;
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges, Priority};
 use crate::error::AppError;
 
 /// Registers the namespace.
@@ -86,7 +86,7 @@ pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Perso
 }
 
 async fn snapshot(ctx: &Ctx, persona: &Persona) -> Result<Snapshot, AppError> {
-    Ok(ctx.app.persona_actor(persona).await?.send(GetSnapshot).await?)
+    ctx.app.ask_persona(persona, GetSnapshot).await
 }
 
 async fn list(ctx: Ctx, _: NoParams) -> Result<PersonaList, AppError> {
@@ -129,7 +129,7 @@ async fn get(ctx: Ctx, p: PersonaRef) -> Result<PersonaCard, AppError> {
 
 async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Switched, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    let s = ctx.app.persona_actor(&persona).await?.send(CheckAvailable).await??;
+    let s = ctx.app.ask_persona(&persona, CheckAvailable).await??;
     ctx.conn.set_current_persona(Some(persona.id));
     Ok(Switched {
         persona_id: persona.id,
@@ -205,35 +205,20 @@ impl CardFields {
         Ok(())
     }
 
-    /// Writes the given fields into `p`.
-    fn apply(self, p: &mut Persona) {
+    /// The given fields as changes to a card (blank `model` and `system_prompt` clear them).
+    fn into_changes(self) -> PersonaChanges {
         let blank_to_none = |s: String| Some(s).filter(|s| !s.trim().is_empty());
-        if let Some(v) = self.name {
-            p.name = v.trim().to_string();
-        }
-        if let Some(v) = self.description {
-            p.description = v;
-        }
-        if let Some(v) = self.personality_traits {
-            p.personality_traits = v;
-        }
-        if let Some(v) = self.topic_preferences {
-            p.topic_preferences = v;
-        }
-        if let Some(v) = self.charisma {
-            p.charisma = v as i32;
-        }
-        if let Some(v) = self.intelligence {
-            p.intelligence = v as i32;
-        }
-        if let Some(v) = self.social_rank {
-            p.social_rank = v;
-        }
-        if let Some(v) = self.model {
-            p.model = blank_to_none(v);
-        }
-        if let Some(v) = self.system_prompt {
-            p.system_prompt = blank_to_none(v);
+        PersonaChanges {
+            name: self.name.map(|v| v.trim().to_string()),
+            description: self.description,
+            personality_traits: self.personality_traits,
+            topic_preferences: self.topic_preferences,
+            charisma: self.charisma.map(|v| v as i32),
+            intelligence: self.intelligence.map(|v| v as i32),
+            social_rank: self.social_rank,
+            model: self.model.map(blank_to_none),
+            system_prompt: self.system_prompt.map(blank_to_none),
+            avatar_url: None,
         }
     }
 }
@@ -281,7 +266,7 @@ pub async fn insert_persona(ctx: &Ctx, persona: Persona) -> Result<(), AppError>
 
 async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
     let mut persona = new_persona("");
-    p.fields.apply(&mut persona);
+    p.fields.into_changes().apply(&mut persona);
     insert_persona(&ctx, persona.clone()).await?;
     Ok(Created {
         persona_id: persona.id,
@@ -307,11 +292,13 @@ impl Params for UpdateParams {
 }
 
 async fn update(ctx: Ctx, p: UpdateParams) -> Result<Updated, AppError> {
-    let mut persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    p.fields.apply(&mut persona);
-    persona.updated_at = Utc::now();
-    ctx.app.store.personas().update(persona.clone()).await?;
-    ctx.app.registry.do_send(CardChanged(persona.clone()));
+    let persona = ctx.app.resolve_persona(&p.persona_id).await?;
+    // The persona's actor applies the change and stores it, one update at a time, so concurrent updates of
+    // different fields are all kept and the running persona always has the stored card.
+    let persona = ctx
+        .app
+        .ask_persona(&persona, UpdateCard(p.fields.into_changes()))
+        .await??;
     Ok(Updated { persona, updated: true })
 }
 

@@ -200,7 +200,7 @@ async fn compatibility(ctx: Ctx, p: PairParams) -> Result<CompatibilityReport, A
     let energy = |persona: Persona| {
         let ctx = ctx.clone();
         async move {
-            let snapshot = ctx.app.persona_actor(&persona).await?.send(GetSnapshot).await?;
+            let snapshot = ctx.app.ask_persona(&persona, GetSnapshot).await?;
             Ok::<_, AppError>(snapshot.state.social_energy)
         }
     };

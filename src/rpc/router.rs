@@ -40,6 +40,9 @@ pub enum Reply {
 /// Makes a JSON Schema (of a method's params or result).
 type SchemaFn = fn() -> Value;
 
+/// Decodes and validates a method's params without running it.
+type DecodeFn = fn(Value) -> Result<(), AppError>;
+
 type HandlerFn = Arc<dyn Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync>;
 
 type ProgressFn =
@@ -61,12 +64,19 @@ pub struct Method {
     pub streaming: bool,
     handler: HandlerFn,
     progress: Option<ProgressFn>,
+    decode: DecodeFn,
 }
 
 impl Method {
     /// True when the method can also report its output chunk by chunk through a callback ([`Router::progress`]).
     pub fn reports_progress(&self) -> bool {
         self.progress.is_some()
+    }
+
+    /// Decodes and validates params as the handler would, without running it (the fuzz test drives every
+    /// method's params type through this).
+    pub fn decode_params(&self, params: Value) -> Result<(), AppError> {
+        (self.decode)(params)
     }
 }
 
@@ -93,7 +103,8 @@ fn to_result(r: impl Serialize) -> Result<Value, AppError> {
     serde_json::to_value(r).map_err(|e| AppError::Internal(format!("serialising result: {e}")))
 }
 
-/// Deserialises params into `P`, turning serde's complaint into an error that names the field.
+/// Deserialises params into `P`, turning serde's complaint into an error that names the field:
+/// "persona_id is required", "charisma must be an integer".
 pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
     let params = match params {
         Value::Array(a) if a.is_empty() => Value::Object(Default::default()),
@@ -107,18 +118,68 @@ pub fn parse_params<P: Params>(params: Value) -> Result<P, AppError> {
 
 /// Deserialises a JSON value into `T`; the error names the field that is missing or wrong (-32602, HTTP 422).
 pub fn parse_value<T: DeserializeOwned>(params: Value) -> Result<T, AppError> {
-    serde_path_to_error::deserialize(params).map_err(|e| {
+    serde_path_to_error::deserialize(&params).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner().to_string();
         let parent = if path == "." { String::new() } else { format!("{path}.") };
-        match inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        match missing_field(&inner) {
             Some(field) => AppError::required(&format!("{parent}{field}")),
-            None => {
-                let field = if path == "." { "params".to_string() } else { path };
-                AppError::invalid(&field, format!("{field} is invalid: {inner}"))
-            }
+            None if path == "." => field_error(&culprit::<T>(&params).unwrap_or_else(|| "params".into()), &inner),
+            None => field_error(&path, &inner),
         }
     })
+}
+
+fn decode<P: Params>(params: Value) -> Result<(), AppError> {
+    parse_params::<P>(params).map(drop)
+}
+
+/// The field named by serde's "missing field `x`".
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
+}
+
+/// Params of more keys than this are not searched for the culprit of an error (each try deserialises them all).
+const MAX_CULPRIT_SEARCH: usize = 64;
+
+/// The top-level key an error without a path comes from. Fields of a `#[serde(flatten)]` struct are read from a
+/// buffer that loses the path, so each key is left out in turn: the culprit is the one whose absence makes the
+/// error go away (or become its own "missing field").
+fn culprit<P: DeserializeOwned>(params: &Value) -> Option<String> {
+    let object = params.as_object().filter(|o| o.len() <= MAX_CULPRIT_SEARCH)?;
+    object.keys().find_map(|key| {
+        let mut without = object.clone();
+        without.remove(key);
+        match serde_json::from_value::<P>(Value::Object(without)) {
+            Ok(_) => Some(key.clone()),
+            Err(e) if missing_field(&e.to_string()) == Some(key.as_str()) => Some(key.clone()),
+            Err(_) => None,
+        }
+    })
+}
+
+/// -32602 for `field` from serde's message: "`field` must be …" when serde said what it expected.
+fn field_error(field: &str, serde_message: &str) -> AppError {
+    match serde_message.split_once(", expected ") {
+        Some((_, expected)) => AppError::invalid(field, format!("{field} must be {}", in_words(expected))),
+        None => AppError::invalid(field, format!("{field} is invalid: {serde_message}")),
+    }
+}
+
+/// What serde expected, as the old server's messages say it.
+fn in_words(expected: &str) -> String {
+    let expected = expected.split(" at line ").next().unwrap_or(expected);
+    match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" | "an integer" => {
+            "an integer".into()
+        }
+        "f32" | "f64" | "a number" => "a number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "an object".into(),
+        other if other.starts_with("struct ") => "an object".into(),
+        other => other.into(),
+    }
 }
 
 impl Router {
@@ -132,7 +193,7 @@ impl Router {
     {
         let f = Arc::new(f);
         let schemas: (SchemaFn, SchemaFn) = (schema_of::<P>, result_schema_of::<R>);
-        self.insert(name, description, schemas, false, move |ctx, params| {
+        self.insert(name, description, schemas, decode::<P>, false, move |ctx, params| {
             let f = f.clone();
             async move {
                 let p = parse_params::<P>(params)?;
@@ -146,14 +207,14 @@ impl Router {
     /// stream's format) and sends its own frames; `R` is the result of its progress entry.
     pub fn streaming<P, R, F, Fut>(&mut self, name: &'static str, description: &'static str, f: F) -> &mut Self
     where
-        P: JsonSchema,
+        P: Params,
         R: JsonSchema,
         F: Fn(Ctx, Value) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Reply, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
         let schemas: (SchemaFn, SchemaFn) = (schema_of::<P>, result_schema_of::<R>);
-        self.insert(name, description, schemas, true, move |ctx, params| {
+        self.insert(name, description, schemas, decode::<P>, true, move |ctx, params| {
             f(ctx, params).boxed()
         })
     }
@@ -163,6 +224,7 @@ impl Router {
         name: &'static str,
         description: &'static str,
         (schema, result_schema): (SchemaFn, SchemaFn),
+        decode: DecodeFn,
         streaming: bool,
         handler: impl Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync + 'static,
     ) -> &mut Self {
@@ -174,6 +236,7 @@ impl Router {
             streaming,
             handler: Arc::new(handler),
             progress: None,
+            decode,
         };
         if self.methods.insert(name, method).is_none() {
             self.order.push(name);
@@ -305,5 +368,56 @@ impl Router {
             Ok(req) => self.call(ctx, req).await,
             Err((id, e)) => id.map(|id| failure(&id, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Card {
+        charisma: Option<i64>,
+        mood: Option<f64>,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Update {
+        persona_id: String,
+        #[serde(flatten)]
+        card: Card,
+    }
+    impl Params for Update {}
+
+    fn error(params: Value) -> (String, String) {
+        match parse_params::<Update>(params) {
+            Err(AppError::InvalidParam { field, message }) => (field, message),
+            other => panic!("expected -32602, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_in_flattened_fields_name_the_field() {
+        let (field, message) = error(json!({"persona_id": "Zed", "charisma": "high"}));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("charisma", "charisma must be an integer")
+        );
+        let (field, message) = error(json!({"persona_id": "Zed", "charisma": 3, "mood": []}));
+        assert_eq!((field.as_str(), message.as_str()), ("mood", "mood must be a number"));
+        let (field, message) = error(json!({"persona_id": 7}));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("persona_id", "persona_id must be a string")
+        );
+        assert_eq!(error(json!({"charisma": 3})).1, "persona_id is required");
+        let ok = parse_params::<Update>(json!({"persona_id": "Zed", "charisma": 3, "extra": true})).unwrap();
+        assert_eq!(
+            (ok.persona_id.as_str(), ok.card.charisma, ok.card.mood),
+            ("Zed", Some(3), None)
+        );
     }
 }

@@ -46,7 +46,7 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
     let now = now_secs();
     let mut available = 0;
     for p in &all {
-        let snapshot = app.persona_actor(p).await?.send(GetSnapshot).await?;
+        let snapshot = app.ask_persona(p, GetSnapshot).await?;
         available += usize::from(snapshot.state.is_available(now));
     }
     let current = ctx.conn.current_persona();
@@ -66,6 +66,8 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
         system_status: "operational",
         health: if llm_available { "healthy" } else { "degraded" },
         llm_available,
+        llm_provider: app.llm.provider(),
+        llm_hint: app.llm.fallback_hint(),
         total_personas: all.len(),
         available_personas: available,
         active_conversations,
@@ -86,6 +88,7 @@ async fn models(ctx: Ctx, _: NoParams) -> Result<Models, AppError> {
         available_models: available,
         current_model: llm.default_model().to_string(),
         provider: llm.provider().to_string(),
+        hint: llm.fallback_hint(),
     })
 }
 

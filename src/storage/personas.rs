@@ -1,10 +1,11 @@
 //! Persona repository: persona cards, found by id or by name.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::sqlite::{personas, Db};
 use super::StorageError;
-use crate::domain::persona::{InteractionState, Persona};
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
 
 /// Persona cards; reached through [`super::Store::personas`].
 pub struct Personas<'a> {
@@ -37,9 +38,16 @@ impl<'a> Personas<'a> {
         self.db.write(move |c| personas::insert(c, &persona, &state)).await
     }
 
-    /// Replaces a persona's card; a taken name is a [`StorageError::Conflict`].
-    pub async fn update(&self, persona: Persona) -> Result<(), StorageError> {
-        self.db.write(move |c| personas::update(c, &persona)).await
+    /// Changes the given fields of a persona's card at `now`, atomically (concurrent updates of other fields
+    /// are kept); answers the stored card, `None` when there is no such persona. A taken name is a
+    /// [`StorageError::Conflict`].
+    pub async fn update(
+        &self,
+        id: Uuid,
+        changes: PersonaChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Persona>, StorageError> {
+        self.db.write(move |c| personas::update(c, id, changes, now)).await
     }
 
     /// Deletes a persona and everything that belongs to it; false when there was none.

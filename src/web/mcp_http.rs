@@ -27,15 +27,13 @@ use super::ws;
 use crate::app::AppState;
 use crate::mcp::lifecycle::{HANDSHAKE_VERSIONS, PROTOCOL_VERSION_KEY};
 use crate::mcp::session::{StandaloneOutbox, TransportSession};
-use crate::mcp::UNSUPPORTED_PROTOCOL_VERSION;
+use crate::mcp::{McpError, HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
 use crate::rpc::context::{Connection, Ctx, Outbox};
 use crate::rpc::framing::{failure, RpcError, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 const METHOD_HEADER: &str = "mcp-method";
-/// -32020: a header disagrees with the request body (stateless revision).
-const HEADER_MISMATCH: i64 = -32020;
 /// A comment line on idle standalone streams, so that proxies keep them open.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -111,16 +109,24 @@ pub async fn get(
     session.touch();
     let (tx, rx) = unbounded_channel();
     session.standalone.open(tx);
-    Ok(sse_response(standalone_stream(rx)))
+    Ok(sse_response(standalone_stream(rx, app.hub.going_away())))
 }
 
-/// Frames of the standalone stream, with a keepalive comment while idle.
-fn standalone_stream(rx: UnboundedReceiver<String>) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
-    stream::unfold(rx, |mut rx| async move {
-        match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
-            Ok(Some(frame)) => Some((Ok(sse_event(&frame)), rx)),
+/// Frames of the standalone stream, with a keepalive comment while idle; it ends when the server shuts down, so
+/// that an idle stream does not hold the shutdown for the grace period.
+fn standalone_stream(
+    rx: UnboundedReceiver<String>,
+    going_away: CancellationToken,
+) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    stream::unfold((rx, going_away), |(mut rx, going_away)| async move {
+        let next = tokio::select! {
+            _ = going_away.cancelled() => return None,
+            next = tokio::time::timeout(KEEPALIVE, rx.recv()) => next,
+        };
+        match next {
+            Ok(Some(frame)) => Some((Ok(sse_event(&frame)), (rx, going_away))),
             Ok(None) => None,
-            Err(_) => Some((Ok(Bytes::from_static(b": keepalive\n\n")), rx)),
+            Err(_) => Some((Ok(Bytes::from_static(b": keepalive\n\n")), (rx, going_away))),
         }
     })
 }
@@ -223,15 +229,7 @@ async fn stateless(
     message: &Value,
     version: &Value,
 ) -> Result<HttpResponse, WebError> {
-    let mismatch = |what: &str| {
-        rpc_error(
-            StatusCode::BAD_REQUEST,
-            RpcError::new(
-                HEADER_MISMATCH,
-                format!("{what} header does not match the request body"),
-            ),
-        )
-    };
+    let mismatch = |what: &'static str| rpc_error(StatusCode::BAD_REQUEST, McpError::HeaderMismatch(what).into());
     if header(req, VERSION_HEADER) != version.as_str() {
         return Ok(mismatch("MCP-Protocol-Version"));
     }

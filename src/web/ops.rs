@@ -20,8 +20,14 @@ pub async fn readyz(app: web::Data<Arc<AppState>>) -> HttpResponse {
         tokio::time::timeout(Duration::from_secs(2), app.llm.list_models()).await,
         Ok(Ok(_))
     );
-    let body =
-        json!({ "ready": database, "database": database, "llm_available": llm_available, "llm_url": app.llm.url() });
+    let body = json!({
+        "ready": database,
+        "database": database,
+        "llm_available": llm_available,
+        "llm_url": app.llm.url(),
+        "llm_provider": app.llm.provider(),
+        "llm_hint": app.llm.fallback_hint(),
+    });
     if database {
         HttpResponse::Ok().json(body)
     } else {

@@ -28,6 +28,10 @@ pub struct WsSession {
     last_seen: Instant,
     /// A close frame is being written; nothing else is.
     closing: bool,
+    /// Requests of this connection still running.
+    in_flight: usize,
+    /// The server is shutting down: close (1001) as soon as no request runs.
+    draining: bool,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -74,6 +78,8 @@ impl WsSession {
             conn: None,
             last_seen: Instant::now(),
             closing: false,
+            in_flight: 0,
+            draining: false,
             _permit: permit,
         }
     }
@@ -120,11 +126,21 @@ impl WsSession {
         }
         let rpc = Ctx::new(self.app.clone(), conn.clone());
         let router = self.app.router.clone();
+        let me = ctx.address();
+        self.in_flight += 1;
         actix::spawn(async move {
             if let Some(answer) = router.handle_text(&rpc, &text, max_batch).await {
                 conn.send(answer);
             }
+            me.do_send(Answered);
         });
+    }
+
+    /// Closes with 1001 once the server is shutting down and no request of this connection runs.
+    fn close_if_drained(&mut self, ctx: &mut Context<Self>) {
+        if self.draining && self.in_flight == 0 {
+            self.close(ctx, CloseCode::Away, "server shutting down", None);
+        }
     }
 
     /// Writes `last` (an error frame), then the close frame, and only then stops: an actor that stops first never
@@ -165,6 +181,19 @@ fn close_for(error: &ProtocolError) -> (CloseCode, &'static str) {
     }
 }
 
+/// A request of the connection has been answered.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Answered;
+
+impl Handler<Answered> for WsSession {
+    type Result = ();
+    fn handle(&mut self, _: Answered, ctx: &mut Context<Self>) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.close_if_drained(ctx);
+    }
+}
+
 impl Actor for WsSession {
     type Context = Context<Self>;
 
@@ -173,6 +202,15 @@ impl Actor for WsSession {
         self.app.hub.add(conn.clone());
         self.app.metrics.connections.inc();
         self.conn = Some(conn);
+        let going_away = self.app.hub.going_away();
+        ctx.spawn(
+            async move { going_away.cancelled().await }
+                .into_actor(self)
+                .map(|(), act, ctx| {
+                    act.draining = true;
+                    act.close_if_drained(ctx);
+                }),
+        );
         let idle = Duration::from_secs(self.app.settings.server.idle_timeout_secs);
         ctx.run_interval(Duration::from_secs(5).min(idle), move |act, ctx| {
             if act.last_seen.elapsed() >= idle {

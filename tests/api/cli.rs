@@ -42,7 +42,7 @@ fn a_bad_setting_exits_2_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("llm.provider") && err.contains("ollama or openai"),
+        err.contains("llm.provider") && err.contains("auto, ollama, openai or embedded"),
         "{err}"
     );
     let out = binary(dir.path(), "http://127.0.0.1:9")

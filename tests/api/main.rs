@@ -16,6 +16,7 @@ mod memory;
 mod persona;
 mod persona_param;
 mod protocol;
+mod races;
 mod restart;
 mod schemas;
 mod social;

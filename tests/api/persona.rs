@@ -164,3 +164,28 @@ async fn bad_persona_input_names_the_field() {
     let list = c.result("persona.list", json!({})).await;
     assert_eq!(list["total_count"], 2, "nothing was created by bad input");
 }
+
+#[tokio::test]
+async fn names_are_unique_and_found_in_any_case_across_unicode() {
+    let (_llm, server) = boot(None);
+    let mut c = server.client().await;
+    let created = c.result("persona.create", json!({"name": "Émile"})).await;
+    for taken in ["émile", "ÉMILE", " émILE "] {
+        let dup = c.error("persona.create", json!({ "name": taken })).await;
+        assert_eq!(dup["code"], -32007, "{taken}: {dup}");
+    }
+    let renamed = c
+        .error("persona.update", json!({"persona_id": "Kira", "name": "éMILE"}))
+        .await;
+    assert_eq!(renamed["code"], -32007, "{renamed}");
+    let found = c.result("persona.get", json!({"persona_id": "éMILE"})).await;
+    assert_eq!(found["persona"]["id"], created["persona_id"]);
+    assert_eq!(found["persona"]["name"], "Émile");
+    let same = c
+        .result("persona.update", json!({"persona_id": "émile", "name": "ÉMILE"}))
+        .await;
+    assert_eq!(
+        same["persona"]["name"], "ÉMILE",
+        "a persona may change the case of its own name"
+    );
+}

@@ -163,6 +163,11 @@ pub struct FakeLlm {
 impl FakeLlm {
     /// Starts the server on `127.0.0.1:0` in its own thread and actix system; returns once it is listening.
     pub fn start(config: FakeLlmConfig) -> FakeLlm {
+        Self::start_on(config, 0)
+    }
+
+    /// Starts the server on `127.0.0.1:port` (0: any free port); panics when the port is taken.
+    pub fn start_on(config: FakeLlmConfig, port: u16) -> FakeLlm {
         let shared = Arc::new(Shared {
             config: Mutex::new(config),
             requests: Mutex::new(Vec::new()),
@@ -193,7 +198,7 @@ impl FakeLlm {
                     .tcp_nodelay(true)
                     .disable_signals()
                     .shutdown_timeout(1)
-                    .bind(("127.0.0.1", 0));
+                    .bind(("127.0.0.1", port));
                     let server = match bound {
                         Ok(server) => server,
                         Err(e) => {
@@ -211,7 +216,7 @@ impl FakeLlm {
         let (addr, handle) = rx
             .recv()
             .expect("fake LLM: server thread ended before listening")
-            .expect("fake LLM: cannot bind 127.0.0.1:0");
+            .expect("fake LLM: cannot bind its port on 127.0.0.1");
         FakeLlm {
             addr,
             shared,

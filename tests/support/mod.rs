@@ -12,7 +12,6 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
 use futures_util::{SinkExt, StreamExt};
 use persona_mcp::config::Settings;
 use serde_json::{json, Value};
@@ -40,7 +39,7 @@ pub struct TestServer {
     /// The admin listener's address.
     pub admin_addr: Option<SocketAddr>,
     pub settings: Settings,
-    handle: ServerHandle,
+    handle: persona_mcp::server::StopHandle,
     thread: Option<JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -53,6 +52,8 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.server.rate_limit_per_second = 10_000;
     s.server.rate_limit_burst = 10_000;
     s.llm.url = llm_url.to_string();
+    // The fake LLM (or a closed port) stands in for the model server: no fallback to the embedded model.
+    s.llm.provider = "ollama".into();
     s.llm.connect_timeout_secs = 2;
     s.llm.retries = 0;
     s.storage.data_dir = data_dir.to_path_buf();

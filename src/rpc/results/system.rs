@@ -14,6 +14,10 @@ pub struct SystemStatus {
     pub health: &'static str,
     /// The LLM backend answered.
     pub llm_available: bool,
+    /// The backend serving chats now: "ollama", "openai" or "embedded".
+    pub llm_provider: &'static str,
+    /// Set when chats use the embedded model instead of the configured server: why, and what to start.
+    pub llm_hint: Option<String>,
     /// Personas.
     pub total_personas: usize,
     /// Personas free to interact.
@@ -43,8 +47,12 @@ pub struct Models {
     pub available_models: Vec<String>,
     /// The model used when a persona names none.
     pub current_model: String,
-    /// "ollama" or "openai".
+    /// "ollama", "openai" or "embedded".
     pub provider: String,
+    /// Set when chats use the embedded model instead of the configured server (`llm.url`): why, and what to
+    /// start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// `visual.update`.

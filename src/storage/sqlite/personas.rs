@@ -1,5 +1,6 @@
 //! Persona repo: persona cards and their creation order.
 
+use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -9,30 +10,12 @@ use uuid::Uuid;
 
 use super::schema::{interaction_states, personas};
 use super::{from_text, parse_uuid, states, to_text, StorageError};
-use crate::domain::persona::{InteractionState, Persona};
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = personas)]
-struct PersonaRow {
-    id: String,
-    name: String,
-    description: String,
-    personality_traits: String,
-    topic_preferences: String,
-    charisma: i32,
-    intelligence: i32,
-    social_rank: String,
-    model: Option<String>,
-    system_prompt: Option<String>,
-    avatar_url: Option<String>,
-    created_at: String,
-    updated_at: String,
-    card: String,
-}
-
-#[derive(Insertable, AsChangeset)]
+/// A persona as stored: read, inserted and written back whole.
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = personas, treat_none_as_null = true)]
-struct PersonaValues {
+struct PersonaRow {
     id: String,
     name: String,
     description: String,
@@ -74,7 +57,7 @@ impl PersonaRow {
     }
 }
 
-impl From<&Persona> for PersonaValues {
+impl From<&Persona> for PersonaRow {
     fn from(p: &Persona) -> Self {
         Self {
             id: p.id.to_string(),
@@ -95,13 +78,38 @@ impl From<&Persona> for PersonaValues {
     }
 }
 
-fn name_conflict(e: DieselError, name: &str) -> StorageError {
+fn name_conflict(name: &str) -> StorageError {
+    StorageError::Conflict(format!("Persona name already exists: {name}"))
+}
+
+fn map_name_conflict(e: DieselError, name: &str) -> StorageError {
     match e {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            StorageError::Conflict(format!("Persona name already exists: {name}"))
-        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => name_conflict(name),
         other => other.into(),
     }
+}
+
+/// Names compare by their Unicode lowercase form ("Émile" is "émile"); SQLite's `NOCASE` folds ASCII only.
+fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The id of another persona whose name equals `name` in any case. Runs inside the write transaction, so no
+/// concurrent insert can slip in between the check and the write.
+fn holder_of_name(
+    conn: &mut SqliteConnection,
+    name: &str,
+    except: Option<&str>,
+) -> Result<Option<String>, StorageError> {
+    let key = name_key(name);
+    let names: Vec<(String, String)> = personas::table
+        .order(personas::seq.asc())
+        .select((personas::id, personas::name))
+        .load(conn)?;
+    Ok(names
+        .into_iter()
+        .find(|(id, other)| Some(id.as_str()) != except && name_key(other) == key)
+        .map(|(id, _)| id))
 }
 
 /// Every persona in creation order.
@@ -139,34 +147,64 @@ pub fn find(conn: &mut SqliteConnection, id_or_name: &str) -> Result<Option<Pers
             return Ok(Some(p));
         }
     }
-    personas::table
+    let ascii_match = personas::table
         .filter(sql::<Bool>("name = ").bind::<Text, _>(key).sql(" COLLATE NOCASE"))
         .select(PersonaRow::as_select())
         .first(conn)
-        .optional()?
-        .map(PersonaRow::into_domain)
-        .transpose()
+        .optional()?;
+    if let Some(row) = ascii_match {
+        return row.into_domain().map(Some);
+    }
+    if key.is_ascii() {
+        return Ok(None);
+    }
+    match holder_of_name(conn, key, None)? {
+        Some(id) => get(conn, parse_uuid(&id)?),
+        None => Ok(None),
+    }
 }
 
 /// Stores a new persona with its initial interaction state, in one transaction.
 pub fn insert(conn: &mut SqliteConnection, persona: &Persona, state: &InteractionState) -> Result<(), StorageError> {
     conn.immediate_transaction(|conn| {
+        if holder_of_name(conn, &persona.name, None)?.is_some() {
+            return Err(name_conflict(&persona.name));
+        }
         diesel::insert_into(personas::table)
-            .values(PersonaValues::from(persona))
+            .values(PersonaRow::from(persona))
             .execute(conn)
-            .map_err(|e| name_conflict(e, &persona.name))?;
+            .map_err(|e| map_name_conflict(e, &persona.name))?;
         states::upsert(conn, persona.id, state, 0)?;
         Ok(())
     })
 }
 
-/// Replaces a persona's card.
-pub fn update(conn: &mut SqliteConnection, persona: &Persona) -> Result<(), StorageError> {
-    diesel::update(personas::table.filter(personas::id.eq(persona.id.to_string())))
-        .set(PersonaValues::from(persona))
-        .execute(conn)
-        .map_err(|e| name_conflict(e, &persona.name))?;
-    Ok(())
+/// Changes the given fields of a persona's card in one transaction (read, change, write), so that concurrent
+/// updates of other fields are kept; answers the stored card, `None` when there is no such persona.
+pub fn update(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    changes: PersonaChanges,
+    now: DateTime<Utc>,
+) -> Result<Option<Persona>, StorageError> {
+    conn.immediate_transaction(|conn| {
+        let Some(mut persona) = get(conn, id)? else {
+            return Ok(None);
+        };
+        let key = id.to_string();
+        if let Some(name) = &changes.name {
+            if holder_of_name(conn, name, Some(&key))?.is_some() {
+                return Err(name_conflict(name));
+            }
+        }
+        changes.apply(&mut persona);
+        persona.updated_at = now;
+        diesel::update(personas::table.filter(personas::id.eq(&key)))
+            .set(PersonaRow::from(&persona))
+            .execute(conn)
+            .map_err(|e| map_name_conflict(e, &persona.name))?;
+        Ok(Some(persona))
+    })
 }
 
 /// Deletes a persona; everything that belongs to it goes with it (foreign keys cascade).

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 
 use super::bridge::App;
 use crate::actors::registry::CardChanged;
+use crate::domain::persona::PersonaChanges;
 use crate::error::AppError;
 use crate::storage::avatars;
 use crate::web::error::WebError;
@@ -74,13 +75,18 @@ async fn upload(
     let name = avatars::save(&app.settings.storage.data_dir, bytes, ext)
         .await
         .map_err(AppError::from)?;
-    persona.avatar_url = Some(format!("{}/personas/{}/avatar?v={name}", super::API, persona.id));
-    persona.updated_at = Utc::now();
-    app.store
+    let url = format!("{}/personas/{}/avatar?v={name}", super::API, persona.id);
+    let changes = PersonaChanges {
+        avatar_url: Some(Some(url)),
+        ..Default::default()
+    };
+    persona = app
+        .store
         .personas()
-        .update(persona.clone())
+        .update(persona.id, changes, Utc::now())
         .await
-        .map_err(AppError::from)?;
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::PersonaNotFound(persona.id.to_string()))?;
     app.registry.do_send(CardChanged(persona.clone()));
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "persona_id": persona.id,

@@ -1,0 +1,244 @@
+//! The embedded chat model (SmolLM2-135M-Instruct), measured on this machine:
+//! - in-process: load time and the process's RSS growth, prompt tokens/s over Aria's real first-turn prompt,
+//!   decode tokens/s for one stream;
+//! - through the server binary (`persona-mcp serve`, `llm.provider = "embedded"`, default settings otherwise):
+//!   time to the first chunk of a streamed chat with Aria on a first and a follow-up turn, decode rate seen by
+//!   the client, aggregate tokens/s with 4 concurrent chats, and the server's RSS with the model loaded.
+//!
+//! ```text
+//! make bench-llm    (cargo bench --bench llm)
+//! ```
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{next_json, proc_status_kb, ServerProcess};
+use futures_util::SinkExt;
+use persona_mcp::domain::prompt::{self, PromptInput};
+use persona_mcp::domain::seeds;
+use persona_mcp::llm::embedded::model::{KvCache, Model};
+use persona_mcp::llm::embedded::{chatml, tokenizer};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const MODEL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+);
+const GREETING: &str = "Hello Aria! How are you today?";
+/// Tokens per streamed reply.
+const BUDGET: u32 = 64;
+/// Decode steps timed in-process.
+const DECODE_STEPS: usize = 64;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let code = match runtime.block_on(run()) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("bench-llm failed: {e}");
+            1
+        }
+    };
+    drop(runtime);
+    std::process::exit(code);
+}
+
+async fn run() -> Result<(), String> {
+    if !Path::new(MODEL).exists() {
+        return Err(format!("{MODEL} is missing: run `make model`"));
+    }
+    in_process()?;
+    through_the_server().await
+}
+
+/// Aria's first-turn messages, as the server builds them (no memories yet).
+fn aria_prompt() -> Result<String, String> {
+    let (persona, state) = seeds::defaults()
+        .into_iter()
+        .find(|(p, _)| p.name == "Aria")
+        .ok_or("no seeded Aria")?;
+    let messages = prompt::build(&PromptInput {
+        persona: &persona,
+        state: &state,
+        emotions: None,
+        sections: &[],
+        summary: None,
+        history: &[],
+        user_message: GREETING,
+    });
+    Ok(chatml(&messages))
+}
+
+fn in_process() -> Result<(), String> {
+    let rss_before = proc_status_kb(std::process::id(), "VmRSS").unwrap_or(0);
+    let started = Instant::now();
+    let model = Model::load(Path::new(MODEL)).map_err(|e| e.to_string())?;
+    let mut file = std::fs::File::open(MODEL).map_err(|e| e.to_string())?;
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| e.to_string())?;
+    let tokenizer = tokenizer::from_gguf(&content)?;
+    let load = started.elapsed();
+    let rss_after = proc_status_kb(std::process::id(), "VmRSS").unwrap_or(0);
+    println!("load time: {} ms", load.as_millis());
+    println!(
+        "RSS growth with the model loaded: {} MB",
+        (rss_after.saturating_sub(rss_before)) / 1024
+    );
+
+    let prompt = tokenizer
+        .encode(aria_prompt()?, false)
+        .map_err(|e| e.to_string())?
+        .get_ids()
+        .to_vec();
+    let mut cache = KvCache::default();
+    let started = Instant::now();
+    let mut logits = model.forward(&prompt, &mut cache).map_err(|e| e.to_string())?;
+    let prefill = started.elapsed();
+    println!(
+        "prompt: {} tokens in {} ms = {:.0} tokens/s",
+        prompt.len(),
+        prefill.as_millis(),
+        prompt.len() as f64 / prefill.as_secs_f64()
+    );
+    let started = Instant::now();
+    for _ in 0..DECODE_STEPS {
+        let next = logits
+            .argmax(0)
+            .and_then(|t| t.to_scalar::<u32>())
+            .map_err(|e| e.to_string())?;
+        logits = model.forward(&[next], &mut cache).map_err(|e| e.to_string())?;
+    }
+    println!(
+        "decode, one stream: {:.1} tokens/s ({DECODE_STEPS} tokens)",
+        DECODE_STEPS as f64 / started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(port: u16) -> Result<Ws, String> {
+    let url = format!("ws://127.0.0.1:{port}/mcp");
+    let (ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
+    let frame = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let f = next_json(ws).await?;
+        if f["id"] == id {
+            return Ok(f);
+        }
+    }
+}
+
+/// One streamed chat: time to the first chunk, time from it to the end, tokens used.
+struct Streamed {
+    first_chunk: Duration,
+    rest: Duration,
+    tokens: u64,
+}
+
+async fn stream(ws: &mut Ws, id: u64, message: &str) -> Result<Streamed, String> {
+    let frame = json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
+        "params": {"message": message, "token_budget": BUDGET}});
+    let sent = Instant::now();
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut first = None;
+    loop {
+        let f = next_json(ws).await?;
+        if f["id"] != id {
+            continue;
+        }
+        match f["result"]["event_type"].as_str() {
+            Some("stream_chunk") if first.is_none() => first = Some(sent.elapsed()),
+            Some("stream_complete") => {
+                let first_chunk = first.ok_or("no chunk")?;
+                return Ok(Streamed {
+                    first_chunk,
+                    rest: sent.elapsed() - first_chunk,
+                    tokens: f["result"]["tokens_used"].as_u64().unwrap_or(0),
+                });
+            }
+            Some("stream_error" | "stream_cancelled") => return Err(format!("stream ended: {f}")),
+            _ => {}
+        }
+    }
+}
+
+async fn through_the_server() -> Result<(), String> {
+    let temp = tempfile::Builder::new()
+        .prefix("persona-mcp-bench-llm-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let settings = [
+        ("PERSONA_MCP__LLM__PROVIDER", "embedded".to_string()),
+        ("PERSONA_MCP__LLM__EMBEDDED_MODEL", MODEL.to_string()),
+        (
+            "PERSONA_MCP__EMBEDDER__MODEL_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/models/all-MiniLM-L6-v2").to_string(),
+        ),
+    ];
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp"));
+    let mut server = ServerProcess::spawn(&bin, temp.path(), &settings)?;
+    server.wait_healthy().await?;
+    let mut ws = connect(server.port).await?;
+    let started = Instant::now();
+    let models = call(&mut ws, 1, "system.models", json!({})).await?;
+    if models.get("error").is_some() {
+        return Err(format!("system.models: {models}"));
+    }
+    println!("server: model ready {} ms after healthy", started.elapsed().as_millis());
+    call(&mut ws, 2, "persona.switch", json!({"persona_id": "Aria"})).await?;
+    let first = stream(&mut ws, 3, GREETING).await?;
+    let follow = stream(&mut ws, 4, "That sounds lovely. What song would you sing for me?").await?;
+    for (name, s) in [("first turn", &first), ("follow-up turn", &follow)] {
+        println!(
+            "{name}: time to first chunk {} ms, then {} tokens at {:.1} tokens/s",
+            s.first_chunk.as_millis(),
+            s.tokens,
+            s.tokens.saturating_sub(1) as f64 / s.rest.as_secs_f64().max(1e-9)
+        );
+    }
+
+    let started = Instant::now();
+    let chats = (0..4u64).map(|i| {
+        let port = server.port;
+        async move {
+            let mut ws = connect(port).await?;
+            call(&mut ws, 1, "persona.switch", json!({"persona_id": "Aria"})).await?;
+            stream(&mut ws, 2, &format!("Tell me about place number {i} you have visited.")).await
+        }
+    });
+    let results = futures_util::future::join_all(chats).await;
+    let wall = started.elapsed();
+    let mut tokens = 0;
+    for r in results {
+        tokens += r?.tokens;
+    }
+    println!(
+        "4 concurrent chats: {tokens} tokens in {} ms = {:.1} tokens/s aggregate",
+        wall.as_millis(),
+        tokens as f64 / wall.as_secs_f64()
+    );
+    let pid = server.pid();
+    println!(
+        "server RSS with the model loaded: {} MB (peak {} MB)",
+        proc_status_kb(pid, "VmRSS").unwrap_or(0) / 1024,
+        proc_status_kb(pid, "VmHWM").unwrap_or(0) / 1024
+    );
+    Ok(())
+}

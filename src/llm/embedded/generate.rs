@@ -1,0 +1,178 @@
+//! One generation on a thread of its own: the ChatML prompt, the saved prefix it resumes from, sampling with
+//! temperature, top-p and a repeat penalty, and the reply's text sent piece by piece until a stop token, the
+//! token budget, or the receiver going away (a cancelled turn), whichever comes first.
+
+use std::sync::{Arc, Mutex};
+
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use tokenizers::Tokenizer;
+use tokio::sync::mpsc;
+
+use super::model::Model;
+use super::prefix::PrefixCache;
+use crate::domain::chat::{PromptMessage, Role};
+use crate::llm::LlmEvent;
+
+/// Tokens of the prompt processed between two checks for cancellation.
+const PROMPT_CHUNK: usize = 128;
+/// Recent tokens the repeat penalty looks at.
+const REPEAT_WINDOW: usize = 64;
+
+/// The loaded model and what every generation shares.
+pub struct Engine {
+    /// The weights.
+    pub model: Model,
+    /// The tokenizer.
+    pub tokenizer: Tokenizer,
+    /// Caches of recent prompts.
+    pub prefixes: Mutex<PrefixCache>,
+    /// `<|im_end|>` and `<|endoftext|>`.
+    pub stops: Vec<u32>,
+}
+
+/// Sampling knobs of one generation.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampler {
+    /// 0 picks the likeliest token.
+    pub temperature: f32,
+    /// Nucleus size.
+    pub top_p: f32,
+    /// Penalty on recent tokens (1.0: none).
+    pub repeat_penalty: f32,
+    /// Most tokens to generate.
+    pub max_tokens: u32,
+}
+
+/// Added to the system prompt: a 135M model left alone tends to ramble to the end of its budget, and a short
+/// reply is also a quick one.
+const BREVITY: &str = "\nReply in two or three sentences.";
+
+/// The ChatML text of a conversation, ending where the assistant's reply begins.
+pub fn chatml(messages: &[PromptMessage]) -> String {
+    let mut text = String::new();
+    for m in messages {
+        text.push_str("<|im_start|>");
+        text.push_str(m.role.as_str());
+        text.push('\n');
+        text.push_str(&m.content);
+        if m.role == Role::System {
+            text.push_str(BREVITY);
+        }
+        text.push_str("<|im_end|>\n");
+    }
+    text.push_str("<|im_start|>assistant\n");
+    text
+}
+
+/// What a generation sends: text pieces, then `Done`; or an error message.
+pub type Events = mpsc::Sender<Result<LlmEvent, String>>;
+
+/// Generates a reply to `messages`, sending its pieces to `out`. Returns when done, failed (the error is sent)
+/// or when `out` is closed (the turn was cancelled or its client left).
+pub fn run(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, out: &Events) {
+    if let Err(e) = generate(engine, messages, sampler, out) {
+        let _ = out.blocking_send(Err(e));
+    }
+}
+
+fn generate(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, out: &Events) -> Result<(), String> {
+    let prompt = engine
+        .tokenizer
+        .encode(chatml(messages), false)
+        .map_err(|e| format!("tokenizing the prompt failed: {e}"))?
+        .get_ids()
+        .to_vec();
+    let room = engine.model.config.context.saturating_sub(sampler.max_tokens as usize);
+    if prompt.len() > room {
+        return Err(format!(
+            "the prompt has {} tokens; with a budget of {} the embedded model's context of {} is exceeded",
+            prompt.len(),
+            sampler.max_tokens,
+            engine.model.config.context
+        ));
+    }
+    let mut cache = lock(&engine.prefixes).resume(&prompt);
+    let mut logits = None;
+    for chunk in prompt[cache.len()..].chunks(PROMPT_CHUNK) {
+        if out.is_closed() {
+            return Ok(());
+        }
+        logits = Some(engine.model.forward(chunk, &mut cache).map_err(|e| e.to_string())?);
+    }
+    let mut logits = logits.ok_or("empty prompt")?;
+    let sampling = if sampler.temperature <= 0.0 {
+        Sampling::ArgMax
+    } else {
+        Sampling::TopP {
+            p: f64::from(sampler.top_p),
+            temperature: f64::from(sampler.temperature),
+        }
+    };
+    let mut processor = LogitsProcessor::from_sampling(uuid::Uuid::new_v4().as_u64_pair().0, sampling);
+    let mut fed = prompt.clone();
+    let mut generated: Vec<u32> = Vec::new();
+    let mut sent = 0usize;
+    while generated.len() < sampler.max_tokens as usize {
+        let recent = &fed[fed.len().saturating_sub(REPEAT_WINDOW)..];
+        let penalized = if sampler.repeat_penalty > 1.0 {
+            candle_transformers::utils::apply_repeat_penalty(&logits, sampler.repeat_penalty, recent)
+                .map_err(|e| e.to_string())?
+        } else {
+            logits
+        };
+        let next = processor.sample(&penalized).map_err(|e| e.to_string())?;
+        if engine.stops.contains(&next) {
+            break;
+        }
+        generated.push(next);
+        // The text so far, decoded whole: a piece is sent once its bytes form whole characters.
+        let text = engine.tokenizer.decode(&generated, true).map_err(|e| e.to_string())?;
+        if text.len() > sent && !text.ends_with('\u{fffd}') {
+            if out
+                .blocking_send(Ok(LlmEvent::Token(text[sent..].to_string())))
+                .is_err()
+            {
+                return Ok(());
+            }
+            sent = text.len();
+        }
+        if generated.len() == sampler.max_tokens as usize || out.is_closed() {
+            break;
+        }
+        logits = engine.model.forward(&[next], &mut cache).map_err(|e| e.to_string())?;
+        fed.push(next);
+    }
+    lock(&engine.prefixes).save(fed, cache);
+    let _ = out.blocking_send(Ok(LlmEvent::Done {
+        completion_tokens: Some(generated.len() as u32),
+        prompt_tokens: Some(prompt.len() as u32),
+    }));
+    Ok(())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chatml_wraps_each_message_and_opens_the_reply() {
+        let messages = vec![
+            PromptMessage {
+                role: Role::System,
+                content: "Be kind.".into(),
+            },
+            PromptMessage {
+                role: Role::User,
+                content: "Hi".into(),
+            },
+        ];
+        assert_eq!(
+            chatml(&messages),
+            "<|im_start|>system\nBe kind.\nReply in two or three sentences.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
+    }
+}
