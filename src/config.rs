@@ -29,6 +29,22 @@ pub struct Settings {
     pub memory: MemorySettings,
     /// Matrix bots.
     pub bots: BotSettings,
+    /// State files (`state.save`).
+    pub state: StateSettings,
+}
+
+/// `[state]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StateSettings {
+    /// How many state files `state.save` keeps in `<data_dir>/state/` (older ones are deleted).
+    pub keep: usize,
+}
+
+impl Default for StateSettings {
+    fn default() -> Self {
+        Self { keep: 5 }
+    }
 }
 
 /// `[embedder]`
@@ -438,6 +454,7 @@ impl Settings {
             return Err(ConfigError::new("server.host", &s.host, "a host name or IP address"));
         }
         check_min("server.max_connections", s.max_connections, 1)?;
+        check_min("state.keep", self.state.keep, 1)?;
         check_min("server.rate_limit_per_second", s.rate_limit_per_second as usize, 1)?;
         check_min("server.rate_limit_burst", s.rate_limit_burst as usize, 1)?;
         check_min("server.max_frame_bytes", s.max_frame_bytes, 1024)?;

@@ -4,6 +4,7 @@
 mod hook;
 mod maintenance;
 mod queue;
+mod restore;
 pub mod reindex;
 mod search;
 

@@ -12,6 +12,7 @@ pub mod persona;
 pub mod relationship;
 pub mod results;
 pub mod router;
+pub mod state;
 pub mod system;
 
 /// The full method table.
@@ -25,5 +26,6 @@ pub fn router() -> router::Router {
     relationship::register(&mut r);
     emotional::register(&mut r);
     bot::register(&mut r);
+    state::register(&mut r);
     r
 }
