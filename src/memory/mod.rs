@@ -4,8 +4,8 @@
 mod hook;
 mod maintenance;
 mod queue;
-mod restore;
 pub mod reindex;
+mod restore;
 mod search;
 
 use std::collections::HashSet;

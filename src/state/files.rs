@@ -127,10 +127,9 @@ impl StateFiles {
         let created = Utc::now();
         let target = match path {
             Some(p) => p,
-            None => self.dir.join(format!(
-                "state-{}.{EXTENSION}",
-                created.format("%Y%m%dT%H%M%S%.6fZ")
-            )),
+            None => self
+                .dir
+                .join(format!("state-{}.{EXTENSION}", created.format("%Y%m%dT%H%M%S%.6fZ"))),
         };
         let parent = target.parent().unwrap_or(&self.dir).to_path_buf();
         let name = file_name(&target)?;

@@ -156,7 +156,9 @@ impl RowSink for PartWriter {
             self.start(table).map_err(|e| e.to_string())?;
         }
         let (_, w, rows) = self.open.as_mut().ok_or("no open part")?;
-        w.write_all(json).and_then(|_| w.write_all(b"\n")).map_err(|e| e.to_string())?;
+        w.write_all(json)
+            .and_then(|_| w.write_all(b"\n"))
+            .map_err(|e| e.to_string())?;
         *rows += 1;
         Ok(())
     }
@@ -335,7 +337,11 @@ fn check_body(body: impl Read, header: &Header, extract_to: Option<&Path>) -> Re
     let mut seen = Vec::new();
     for entry in entries {
         let mut entry = entry.map_err(|e| bad(e.to_string()))?;
-        let name = entry.path().map_err(|e| bad(e.to_string()))?.to_string_lossy().into_owned();
+        let name = entry
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
         let part = manifest
             .parts
             .iter()

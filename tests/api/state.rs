@@ -40,6 +40,11 @@ async fn build_state(c: &mut WsClient) {
         json!({"name": "Mira", "description": "A quiet archivist", "personality_traits": {"openness": 0.8}}),
     )
     .await;
+    c.result(
+        "persona.create",
+        json!({"name": "Odo", "description": "A travelling tinker"}),
+    )
+    .await;
     let mut ids = Vec::new();
     for i in 0..1000 {
         let persona = ["Aria", "Kira", "Mira"][i % 3];
@@ -77,7 +82,7 @@ async fn build_state(c: &mut WsClient) {
     let started = c
         .result(
             "conversation.start",
-            json!({"persona1_id": "Aria", "persona2_id": "Kira", "topic": "magic", "token_budget": 30}),
+            json!({"persona1_id": "Kira", "persona2_id": "Odo", "topic": "magic", "token_budget": 30}),
         )
         .await;
     let id = started["conversation_id"].clone();
@@ -100,12 +105,16 @@ fn steady(mut v: Value) -> Value {
                     "cooldown_remaining",
                     "session_id",
                     "uptime_seconds",
+                    // The emotional state's stamp moves as it drifts with time.
+                    "last_updated",
                 ] {
                     map.remove(k);
                 }
                 map.values_mut().for_each(strip);
             }
             Value::Array(items) => items.iter_mut().for_each(strip),
+            // Emotional states drift toward their baseline as time passes: compared to 3 decimals.
+            Value::Number(n) if n.is_f64() => *v = json!((n.as_f64().unwrap() * 1000.0).round() / 1000.0),
             _ => {}
         }
     }
@@ -134,8 +143,14 @@ async fn reads(c: &mut WsClient) -> Vec<(String, Value)> {
         }
     }
     for (method, params) in [
-        ("relationship.get", json!({"persona1_id": "Aria", "persona2_id": "Mira"})),
-        ("relationship.get", json!({"persona1_id": "Aria", "persona2_id": "Kira"})),
+        (
+            "relationship.get",
+            json!({"persona1_id": "Aria", "persona2_id": "Mira"}),
+        ),
+        (
+            "relationship.get",
+            json!({"persona1_id": "Aria", "persona2_id": "Kira"}),
+        ),
         ("relationship.stats", json!({})),
         ("memory.shared_stats", json!({})),
         ("memory.prune_stats", json!({})),
@@ -147,11 +162,12 @@ async fn reads(c: &mut WsClient) -> Vec<(String, Value)> {
     out
 }
 
-/// Top 10 memory ids for 20 queries, as each persona.
+/// Top 10 memory ids for 20 queries, each persona reading its own memories.
 async fn searches(c: &mut WsClient) -> Vec<Vec<Value>> {
     let mut out = Vec::new();
     for (i, topic) in TOPICS.iter().enumerate() {
         for persona in ["Aria", "Mira"] {
+            c.result("persona.switch", json!({"persona_id": persona})).await;
             let r = c
                 .result(
                     "memory.search",
@@ -186,10 +202,12 @@ async fn a_varied_state_survives_save_wipe_and_load() {
     let mut c = server.client().await;
     build_state(&mut c).await;
     let session = c.result("persona.switch", json!({"persona_id": "Mira"})).await["session_id"].clone();
+    // A first round of reads stores what reading initialises (the emotional state of a persona never asked).
+    reads(&mut c).await;
     let saved = c.result("state.save", json!({})).await;
     assert_eq!(saved["state_saved"], true);
     assert_eq!(saved["format_version"], "1.0");
-    assert_eq!(saved["counts"]["memories"], 1000);
+    assert!(saved["counts"]["memories"].as_u64().unwrap() >= 1000, "{saved}");
     assert!(saved["state"]["current_persona_id"].is_string());
     assert!(saved["state"].get("active_conversations").is_some());
     let checksum = saved["checksum"].as_str().unwrap().to_string();
@@ -224,11 +242,14 @@ async fn a_varied_state_survives_save_wipe_and_load() {
 
     let loaded = c.result("state.load", json!({"confirm": true})).await;
     assert_eq!(loaded["state_loaded"], true);
-    assert_eq!(loaded["personas"], 3);
-    assert_eq!(loaded["memories"], 1000);
-    assert_eq!(loaded["relationships"], 2);
+    assert_eq!(loaded["personas"], 4);
+    assert_eq!(loaded["memories"], saved["counts"]["memories"]);
+    assert_eq!(loaded["relationships"], saved["counts"]["relationships"]);
+    assert!(loaded["relationships"].as_u64().unwrap() >= 2, "{loaded}");
     assert!(loaded["conversations"].as_u64().unwrap() >= 2, "{loaded}");
-    assert_eq!(loaded["reembedding"], 0, "same embedder: stored vectors used");
+    // Same embedder: the stored vectors are used; only memories the chats left unembedded at save time are
+    // embedded again.
+    assert!(loaded["reembedding"].as_u64().unwrap() < 20, "{loaded}");
     assert!(loaded.get("current_persona_id").is_some());
 
     assert_same(&before, &reads(&mut c).await);
@@ -239,7 +260,10 @@ async fn a_varied_state_survives_save_wipe_and_load() {
         .await;
     c.result("persona.chat", json!({"message": "What do I keep?"})).await;
     let msgs = llm.requests().last().unwrap()["messages"].to_string();
-    assert!(msgs.contains("My name is Tom.") && msgs.contains("I keep bees."), "{msgs}");
+    assert!(
+        msgs.contains("My name is Tom.") && msgs.contains("I keep bees."),
+        "{msgs}"
+    );
 }
 
 /// Rewrites the trailing checksum so only the intended change is wrong.
@@ -254,14 +278,20 @@ async fn damaged_truncated_future_and_foreign_files_are_refused_with_nothing_cha
     let llm = fake_llm();
     let server = TestServer::start(&llm.url());
     let mut c = server.client().await;
-    c.result("memory.store", json!({"persona_id": "Aria", "content": "The lighthouse keeper waved"}))
-        .await;
+    c.result(
+        "memory.store",
+        json!({"persona_id": "Aria", "content": "The lighthouse keeper waved"}),
+    )
+    .await;
     let saved = c.result("state.save", json!({"path": "good.pmstate"})).await;
     let good = std::fs::read(saved["path"].as_str().unwrap()).unwrap();
     // Changes after the save, which a refused load must leave in place.
     c.result("persona.create", json!({"name": "Nell"})).await;
-    c.result("memory.store", json!({"persona_id": "Nell", "content": "Nell mended the nets"}))
-        .await;
+    c.result(
+        "memory.store",
+        json!({"persona_id": "Nell", "content": "Nell mended the nets"}),
+    )
+    .await;
     let before = reads_small(&mut c).await;
 
     let state = server.data_dir().join("state");
@@ -294,7 +324,10 @@ async fn damaged_truncated_future_and_foreign_files_are_refused_with_nothing_cha
         assert_eq!(reads_small(&mut c).await, before, "{name} changed something");
     }
     let future_err = c.error("state.load", json!({"path": "future.pmstate"})).await;
-    assert!(future_err["message"].as_str().unwrap().contains("newer"), "{future_err}");
+    assert!(
+        future_err["message"].as_str().unwrap().contains("newer"),
+        "{future_err}"
+    );
 
     // Paths outside the data dir are refused for save and load alike.
     for method in ["state.save", "state.load", "state.verify"] {
@@ -337,11 +370,20 @@ async fn list_keeps_the_newest_and_delete_removes_by_name() {
     for field in ["name", "bytes", "created_at", "format_version", "counts"] {
         assert!(saves[0].get(field).is_some(), "{field} missing");
     }
-    assert!(!Path::new(paths[0].as_str().unwrap()).exists(), "the oldest was deleted");
+    assert!(
+        !Path::new(paths[0].as_str().unwrap()).exists(),
+        "the oldest was deleted"
+    );
     let name = saves[1]["name"].as_str().unwrap().to_string();
     let deleted = c.result("state.delete", json!({"name": name})).await;
     assert_eq!(deleted["deleted"], true);
-    assert_eq!(c.result("state.list", json!({})).await["saves"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        c.result("state.list", json!({})).await["saves"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     for bad in [name.as_str(), "../persona-mcp.db", "persona-mcp.db"] {
         let e = c.error("state.delete", json!({"name": bad})).await;
         assert_eq!(e["code"], -32602, "{bad}: {e}");
@@ -362,7 +404,11 @@ fn cli(data_dir: &Path, args: &[&str]) -> (bool, Value, String) {
     let out = binary(data_dir).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.success(), serde_json::from_str(&stdout).unwrap_or(Value::Null), stderr)
+    (
+        out.status.success(),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr,
+    )
 }
 
 /// Fills a data dir with many large memories (no embedder), so a save takes a while.
@@ -376,7 +422,10 @@ async fn fill(data_dir: &Path, memories: usize) {
     let mut ids = Vec::new();
     for i in 0..memories {
         let content = format!("{i} {filler} {i}");
-        ids.push(c.request("memory.store", json!({"persona_id": "Aria", "content": content})).await);
+        ids.push(
+            c.request("memory.store", json!({"persona_id": "Aria", "content": content}))
+                .await,
+        );
         if ids.len() == 200 {
             for id in ids.drain(..) {
                 c.frame_for(&id).await;
@@ -438,10 +487,17 @@ async fn kill_9_during_a_save_leaves_earlier_saves_intact_and_lists_no_partial_f
             let path = save["path"].as_str().unwrap();
             assert!(!save["name"].as_str().unwrap().starts_with('.'), "{save}");
             let (ok, v, err) = cli(dir.path(), &["state", "verify", path]);
-            assert!(ok, "a listed save does not verify after kill -9 at {delay_ms} ms: {err}");
+            assert!(
+                ok,
+                "a listed save does not verify after kill -9 at {delay_ms} ms: {err}"
+            );
             assert_eq!(v["valid"], true);
         }
-        assert_eq!(std::fs::read(&first_path).unwrap(), first_bytes, "the earlier save is untouched");
+        assert_eq!(
+            std::fs::read(&first_path).unwrap(),
+            first_bytes,
+            "the earlier save is untouched"
+        );
     }
     assert!(interrupted > 0, "no save was cut short; make the data bigger");
     // The next save cleans up what the killed ones left behind.

@@ -165,7 +165,10 @@ pub fn export(conn: &mut SqliteConnection, sink: &mut dyn RowSink) -> Result<(),
 
 /// Deletes every row and inserts the rows `source` yields, table by table in [`TABLES`] order, in one write
 /// transaction: on any failure nothing changes. Answers the rows inserted per table.
-pub fn import(conn: &mut SqliteConnection, source: &mut dyn RowSource) -> Result<Vec<(&'static str, u64)>, StorageError> {
+pub fn import(
+    conn: &mut SqliteConnection,
+    source: &mut dyn RowSource,
+) -> Result<Vec<(&'static str, u64)>, StorageError> {
     conn.transaction(|c| {
         // Children first: every foreign key leads to a persona.
         c.batch_execute(
