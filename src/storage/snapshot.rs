@@ -6,7 +6,7 @@ use super::sqlite::{snapshot, Db};
 use super::StorageError;
 
 /// Every table of a snapshot, parents before children: the order of export and import.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     "personas",
     "interaction_states",
     "emotional_states",
@@ -18,6 +18,7 @@ pub const TABLES: [&str; 11] = [
     "prune_runs",
     "dialogues",
     "dialogue_turns",
+    "bots",
 ];
 
 /// Receives exported rows, table by table in [`TABLES`] order.

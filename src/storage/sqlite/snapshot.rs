@@ -133,6 +133,17 @@ table_rows!(DialogueTurnRow, dialogue_turns, (seq), {
     created_at: String,
 });
 
+// Bots without their secrets: a loaded bot needs its password or access token set again.
+table_rows!(BotRow, bots, (id), {
+    id: String, persona_id: String, homeserver: String, user_id: String,
+    #[serde(skip_serializing, default)]
+    password: Option<String>,
+    #[serde(skip_serializing, default)]
+    access_token: Option<String>,
+    rooms: String, invite_allowlist: String, reply_mode: String, enabled: bool, since: Option<String>,
+    created_at: String, updated_at: String,
+});
+
 /// A stored vector as a JSON array of numbers (or null), not as SQLite's little-endian bytes.
 mod vector {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -159,7 +170,8 @@ pub fn export(conn: &mut SqliteConnection, sink: &mut dyn RowSink) -> Result<(),
         MemoryRow::export(c, sink)?;
         PruneRunRow::export(c, sink)?;
         DialogueRow::export(c, sink)?;
-        DialogueTurnRow::export(c, sink)
+        DialogueTurnRow::export(c, sink)?;
+        BotRow::export(c, sink)
     })
 }
 
@@ -172,7 +184,7 @@ pub fn import(
     conn.transaction(|c| {
         // Children first: every foreign key leads to a persona.
         c.batch_execute(
-            "DELETE FROM dialogue_turns; DELETE FROM dialogues; DELETE FROM prune_runs; DELETE FROM memories; \
+            "DELETE FROM bots; DELETE FROM dialogue_turns; DELETE FROM dialogues; DELETE FROM prune_runs; DELETE FROM memories; \
              DELETE FROM chat_messages; DELETE FROM chat_conversations; DELETE FROM interactions; \
              DELETE FROM relationships; DELETE FROM emotional_states; DELETE FROM interaction_states; \
              DELETE FROM personas;",
@@ -189,6 +201,7 @@ pub fn import(
             PruneRunRow::import(c, source)?,
             DialogueRow::import(c, source)?,
             DialogueTurnRow::import(c, source)?,
+            BotRow::import(c, source)?,
         ];
         Ok(TABLES.iter().copied().zip(counts).collect())
     })
