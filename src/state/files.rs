@@ -39,7 +39,7 @@ pub struct Saved {
 }
 
 /// One file of `state.list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SaveInfo {
     /// File name (what `state.delete` takes).
     pub name: String,
