@@ -31,6 +31,8 @@ pub struct Settings {
     pub bots: BotSettings,
     /// The admin listener (REST API and web page).
     pub admin: AdminSettings,
+    /// State files (`state.save`).
+    pub state: StateSettings,
 }
 
 /// `[admin]`
@@ -55,6 +57,20 @@ impl Default for AdminSettings {
             token: None,
             log_lines: 2000,
         }
+    }
+}
+
+/// `[state]`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StateSettings {
+    /// How many state files `state.save` keeps in `<data_dir>/state/` (older ones are deleted).
+    pub keep: usize,
+}
+
+impl Default for StateSettings {
+    fn default() -> Self {
+        Self { keep: 5 }
     }
 }
 
@@ -511,6 +527,7 @@ impl Settings {
             return Err(ConfigError::new("server.host", &s.host, "a host name or IP address"));
         }
         check_min("server.max_connections", s.max_connections, 1)?;
+        check_min("state.keep", self.state.keep, 1)?;
         check_min("server.rate_limit_per_second", s.rate_limit_per_second as usize, 1)?;
         check_min("server.rate_limit_burst", s.rate_limit_burst as usize, 1)?;
         check_min("server.max_frame_bytes", s.max_frame_bytes, 1024)?;

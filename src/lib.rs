@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod rpc;
 pub mod server;
 pub mod simulate;
+pub mod state;
 pub mod storage;
 pub mod web;

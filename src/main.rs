@@ -64,6 +64,23 @@ enum Command {
         #[command(subcommand)]
         action: MemoryCommand,
     },
+    /// State files (snapshots of everything), with the server stopped.
+    State {
+        #[command(subcommand)]
+        action: StateCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Write a snapshot to FILE, or to a new file in <data_dir>/state/.
+    Save { file: Option<PathBuf> },
+    /// Replace all data with FILE, or with the newest save.
+    Load { file: Option<PathBuf> },
+    /// Check FILE (or the newest save) without loading it.
+    Verify { file: Option<PathBuf> },
+    /// List the saves in <data_dir>/state/.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +138,7 @@ fn main() -> ExitCode {
         Command::Memory {
             action: MemoryCommand::Reindex,
         } => reindex(settings),
+        Command::State { action } => state(settings, action),
         Command::Simulate {
             personas,
             turns,
@@ -174,6 +192,27 @@ fn reindex(settings: Settings) -> ExitCode {
         Err((code, e)) => {
             eprintln!("persona-mcp: {e}");
             ExitCode::from(code)
+        }
+    }
+}
+
+fn state(settings: Settings, action: StateCommand) -> ExitCode {
+    init_logging(&settings);
+    let action = match action {
+        StateCommand::Save { file } => persona_mcp::state::cli::Action::Save(file),
+        StateCommand::Load { file } => persona_mcp::state::cli::Action::Load(file),
+        StateCommand::Verify { file } => persona_mcp::state::cli::Action::Verify(file),
+        StateCommand::List => persona_mcp::state::cli::Action::List,
+    };
+    let result = actix_web::rt::System::new().block_on(persona_mcp::state::cli::run(&settings, action));
+    match result {
+        Ok(out) => {
+            println!("{out:#}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -260,3 +260,20 @@ impl Handler<ActiveConversations> for Registry {
         self.conversations.len()
     }
 }
+
+/// The whole database is about to be replaced (`state.load`): the registry lets go of every persona actor,
+/// live conversation and dialogue, and answers the persona actors so the caller can retire each (awaiting
+/// it), so none writes cached state over the loaded data; the next request starts fresh actors from the loaded
+/// rows.
+#[derive(Message)]
+#[rtype(result = "Vec<Addr<PersonaActor>>")]
+pub struct Quiesce;
+
+impl Handler<Quiesce> for Registry {
+    type Result = MessageResult<Quiesce>;
+    fn handle(&mut self, _: Quiesce, _: &mut Context<Self>) -> Self::Result {
+        self.conversations.clear();
+        self.dialogues.clear();
+        MessageResult(self.personas.drain().map(|(_, addr)| addr).collect())
+    }
+}

@@ -5,6 +5,7 @@ mod hook;
 mod maintenance;
 mod queue;
 pub mod reindex;
+mod restore;
 mod search;
 
 use std::collections::HashSet;

@@ -13,6 +13,7 @@ pub mod persona;
 pub mod relationship;
 pub mod results;
 pub mod router;
+pub mod state;
 pub mod system;
 
 /// The full method table.
@@ -27,6 +28,7 @@ pub fn router() -> router::Router {
     relationship::register(&mut r);
     emotional::register(&mut r);
     bot::register(&mut r);
+    state::register(&mut r);
     r
 }
 

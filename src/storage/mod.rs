@@ -12,6 +12,7 @@ mod dialogues;
 mod memories;
 mod personas;
 mod relationships;
+pub mod snapshot;
 mod sqlite;
 mod states;
 pub mod vectors;
@@ -24,6 +25,7 @@ pub use dialogues::Dialogues;
 pub use memories::{Memories, SearchRows};
 pub use personas::Personas;
 pub use relationships::Relationships;
+pub use snapshot::Snapshots;
 pub use states::{LoadedStates, States};
 
 use crate::domain::persona::{InteractionState, Persona};
@@ -117,6 +119,11 @@ impl Store {
     /// Matrix bots of personas.
     pub fn bots(&self) -> Bots<'_> {
         Bots::new(&self.db)
+    }
+
+    /// Whole-database export and import (state files).
+    pub fn snapshots(&self) -> Snapshots<'_> {
+        Snapshots::new(&self.db)
     }
 
     /// Stores the seed personas with their states and relationships, in one transaction, when no persona exists

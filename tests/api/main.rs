@@ -20,6 +20,7 @@ mod races;
 mod restart;
 mod schemas;
 mod social;
+mod state;
 mod transport;
 mod visibility;
 

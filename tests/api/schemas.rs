@@ -188,6 +188,14 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
     call!("bot_logs", bot_id.clone());
     call!("bot_delete", bot_id);
 
+    let saved = call!("state_save", json!({}));
+    call!("state_list", json!({}));
+    call!("state_verify", json!({}));
+    call!("state_load", json!({}));
+    call!("state_load", json!({ "confirm": true }));
+    let name = saved["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    call!("state_delete", json!({ "name": name }));
+
     call!("memory_delete", json!({ "memory_id": id }));
     call!("persona_delete", json!({ "persona_id": "Zed" }));
 

@@ -10,6 +10,7 @@ pub mod memories;
 pub mod personas;
 pub mod relationships;
 pub mod schema;
+pub mod snapshot;
 pub mod states;
 
 use std::path::Path;
