@@ -4,8 +4,9 @@
 use base64::Engine;
 use chrono::Utc;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::context::Ctx;
 use super::persona::{insert_persona, new_persona, non_empty};
@@ -29,6 +30,30 @@ pub fn register(r: &mut Router) {
          as png_base64)",
         export,
     );
+}
+
+/// `persona.import_card`.
+#[derive(Serialize, JsonSchema)]
+pub struct CardImported {
+    /// The new persona.
+    pub persona_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Always true.
+    pub created: bool,
+    /// How many character book entries became lore memories.
+    pub lore_memories: usize,
+}
+
+/// `persona.export_card`: `card` for format json, `png_base64` for format png.
+#[derive(Serialize, JsonSchema)]
+pub struct CardExported {
+    /// The card JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<Value>,
+    /// The card PNG, base64.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub png_base64: Option<String>,
 }
 
 /// Importance of a lore memory from a character book.
@@ -70,7 +95,7 @@ fn card_json(p: ImportParams) -> Result<Value, AppError> {
 }
 
 /// Creates a persona (and its lore memories) from a parsed card.
-pub async fn import_card(ctx: &Ctx, card: Card) -> Result<Value, AppError> {
+pub async fn import_card(ctx: &Ctx, card: Card) -> Result<CardImported, AppError> {
     let mut persona = new_persona(&card.name);
     if persona.name.chars().count() > 100 {
         return Err(AppError::invalid("card", "data.name must be at most 100 characters"));
@@ -93,10 +118,15 @@ pub async fn import_card(ctx: &Ctx, card: Card) -> Result<Value, AppError> {
     if !lore.is_empty() {
         ctx.app.memory.store(lore, false).await?;
     }
-    Ok(json!({ "persona_id": persona.id, "name": persona.name, "created": true, "lore_memories": lore_count }))
+    Ok(CardImported {
+        persona_id: persona.id,
+        name: persona.name,
+        created: true,
+        lore_memories: lore_count,
+    })
 }
 
-async fn import(ctx: Ctx, p: ImportParams) -> Result<Value, AppError> {
+async fn import(ctx: Ctx, p: ImportParams) -> Result<CardImported, AppError> {
     let parsed = card::parse(&card_json(p)?).map_err(|e| AppError::invalid("card", e.to_string()))?;
     import_card(&ctx, parsed).await
 }
@@ -177,12 +207,18 @@ pub async fn card_png(ctx: &Ctx, card: &Card, avatar_url: Option<&str>) -> Resul
         .map_err(|e| AppError::Internal(format!("the avatar PNG could not carry the card: {e}")))
 }
 
-async fn export(ctx: Ctx, p: ExportParams) -> Result<Value, AppError> {
+async fn export(ctx: Ctx, p: ExportParams) -> Result<CardExported, AppError> {
     let (card, avatar_url) = card_of(&ctx, &p.persona_id).await?;
     let spec = Spec::parse(&p.spec).unwrap_or(Spec::V3);
     if p.format == "png" {
         let png = card_png(&ctx, &card, avatar_url.as_deref()).await?;
-        return Ok(json!({ "png_base64": base64::engine::general_purpose::STANDARD.encode(png) }));
+        return Ok(CardExported {
+            card: None,
+            png_base64: Some(base64::engine::general_purpose::STANDARD.encode(png)),
+        });
     }
-    Ok(json!({ "card": card::render(&card, spec) }))
+    Ok(CardExported {
+        card: Some(card::render(&card, spec)),
+        png_base64: None,
+    })
 }

@@ -493,6 +493,7 @@ async fn a_killed_server_leaves_no_bot_process_behind() {
         .env("PERSONA_MCP__STORAGE__DATA_DIR", dir.path())
         .env("PERSONA_MCP__LLM__URL", llm.url())
         .env("PERSONA_MCP__SERVER__PORT", "0")
+        .env("PERSONA_MCP__ADMIN__PORT", "0")
         .env("PERSONA_MCP__EMBEDDER__PROVIDER", "none")
         .env("PERSONA_MCP__LOGGING__LEVEL", "info")
         .env("NO_COLOR", "1")
@@ -507,7 +508,8 @@ async fn a_killed_server_leaves_no_bot_process_behind() {
             let url = line
                 .split("listening: ")
                 .nth(1)
-                .and_then(|rest| rest.split_whitespace().next());
+                .and_then(|rest| rest.split_whitespace().next())
+                .filter(|url| url.starts_with("ws://"));
             if let Some(url) = url {
                 tx.send(url.to_string()).ok();
             }

@@ -196,6 +196,11 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
     let name = saved["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     call!("state_delete", json!({ "name": name }));
 
+    call!(
+        "persona_import_card",
+        json!({ "card": { "spec": "chara_card_v2", "data": { "name": "Carded" } } })
+    );
+    call!("persona_export_card", json!({ "persona_id": "Carded" }));
     call!("memory_delete", json!({ "memory_id": id }));
     call!("persona_delete", json!({ "persona_id": "Zed" }));
 

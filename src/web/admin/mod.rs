@@ -17,6 +17,7 @@ pub mod paging;
 pub mod parity;
 pub mod personas;
 pub mod social;
+pub mod state;
 pub mod system;
 
 use actix_web::{middleware, web, HttpResponse};
@@ -40,6 +41,7 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
     logs::routes(cfg);
     system::routes(cfg);
     bots::routes(cfg);
+    state::routes(cfg);
 }
 
 /// Everything the admin listener serves (needs `web::Data<AdminState>` and the application state): the API, and

@@ -49,6 +49,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("bot.stop", "POST /bots/{bid}/stop"),
     ("bot.restart", "POST /bots/{bid}/restart"),
     ("bot.logs", "GET /bots/{bid}/logs"),
+    ("state.list", "GET /state/saves"),
+    ("state.save", "POST /state/save"),
+    ("state.verify", "POST /state/verify"),
+    ("state.load", "POST /state/load"),
+    ("state.delete", "DELETE /state/saves/{name}"),
 ];
 
 /// Methods that act for a chat client or its connection, not on the server's data: no admin route.
