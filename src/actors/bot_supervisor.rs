@@ -12,7 +12,7 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use prometheus::{Histogram, HistogramOpts, IntCounter};
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{broadcast, oneshot};
 use uuid::Uuid;
 
 use super::bot_child::{self, ChildControl, ChildNews, STOP_GRACE};
@@ -25,6 +25,8 @@ use crate::storage::{StorageError, Store};
 
 /// Log lines kept per bot.
 pub const LOG_LINES: usize = 1000;
+/// Lines a slow live tail may fall behind before it is told how many it missed.
+const LIVE_LINES: usize = 256;
 /// First restart delay.
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 /// Longest restart delay.
@@ -115,6 +117,8 @@ struct Runtime {
     last_error: Option<String>,
     backoff: Backoff,
     logs: VecDeque<String>,
+    /// Every new log line, for live tails.
+    live: broadcast::Sender<String>,
     /// Counts spawn attempts; news from an older child is ignored.
     generation: u64,
     /// Counts scheduled restarts; a restart whose token is stale does nothing.
@@ -140,6 +144,7 @@ impl Runtime {
             last_error: None,
             backoff: Backoff::new(BACKOFF_FIRST, BACKOFF_MAX),
             logs: VecDeque::new(),
+            live: broadcast::channel(LIVE_LINES).0,
             generation: 0,
             retry_token: 0,
             child: None,
@@ -154,6 +159,8 @@ impl Runtime {
         if self.logs.len() == LOG_LINES {
             self.logs.pop_front();
         }
+        // No live tail listening is not an error.
+        let _ = self.live.send(line.clone());
         self.logs.push_back(line);
     }
 
@@ -760,6 +767,28 @@ impl Handler<BotLogs> for BotSupervisor {
                     let rt = act.runtime(&bot);
                     let skip = rt.logs.len().saturating_sub(msg.lines);
                     Ok(rt.logs.iter().skip(skip).cloned().collect())
+                }),
+        )
+    }
+}
+
+/// Every log line of a bot from now on (the live tail).
+#[derive(Message)]
+#[rtype(result = "Result<broadcast::Receiver<String>, AppError>")]
+pub struct FollowBotLogs(pub Uuid);
+
+impl Handler<FollowBotLogs> for BotSupervisor {
+    type Result = Reply<broadcast::Receiver<String>>;
+
+    fn handle(&mut self, msg: FollowBotLogs, _: &mut Context<Self>) -> Self::Result {
+        let store = self.store.clone();
+        let id = msg.0;
+        Box::pin(
+            async move { store.bots().get(id).await }
+                .into_actor(self)
+                .map(move |bot, act, _| {
+                    let bot = bot?.ok_or_else(|| not_found(id))?;
+                    Ok(act.runtime(&bot).live.subscribe())
                 }),
         )
     }

@@ -910,3 +910,58 @@ async fn every_management_method_has_an_admin_route() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_bots_log_is_followed_live() {
+    let (_llm, server) = boot(None);
+    let admin = Admin::new(&server);
+    // A homeserver that refuses connections: the supervisor logs each start and backoff without Synapse.
+    let (s, created) = admin
+        .send(
+            Method::POST,
+            "/bots",
+            Some(
+                json!({"persona_id": "Aria", "homeserver": "http://127.0.0.1:9", "user_id": "@aria:localhost",
+                        "password": "secret-pw", "enabled": false}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let bot = created["bot_id"].as_str().unwrap().to_string();
+    let (s, b) = admin.send(Method::GET, "/bots/not-a-uuid/logs/stream", None).await;
+    error_code(s, &b, StatusCode::NOT_FOUND);
+    let (s, b) = admin
+        .send(Method::GET, &format!("/bots/{}/logs/stream", uuid_zero()), None)
+        .await;
+    error_code(s, &b, StatusCode::NOT_FOUND);
+
+    let mut stream = admin
+        .http
+        .get(format!("{}/bots/{bot}/logs/stream", admin.base))
+        .bearer_auth(&admin.server_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let (s, started) = admin.send(Method::POST, &format!("/bots/{bot}/start"), None).await;
+    assert_eq!(s, StatusCode::OK, "{started}");
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !seen.lines().any(|l| l.starts_with("data: ")) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("a live bot log line")
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("stream open")));
+    }
+    let event = seen.lines().find(|l| l.starts_with("data: ")).unwrap();
+    let line: String = serde_json::from_str(&event["data: ".len()..]).unwrap();
+    assert!(line.contains("supervisor"), "{line}");
+    assert!(!seen.contains("secret-pw"), "no secret in the tail: {seen}");
+    let tail = admin.get(&format!("/bots/{bot}/logs?lines=1000")).await;
+    assert!(
+        tail.to_string().contains(&line),
+        "the live line is in the tail too: {tail}"
+    );
+    admin.send(Method::POST, &format!("/bots/{bot}/stop"), None).await;
+}

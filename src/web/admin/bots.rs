@@ -1,10 +1,14 @@
-//! `/bots`: the Matrix bots (over `bot.*`): list, create, get, update, delete, start, stop, restart, logs.
+//! `/bots`: the Matrix bots (over `bot.*`): list, create, get, update, delete, start, stop, restart, logs, and
+//! the live tail of a bot's log (Server-Sent Events).
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::bridge::{call, App};
+use crate::actors::bot_supervisor::FollowBotLogs;
+use crate::error::AppError;
 use crate::web::error::WebError;
 
 /// Registers the routes.
@@ -17,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/bots/{bid}/start", web::post().to(start))
         .route("/bots/{bid}/stop", web::post().to(stop))
         .route("/bots/{bid}/restart", web::post().to(restart))
-        .route("/bots/{bid}/logs", web::get().to(logs));
+        .route("/bots/{bid}/logs", web::get().to(logs))
+        .route("/bots/{bid}/logs/stream", web::get().to(follow));
 }
 
 /// A bot path segment.
@@ -84,4 +89,11 @@ async fn logs(app: App, bid: Bid, query: web::Query<LinesQuery>) -> Result<HttpR
         params["lines"] = json!(n);
     }
     Ok(HttpResponse::Ok().json(call(&app, "bot.logs", params).await?))
+}
+
+/// `GET /bots/{bid}/logs/stream`: every new log line of the bot, one event each (JSON string), as it is written.
+async fn follow(app: App, bid: Bid) -> Result<HttpResponse, WebError> {
+    let id = Uuid::parse_str(&bid).map_err(|_| AppError::BotNotFound(bid.to_string()))?;
+    let rx = app.bots.send(FollowBotLogs(id)).await.map_err(AppError::from)??;
+    Ok(super::logs::sse(rx, |line: &String| serde_json::to_string(line).ok()))
 }

@@ -5,7 +5,7 @@ use actix_web::{web, HttpResponse};
 use futures_util::stream;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::error::AppError;
 use crate::logbuf::{self, LogFilter};
@@ -64,23 +64,37 @@ async fn tail(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {
 async fn live(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {
     let filter = query.filter()?;
     let rx = buffer()?.subscribe();
-    let events = stream::unfold((rx, filter), |(mut rx, filter)| async move {
+    Ok(sse(rx, move |line| {
+        filter
+            .keeps(line)
+            .then(|| serde_json::to_string(line).unwrap_or_default())
+    }))
+}
+
+/// A Server-Sent Events answer with one event per value received that `event` turns into data (values it
+/// answers `None` for are skipped); a tail that fell behind gets a `lagged` event saying how many it missed.
+pub fn sse<T, F>(rx: broadcast::Receiver<T>, event: F) -> HttpResponse
+where
+    T: Clone + Send + 'static,
+    F: Fn(&T) -> Option<String> + 'static,
+{
+    let events = stream::unfold((rx, event), |(mut rx, event)| async move {
         loop {
-            let event = match rx.recv().await {
-                Ok(line) if filter.keeps(&line) => {
-                    format!("data: {}\n\n", serde_json::to_string(&line).unwrap_or_default())
-                }
-                Ok(_) => continue,
+            let frame = match rx.recv().await {
+                Ok(value) => match event(&value) {
+                    Some(data) => format!("data: {data}\n\n"),
+                    None => continue,
+                },
                 Err(RecvError::Lagged(n)) => format!("event: lagged\ndata: {{\"skipped\":{n}}}\n\n"),
                 Err(RecvError::Closed) => return None,
             };
-            return Some((Ok::<_, actix_web::Error>(web::Bytes::from(event)), (rx, filter)));
+            return Some((Ok::<_, actix_web::Error>(web::Bytes::from(frame)), (rx, event)));
         }
     });
     let opening = stream::once(async { Ok::<_, actix_web::Error>(web::Bytes::from_static(b": connected\n\n")) });
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
-        .streaming(futures_util::StreamExt::chain(opening, events)))
+        .streaming(futures_util::StreamExt::chain(opening, events))
 }
