@@ -58,6 +58,21 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// A server listening on `addr`, with no admin listener of its own.
+    fn new(server: Server, addr: SocketAddr, app: Arc<AppState>) -> Self {
+        Self {
+            addr,
+            admin_addr: None,
+            companion: None,
+            handle: StopHandle {
+                server: server.handle(),
+                app: app.clone(),
+            },
+            server,
+            app,
+        }
+    }
+
     /// Serves until stopped (SIGINT/SIGTERM or the handle), then writes the memory indexes to disk.
     pub async fn run(self) -> std::io::Result<()> {
         let handle = self.handle.clone();
@@ -158,17 +173,9 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
     };
     if role == Role::Admin {
         let (server, addr) = admin.ok_or_else(|| StartError::Admin("admin listener missing".into()))?;
-        return Ok(RunningServer {
-            addr,
-            admin_addr: Some(addr),
-            companion: None,
-            handle: StopHandle {
-                server: server.handle(),
-                app: app.clone(),
-            },
-            server,
-            app,
-        });
+        let mut running = RunningServer::new(server, addr, app);
+        running.admin_addr = Some(addr);
+        return Ok(running);
     }
     let mut running = start_main(app)?;
     if let Some((server, addr)) = admin {
@@ -211,15 +218,5 @@ fn start_main(app: Arc<AppState>) -> Result<RunningServer, StartError> {
         token: app.settings.server.token.clone(),
     });
     tracing::info!(%addr, "persona-mcp listening: ws://{addr}/mcp");
-    Ok(RunningServer {
-        addr,
-        admin_addr: None,
-        companion: None,
-        handle: StopHandle {
-            server: server.handle(),
-            app: app.clone(),
-        },
-        server,
-        app,
-    })
+    Ok(RunningServer::new(server, addr, app))
 }
