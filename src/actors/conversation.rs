@@ -55,8 +55,7 @@ impl ConversationSession {
     }
 
     fn touch(&self) {
-        self.last_used
-            .store(crate::actors::registry::epoch_secs(), Ordering::Relaxed);
+        self.last_used.store(super::clock::epoch_secs(), Ordering::Relaxed);
     }
 
     /// Folds messages that left the window into the running summary, off the turn's critical path.

@@ -3,6 +3,7 @@
 
 pub mod bot_child;
 pub mod bot_supervisor;
+pub mod clock;
 pub mod conversation;
 pub mod decay;
 pub mod dialogue;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use uuid::Uuid;
 
+use super::clock::epoch_secs;
 use super::conversation::{ConversationKey, ConversationSession};
 use super::dialogue::DialogueSession;
 use super::persona::{PersonaActor, ReplaceCard, Retire};
@@ -17,14 +18,6 @@ use crate::config::PersonaSettings;
 use crate::domain::dialogue::Dialogue;
 use crate::domain::persona::Persona;
 use crate::memory::MemoryService;
-
-/// Seconds since the epoch (for idle bookkeeping).
-pub fn epoch_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 struct LiveConversation {
     addr: Addr<ConversationSession>,

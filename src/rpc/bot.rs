@@ -7,7 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::context::Ctx;
-use super::persona::{non_empty, NoParams};
+use super::params::{non_empty, NoParams};
 use super::results::bot::{BotDeleted, BotList, BotLogLines};
 use super::router::{Params, Router};
 use crate::actors::bot_supervisor::{BotCommand, BotLogs, BotView, Command, CreateBot, DeleteBot, ListBots, UpdateBot};

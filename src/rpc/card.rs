@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
-use super::persona::{insert_persona, new_persona, non_empty};
+use super::params::non_empty;
+use super::persona::{insert_persona, new_persona};
 use super::router::{Params, Router};
 use crate::domain::card::{self, BookEntry, Card, Spec};
 use crate::domain::memory::Memory;

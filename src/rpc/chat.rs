@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::{RpcError, INTERNAL_ERROR};
-use super::persona::{non_empty, target_persona};
+use super::params::{non_empty, target_persona};
 use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};
 use crate::actors::conversation::ConversationKey;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::notification;
-use super::persona::non_empty;
+use super::params::non_empty;
 use super::results::conversation::{DialogueList, DialogueStatus, Ended, FinalStats, Started, TurnTaken};
 use super::router::{Params, Router};
 use crate::actors::dialogue::{DialogueSession, EndDialogue, TakeTurn};

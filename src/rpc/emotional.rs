@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::context::Ctx;
-use super::persona::{target_persona, MaybePersona};
+use super::params::{target_persona, MaybePersona};
 use super::results::persona::{Emotions, EmotionsUpdated};
 use super::router::{Params, Router};
 use crate::actors::persona::{GetEmotions, UpdateEmotions};

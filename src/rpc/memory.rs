@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
-use super::persona::{non_empty, target_persona, MaybePersona, NoParams};
+use super::params::{non_empty, target_persona, MaybePersona, NoParams};
 use super::results::memory::{
     CandidateView, CrossHitView, CrossSearchParamsView, CrossSearchResult, DecayConfigView, DecayForced, DecayStarted,
     DecayStatistics, DecayStatsResult, DecayStopped, LegacyMemories, LegacyMemory, MemoryDeleted, MemoryGot,

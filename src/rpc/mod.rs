@@ -9,6 +9,7 @@ pub mod docs;
 pub mod emotional;
 pub mod framing;
 pub mod memory;
+pub mod params;
 pub mod persona;
 pub mod relationship;
 pub mod results;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::memory::memory_stats;
+use super::params::{non_empty, target_persona, MaybePersona, NoParams, PersonaRef};
 use super::results::persona::{
     CardWithStats, Created, Deleted, InteractionView, PersonaCard, PersonaList, PersonaSummary, Status, StatusCard,
     Switched, Updated,
@@ -38,51 +39,6 @@ pub fn register(r: &mut Router) {
         "A persona's card, interaction state and memory stats (persona_id, or the connection's current persona)",
         status,
     );
-}
-
-/// No parameters.
-#[derive(Deserialize, JsonSchema, Default)]
-pub struct NoParams {}
-impl Params for NoParams {}
-
-/// A persona named by id or name.
-#[derive(Deserialize, JsonSchema)]
-pub struct PersonaRef {
-    /// Persona id or name (case-insensitive).
-    pub persona_id: String,
-}
-impl Params for PersonaRef {
-    fn validate(&self) -> Result<(), AppError> {
-        non_empty("persona_id", &self.persona_id)
-    }
-}
-
-/// An optional persona (default: the current one).
-#[derive(Deserialize, JsonSchema, Default)]
-pub struct MaybePersona {
-    /// Persona id or name; default: the connection's current persona.
-    #[serde(default)]
-    pub persona_id: Option<String>,
-}
-impl Params for MaybePersona {}
-
-/// Fails with "`field` is required" when `value` is blank.
-pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
-    if value.trim().is_empty() {
-        Err(AppError::required(field))
-    } else {
-        Ok(())
-    }
-}
-
-/// The persona a call acts on: the one named by `persona_id` (id or name), or else the connection's current
-/// persona (-32002 when there is none), so that clients without a connection of their own (stateless MCP hosts)
-/// can name the persona on every call.
-pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Persona, AppError> {
-    match persona_id.filter(|s| !s.trim().is_empty()) {
-        Some(key) => ctx.app.resolve_persona(key).await,
-        None => ctx.app.current_persona(ctx.require_current()?).await,
-    }
 }
 
 async fn snapshot(ctx: &Ctx, persona: &Persona) -> Result<Snapshot, AppError> {

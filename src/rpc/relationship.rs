@@ -9,7 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::context::Ctx;
-use super::persona::{non_empty, target_persona, MaybePersona, NoParams};
+use super::params::{non_empty, target_persona, MaybePersona, NoParams};
 use super::results::relationship::{
     LegacyRelationship, RelationshipFound, RelationshipList, RelationshipRow, RelationshipStatsResult,
     RelationshipUpdated, RelationshipView,

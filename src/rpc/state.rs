@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::context::Ctx;
-use super::persona::NoParams;
+use super::params::NoParams;
 use super::router::{Params, Router};
 use crate::actors::registry::ActiveConversations;
 use crate::error::AppError;

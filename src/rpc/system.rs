@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::context::Ctx;
 use super::framing::notification;
-use super::persona::NoParams;
+use super::params::NoParams;
 use super::results::system::{Models, Subscribed, SystemStatus, VisualUpdated};
 use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, GetSnapshot};
