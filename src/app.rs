@@ -1,12 +1,10 @@
-//! Application state shared by every transport, and the start-up sequence: open the database, seed, build the
-//! LLM backend, start the registry.
+//! The core services shared by every protocol and transport, and the start-up sequence: open the database,
+//! seed, build the LLM backend, start the registry.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use tokio::sync::Semaphore;
 
 use crate::actors::bot_supervisor::BotSupervisor;
 use crate::actors::conversation::{ConversationKey, ConversationSession};
@@ -24,59 +22,11 @@ use crate::hooks::Hooks;
 use crate::llm::{self, LlmBackend};
 use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
-use crate::rpc::context::Connection;
-use crate::rpc::router::Router;
 use crate::storage::{StorageError, Store};
 
-/// The open connections, for broadcasts and counts.
-#[derive(Default)]
-pub struct Hub {
-    connections: Mutex<HashMap<u64, Arc<Connection>>>,
-    going_away: tokio_util::sync::CancellationToken,
-}
-
-impl Hub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
-        self.connections.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Registers a connection.
-    pub fn add(&self, conn: Arc<Connection>) {
-        self.lock().insert(conn.id, conn);
-    }
-
-    /// Forgets a connection.
-    pub fn remove(&self, id: u64) {
-        self.lock().remove(&id);
-    }
-
-    /// How many connections are open.
-    pub fn count(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Tells every connection the server is shutting down: idle ones close at once (WebSocket close 1001).
-    pub fn shut_down(&self) {
-        self.going_away.cancel();
-    }
-
-    /// Cancelled when the server starts shutting down.
-    pub fn going_away(&self) -> tokio_util::sync::CancellationToken {
-        self.going_away.clone()
-    }
-
-    /// Sends a frame to every connection `filter` accepts; answers how many got it.
-    pub fn broadcast(&self, frame: &str, filter: impl Fn(&Connection) -> bool) -> usize {
-        let targets: Vec<Arc<Connection>> = self.lock().values().filter(|c| filter(c)).cloned().collect();
-        for c in &targets {
-            c.send(frame.to_string());
-        }
-        targets.len()
-    }
-}
-
-/// Everything a request may need.
-pub struct AppState {
+/// The core services every protocol and transport uses (the transports' own state — connections, the method
+/// table, connection slots, MCP sessions — is `web::Gateway`).
+pub struct Core {
     /// Settings, loaded once.
     pub settings: Arc<Settings>,
     /// Database.
@@ -89,16 +39,10 @@ pub struct AppState {
     pub decay: Addr<DecayScheduler>,
     /// Starts persona and conversation actors.
     pub registry: Addr<Registry>,
-    /// Open connections.
-    pub hub: Hub,
     /// Runs the Matrix bots.
     pub bots: Addr<BotSupervisor>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// The method table.
-    pub router: Arc<Router>,
-    /// Connection slots (max connections).
-    pub connection_slots: Arc<Semaphore>,
     /// Process start.
     pub started_at: Instant,
 }
@@ -196,9 +140,9 @@ fn spawn_memory_upkeep(memory: Arc<MemoryService>) {
     });
 }
 
-impl AppState {
+impl Core {
     /// Opens storage and starts the actors. Must run inside an actix `System`.
-    pub fn build(settings: Settings, router: Router) -> Result<Arc<Self>, StartError> {
+    pub fn build(settings: Settings) -> Result<Arc<Self>, StartError> {
         std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| StorageError::Pool(e.to_string()))?;
         let store = Store::open(
             &settings.storage.database_file(),
@@ -240,17 +184,14 @@ impl AppState {
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();
         let bots = BotSupervisor::new(store.clone(), settings.bots.clone(), &metrics).start();
         Ok(Arc::new(Self {
-            connection_slots: Arc::new(Semaphore::new(settings.server.max_connections)),
             settings: Arc::new(settings),
             store,
             llm,
             memory,
             decay,
             registry,
-            hub: Hub::default(),
             bots,
             metrics,
-            router: Arc::new(router),
             started_at: Instant::now(),
         }))
     }

@@ -1,8 +1,9 @@
 //! persona-mcp: a server that hosts AI personas (personality, interaction state, conversations) and lets
 //! clients chat with them over WebSocket JSON-RPC, streaming every token from a local LLM.
 //!
-//! Data flows one way: transport (`web`) → router (`rpc`) → actors (`actors`) → domain (`domain`) →
-//! storage (`storage`). [`server::start`] wires them; `main.rs` and the integration tests both use it.
+//! Data flows one way: transport (`web`, whose `Gateway` holds the transports' state) → protocol (`rpc`, `mcp`) →
+//! core services (`app::Core`: `actors`, `memory`, `llm`, `embed`) → domain (`domain`) → storage (`storage`).
+//! [`server::start`] wires them; `main.rs` and the integration tests both use it.
 
 pub mod actors;
 pub mod app;

@@ -7,11 +7,12 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
 
 use crate::actors::bot_supervisor::{ServerReady, StopAll};
-use crate::app::{AppState, StartError};
+use crate::app::{Core, StartError};
 use crate::config::Settings;
 use crate::rpc;
 use crate::web::admin::AdminState;
 use crate::web::guard::Guard;
+use crate::web::Gateway;
 
 /// Which halves of the server a process runs (`persona-mcp serve --role`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -30,7 +31,7 @@ pub enum Role {
 #[derive(Clone)]
 pub struct StopHandle {
     server: ServerHandle,
-    app: Arc<AppState>,
+    app: Arc<Gateway>,
 }
 
 impl StopHandle {
@@ -54,12 +55,12 @@ pub struct RunningServer {
     /// Resolves when it has stopped.
     pub server: Server,
     /// Its state.
-    pub app: Arc<AppState>,
+    pub app: Arc<Gateway>,
 }
 
 impl RunningServer {
     /// A server listening on `addr`, with no admin listener of its own.
-    fn new(server: Server, addr: SocketAddr, app: Arc<AppState>) -> Self {
+    fn new(server: Server, addr: SocketAddr, app: Arc<Gateway>) -> Self {
         Self {
             addr,
             admin_addr: None,
@@ -149,7 +150,7 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
         Role::Mcp => None,
         _ => Some(web::Data::new(AdminState::new(&settings)?)),
     };
-    let app = AppState::build(settings, rpc::router())?;
+    let app = Gateway::new(Core::build(settings)?, rpc::router());
     let admin = match admin_state {
         Some(state) => {
             let data = web::Data::new(app.clone());
@@ -187,7 +188,7 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
 }
 
 /// Binds the WebSocket/MCP listener.
-fn start_main(app: Arc<AppState>) -> Result<RunningServer, StartError> {
+fn start_main(app: Arc<Gateway>) -> Result<RunningServer, StartError> {
     let settings = &app.settings;
     let host = settings.server.host.clone();
     let port = settings.server.port;

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::app::AppState;
+use crate::app::Core;
 use crate::config::Settings;
 use crate::rpc::context::{Connection, Ctx, Outbox};
-use crate::rpc::router::Reply;
+use crate::rpc::hub::Hub;
+use crate::rpc::router::{Reply, Router};
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -39,8 +40,14 @@ impl Outbox for Printer {
     }
 }
 
-async fn call(ctx: &Ctx, method: &str, params: Value) -> Result<Value, String> {
-    match ctx.app.router.invoke(ctx.clone(), method, params).await {
+/// The method table and the context the simulation calls it with.
+struct Caller {
+    router: Router,
+    ctx: Ctx,
+}
+
+async fn call(caller: &Caller, method: &str, params: Value) -> Result<Value, String> {
+    match caller.router.invoke(caller.ctx.clone(), method, params).await {
         Ok(Reply::Value(v)) => Ok(v),
         Ok(Reply::Sent) => Ok(Value::Null),
         Err(e) => Err(e.to_string()),
@@ -67,15 +74,19 @@ fn describe(v: &Value) -> String {
 
 /// Runs the simulation; must run inside an actix `System`.
 pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
-    let app = AppState::build(settings, crate::rpc::router()).map_err(|e| e.to_string())?;
-    let ctx = Ctx::new(app.clone(), Arc::new(Connection::new(Arc::new(Printer))));
+    let app = Core::build(settings).map_err(|e| e.to_string())?;
+    let conn = Arc::new(Connection::new(Arc::new(Printer)));
+    let caller = Caller {
+        router: crate::rpc::router(),
+        ctx: Ctx::new(app.clone(), Arc::new(Hub::default()), conn),
+    };
     let pair = json!({ "persona1_id": sim.personas[0], "persona2_id": sim.personas[1] });
-    let before = call(&ctx, "relationship.get", pair.clone()).await?;
+    let before = call(&caller, "relationship.get", pair.clone()).await?;
     println!("Relationship before: {}", describe(&before));
     let mut start = pair.clone();
     start["topic"] = json!(sim.topic);
     start["token_budget"] = json!(sim.token_budget);
-    let started = call(&ctx, "conversation.start", start).await?;
+    let started = call(&caller, "conversation.start", start).await?;
     let id = started["conversation_id"].clone();
     println!(
         "{} and {} talk about {} (budget {} tokens)\n",
@@ -89,7 +100,7 @@ pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
         print!("[{n}] ");
         let _ = std::io::stdout().flush();
         let turn = call(
-            &ctx,
+            &caller,
             "conversation.turn",
             json!({ "conversation_id": id, "stream": true }),
         )
@@ -107,7 +118,7 @@ pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
     }
     if ended.is_null() {
         ended = call(
-            &ctx,
+            &caller,
             "conversation.end",
             json!({ "conversation_id": id, "reason": "simulation_turn_limit" }),
         )
@@ -121,7 +132,7 @@ pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
         stats["tokens_used"],
         stats["duration"].as_f64().unwrap_or(0.0)
     );
-    let after = call(&ctx, "relationship.get", pair).await?;
+    let after = call(&caller, "relationship.get", pair).await?;
     println!("Relationship after: {}", describe(&after));
     app.memory.save_indexes().await;
     Ok(())

@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::lifecycle::LogLevel;
-use crate::app::Hub;
 use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::hub::Hub;
 
 /// How long a session handle keeps its current persona without being used.
 const HANDLE_TTL: Duration = Duration::from_secs(24 * 3600);

@@ -11,11 +11,12 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinSet;
 
-use crate::app::{AppState, StartError};
+use crate::app::{Core, StartError};
 use crate::config::Settings;
 use crate::rpc;
 use crate::rpc::context::{Connection, Ctx, Outbox};
 use crate::rpc::framing::{failure, RpcError};
+use crate::rpc::hub::Hub;
 
 /// Frames for stdout, written in order by one task.
 struct StdoutOutbox(UnboundedSender<String>);
@@ -57,7 +58,9 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let max_frame = settings.server.max_frame_bytes;
     let max_batch = settings.server.max_batch;
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
-    let app = AppState::build(settings, rpc::router())?;
+    let app = Core::build(settings)?;
+    let router = Arc::new(rpc::router());
+    let hub = Arc::new(Hub::default());
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let writer = actix::spawn(async move {
         let mut out = tokio::io::stdout();
@@ -74,9 +77,9 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
         }
     });
     let conn = Arc::new(Connection::new(Arc::new(StdoutOutbox(tx))));
-    app.hub.add(conn.clone());
+    hub.add(conn.clone());
     tracing::info!("persona-mcp serving MCP on stdio");
-    let ctx = Ctx::new(app.clone(), conn.clone());
+    let ctx = Ctx::new(app.clone(), hub.clone(), conn.clone());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut requests = JoinSet::new();
     let stop = terminated();
@@ -103,7 +106,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
             continue;
         }
         let ctx = ctx.clone();
-        let router = app.router.clone();
+        let router = router.clone();
         requests.spawn_local(async move {
             if let Some(answer) = router.handle_text(&ctx, &line, max_batch).await {
                 ctx.conn.send(answer);
@@ -115,7 +118,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let _ = tokio::time::timeout(grace, async { while requests.join_next().await.is_some() {} }).await;
     conn.closed.cancel();
     requests.shutdown().await;
-    app.hub.remove(conn.id);
+    hub.remove(conn.id);
     drop((ctx, conn));
     let _ = tokio::time::timeout(grace, writer).await;
     app.memory.save_indexes().await;

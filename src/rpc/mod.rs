@@ -3,11 +3,13 @@
 pub mod bot;
 pub mod card;
 pub mod chat;
+pub mod connection;
 pub mod context;
 pub mod conversation;
 pub mod docs;
 pub mod emotional;
 pub mod framing;
+pub mod hub;
 pub mod memory;
 pub mod params;
 pub mod persona;

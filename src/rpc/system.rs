@@ -74,7 +74,7 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
         current_persona: current,
         current_conversation,
         timestamp: Utc::now(),
-        active_connections: app.hub.count(),
+        active_connections: ctx.hub.count(),
         session_id,
         uptime_seconds: app.started_at.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION"),
@@ -115,7 +115,7 @@ async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated,
         json!({ "update_type": p.update_type, "data": p.data, "timestamp": timestamp, "source_session": ctx.conn.session_id() }),
     )
     .to_string();
-    let recipients = ctx.app.hub.broadcast(&frame, |c| {
+    let recipients = ctx.hub.broadcast(&frame, |c| {
         c.id != ctx.conn.id && c.visual_subscribed.load(std::sync::atomic::Ordering::Relaxed)
     });
     Ok(VisualUpdated {

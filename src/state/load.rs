@@ -10,11 +10,11 @@ use super::format::EmbedderInfo;
 use super::{StateError, StateFiles};
 use crate::actors::persona::Retire;
 use crate::actors::registry::Quiesce;
-use crate::app::AppState;
+use crate::app::Core;
 use crate::error::AppError;
 
 /// The state files of the running server.
-pub fn files(app: &AppState) -> StateFiles {
+pub fn files(app: &Core) -> StateFiles {
     let embedder = app
         .memory
         .embedder_info()
@@ -36,7 +36,7 @@ pub struct Loaded {
 }
 
 /// Loads `path` into the running server. Verification comes first: a refused file changes nothing.
-pub async fn load(app: &AppState, path: PathBuf) -> Result<Loaded, AppError> {
+pub async fn load(app: &Core, path: PathBuf) -> Result<Loaded, AppError> {
     let files = files(app);
     let prepared = files.prepare(path).await?;
     let before = persona_ids(app).await?;
@@ -51,6 +51,6 @@ pub async fn load(app: &AppState, path: PathBuf) -> Result<Loaded, AppError> {
     Ok(Loaded { counts, reembedding })
 }
 
-async fn persona_ids(app: &AppState) -> Result<HashSet<Uuid>, StateError> {
+async fn persona_ids(app: &Core) -> Result<HashSet<Uuid>, StateError> {
     Ok(app.store.personas().list().await?.into_iter().map(|p| p.id).collect())
 }

@@ -24,12 +24,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::WebError;
 use super::ws;
-use crate::app::AppState;
 use crate::mcp::lifecycle::{HANDSHAKE_VERSIONS, PROTOCOL_VERSION_KEY};
 use crate::mcp::session::{StandaloneOutbox, TransportSession};
 use crate::mcp::{McpError, HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Outbox};
 use crate::rpc::framing::{failure, RpcError, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
+use crate::web::Gateway;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -93,7 +93,7 @@ fn wants_sse(req: &HttpRequest) -> bool {
 pub async fn get(
     req: HttpRequest,
     body: web::Payload,
-    app: web::Data<Arc<AppState>>,
+    app: web::Data<Arc<Gateway>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let upgrade = header(&req, "upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     if upgrade {
@@ -145,7 +145,7 @@ fn post_stream(
 }
 
 /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id`.
-pub async fn delete(req: HttpRequest, app: web::Data<Arc<AppState>>) -> Result<HttpResponse, WebError> {
+pub async fn delete(req: HttpRequest, app: web::Data<Arc<Gateway>>) -> Result<HttpResponse, WebError> {
     let app = app.get_ref();
     let Some(id) = header(&req, SESSION_HEADER) else {
         return Err(WebError::BadRequest("Mcp-Session-Id header is required".into()));
@@ -200,7 +200,7 @@ fn stateless_status(answer: &str) -> StatusCode {
 pub async fn post(
     req: HttpRequest,
     body: web::Payload,
-    app: web::Data<Arc<AppState>>,
+    app: web::Data<Arc<Gateway>>,
 ) -> Result<HttpResponse, WebError> {
     let app = app.get_ref().clone();
     let max = app.settings.server.max_frame_bytes;
@@ -224,7 +224,7 @@ pub async fn post(
 /// A stateless request: checked against its headers, run on a connection of its own.
 async fn stateless(
     req: &HttpRequest,
-    app: Arc<AppState>,
+    app: Arc<Gateway>,
     text: String,
     message: &Value,
     version: &Value,
@@ -241,7 +241,7 @@ async fn stateless(
     };
     let (tx, rx) = unbounded_channel();
     let conn = Arc::new(Connection::new(Arc::new(PostOutbox(tx.clone()))));
-    let ctx = Ctx::new(app.clone(), conn.clone());
+    let ctx = app.ctx(conn.clone());
     let max_batch = app.settings.server.max_batch;
     if wants_sse(req) && has_method(message, "tools/call") {
         let closed = conn.closed.clone();
@@ -267,7 +267,7 @@ async fn stateless(
 /// A request of a session (opened by `initialize`).
 async fn with_session(
     req: &HttpRequest,
-    app: Arc<AppState>,
+    app: Arc<Gateway>,
     text: String,
     message: &Value,
 ) -> Result<HttpResponse, WebError> {
@@ -301,7 +301,7 @@ async fn with_session(
         }
     };
     session.touch();
-    let ctx = Ctx::new(app.clone(), session.conn.clone());
+    let ctx = app.ctx(session.conn.clone());
     let max_batch = app.settings.server.max_batch;
     let ids = request_ids(message);
     let mut response = if ids.is_empty() {

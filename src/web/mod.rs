@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod error;
 pub mod frame_limit;
+pub mod gateway;
 pub mod guard;
 pub mod mcp_http;
 pub mod ops;
@@ -13,6 +14,7 @@ pub mod ws_session;
 use actix_web::{middleware, web};
 
 use error::WebError;
+pub use gateway::Gateway;
 
 /// Every route of the server, behind the Origin/Host/token gate (which needs a `web::Data<guard::Guard>`).
 pub fn routes(cfg: &mut web::ServiceConfig) {

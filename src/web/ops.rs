@@ -6,7 +6,7 @@ use std::time::Duration;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::web::Gateway;
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {
@@ -14,7 +14,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Ready when the database answers; the LLM's reachability is reported, not required.
-pub async fn readyz(app: web::Data<Arc<AppState>>) -> HttpResponse {
+pub async fn readyz(app: web::Data<Arc<Gateway>>) -> HttpResponse {
     let database = app.store.ping().await;
     let llm_available = matches!(
         tokio::time::timeout(Duration::from_secs(2), app.llm.list_models()).await,
@@ -36,7 +36,7 @@ pub async fn readyz(app: web::Data<Arc<AppState>>) -> HttpResponse {
 }
 
 /// Prometheus text format.
-pub async fn metrics(app: web::Data<Arc<AppState>>) -> HttpResponse {
+pub async fn metrics(app: web::Data<Arc<Gateway>>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(app.metrics.render())

@@ -14,7 +14,7 @@ use super::frame_limit::FrameLimit;
 
 use super::error::WebError;
 use super::ws_session::WsSession;
-use crate::app::AppState;
+use crate::web::Gateway;
 
 type BoxedPayload = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
 
@@ -22,7 +22,7 @@ type BoxedPayload = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadErr
 pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
-    app: web::Data<Arc<AppState>>,
+    app: web::Data<Arc<Gateway>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let app = app.get_ref().clone();
     let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {

@@ -14,15 +14,15 @@ use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::frame_limit;
-use crate::app::AppState;
 use crate::error::AppError;
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Outbox};
 use crate::rpc::framing::{failure, RpcError};
+use crate::web::Gateway;
 
 /// The actor.
 pub struct WsSession {
     session: actix_ws::Session,
-    app: Arc<AppState>,
+    app: Arc<Gateway>,
     conn: Option<Arc<Connection>>,
     limiter: DefaultDirectRateLimiter,
     last_seen: Instant,
@@ -67,7 +67,7 @@ impl Outbox for ActorOutbox {
 
 impl WsSession {
     /// A session for an accepted upgrade; `permit` holds its connection slot.
-    pub fn new(session: actix_ws::Session, app: Arc<AppState>, permit: OwnedSemaphorePermit) -> Self {
+    pub fn new(session: actix_ws::Session, app: Arc<Gateway>, permit: OwnedSemaphorePermit) -> Self {
         let s = &app.settings.server;
         let per_second = NonZeroU32::new(s.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(s.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
@@ -124,7 +124,7 @@ impl WsSession {
             ctx.notify(Outgoing::frame(failure(&id, e).to_string()));
             return;
         }
-        let rpc = Ctx::new(self.app.clone(), conn.clone());
+        let rpc = self.app.ctx(conn.clone());
         let router = self.app.router.clone();
         let me = ctx.address();
         self.in_flight += 1;

@@ -7,11 +7,11 @@ use actix_web::web;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::error::AppError;
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Outbox};
 use crate::rpc::router::Reply;
 use crate::web::error::WebError;
+use crate::web::Gateway;
 
 /// The admin's connection sends no frames: it only calls methods that answer with one value.
 struct NoFrames;
@@ -21,14 +21,14 @@ impl Outbox for NoFrames {
 }
 
 /// The shared application state as the admin routes receive it.
-pub type App = web::Data<Arc<AppState>>;
+pub type App = web::Data<Arc<Gateway>>;
 
 /// Calls `method` with `params` on a fresh connection whose current persona is `reader` (the admin reads a
 /// persona's memories as their owner).
 pub async fn call_as(app: &App, reader: Option<Uuid>, method: &str, params: Value) -> Result<Value, WebError> {
     let conn = Arc::new(Connection::new(Arc::new(NoFrames)));
     conn.set_current_persona(reader);
-    let ctx = Ctx::new(app.get_ref().clone(), conn);
+    let ctx = app.ctx(conn);
     match app.router.invoke(ctx, method, params).await? {
         Reply::Value(v) => Ok(v),
         Reply::Sent => Err(AppError::Internal(format!("{method} streamed on the admin API")).into()),

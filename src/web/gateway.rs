@@ -1,0 +1,49 @@
+//! The transports' state beside the core services: the method table, the open connections, the connection
+//! slots (and, through the router, the MCP sessions). Every route receives it as `web::Data<Arc<Gateway>>`.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::app::Core;
+use crate::rpc::context::{Connection, Ctx};
+use crate::rpc::hub::Hub;
+use crate::rpc::router::Router;
+
+/// The core services plus what only the transports keep.
+pub struct Gateway {
+    /// The core services (also reachable directly through `Deref`).
+    pub core: Arc<Core>,
+    /// Open connections.
+    pub hub: Arc<Hub>,
+    /// The method table.
+    pub router: Arc<Router>,
+    /// Connection slots (max connections).
+    pub connection_slots: Arc<Semaphore>,
+}
+
+impl Gateway {
+    /// A gateway over `core` serving `router`, with `server.max_connections` slots.
+    pub fn new(core: Arc<Core>, router: Router) -> Arc<Self> {
+        Arc::new(Self {
+            connection_slots: Arc::new(Semaphore::new(core.settings.server.max_connections)),
+            core,
+            hub: Arc::new(Hub::default()),
+            router: Arc::new(router),
+        })
+    }
+
+    /// The context of a connection's calls.
+    pub fn ctx(&self, conn: Arc<Connection>) -> Ctx {
+        Ctx::new(self.core.clone(), self.hub.clone(), conn)
+    }
+}
+
+impl Deref for Gateway {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
