@@ -11,7 +11,7 @@ use crate::app::Core;
 use crate::config::Settings;
 use crate::rpc::context::{Connection, Ctx, Outbox};
 use crate::rpc::hub::Hub;
-use crate::rpc::router::{Reply, Router};
+use crate::rpc::router::Router;
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -47,11 +47,11 @@ struct Caller {
 }
 
 async fn call(caller: &Caller, method: &str, params: Value) -> Result<Value, String> {
-    match caller.router.invoke(caller.ctx.clone(), method, params).await {
-        Ok(Reply::Value(v)) => Ok(v),
-        Ok(Reply::Sent) => Ok(Value::Null),
-        Err(e) => Err(e.to_string()),
-    }
+    caller
+        .router
+        .answer(caller.ctx.clone(), method, params)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn describe(v: &Value) -> String {

@@ -5,8 +5,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::error::McpError;
+use super::log_level::LogLevel;
 use super::session::{Handshake, McpState};
-use super::McpError;
 use crate::rpc::context::Ctx;
 
 /// Revisions reached with the `initialize` handshake, oldest first.
@@ -37,59 +38,6 @@ relationships. Call persona_list to see them and persona_switch to pick one (kee
 pass it to later calls when your client does not hold a session), then persona_chat to talk with it. \
 memory_search and relationship_list look into what a persona remembers and whom it knows; the persona:// \
 resources and the chat_as_* prompts give the same data read-only.";
-
-/// Severity of a log message (RFC 5424 levels, least severe first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    /// Debugging detail.
-    Debug,
-    /// Informational.
-    Info,
-    /// Normal but significant.
-    Notice,
-    /// A warning.
-    Warning,
-    /// An error.
-    Error,
-    /// Critical.
-    Critical,
-    /// Action needed at once.
-    Alert,
-    /// The system is unusable.
-    Emergency,
-}
-
-impl LogLevel {
-    const ALL: [LogLevel; 8] = [
-        Self::Debug,
-        Self::Info,
-        Self::Notice,
-        Self::Warning,
-        Self::Error,
-        Self::Critical,
-        Self::Alert,
-        Self::Emergency,
-    ];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Debug => "debug",
-            Self::Info => "info",
-            Self::Notice => "notice",
-            Self::Warning => "warning",
-            Self::Error => "error",
-            Self::Critical => "critical",
-            Self::Alert => "alert",
-            Self::Emergency => "emergency",
-        }
-    }
-
-    /// Parses a wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-}
 
 /// The revision a request is answered under.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,6 +78,7 @@ pub fn era(state: &McpState, ctx: &Ctx, method: &str, params: &Map<String, Value
         if !STATELESS_VERSIONS.contains(&version) {
             return Err(McpError::UnsupportedVersion {
                 requested: version.to_string(),
+                supported: &STATELESS_VERSIONS,
             });
         }
         if !meta.get(CLIENT_CAPABILITIES_KEY).is_some_and(Value::is_object) {

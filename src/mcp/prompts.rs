@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{paged, required_str, McpError};
+use super::error::McpError;
+use super::params::{paged, required_str};
 use crate::domain::persona::Persona;
 use crate::domain::prompt::identity;
 use crate::error::AppError;

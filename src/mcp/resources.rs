@@ -3,7 +3,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{call_method, paged, required_str, McpError};
+use super::error::McpError;
+use super::params::{paged, required_str};
 use crate::domain::persona::Persona;
 use crate::error::AppError;
 use crate::rpc::context::Ctx;
@@ -137,16 +138,16 @@ pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Re
     let by_id = json!({ "persona_id": persona.id.to_string() });
     let document = match view {
         View::Card => {
-            let card = call_method(router, ctx, "persona.get", by_id.clone()).await?;
-            let status = call_method(router, ctx, "persona.status", by_id.clone()).await?;
-            let emotions = call_method(router, ctx, "emotional.get_state", by_id).await?;
+            let card = router.answer(ctx.clone(), "persona.get", by_id.clone()).await?;
+            let status = router.answer(ctx.clone(), "persona.status", by_id.clone()).await?;
+            let emotions = router.answer(ctx.clone(), "emotional.get_state", by_id).await?;
             json!({
                 "persona": card["persona"],
                 "interaction_state": status["interaction_state"],
                 "emotional_state": emotions["emotional_state"],
             })
         }
-        View::Relationships => call_method(router, ctx, "relationship.list", by_id).await?,
+        View::Relationships => router.answer(ctx.clone(), "relationship.list", by_id).await?,
         View::Memories => visible_memories(ctx, &persona).await?,
     };
     Ok(json!({ "contents": [{ "uri": uri, "mimeType": JSON, "text": document.to_string() }] }))

@@ -13,7 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::lifecycle::LogLevel;
+use super::log_level::LogLevel;
 use crate::rpc::context::{Connection, Ctx, Outbox};
 use crate::rpc::hub::Hub;
 

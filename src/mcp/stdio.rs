@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::task::JoinSet;
 
+use super::dispatch::Dispatcher;
 use crate::app::{Core, StartError};
 use crate::config::Settings;
 use crate::rpc;
@@ -59,7 +60,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let max_batch = settings.server.max_batch;
     let grace = Duration::from_secs(settings.server.shutdown_grace_secs);
     let app = Core::build(settings)?;
-    let router = Arc::new(rpc::router());
+    let mcp = Arc::new(Dispatcher::new(Arc::new(rpc::router())));
     let hub = Arc::new(Hub::default());
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let writer = actix::spawn(async move {
@@ -106,10 +107,10 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
             continue;
         }
         let ctx = ctx.clone();
-        let router = router.clone();
+        let mcp = mcp.clone();
         requests.spawn_local(async move {
-            if let Some(answer) = router.handle_text(&ctx, &line, max_batch).await {
-                ctx.conn.send(answer);
+            if let Some(answer) = mcp.handle_text(&ctx, &line, max_batch).await {
+                ctx.conn.send(answer.into_text());
             }
         });
         while requests.try_join_next().is_some() {}

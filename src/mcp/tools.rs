@@ -7,8 +7,11 @@ use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
-use super::lifecycle::{Era, LogLevel};
-use super::{call_method, paged, required_str, McpError};
+use super::error::McpError;
+use super::lifecycle::Era;
+use super::log_level::LogLevel;
+use super::params::{paged, required_str};
+use super::session::McpState;
 use crate::actors::turn::ChunkSink;
 use crate::rpc::context::{Ctx, Outbox};
 use crate::rpc::framing::{notification, RpcError};
@@ -119,6 +122,7 @@ fn tool_result(result: Result<Value, RpcError>) -> Value {
 /// `tools/call`. `None` when the client cancelled the call (no answer is sent then).
 pub async fn call(
     router: &Router,
+    state: &McpState,
     ctx: &Ctx,
     era: Era,
     params: &Map<String, Value>,
@@ -132,7 +136,6 @@ pub async fn call(
         Some(Value::Object(a)) => a.clone(),
         Some(_) => return Err(McpError::InvalidParams("arguments must be an object".into())),
     };
-    let state = router.mcp();
     if let Some(handle) = arguments.get("session_id").and_then(Value::as_str) {
         ctx.conn.resume_session(handle);
         if let Some(persona) = state.recall_persona(&ctx.conn.session_id()) {
@@ -156,7 +159,7 @@ pub async fn call(
             .await
     } else {
         tokio::select! {
-            r = call_method(router, ctx, method.name, arguments) => r,
+            r = router.answer(ctx.clone(), method.name, arguments) => r,
             () = cancel.cancelled() => return Ok(None),
         }
     };

@@ -139,6 +139,41 @@ pub fn parse_request(value: Value) -> Result<Request, (Option<Value>, RpcError)>
     Ok(Request { id, method, params })
 }
 
+/// The answer to one request: its id and its result or error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The request's id (null when it could not be read).
+    pub id: Value,
+    /// The result, or the error.
+    pub outcome: Result<Value, RpcError>,
+}
+
+impl Response {
+    /// A successful answer.
+    pub fn success(id: Value, result: Value) -> Self {
+        Self {
+            id,
+            outcome: Ok(result),
+        }
+    }
+
+    /// A failed answer.
+    pub fn failure(id: Value, error: RpcError) -> Self {
+        Self {
+            id,
+            outcome: Err(error),
+        }
+    }
+
+    /// The JSON-RPC response object.
+    pub fn into_value(self) -> Value {
+        match self.outcome {
+            Ok(result) => success(&self.id, result),
+            Err(error) => failure(&self.id, error),
+        }
+    }
+}
+
 /// A success response.
 pub fn success(id: &Value, result: Value) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "result": result })

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::future::{join_all, BoxFuture};
+use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
@@ -16,10 +16,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::context::Ctx;
-use super::framing::{failure, parse_request, success, Request, RpcError};
+use super::framing::{Request, Response, RpcError};
 use crate::actors::turn::ChunkSink;
 use crate::error::AppError;
-use crate::mcp::McpState;
 
 /// Typed parameters of one method, validated at the edge.
 pub trait Params: DeserializeOwned + JsonSchema + Send + 'static {
@@ -85,7 +84,6 @@ impl Method {
 pub struct Router {
     methods: HashMap<&'static str, Method>,
     order: Vec<&'static str>,
-    mcp: Arc<McpState>,
 }
 
 fn schema_of<P: JsonSchema>() -> Value {
@@ -275,7 +273,7 @@ impl Router {
         self.methods.get(name)
     }
 
-    /// Runs a method by name (used by every transport).
+    /// Runs a method by name.
     pub async fn invoke(&self, ctx: Ctx, method: &str, params: Value) -> Result<Reply, AppError> {
         let Some(m) = self.methods.get(method) else {
             return Err(AppError::Internal(format!("no method {method}")));
@@ -298,24 +296,23 @@ impl Router {
         progress(ctx, params, sink, cancel).await
     }
 
-    /// The Model Context Protocol state shared by every transport (sessions, in-flight calls).
-    pub fn mcp(&self) -> &Arc<McpState> {
-        &self.mcp
+    /// Runs a method that answers with one value (every method but the streaming ones) and returns it.
+    pub async fn answer(&self, ctx: Ctx, method: &str, params: Value) -> Result<Value, AppError> {
+        match self.invoke(ctx, method, params).await? {
+            Reply::Value(v) => Ok(v),
+            Reply::Sent => Err(AppError::Internal(format!("{method} streamed instead of answering"))),
+        }
     }
 
     /// Answers one validated request; `None` for notifications and for methods that sent their own frames.
-    pub async fn call(&self, ctx: &Ctx, req: Request) -> Option<Value> {
+    pub async fn call(&self, ctx: &Ctx, req: Request) -> Option<Response> {
         let started = Instant::now();
         let id = req.id.clone().unwrap_or(Value::Null);
         let Some(method) = self.methods.get(req.method.as_str()) else {
-            if crate::mcp::is_mcp_method(&req.method) {
-                return crate::mcp::handle(self, ctx, req).await;
-            }
             ctx.app.metrics.record_request("unknown", "method_not_found", started);
             return req
                 .id
-                .as_ref()
-                .map(|id| failure(id, RpcError::method_not_found(&req.method)));
+                .map(|id| Response::failure(id, RpcError::method_not_found(&req.method)));
         };
         if let Some(session) = req.params.get("session_id").and_then(Value::as_str) {
             ctx.conn.resume_session(session);
@@ -330,44 +327,10 @@ impl Router {
         ctx.app.metrics.record_request(method.name, outcome, started);
         let answer = match result {
             Ok(Reply::Sent) => return None,
-            Ok(Reply::Value(v)) => success(&id, v),
-            Err(e) => failure(&id, e.into()),
+            Ok(Reply::Value(v)) => Response::success(id, v),
+            Err(e) => Response::failure(id, e.into()),
         };
         req.id.map(|_| answer)
-    }
-
-    /// Answers one text frame: a request, a notification or a batch. `None` when nothing is to be sent.
-    pub async fn handle_text(&self, ctx: &Ctx, text: &str, max_batch: usize) -> Option<String> {
-        let value: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(_) => return Some(failure(&Value::Null, RpcError::parse_error()).to_string()),
-        };
-        let answer = match value {
-            Value::Array(items) if items.is_empty() => {
-                Some(failure(&Value::Null, RpcError::invalid_request("empty batch")))
-            }
-            Value::Array(items) if items.len() > max_batch => Some(failure(
-                &Value::Null,
-                RpcError::invalid_request(&format!("batch larger than {max_batch}")),
-            )),
-            Value::Array(items) => {
-                let answers: Vec<Value> = join_all(items.into_iter().map(|item| self.call_value(ctx, item)))
-                    .await
-                    .into_iter()
-                    .flatten()
-                    .collect();
-                (!answers.is_empty()).then_some(Value::Array(answers))
-            }
-            single => self.call_value(ctx, single).await,
-        };
-        answer.map(|a| a.to_string())
-    }
-
-    async fn call_value(&self, ctx: &Ctx, value: Value) -> Option<Value> {
-        match parse_request(value) {
-            Ok(req) => self.call(ctx, req).await,
-            Err((id, e)) => id.map(|id| failure(&id, e)),
-        }
     }
 }
 

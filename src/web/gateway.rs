@@ -1,5 +1,5 @@
-//! The transports' state beside the core services: the method table, the open connections, the connection
-//! slots (and, through the router, the MCP sessions). Every route receives it as `web::Data<Arc<Gateway>>`.
+//! The transports' state beside the core services: the method table with MCP above it (and the MCP sessions),
+//! the open connections, the connection slots. Every route receives it as `web::Data<Arc<Gateway>>`.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::app::Core;
+use crate::mcp::Dispatcher;
 use crate::rpc::context::{Connection, Ctx};
 use crate::rpc::hub::Hub;
 use crate::rpc::router::Router;
@@ -17,8 +18,10 @@ pub struct Gateway {
     pub core: Arc<Core>,
     /// Open connections.
     pub hub: Arc<Hub>,
-    /// The method table.
+    /// The JSON-RPC method table (the admin API calls it directly).
     pub router: Arc<Router>,
+    /// MCP above the method table: what the MCP and WebSocket transports hand their frames to.
+    pub mcp: Dispatcher,
     /// Connection slots (max connections).
     pub connection_slots: Arc<Semaphore>,
 }
@@ -26,11 +29,13 @@ pub struct Gateway {
 impl Gateway {
     /// A gateway over `core` serving `router`, with `server.max_connections` slots.
     pub fn new(core: Arc<Core>, router: Router) -> Arc<Self> {
+        let router = Arc::new(router);
         Arc::new(Self {
             connection_slots: Arc::new(Semaphore::new(core.settings.server.max_connections)),
             core,
             hub: Arc::new(Hub::default()),
-            router: Arc::new(router),
+            mcp: Dispatcher::new(router.clone()),
+            router,
         })
     }
 

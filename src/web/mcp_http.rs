@@ -24,9 +24,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::WebError;
 use super::ws;
+use crate::mcp::error::{McpError, HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
 use crate::mcp::lifecycle::{HANDSHAKE_VERSIONS, PROTOCOL_VERSION_KEY};
 use crate::mcp::session::{StandaloneOutbox, TransportSession};
-use crate::mcp::{McpError, HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
+use crate::rpc::batch::Answer;
 use crate::rpc::context::{Connection, Outbox};
 use crate::rpc::framing::{failure, RpcError, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
 use crate::web::Gateway;
@@ -103,7 +104,7 @@ pub async fn get(
     let Some(id) = header(&req, SESSION_HEADER) else {
         return Err(WebError::MethodNotAllowed("GET /mcp needs an Mcp-Session-Id (or a WebSocket upgrade)").into());
     };
-    let Some(session) = app.router.mcp().transport(id) else {
+    let Some(session) = app.mcp.state().transport(id) else {
         return Err(WebError::SessionNotFound.into());
     };
     session.touch();
@@ -150,7 +151,7 @@ pub async fn delete(req: HttpRequest, app: web::Data<Arc<Gateway>>) -> Result<Ht
     let Some(id) = header(&req, SESSION_HEADER) else {
         return Err(WebError::BadRequest("Mcp-Session-Id header is required".into()));
     };
-    if app.router.mcp().close_transport(id, &app.hub) {
+    if app.mcp.state().close_transport(id, &app.hub) {
         Ok(HttpResponse::Ok().finish())
     } else {
         Err(WebError::SessionNotFound)
@@ -183,11 +184,8 @@ fn stateless_version(message: &Value) -> Option<&Value> {
 }
 
 /// The HTTP status of a stateless answer: 400 for a malformed request or version, 404 for an unknown method.
-fn stateless_status(answer: &str) -> StatusCode {
-    let code = serde_json::from_str::<Value>(answer)
-        .ok()
-        .and_then(|a| a.get("error")?.get("code")?.as_i64());
-    match code {
+fn stateless_status(answer: &Answer) -> StatusCode {
+    match answer.error().map(|e| e.code) {
         Some(PARSE_ERROR | INVALID_REQUEST | INVALID_PARAMS | HEADER_MISMATCH | UNSUPPORTED_PROTOCOL_VERSION) => {
             StatusCode::BAD_REQUEST
         }
@@ -246,20 +244,20 @@ async fn stateless(
     if wants_sse(req) && has_method(message, "tools/call") {
         let closed = conn.closed.clone();
         actix::spawn(async move {
-            let answer = app.router.handle_text(&ctx, &text, max_batch).await;
+            let answer = app.mcp.handle_text(&ctx, &text, max_batch).await;
             if let Some(answer) = answer {
-                let _ = tx.send(Out::Frame(answer));
+                let _ = tx.send(Out::Frame(answer.into_text()));
             }
             let _ = tx.send(Out::End);
             drop(permit);
         });
         return Ok(sse_response(post_stream(rx, Some(CancelOnDrop(closed)))));
     }
-    let answer = app.router.handle_text(&ctx, &text, max_batch).await;
+    let answer = app.mcp.handle_text(&ctx, &text, max_batch).await;
     conn.closed.cancel();
     drop(permit);
     Ok(match answer {
-        Some(answer) => json_reply(stateless_status(&answer), answer),
+        Some(answer) => json_reply(stateless_status(&answer), answer.into_text()),
         None => HttpResponse::Accepted().finish(),
     })
 }
@@ -278,7 +276,7 @@ async fn with_session(
             )));
         }
     }
-    let state = app.router.mcp().clone();
+    let state = app.mcp.state().clone();
     let (session, new_id) = match header(req, SESSION_HEADER) {
         Some(id) => match state.transport(id) {
             Some(session) => (session, None),
@@ -305,23 +303,23 @@ async fn with_session(
     let max_batch = app.settings.server.max_batch;
     let ids = request_ids(message);
     let mut response = if ids.is_empty() {
-        app.router.handle_text(&ctx, &text, max_batch).await;
+        app.mcp.handle_text(&ctx, &text, max_batch).await;
         HttpResponse::Accepted().finish()
     } else if wants_sse(req) && has_method(message, "tools/call") {
         let (tx, rx) = unbounded_channel();
         let route = state.route(&session.conn, &ids, Arc::new(PostOutbox(tx.clone())));
         actix::spawn(async move {
-            let answer = app.router.handle_text(&ctx, &text, max_batch).await;
+            let answer = app.mcp.handle_text(&ctx, &text, max_batch).await;
             drop(route);
             if let Some(answer) = answer {
-                let _ = tx.send(Out::Frame(answer));
+                let _ = tx.send(Out::Frame(answer.into_text()));
             }
             let _ = tx.send(Out::End);
         });
         sse_response(post_stream(rx, None))
     } else {
-        match app.router.handle_text(&ctx, &text, max_batch).await {
-            Some(answer) => json_reply(StatusCode::OK, answer),
+        match app.mcp.handle_text(&ctx, &text, max_batch).await {
+            Some(answer) => json_reply(StatusCode::OK, answer.into_text()),
             None => HttpResponse::Accepted().finish(),
         }
     };

@@ -107,8 +107,8 @@ impl WsSession {
     fn on_text(&mut self, text: String, ctx: &mut Context<Self>) {
         let Some(conn) = self.conn() else { return };
         let max_batch = self.app.settings.server.max_batch;
-        // Only a batch needs parsing here (to count its requests); the router parses every frame anyway. A batch
-        // over `max_batch` is refused whole by the router, so it costs one token, not one per request.
+        // Only a batch needs parsing here (to count its requests); the dispatcher parses every frame anyway. A batch
+        // over `max_batch` is refused whole by the dispatcher, so it costs one token, not one per request.
         let count = match text.trim_start().starts_with('[') {
             true => match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Array(items)) if items.len() <= max_batch => items.len(),
@@ -125,12 +125,12 @@ impl WsSession {
             return;
         }
         let rpc = self.app.ctx(conn.clone());
-        let router = self.app.router.clone();
+        let app = self.app.clone();
         let me = ctx.address();
         self.in_flight += 1;
         actix::spawn(async move {
-            if let Some(answer) = router.handle_text(&rpc, &text, max_batch).await {
-                conn.send(answer);
+            if let Some(answer) = app.mcp.handle_text(&rpc, &text, max_batch).await {
+                conn.send(answer.into_text());
             }
             me.do_send(Answered);
         });

@@ -7,9 +7,7 @@ use actix_web::web;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::AppError;
 use crate::rpc::context::{Connection, Outbox};
-use crate::rpc::router::Reply;
 use crate::web::error::WebError;
 use crate::web::Gateway;
 
@@ -29,10 +27,7 @@ pub async fn call_as(app: &App, reader: Option<Uuid>, method: &str, params: Valu
     let conn = Arc::new(Connection::new(Arc::new(NoFrames)));
     conn.set_current_persona(reader);
     let ctx = app.ctx(conn);
-    match app.router.invoke(ctx, method, params).await? {
-        Reply::Value(v) => Ok(v),
-        Reply::Sent => Err(AppError::Internal(format!("{method} streamed on the admin API")).into()),
-    }
+    Ok(app.router.answer(ctx, method, params).await?)
 }
 
 /// Calls `method` with `params` on a fresh connection without a current persona.
