@@ -187,6 +187,27 @@ impl MemoryService {
         Ok(stored)
     }
 
+    /// Replaces a memory's content and answers once its new vector is indexed (keyword search sees the new text
+    /// at once); false when the memory is gone.
+    pub async fn edit_content(&self, stored: &StoredMemory, content: String) -> Result<bool, AppError> {
+        if !self.store.memories().edit_content(stored.key, content.clone()).await? {
+            return Ok(false);
+        }
+        if let Some(queue) = &self.queue {
+            let (done, wait) = oneshot::channel();
+            let job = EmbedJob {
+                key: stored.key,
+                persona: stored.memory.persona_id,
+                content,
+                done: Some(done),
+            };
+            if queue.submit(vec![job]) {
+                let _ = wait.await;
+            }
+        }
+        Ok(true)
+    }
+
     /// One memory.
     pub async fn get(&self, id: Uuid) -> Result<Option<StoredMemory>, AppError> {
         Ok(self.store.memories().get(id).await?)

@@ -281,17 +281,64 @@ impl StateFiles {
         Ok(counts.into_iter().map(|(t, n)| (t.to_string(), n)).collect())
     }
 
+    /// The path of the save `name`: a plain file name in the state directory ending in `.pmstate`, as
+    /// `state.list` gives it (the file need not exist); anything else is refused.
+    pub fn named(&self, name: &str) -> Result<PathBuf, StateError> {
+        let plain = Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name);
+        if !plain || name.starts_with('.') || !name.ends_with(&format!(".{EXTENSION}")) {
+            return Err(StateError::BadParam {
+                field: "name",
+                message: format!("{name:?} is not the name of a state file (NAME.{EXTENSION})"),
+            });
+        }
+        Ok(self.dir.join(name))
+    }
+
+    /// A fresh hidden path in the state directory for a file being uploaded (never listed, never loaded).
+    pub fn incoming(&self) -> Result<PathBuf, StateError> {
+        std::fs::create_dir_all(&self.dir).map_err(StateError::io(&self.dir))?;
+        Ok(self.dir.join(format!(".upload-{}.incoming", uuid::Uuid::new_v4())))
+    }
+
+    /// Verifies an uploaded file completely and, when it is a sound snapshot, makes it the save `name`
+    /// (fsynced, renamed into place, the directory fsynced); the upload is removed either way. A file that does
+    /// not verify is refused, and so is a name already taken.
+    pub async fn adopt(&self, upload: PathBuf, name: &str) -> Result<SaveInfo, StateError> {
+        let result = self.adopt_checked(&upload, name).await;
+        let _ = std::fs::remove_file(&upload);
+        result
+    }
+
+    async fn adopt_checked(&self, upload: &Path, name: &str) -> Result<SaveInfo, StateError> {
+        let target = self.named(name)?;
+        let verified = self.verify(upload.to_path_buf()).await?;
+        std::fs::File::open(upload)
+            .and_then(|f| f.sync_all())
+            .map_err(StateError::io(upload))?;
+        let _turn = BUSY.lock().await;
+        if target.exists() {
+            return Err(StateError::Refused(format!("a state file named {name} exists already")));
+        }
+        std::fs::rename(upload, &target).map_err(StateError::io(&target))?;
+        sync_dir(&self.dir)?;
+        tracing::info!(path = %target.display(), bytes = verified.bytes, "state file uploaded");
+        Ok(SaveInfo {
+            name: name.to_string(),
+            path: target,
+            bytes: verified.bytes,
+            created_at: verified.header.created_at,
+            format_version: verified.header.format_version,
+            counts: verified.header.counts,
+        })
+    }
+
     /// Deletes the save `name` (a file name in the state directory, as `state.list` gives it).
     pub fn delete(&self, name: &str) -> Result<PathBuf, StateError> {
-        let plain = Path::new(name).file_name().and_then(|n| n.to_str()) == Some(name);
         let unknown = || StateError::BadParam {
             field: "name",
             message: format!("no state file named {name:?} in {}", self.dir.display()),
         };
-        if !plain || name.starts_with('.') || !name.ends_with(&format!(".{EXTENSION}")) {
-            return Err(unknown());
-        }
-        let path = self.dir.join(name);
+        let path = self.named(name).map_err(|_| unknown())?;
         match std::fs::remove_file(&path) {
             Ok(()) => {
                 sync_dir(&self.dir)?;

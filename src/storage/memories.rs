@@ -116,6 +116,11 @@ impl<'a> Memories<'a> {
             .await
     }
 
+    /// Replaces one memory's content and clears its vector (to be embedded anew); false when it is gone.
+    pub async fn edit_content(&self, key: i64, content: String) -> Result<bool, StorageError> {
+        self.db.write(move |c| memories::edit_content(c, key, &content)).await
+    }
+
     /// Sets new importances by key.
     pub async fn set_importance(&self, updates: Vec<(i64, f64)>) -> Result<(), StorageError> {
         self.db.write(move |c| memories::set_importance(c, &updates)).await

@@ -4,9 +4,29 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::AppError;
+
+/// The one error body: `{"error": {"code", "message", "details"}}`.
+#[derive(Serialize, JsonSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorObject,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Serialize, JsonSchema)]
+pub struct ErrorObject {
+    /// A stable, machine-readable name (`not_found`, `invalid_params`, `unauthorized`…).
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// More about it (the field at fault, a correlation id…), or null.
+    pub details: Value,
+}
 
 /// Why an HTTP request was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -141,7 +161,13 @@ impl ResponseError for WebError {
         if let Self::MethodNotAllowed(allow) = self {
             response.insert_header((actix_web::http::header::ALLOW, *allow));
         }
-        response.json(json!({ "error": { "code": self.code(), "message": message, "details": details } }))
+        response.json(ErrorBody {
+            error: ErrorObject {
+                code: self.code(),
+                message,
+                details,
+            },
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod admin_openapi;
 mod admin_page;
 mod admin_roles;
 mod bot;

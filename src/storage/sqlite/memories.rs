@@ -268,6 +268,20 @@ struct MemoryEdit {
     memory_type: Option<String>,
 }
 
+/// Replaces a memory's content and forgets its vector (in the same statement, so the row is never left with the
+/// vector of its old text: the embedding queue, or the start-up check after a crash, embeds it anew); false when
+/// it is gone. The keyword index follows by trigger.
+pub fn edit_content(conn: &mut SqliteConnection, key: i64, content: &str) -> Result<bool, StorageError> {
+    let n = diesel::update(m::table.filter(m::key.eq(key)))
+        .set((
+            m::content.eq(content),
+            m::embedding.eq(None::<Vec<u8>>),
+            m::embedder.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
 /// Changes the importance, visibility and type of one memory (the fields given); false when it is gone.
 pub fn edit(
     conn: &mut SqliteConnection,

@@ -4,11 +4,16 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, put, web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::Serialize;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
 
 use super::bridge::App;
+use super::openapi::{Binary, FileUpload};
 use crate::actors::registry::CardChanged;
 use crate::domain::persona::PersonaChanges;
 use crate::error::AppError;
@@ -19,9 +24,21 @@ use crate::web::error::WebError;
 pub const MAX_AVATAR_BYTES: usize = 2 * 1024 * 1024;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/personas/{id}/avatar", web::put().to(upload))
-        .route("/personas/{id}/avatar", web::get().to(download));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(upload).service(download);
+}
+
+/// `PUT /personas/{id}/avatar`.
+#[derive(Serialize, JsonSchema)]
+pub struct AvatarSaved {
+    /// The persona.
+    pub persona_id: Uuid,
+    /// Where the avatar is served (changes with the image).
+    pub avatar_url: Option<String>,
+    /// image/png, image/jpeg or image/webp, told by the bytes.
+    pub content_type: &'static str,
+    /// Its size.
+    pub bytes: usize,
 }
 
 /// Reads the multipart field `file`, refusing more than `max` bytes (413) and a body that is not multipart (415).
@@ -56,6 +73,11 @@ pub fn is_multipart(req: &HttpRequest) -> bool {
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
+#[utoipa::path(tag = "personas", params(("id" = String, Path, description = "Persona id or name")),
+    request_body(content = FileUpload, content_type = "multipart/form-data",
+        description = "Field `file`: PNG, JPEG or WebP, at most 2 MiB (413 beyond; 415 for another type)"),
+    responses((status = 200, description = "The avatar is stored and set", body = AvatarSaved)))]
+#[put("/personas/{id}/avatar")]
 async fn upload(
     app: App,
     id: web::Path<String>,
@@ -88,14 +110,20 @@ async fn upload(
         .map_err(AppError::from)?
         .ok_or_else(|| AppError::PersonaNotFound(persona.id.to_string()))?;
     app.registry.do_send(CardChanged(persona.clone()));
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "persona_id": persona.id,
-        "avatar_url": persona.avatar_url,
-        "content_type": mime,
-        "bytes": size,
-    })))
+    Ok(HttpResponse::Ok().json(AvatarSaved {
+        persona_id: persona.id,
+        avatar_url: persona.avatar_url,
+        content_type: mime,
+        bytes: size,
+    }))
 }
 
+#[utoipa::path(tag = "personas", params(("id" = String, Path, description = "Persona id or name")),
+    responses(
+        (status = 200, description = "The image, with an ETag", content(
+            (Binary = "image/png"), (Binary = "image/jpeg"), (Binary = "image/webp"))),
+        (status = 304, description = "Not modified (If-None-Match)")))]
+#[get("/personas/{id}/avatar")]
 async fn download(app: App, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let persona = app.resolve_persona(&id).await?;
     let found = avatars::read(&app.settings.storage.data_dir, persona.avatar_url.as_deref())

@@ -3,16 +3,20 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::avatars::{is_multipart, read_file_field};
 use super::bridge::{call, App};
+use super::openapi::{Binary, FileUpload};
 use super::personas::persona_object;
 use crate::domain::card::{self, CardError};
+use crate::rpc::results::persona::CardWithStats;
 use crate::storage::avatars::sniff_image;
 use crate::web::error::WebError;
 
@@ -20,9 +24,30 @@ use crate::web::error::WebError;
 pub const MAX_CARD_BYTES: usize = 8 * 1024 * 1024;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/personas/import", web::post().to(import))
-        .route("/personas/{id}/card", web::get().to(export));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(import).service(export);
+}
+
+/// A Character Card V2 or V3 as JSON.
+#[derive(Serialize, JsonSchema)]
+pub struct CardJson {
+    /// `chara_card_v2` or `chara_card_v3`.
+    pub spec: String,
+    /// `2.0` or `3.0`.
+    pub spec_version: String,
+    /// The card's fields (name, description, personality, scenario, first_mes, character_book…).
+    pub data: Map<String, Value>,
+}
+
+/// `POST /personas/import`: the new persona (as `GET /personas/{id}`) and how many lore memories its character
+/// book gave.
+#[derive(Serialize, JsonSchema)]
+pub struct ImportedPersona {
+    /// The persona.
+    #[serde(flatten)]
+    pub persona: CardWithStats,
+    /// Character book entries stored as lore memories.
+    pub lore_memories: usize,
 }
 
 /// The card JSON in an uploaded file: a PNG with a card chunk, or JSON.
@@ -51,6 +76,11 @@ async fn read_body(mut payload: web::Payload, max: usize) -> Result<Vec<u8>, Web
     Ok(body)
 }
 
+#[utoipa::path(tag = "cards",
+    request_body(description = "A V2/V3 card: multipart field `file` (PNG or JSON), or the PNG or JSON as the body",
+        content((FileUpload = "multipart/form-data"), (CardJson = "application/json"), (Binary = "image/png"))),
+    responses((status = 201, description = "The persona made from the card", body = ImportedPersona)))]
+#[post("/personas/import")]
 async fn import(app: App, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, WebError> {
     let bytes = if is_multipart(&req) {
         read_file_field(&req, Multipart::new(req.headers(), payload), MAX_CARD_BYTES).await?
@@ -69,7 +99,8 @@ async fn import(app: App, req: HttpRequest, payload: web::Payload) -> Result<Htt
 }
 
 /// `?format=json|png&spec=v2|v3`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CardQuery {
     /// `json` (default) or `png`.
     #[serde(default)]
@@ -79,6 +110,10 @@ pub struct CardQuery {
     pub spec: Option<String>,
 }
 
+#[utoipa::path(tag = "cards", params(("id" = String, Path, description = "Persona id or name"), CardQuery),
+    responses((status = 200, description = "The card, as a download",
+        content((CardJson = "application/json"), (Binary = "image/png")))))]
+#[get("/personas/{id}/card")]
 async fn export(app: App, id: web::Path<String>, query: web::Query<CardQuery>) -> Result<HttpResponse, WebError> {
     let format = query.format.clone().unwrap_or_else(|| "json".into());
     let spec = query.spec.clone().unwrap_or_else(|| "v3".into());

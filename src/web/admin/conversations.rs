@@ -1,24 +1,28 @@
 //! `/conversations`: chats (a client with a persona) and persona-to-persona dialogues, with their transcripts.
 
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use actix_web::{get, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::bridge::{call, App};
-use super::paging::PageQuery;
+use super::bridge::App;
+use super::paging::{Page, PageQuery};
 use crate::domain::chat::{ChatConversation, ChatMessage};
 use crate::error::AppError;
+use crate::rpc::conversation::status_of;
+use crate::rpc::results::conversation::DialogueStatus;
 use crate::web::error::WebError;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/conversations", web::get().to(list))
-        .route("/conversations/{cid}", web::get().to(get));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list).service(get);
 }
 
 /// `GET /conversations` filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationFilter {
     /// Only this persona's (id or name).
     #[serde(default)]
@@ -28,29 +32,132 @@ pub struct ConversationFilter {
     pub kind: Option<String>,
 }
 
-fn chat_json(c: &ChatConversation) -> Value {
-    json!({
-        "id": c.id,
-        "kind": "chat",
-        "persona_id": c.persona_id,
-        "session_id": c.session_id,
-        "channel": c.channel,
-        "summary": c.summary,
-    })
+/// A chat: a client (or a Matrix room's speaker) with a persona.
+#[derive(Serialize, JsonSchema)]
+pub struct ChatRow {
+    /// Conversation id.
+    pub id: Uuid,
+    /// Always `chat`.
+    pub kind: &'static str,
+    /// The persona.
+    pub persona_id: Uuid,
+    /// The client's session.
+    pub session_id: String,
+    /// Where it happens (a connection, a Matrix room and speaker).
+    pub channel: String,
+    /// The summary of its older messages.
+    pub summary: Option<String>,
 }
 
-fn message_json(m: &ChatMessage) -> Value {
-    json!({
-        "seq": m.seq,
-        "role": m.role.as_str(),
-        "content": m.content,
-        "sender": m.sender,
-        "room_id": m.room_id,
-        "partial": m.partial,
-        "created_at": m.created_at,
-    })
+impl From<&ChatConversation> for ChatRow {
+    fn from(c: &ChatConversation) -> Self {
+        Self {
+            id: c.id,
+            kind: "chat",
+            persona_id: c.persona_id,
+            session_id: c.session_id.clone(),
+            channel: c.channel.clone(),
+            summary: c.summary.clone(),
+        }
+    }
 }
 
+/// A persona-to-persona conversation: the row of `conversation.list`.
+#[derive(Serialize, JsonSchema)]
+pub struct DialogueRow {
+    /// As `conversation.status`.
+    #[serde(flatten)]
+    pub status: DialogueStatus,
+    /// Always `dialogue`.
+    pub kind: &'static str,
+}
+
+/// A row of `GET /conversations`.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ConversationRow {
+    /// A chat.
+    Chat(ChatRow),
+    /// A persona-to-persona conversation.
+    Dialogue(DialogueRow),
+}
+
+/// `GET /conversations`.
+pub type ConversationPage = Page<ConversationRow>;
+
+/// A chat message.
+#[derive(Serialize, JsonSchema)]
+pub struct MessageRow {
+    /// Its place in the conversation.
+    pub seq: i64,
+    /// user, assistant or system.
+    pub role: &'static str,
+    /// The text.
+    pub content: String,
+    /// Who wrote it (a Matrix user), when known.
+    pub sender: Option<String>,
+    /// The Matrix room, when it came from one.
+    pub room_id: Option<String>,
+    /// A reply cut short.
+    pub partial: bool,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&ChatMessage> for MessageRow {
+    fn from(m: &ChatMessage) -> Self {
+        Self {
+            seq: m.seq,
+            role: m.role.as_str(),
+            content: m.content.clone(),
+            sender: m.sender.clone(),
+            room_id: m.room_id.clone(),
+            partial: m.partial,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// A turn of a persona-to-persona conversation.
+#[derive(Serialize, JsonSchema)]
+pub struct TurnRow {
+    /// Who spoke.
+    pub speaker_id: Uuid,
+    /// What they said.
+    pub content: String,
+    /// Their wish to go on, 0..1.
+    pub continue_score: f64,
+    /// Tokens the turn used.
+    pub tokens_used: i64,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /conversations/{cid}`: a conversation with its transcript.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Transcript {
+    /// A chat and its messages.
+    Chat {
+        /// The chat.
+        #[serde(flatten)]
+        chat: ChatRow,
+        /// Its messages, oldest first.
+        messages: Vec<MessageRow>,
+    },
+    /// A persona-to-persona conversation and its turns.
+    Dialogue {
+        /// The conversation.
+        #[serde(flatten)]
+        dialogue: DialogueRow,
+        /// Its turns, oldest first.
+        messages: Vec<TurnRow>,
+    },
+}
+
+#[utoipa::path(tag = "conversations", params(ConversationFilter, PageQuery),
+    responses((status = 200, description = "Chats, then persona-to-persona conversations", body = ConversationPage)))]
+#[get("/conversations")]
 async fn list(
     app: App,
     filter: web::Query<ConversationFilter>,
@@ -66,45 +173,51 @@ async fn list(
     };
     let mut items = Vec::new();
     if kind != Some("dialogue") {
-        items.extend(app.store.conversations().list(persona).await?.iter().map(chat_json));
+        let chats = app.store.conversations().list(persona).await?;
+        items.extend(chats.iter().map(|c| ConversationRow::Chat(c.into())));
     }
     if kind != Some("chat") {
-        let params = json!({ "persona_id": persona, "active_only": false });
-        let mut dialogues = call(&app, "conversation.list", params).await?;
-        if let Value::Array(rows) = dialogues["conversations"].take() {
-            items.extend(rows.into_iter().map(|mut d| {
-                d["kind"] = json!("dialogue");
-                d
-            }));
-        }
+        let dialogues = app.store.dialogues().list(persona, false).await?;
+        items.extend(dialogues.iter().map(|d| {
+            ConversationRow::Dialogue(DialogueRow {
+                status: status_of(d),
+                kind: "dialogue",
+            })
+        }));
     }
     Ok(HttpResponse::Ok().json(page.page(items)?))
 }
 
+#[utoipa::path(tag = "conversations", params(("cid" = String, Path, description = "Conversation id")),
+    responses((status = 200, description = "The conversation with its transcript", body = Transcript)))]
+#[get("/conversations/{cid}")]
 async fn get(app: App, cid: web::Path<String>) -> Result<HttpResponse, WebError> {
     let missing = || WebError::App(AppError::ConversationNotFound(cid.to_string()));
     let id = Uuid::parse_str(cid.trim()).map_err(|_| missing())?;
     if let Some(chat) = app.store.conversations().get(id).await? {
         let messages = app.store.conversations().range(id, 0, i64::MAX).await?;
-        let mut out = chat_json(&chat);
-        out["messages"] = messages.iter().map(message_json).collect();
-        return Ok(HttpResponse::Ok().json(out));
+        return Ok(HttpResponse::Ok().json(Transcript::Chat {
+            chat: (&chat).into(),
+            messages: messages.iter().map(MessageRow::from).collect(),
+        }));
     }
     let dialogue = app.store.dialogues().get(id).await?.ok_or_else(missing)?;
-    let mut out = serde_json::to_value(crate::rpc::conversation::status_of(&dialogue)).unwrap_or(Value::Null);
-    out["kind"] = json!("dialogue");
-    out["messages"] = dialogue
+    let messages = dialogue
         .turns
         .iter()
-        .map(|t| {
-            json!({
-                "speaker_id": t.speaker_id,
-                "content": t.content,
-                "continue_score": t.continue_score,
-                "tokens_used": t.tokens_used,
-                "created_at": t.created_at,
-            })
+        .map(|t| TurnRow {
+            speaker_id: t.speaker_id,
+            content: t.content.clone(),
+            continue_score: t.continue_score,
+            tokens_used: t.tokens_used,
+            created_at: t.created_at,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(Transcript::Dialogue {
+        dialogue: DialogueRow {
+            status: status_of(&dialogue),
+            kind: "dialogue",
+        },
+        messages,
+    }))
 }

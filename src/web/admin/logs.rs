@@ -1,24 +1,32 @@
 //! `/logs`: the newest lines of the server's log, and every new line live as Server-Sent Events, filtered by level
 //! and target.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use futures_util::stream;
-use serde::Deserialize;
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::error::AppError;
-use crate::logbuf::{self, LogFilter};
+use crate::logbuf::{self, LogFilter, LogLine};
 use crate::web::error::WebError;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/logs", web::get().to(tail))
-        .route("/logs/stream", web::get().to(live));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(tail).service(live);
+}
+
+/// `GET /logs`.
+#[derive(Serialize, JsonSchema)]
+pub struct LogTail {
+    /// The newest lines that pass the filters, oldest first.
+    pub lines: Vec<LogLine>,
 }
 
 /// `?lines=&level=&target=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// How many of the newest lines (1..=5000, default 200).
     #[serde(default)]
@@ -52,15 +60,24 @@ fn buffer() -> Result<&'static logbuf::LogBuffer, WebError> {
         .ok_or_else(|| AppError::Internal("logging was set up without the admin log buffer".into()).into())
 }
 
+#[utoipa::path(tag = "logs", params(LogQuery),
+    responses((status = 200, description = "The newest log lines", body = LogTail)))]
+#[get("/logs")]
 async fn tail(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {
     let filter = query.filter()?;
     let n = query.lines.unwrap_or(200);
     if !(1..=5000).contains(&n) {
         return Err(AppError::invalid("lines", "lines must be between 1 and 5000").into());
     }
-    Ok(HttpResponse::Ok().json(json!({ "lines": buffer()?.tail(n, &filter) })))
+    Ok(HttpResponse::Ok().json(LogTail {
+        lines: buffer()?.tail(n, &filter),
+    }))
 }
 
+#[utoipa::path(tag = "logs", params(LogQuery),
+    responses((status = 200, description = "Server-Sent Events: one `data:` event per new log line (`lines` is ignored)",
+        content((LogLine = "text/event-stream")))))]
+#[get("/logs/stream")]
 async fn live(query: web::Query<LogQuery>) -> Result<HttpResponse, WebError> {
     let filter = query.filter()?;
     let rx = buffer()?.subscribe();

@@ -1,46 +1,62 @@
 //! `/decay`: the background memory decay's state, start, stop and a forced run (over `memory.decay_*`); `/prune`:
 //! pruning every persona that needs it, and the statistics of past runs.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use serde_json::{json, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::body::optional_json;
 use super::bridge::{call, App};
+use crate::rpc::memory::{DecayForceParams, DecayStartParams};
+use crate::rpc::results::memory::{DecayForced, DecayStarted, DecayStatsResult, DecayStopped, PruneStats, PrunedAll};
 use crate::web::error::WebError;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/decay", web::get().to(stats))
-        .route("/decay/start", web::post().to(start))
-        .route("/decay/stop", web::post().to(stop))
-        .route("/decay/force", web::post().to(force))
-        .route("/prune", web::post().to(prune_all))
-        .route("/prune/stats", web::get().to(prune_stats));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(stats)
+        .service(start)
+        .service(stop)
+        .service(force)
+        .service(prune_all)
+        .service(prune_stats);
 }
 
+#[utoipa::path(tag = "memories", responses((status = 200, description = "As `memory.decay_stats`", body = DecayStatsResult)))]
+#[get("/decay")]
 async fn stats(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "memory.decay_stats", json!({})).await?))
 }
 
+#[utoipa::path(tag = "memories", request_body(content = Option<DecayStartParams>, description = "Optional"),
+    responses((status = 200, description = "As `memory.decay_start`", body = DecayStarted)))]
+#[post("/decay/start")]
 async fn start(app: App, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let params = optional_json(&body)?;
     Ok(HttpResponse::Ok().json(call(&app, "memory.decay_start", params).await?))
 }
 
+#[utoipa::path(tag = "memories", responses((status = 200, description = "As `memory.decay_stop`", body = DecayStopped)))]
+#[post("/decay/stop")]
 async fn stop(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "memory.decay_stop", json!({})).await?))
 }
 
+#[utoipa::path(tag = "memories", request_body(content = Option<DecayForceParams>, description = "Optional"),
+    responses((status = 200, description = "As `memory.decay_force`", body = DecayForced)))]
+#[post("/decay/force")]
 async fn force(app: App, body: web::Bytes) -> Result<HttpResponse, WebError> {
     let params: Value = optional_json(&body)?;
     Ok(HttpResponse::Ok().json(call(&app, "memory.decay_force", params).await?))
 }
 
-async fn prune_all(app: App, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let params = optional_json(&body)?;
-    Ok(HttpResponse::Ok().json(call(&app, "memory.prune_all", params).await?))
+#[utoipa::path(tag = "memories", responses((status = 200, description = "As `memory.prune_all`", body = PrunedAll)))]
+#[post("/prune")]
+async fn prune_all(app: App) -> Result<HttpResponse, WebError> {
+    Ok(HttpResponse::Ok().json(call(&app, "memory.prune_all", json!({})).await?))
 }
 
+#[utoipa::path(tag = "memories", responses((status = 200, description = "As `memory.prune_stats`", body = PruneStats)))]
+#[get("/prune/stats")]
 async fn prune_stats(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "memory.prune_stats", json!({})).await?))
 }

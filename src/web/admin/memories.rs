@@ -1,33 +1,64 @@
 //! `/memories`: the filtered, paged list (and search), store, get, update, delete, bulk delete. Reads go through
 //! the same methods as JSON-RPC, called as the memory's owner: the admin sees every memory.
 
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::bridge::{call, call_as, App};
-use super::paging::PageQuery;
+use super::paging::{Page, PageQuery};
 use crate::domain::memory::{StoredMemory, Visibility};
 use crate::error::AppError;
-use crate::rpc::results::memory::MemoryView;
+use crate::rpc::memory::StoreParams;
+use crate::rpc::results::memory::{CrossSearchResult, MemoryDeleted, MemoryView, SharedStatsResult, StatsOf};
 use crate::web::error::WebError;
 
+/// The longest content a memory may have (as `memory.store`).
+const MAX_CONTENT_BYTES: usize = 32 * 1024;
+
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/memories", web::get().to(list))
-        .route("/memories", web::post().to(create))
-        .route("/memories/bulk_delete", web::post().to(bulk_delete))
-        .route("/memories/stats", web::get().to(stats))
-        .route("/memories/shared", web::get().to(shared))
-        .route("/memories/shared/stats", web::get().to(shared_stats))
-        .route("/memories/{mid}", web::get().to(get))
-        .route("/memories/{mid}", web::patch().to(update))
-        .route("/memories/{mid}", web::delete().to(delete));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(bulk_delete)
+        .service(stats)
+        .service(shared)
+        .service(shared_stats)
+        .service(get)
+        .service(update)
+        .service(delete);
+}
+
+/// A row of `GET /memories`: the memory as the memory methods answer it, and its similarity to `q` when the
+/// list is a search within one persona.
+#[derive(Serialize, JsonSchema)]
+pub struct MemoryRow {
+    /// The memory.
+    #[serde(flatten)]
+    pub memory: MemoryView,
+    /// Similarity to `q` (search within a persona only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
+}
+
+/// `GET /memories`.
+pub type MemoryPage = Page<MemoryRow>;
+
+/// `POST /memories/bulk_delete`.
+#[derive(Serialize, JsonSchema)]
+pub struct BulkDeleted {
+    /// How many were deleted.
+    pub deleted: usize,
+    /// The ids that named no memory.
+    pub not_found: Vec<String>,
 }
 
 /// `GET /memories` filters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MemoryFilter {
     /// Owner (id or name).
     #[serde(default)]
@@ -63,6 +94,9 @@ fn blank_to_none(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+#[utoipa::path(tag = "memories", params(MemoryFilter, PageQuery),
+    responses((status = 200, description = "Memories, newest first (by similarity when searching within a persona)", body = MemoryPage)))]
+#[get("/memories")]
 async fn list(
     app: App,
     filter: web::Query<MemoryFilter>,
@@ -118,6 +152,9 @@ async fn stored(app: &App, mid: &str) -> Result<StoredMemory, WebError> {
     app.memory.get(id).await?.ok_or_else(missing)
 }
 
+#[utoipa::path(tag = "memories", request_body = StoreParams,
+    responses((status = 201, description = "The stored memory", body = MemoryView)))]
+#[post("/memories")]
 async fn create(app: App, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
     let body = body.into_inner();
     let persona = body
@@ -133,14 +170,20 @@ async fn create(app: App, body: web::Json<Value>) -> Result<HttpResponse, WebErr
     Ok(HttpResponse::Created().json(memory_json(&stored(&app, mid).await?.memory)))
 }
 
+#[utoipa::path(tag = "memories", params(("mid" = String, Path, description = "Memory id")),
+    responses((status = 200, description = "The memory", body = MemoryView)))]
+#[get("/memories/{mid}")]
 async fn get(app: App, mid: web::Path<String>) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(memory_json(&stored(&app, &mid).await?.memory)))
 }
 
-/// `PATCH /memories/{mid}` body.
-#[derive(Debug, Deserialize)]
+/// `PATCH /memories/{mid}` body: the fields to change.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryPatch {
+    /// New text (at most 32 KiB); the memory is embedded anew before the answer.
+    #[serde(default)]
+    pub content: Option<String>,
     /// New importance, 0..1.
     #[serde(default)]
     pub importance: Option<f64>,
@@ -152,6 +195,10 @@ pub struct MemoryPatch {
     pub memory_type: Option<String>,
 }
 
+#[utoipa::path(tag = "memories", params(("mid" = String, Path, description = "Memory id")),
+    request_body = MemoryPatch,
+    responses((status = 200, description = "The memory after the change", body = MemoryView)))]
+#[patch("/memories/{mid}")]
 async fn update(app: App, mid: web::Path<String>, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
     let patch: MemoryPatch = crate::rpc::router::parse_value(body.into_inner())?;
     if let Some(v) = patch.importance.filter(|v| !(0.0..=1.0).contains(v)) {
@@ -171,7 +218,20 @@ async fn update(app: App, mid: web::Path<String>, body: web::Json<Value>) -> Res
     {
         return Err(AppError::invalid("memory_type", "memory_type must be 1 to 64 characters").into());
     }
+    let content = patch.content.map(|c| c.trim().to_string());
+    match &content {
+        Some(c) if c.is_empty() => return Err(AppError::invalid("content", "content must not be empty").into()),
+        Some(c) if c.len() > MAX_CONTENT_BYTES => {
+            return Err(AppError::invalid("content", "content must be at most 32 KiB").into())
+        }
+        _ => {}
+    }
     let old = stored(&app, &mid).await?;
+    if let Some(c) = content.filter(|c| *c != old.memory.content) {
+        if !app.memory.edit_content(&old, c).await? {
+            return Err(AppError::MemoryNotFound(mid.to_string()).into());
+        }
+    }
     let found = app
         .store
         .memories()
@@ -183,6 +243,9 @@ async fn update(app: App, mid: web::Path<String>, body: web::Json<Value>) -> Res
     Ok(HttpResponse::Ok().json(memory_json(&stored(&app, &mid).await?.memory)))
 }
 
+#[utoipa::path(tag = "memories", params(("mid" = String, Path, description = "Memory id")),
+    responses((status = 200, description = "As `memory.delete`", body = MemoryDeleted)))]
+#[delete("/memories/{mid}")]
 async fn delete(app: App, mid: web::Path<String>) -> Result<HttpResponse, WebError> {
     let found = stored(&app, &mid).await?;
     let owner = found.memory.persona_id;
@@ -191,12 +254,15 @@ async fn delete(app: App, mid: web::Path<String>) -> Result<HttpResponse, WebErr
 }
 
 /// `POST /memories/bulk_delete` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct BulkDelete {
     /// Memory ids.
     pub ids: Vec<String>,
 }
 
+#[utoipa::path(tag = "memories", request_body = BulkDelete,
+    responses((status = 200, description = "What was deleted", body = BulkDeleted)))]
+#[post("/memories/bulk_delete")]
 async fn bulk_delete(app: App, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
     let bulk: BulkDelete = crate::rpc::router::parse_value(body.into_inner())?;
     if bulk.ids.len() > 10_000 {
@@ -212,24 +278,32 @@ async fn bulk_delete(app: App, body: web::Json<Value>) -> Result<HttpResponse, W
         }
     }
     let deleted = app.memory.remove(&found).await?;
-    Ok(HttpResponse::Ok().json(json!({ "deleted": deleted, "not_found": missing })))
+    Ok(HttpResponse::Ok().json(BulkDeleted {
+        deleted,
+        not_found: missing,
+    }))
 }
 
 /// `?persona=` alone.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PersonaFilter {
     /// A persona (id or name); all when absent.
     #[serde(default)]
     pub persona: Option<String>,
 }
 
+#[utoipa::path(tag = "memories", params(PersonaFilter),
+    responses((status = 200, description = "As `memory.stats`", body = StatsOf)))]
+#[get("/memories/stats")]
 async fn stats(app: App, filter: web::Query<PersonaFilter>) -> Result<HttpResponse, WebError> {
     let params = json!({ "persona_id": blank_to_none(&filter.persona) });
     Ok(HttpResponse::Ok().json(call(&app, "memory.stats", params).await?))
 }
 
 /// `GET /memories/shared` query: what a persona may see of the others' shared and public memories.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SharedQuery {
     /// The reader (id or name).
     pub persona: String,
@@ -240,6 +314,9 @@ pub struct SharedQuery {
     pub n_results: Option<i64>,
 }
 
+#[utoipa::path(tag = "memories", params(SharedQuery),
+    responses((status = 200, description = "As `memory.search_cross_persona`", body = CrossSearchResult)))]
+#[get("/memories/shared")]
 async fn shared(app: App, query: web::Query<SharedQuery>) -> Result<HttpResponse, WebError> {
     let reader = app.resolve_persona(&query.persona).await?.id;
     let mut params = json!({ "persona_id": reader, "query": query.q });
@@ -249,6 +326,9 @@ async fn shared(app: App, query: web::Query<SharedQuery>) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(call_as(&app, Some(reader), "memory.search_cross_persona", params).await?))
 }
 
+#[utoipa::path(tag = "memories",
+    responses((status = 200, description = "As `memory.shared_stats`", body = SharedStatsResult)))]
+#[get("/memories/shared/stats")]
 async fn shared_stats(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "memory.shared_stats", json!({})).await?))
 }

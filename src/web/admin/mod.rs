@@ -12,15 +12,18 @@ pub mod conversations;
 pub mod logs;
 pub mod maintenance;
 pub mod memories;
+pub mod openapi;
 pub mod page;
 pub mod paging;
 pub mod parity;
 pub mod personas;
+pub mod schemas;
 pub mod social;
 pub mod state;
 pub mod system;
 
 use actix_web::{middleware, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use auth::AdminState;
 
@@ -29,8 +32,9 @@ use crate::web::error::WebError;
 /// The API's base path.
 pub const API: &str = "/admin/api/v1";
 
-/// Every API route under [`API`].
-pub fn api_routes(cfg: &mut web::ServiceConfig) {
+/// Every API route under [`API`], each with its documentation ([`openapi`]).
+pub fn api_routes(cfg: &mut ServiceConfig) {
+    cfg.service(openapi::openapi_json);
     cards::routes(cfg);
     personas::routes(cfg);
     avatars::routes(cfg);
@@ -55,7 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .wrap(middleware::from_fn(auth::gate))
                 .service(
                     web::scope(API)
-                        .configure(api_routes)
+                        .configure(|cfg| api_routes(&mut ServiceConfig::new(cfg)))
                         .default_service(web::to(not_found)),
                 )
                 .service(web::scope("/admin").configure(page::routes))

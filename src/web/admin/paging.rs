@@ -1,7 +1,7 @@
 //! Cursor paging of admin lists: `?limit=&cursor=` in, `{items, next_cursor}` out.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
@@ -9,7 +9,8 @@ use crate::error::AppError;
 pub const MAX_LIMIT: usize = 500;
 
 /// `limit` (1..=500, default 50) and `cursor` (opaque; from the previous page's `next_cursor`).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page.
     #[serde(default)]
@@ -21,7 +22,7 @@ pub struct PageQuery {
 
 impl PageQuery {
     /// One page of `items` (already filtered and in their final order).
-    pub fn page(&self, items: Vec<Value>) -> Result<Value, AppError> {
+    pub fn page<T>(&self, items: Vec<T>) -> Result<Page<T>, AppError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::invalid(
@@ -38,14 +39,27 @@ impl PageQuery {
         };
         let end = (start + limit).min(items.len());
         let next = (end < items.len()).then(|| format!("o{end}"));
-        let page: Vec<Value> = items.into_iter().skip(start).take(limit).collect();
-        Ok(json!({ "items": page, "next_cursor": next }))
+        let items = items.into_iter().skip(start).take(limit).collect();
+        Ok(Page {
+            items,
+            next_cursor: next,
+        })
     }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Give it as `cursor` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     #[test]
     fn pages_walk_every_item_once() {
@@ -57,9 +71,9 @@ mod tests {
         let mut seen = Vec::new();
         loop {
             let p = q.page(items.clone()).unwrap();
-            seen.extend(p["items"].as_array().unwrap().iter().cloned());
-            match p["next_cursor"].as_str() {
-                Some(c) => q.cursor = Some(c.to_string()),
+            seen.extend(p.items);
+            match p.next_cursor {
+                Some(c) => q.cursor = Some(c),
                 None => break,
             }
         }
@@ -68,13 +82,13 @@ mod tests {
             limit: Some(0),
             cursor: None
         }
-        .page(vec![])
+        .page(Vec::<Value>::new())
         .is_err());
         assert!(PageQuery {
             limit: None,
             cursor: Some("x".into())
         }
-        .page(vec![])
+        .page(Vec::<Value>::new())
         .is_err());
     }
 }

@@ -1,30 +1,54 @@
 //! `/relationships`: a persona's relationships (or every one), one pair, and an interaction applied to a pair.
 
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::{get, put, web, HttpResponse};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::bridge::{call, App};
-use super::paging::PageQuery;
+use super::paging::{Page, PageQuery};
+use crate::domain::compatibility::CompatibilityReport;
+use crate::rpc::relationship::UpdateParams;
+use crate::rpc::results::relationship::{
+    RelationshipFound, RelationshipRow, RelationshipStatsResult, RelationshipUpdated,
+};
 use crate::web::error::WebError;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/relationships", web::get().to(list))
-        .route("/relationships/stats", web::get().to(stats))
-        .route("/relationships/{a}/{b}/compatibility", web::get().to(compatibility))
-        .route("/relationships/{a}/{b}", web::get().to(get))
-        .route("/relationships/{a}/{b}", web::put().to(update));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(stats)
+        .service(compatibility)
+        .service(get)
+        .service(update);
 }
 
+/// A row of `GET /relationships`: a row of `relationship.list` and the persona it was listed for.
+#[derive(Serialize, JsonSchema)]
+pub struct PairRow {
+    /// The row of `relationship.list`.
+    #[serde(flatten)]
+    pub row: RelationshipRow,
+    /// The persona whose relationship it is (as given, or its id).
+    pub persona_id: String,
+}
+
+/// `GET /relationships`.
+pub type RelationshipPage = Page<PairRow>;
+
 /// `GET /relationships` filter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RelationshipFilter {
     /// Only this persona's (id or name); every relationship when absent.
     #[serde(default)]
     pub persona: Option<String>,
 }
 
+#[utoipa::path(tag = "relationships", params(RelationshipFilter, PageQuery),
+    responses((status = 200, description = "A persona's relationships, or every pair once", body = RelationshipPage)))]
+#[get("/relationships")]
 async fn list(
     app: App,
     filter: web::Query<RelationshipFilter>,
@@ -62,12 +86,18 @@ async fn list(
     Ok(HttpResponse::Ok().json(page.page(items)?))
 }
 
+#[utoipa::path(tag = "relationships", params(("a" = String, Path, description = "A persona (id or name)"), ("b" = String, Path, description = "The other persona (id or name)")),
+    responses((status = 200, description = "As `relationship.get`", body = RelationshipFound)))]
+#[get("/relationships/{a}/{b}")]
 async fn get(app: App, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
     let (a, b) = path.into_inner();
     let params = json!({ "persona1_id": a, "persona2_id": b });
     Ok(HttpResponse::Ok().json(call(&app, "relationship.get", params).await?))
 }
 
+#[utoipa::path(tag = "relationships", params(("a" = String, Path, description = "A persona (id or name)"), ("b" = String, Path, description = "The other persona (id or name)")), request_body = UpdateParams,
+    responses((status = 200, description = "As `relationship.update`", body = RelationshipUpdated)))]
+#[put("/relationships/{a}/{b}")]
 async fn update(app: App, path: web::Path<(String, String)>, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
     let (a, b) = path.into_inner();
     let mut params = match body.into_inner() {
@@ -83,10 +113,15 @@ async fn update(app: App, path: web::Path<(String, String)>, body: web::Json<Val
     Ok(HttpResponse::Ok().json(call(&app, "relationship.update", params).await?))
 }
 
+#[utoipa::path(tag = "relationships", responses((status = 200, description = "As `relationship.stats`", body = RelationshipStatsResult)))]
+#[get("/relationships/stats")]
 async fn stats(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "relationship.stats", json!({})).await?))
 }
 
+#[utoipa::path(tag = "relationships", params(("a" = String, Path, description = "A persona (id or name)"), ("b" = String, Path, description = "The other persona (id or name)")),
+    responses((status = 200, description = "As `relationship.compatibility`", body = CompatibilityReport)))]
+#[get("/relationships/{a}/{b}/compatibility")]
 async fn compatibility(app: App, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
     let (a, b) = path.into_inner();
     let params = json!({ "persona1_id": a, "persona2_id": b });

@@ -1,31 +1,39 @@
 //! `/system`: status, models, the configuration (secrets redacted) and a metrics summary.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, HttpResponse};
 use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::bridge::{call, App};
+use super::openapi::AnyObject;
+use crate::rpc::results::system::{Models, SystemStatus};
 use crate::web::error::WebError;
 
 /// Registers the routes.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/system/status", web::get().to(status))
-        .route("/system/models", web::get().to(models))
-        .route("/system/config", web::get().to(config))
-        .route("/system/metrics", web::get().to(metrics));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(status).service(models).service(config).service(metrics);
 }
 
+#[utoipa::path(tag = "system", responses((status = 200, description = "As `system.status`", body = SystemStatus)))]
+#[get("/system/status")]
 async fn status(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "system.status", json!({})).await?))
 }
 
+#[utoipa::path(tag = "system", responses((status = 200, description = "As `system.models`", body = Models)))]
+#[get("/system/models")]
 async fn models(app: App) -> Result<HttpResponse, WebError> {
     Ok(HttpResponse::Ok().json(call(&app, "system.models", json!({})).await?))
 }
 
+#[utoipa::path(tag = "system", responses((status = 200, description = "The merged settings, secrets redacted", body = AnyObject)))]
+#[get("/system/config")]
 async fn config(app: App) -> HttpResponse {
     HttpResponse::Ok().json(app.settings.redacted())
 }
 
+#[utoipa::path(tag = "system", responses((status = 200, description = "Per metric: the total of counters and gauges, count/sum/mean of histograms", body = AnyObject)))]
+#[get("/system/metrics")]
 async fn metrics(app: App) -> HttpResponse {
     HttpResponse::Ok().json(app.metrics.summary())
 }

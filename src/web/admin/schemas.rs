@@ -1,0 +1,93 @@
+//! The request and response types of the admin API as OpenAPI components: their schemas come from their
+//! `schemars` derives ([`crate::openapi_schemas`]); the names are the API's (unique, where the Rust names repeat
+//! across namespaces). Request types leave out the fields a route takes from its path.
+
+use super::avatars::AvatarSaved;
+use super::cards::{CardJson, ImportedPersona};
+use super::conversations::{ConversationPage, Transcript};
+use super::logs::LogTail;
+use super::memories::{BulkDelete, BulkDeleted, MemoryPage, MemoryPatch};
+use super::personas::PersonaPage;
+use super::social::RelationshipPage;
+use super::state::{LoadRequest, StateFileRequest};
+use crate::actors::bot_supervisor::BotView;
+use crate::domain::compatibility::CompatibilityReport;
+use crate::logbuf::LogLine;
+use crate::rpc::results::bot::{BotDeleted, BotList, BotLogLines};
+use crate::rpc::results::memory::{
+    CrossSearchResult, DecayForced, DecayStarted, DecayStatsResult, DecayStopped, MemoryDeleted, MemoryView,
+    PruneRecommendations, PruneStats, Pruned, PrunedAll, SharedStatsResult, StatsOf,
+};
+use crate::rpc::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, Status};
+use crate::rpc::results::relationship::{RelationshipFound, RelationshipStatsResult, RelationshipUpdated};
+use crate::rpc::results::system::{Models, SystemStatus};
+use crate::rpc::state::{DeleteResult, ListResult, LoadResult, SaveResult, VerifyResult};
+use crate::rpc::{bot, emotional, memory, persona, relationship};
+use crate::state::SaveInfo;
+use crate::web::error::ErrorBody;
+
+crate::openapi_schemas!(fn responses; Response:
+    ErrorBody => "ErrorBody",
+    PersonaPage => "PersonaPage",
+    CardWithStats => "PersonaCard",
+    Deleted => "PersonaDeleted",
+    Status => "PersonaStatusReport",
+    PruneRecommendations => "PruneRecommendations",
+    Pruned => "Pruned",
+    Emotions => "Emotions",
+    EmotionsUpdated => "EmotionsUpdated",
+    AvatarSaved => "AvatarSaved",
+    CardJson => "CharacterCard",
+    ImportedPersona => "ImportedPersona",
+    ConversationPage => "ConversationPage",
+    Transcript => "Transcript",
+    LogTail => "LogTail",
+    LogLine => "LogLine",
+    DecayStatsResult => "DecayStatsResult",
+    DecayStarted => "DecayStarted",
+    DecayStopped => "DecayStopped",
+    DecayForced => "DecayForced",
+    PrunedAll => "PrunedAll",
+    PruneStats => "PruneStats",
+    SystemStatus => "SystemStatus",
+    Models => "Models",
+    RelationshipPage => "RelationshipPage",
+    RelationshipFound => "RelationshipFound",
+    RelationshipUpdated => "RelationshipUpdated",
+    RelationshipStatsResult => "RelationshipStatsResult",
+    CompatibilityReport => "CompatibilityReport",
+    MemoryPage => "MemoryPage",
+    MemoryView => "MemoryView",
+    BulkDeleted => "BulkDeleted",
+    MemoryDeleted => "MemoryDeleted",
+    StatsOf => "StatsOf",
+    CrossSearchResult => "CrossSearchResult",
+    SharedStatsResult => "SharedStatsResult",
+    BotList => "BotList",
+    BotView => "BotView",
+    BotDeleted => "BotDeleted",
+    BotLogLines => "BotLogLines",
+    ListResult => "StateSaveList",
+    SaveResult => "StateSaved",
+    VerifyResult => "StateVerified",
+    LoadResult => "StateLoaded",
+    DeleteResult => "StateDeleted",
+    SaveInfo => "SaveInfo",
+);
+
+crate::openapi_schemas!(fn requests; Request:
+    persona::CreateParams => "PersonaCreate",
+    persona::UpdateParams => "PersonaPatch" [without "persona_id"],
+    memory::PruneParams => "PruneOptions" [without "persona_id"],
+    emotional::UpdateStateParams => "EmotionsPatch" [without "persona_id"],
+    memory::StoreParams => "MemoryCreate",
+    MemoryPatch => "MemoryPatch",
+    BulkDelete => "BulkDelete",
+    memory::DecayStartParams => "DecayStart",
+    memory::DecayForceParams => "DecayForce",
+    relationship::UpdateParams => "RelationshipInteraction" [without "persona1_id", "persona2_id"],
+    bot::CreateParams => "BotCreate",
+    bot::UpdateParams => "BotPatch" [without "bot_id"],
+    StateFileRequest => "StateFileRequest",
+    LoadRequest => "StateLoadRequest",
+);
