@@ -9,7 +9,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Map, Value};
 
 use crate::boot;
-use crate::support::TestServer;
+use crate::support::{install_log_buffer, TestServer};
 
 /// The routes of SURFACES.md's "Admin scope" table: each must be in the document.
 const SPEC_ROUTES: &[&str] = &[
@@ -215,13 +215,19 @@ impl Checker {
         if answer.status == StatusCode::NOT_MODIFIED {
             return;
         }
-        let content = documented["content"].as_object().unwrap_or_else(|| panic!("{op_name} {status}: no content"));
-        let media = content
-            .get(&answer.content_type)
-            .unwrap_or_else(|| panic!("{op_name} {status} answered {}, documented: {:?}", answer.content_type, content.keys()));
+        let content = documented["content"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{op_name} {status}: no content"));
+        let media = content.get(&answer.content_type).unwrap_or_else(|| {
+            panic!(
+                "{op_name} {status} answered {}, documented: {:?}",
+                answer.content_type,
+                content.keys()
+            )
+        });
         if answer.content_type == "application/json" {
-            let body: Value = serde_json::from_slice(&answer.bytes)
-                .unwrap_or_else(|e| panic!("{op_name} {status}: not JSON ({e})"));
+            let body: Value =
+                serde_json::from_slice(&answer.bytes).unwrap_or_else(|e| panic!("{op_name} {status}: not JSON ({e})"));
             self.validate(&op_name, &media["schema"], &body);
         }
     }
@@ -291,6 +297,7 @@ fn png() -> Vec<u8> {
 
 #[tokio::test]
 async fn every_route_is_documented_and_answers_what_the_document_says() {
+    install_log_buffer();
     let (_llm, server) = boot(None);
     let mut c = Checker::new(&server).await;
     use Method as M;
@@ -304,59 +311,139 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
         assert!(ops.contains(*route), "{route} (for {method}) is not in the document");
     }
 
-    c.expect(M::GET, "/openapi.json", "/openapi.json", Body::None, 200).await;
+    c.expect(M::GET, "/openapi.json", "/openapi.json", Body::None, 200)
+        .await;
 
     // Personas, avatars, cards.
-    c.expect(M::GET, "/personas", "/personas?limit=2", Body::None, 200).await;
+    c.expect(M::GET, "/personas", "/personas?limit=2", Body::None, 200)
+        .await;
     let body = Body::Json(json!({"name": "Zed", "description": "A tester", "charisma": 12}));
     c.expect(M::POST, "/personas", "/personas", body, 201).await;
-    c.expect(M::GET, "/personas/{id}", "/personas/Zed", Body::None, 200).await;
-    c.expect(M::GET, "/personas/{id}", "/personas/Nobody", Body::None, 404).await;
+    c.expect(M::GET, "/personas/{id}", "/personas/Zed", Body::None, 200)
+        .await;
+    c.expect(M::GET, "/personas/{id}", "/personas/Nobody", Body::None, 404)
+        .await;
     let body = Body::Json(json!({"description": "A careful tester"}));
     c.expect(M::PATCH, "/personas/{id}", "/personas/Zed", body, 200).await;
     let body = Body::Json(json!({"charisma": "high"}));
     c.expect(M::PATCH, "/personas/{id}", "/personas/Zed", body, 422).await;
-    c.expect(M::GET, "/personas/{id}/status", "/personas/Zed/status", Body::None, 200).await;
-    c.expect(M::GET, "/personas/{id}/prune", "/personas/Aria/prune", Body::None, 200).await;
-    c.expect(M::POST, "/personas/{id}/prune", "/personas/Aria/prune", Body::None, 200).await;
-    c.expect(M::GET, "/personas/{id}/emotions", "/personas/Aria/emotions", Body::None, 200).await;
+    c.expect(M::GET, "/personas/{id}/status", "/personas/Zed/status", Body::None, 200)
+        .await;
+    c.expect(M::GET, "/personas/{id}/prune", "/personas/Aria/prune", Body::None, 200)
+        .await;
+    c.expect(M::POST, "/personas/{id}/prune", "/personas/Aria/prune", Body::None, 200)
+        .await;
+    c.expect(
+        M::GET,
+        "/personas/{id}/emotions",
+        "/personas/Aria/emotions",
+        Body::None,
+        200,
+    )
+    .await;
     let body = Body::Json(json!({"mood": 0.3}));
-    c.expect(M::PUT, "/personas/{id}/emotions", "/personas/Aria/emotions", body, 200).await;
+    c.expect(M::PUT, "/personas/{id}/emotions", "/personas/Aria/emotions", body, 200)
+        .await;
     let body = Body::File("a.png", png());
-    c.expect(M::PUT, "/personas/{id}/avatar", "/personas/Aria/avatar", body, 200).await;
-    let a = c.call(M::GET, "/personas/{id}/avatar", "/personas/Aria/avatar", Body::None).await;
+    c.expect(M::PUT, "/personas/{id}/avatar", "/personas/Aria/avatar", body, 200)
+        .await;
+    let a = c
+        .call(M::GET, "/personas/{id}/avatar", "/personas/Aria/avatar", Body::None)
+        .await;
     assert_eq!((a.status, a.content_type.as_str()), (StatusCode::OK, "image/png"));
     let card = json!({"spec": "chara_card_v2", "spec_version": "2.0", "data": {"name": "Mira", "description": "A cartographer",
         "character_book": {"entries": [{"keys": ["map"], "content": "Mira's maps are never wrong."}]}}});
-    c.expect(M::POST, "/personas/import", "/personas/import", Body::Json(card), 201).await;
-    c.expect(M::POST, "/personas/import", "/personas/import", Body::File("x.png", png()), 422).await;
-    c.expect(M::GET, "/personas/{id}/card", "/personas/Mira/card", Body::None, 200).await;
-    let a = c.call(M::GET, "/personas/{id}/card", "/personas/Mira/card?format=png&spec=v2", Body::None).await;
+    c.expect(M::POST, "/personas/import", "/personas/import", Body::Json(card), 201)
+        .await;
+    c.expect(
+        M::POST,
+        "/personas/import",
+        "/personas/import",
+        Body::File("x.png", png()),
+        422,
+    )
+    .await;
+    c.expect(M::GET, "/personas/{id}/card", "/personas/Mira/card", Body::None, 200)
+        .await;
+    let a = c
+        .call(
+            M::GET,
+            "/personas/{id}/card",
+            "/personas/Mira/card?format=png&spec=v2",
+            Body::None,
+        )
+        .await;
     assert_eq!((a.status, a.content_type.as_str()), (StatusCode::OK, "image/png"));
 
     // Memories.
-    let body = Body::Json(json!({"persona_id": "Zed", "content": "Zed keeps a jar of blue marbles", "importance": 0.6}));
+    let body =
+        Body::Json(json!({"persona_id": "Zed", "content": "Zed keeps a jar of blue marbles", "importance": 0.6}));
     let m1 = c.expect(M::POST, "/memories", "/memories", body, 201).await;
     let body = Body::Json(json!({"persona_id": "Zed", "content": "Zed fears thunderstorms", "visibility": "public"}));
     let m2 = c.expect(M::POST, "/memories", "/memories", body, 201).await;
-    let (m1, m2) = (m1["id"].as_str().unwrap().to_string(), m2["id"].as_str().unwrap().to_string());
-    c.expect(M::GET, "/memories", "/memories?persona=Zed&limit=1", Body::None, 200).await;
-    c.expect(M::GET, "/memories", "/memories?persona=Zed&q=marbles", Body::None, 200).await;
-    c.expect(M::GET, "/memories", "/memories?visibility=sometimes", Body::None, 422).await;
-    c.expect(M::GET, "/memories/{mid}", &format!("/memories/{m1}"), Body::None, 200).await;
+    let (m1, m2) = (
+        m1["id"].as_str().unwrap().to_string(),
+        m2["id"].as_str().unwrap().to_string(),
+    );
+    c.expect(M::GET, "/memories", "/memories?persona=Zed&limit=1", Body::None, 200)
+        .await;
+    c.expect(M::GET, "/memories", "/memories?persona=Zed&q=marbles", Body::None, 200)
+        .await;
+    c.expect(M::GET, "/memories", "/memories?visibility=sometimes", Body::None, 422)
+        .await;
+    c.expect(M::GET, "/memories/{mid}", &format!("/memories/{m1}"), Body::None, 200)
+        .await;
     let body = Body::Json(json!({"importance": 0.9, "visibility": "shared"}));
-    c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{m1}"), body, 200).await;
-    c.expect(M::GET, "/memories/stats", "/memories/stats?persona=Zed", Body::None, 200).await;
-    c.expect(M::GET, "/memories/shared", "/memories/shared?persona=Aria&q=storms", Body::None, 200).await;
-    c.expect(M::GET, "/memories/shared/stats", "/memories/shared/stats", Body::None, 200).await;
+    c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{m1}"), body, 200)
+        .await;
+    c.expect(
+        M::GET,
+        "/memories/stats",
+        "/memories/stats?persona=Zed",
+        Body::None,
+        200,
+    )
+    .await;
+    c.expect(
+        M::GET,
+        "/memories/shared",
+        "/memories/shared?persona=Aria&q=storms",
+        Body::None,
+        200,
+    )
+    .await;
+    c.expect(
+        M::GET,
+        "/memories/shared/stats",
+        "/memories/shared/stats",
+        Body::None,
+        200,
+    )
+    .await;
     let body = Body::Json(json!({"ids": [m2, "00000000-0000-0000-0000-000000000000"]}));
-    c.expect(M::POST, "/memories/bulk_delete", "/memories/bulk_delete", body, 200).await;
-    c.expect(M::DELETE, "/memories/{mid}", &format!("/memories/{m1}"), Body::None, 200).await;
-    c.expect(M::DELETE, "/memories/{mid}", &format!("/memories/{m1}"), Body::None, 404).await;
+    c.expect(M::POST, "/memories/bulk_delete", "/memories/bulk_delete", body, 200)
+        .await;
+    c.expect(
+        M::DELETE,
+        "/memories/{mid}",
+        &format!("/memories/{m1}"),
+        Body::None,
+        200,
+    )
+    .await;
+    c.expect(
+        M::DELETE,
+        "/memories/{mid}",
+        &format!("/memories/{m1}"),
+        Body::None,
+        404,
+    )
+    .await;
 
     // Pruning and decay.
     c.expect(M::GET, "/decay", "/decay", Body::None, 200).await;
-    c.expect(M::POST, "/decay/start", "/decay/start", Body::Json(json!({})), 200).await;
+    c.expect(M::POST, "/decay/start", "/decay/start", Body::Json(json!({})), 200)
+        .await;
     c.expect(M::POST, "/decay/stop", "/decay/stop", Body::None, 200).await;
     c.expect(M::POST, "/decay/force", "/decay/force", Body::None, 200).await;
     c.expect(M::POST, "/prune", "/prune", Body::None, 200).await;
@@ -364,13 +451,25 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
 
     // Relationships.
     let body = Body::Json(json!({"interaction_quality": 0.5}));
-    c.expect(M::PUT, "/relationships/{a}/{b}", "/relationships/Aria/Kira", body, 200).await;
-    c.expect(M::GET, "/relationships/{a}/{b}", "/relationships/Aria/Kira", Body::None, 200).await;
-    c.expect(M::GET, "/relationships", "/relationships", Body::None, 200).await;
-    c.expect(M::GET, "/relationships", "/relationships?persona=Aria", Body::None, 200).await;
+    c.expect(M::PUT, "/relationships/{a}/{b}", "/relationships/Aria/Kira", body, 200)
+        .await;
+    c.expect(
+        M::GET,
+        "/relationships/{a}/{b}",
+        "/relationships/Aria/Kira",
+        Body::None,
+        200,
+    )
+    .await;
+    c.expect(M::GET, "/relationships", "/relationships", Body::None, 200)
+        .await;
+    c.expect(M::GET, "/relationships", "/relationships?persona=Aria", Body::None, 200)
+        .await;
     let path = "/relationships/Aria/Kira/compatibility";
-    c.expect(M::GET, "/relationships/{a}/{b}/compatibility", path, Body::None, 200).await;
-    c.expect(M::GET, "/relationships/stats", "/relationships/stats", Body::None, 200).await;
+    c.expect(M::GET, "/relationships/{a}/{b}/compatibility", path, Body::None, 200)
+        .await;
+    c.expect(M::GET, "/relationships/stats", "/relationships/stats", Body::None, 200)
+        .await;
 
     // Conversations: a chat and a persona-to-persona conversation, made over WebSocket.
     let mut ws = server.client().await;
@@ -382,21 +481,40 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
             json!({"persona1_id": "Aria", "persona2_id": "Kira", "topic": "maps", "token_budget": 50}),
         )
         .await;
-    ws.result("conversation.turn", json!({"conversation_id": started["conversation_id"]}))
+    ws.result(
+        "conversation.turn",
+        json!({"conversation_id": started["conversation_id"]}),
+    )
+    .await;
+    let page = c
+        .expect(M::GET, "/conversations", "/conversations", Body::None, 200)
         .await;
-    let page = c.expect(M::GET, "/conversations", "/conversations", Body::None, 200).await;
     let items = page["items"].as_array().unwrap();
     for kind in ["chat", "dialogue"] {
-        let row = items.iter().find(|r| r["kind"] == kind).unwrap_or_else(|| panic!("a {kind}: {page}"));
+        let row = items
+            .iter()
+            .find(|r| r["kind"] == kind)
+            .unwrap_or_else(|| panic!("a {kind}: {page}"));
         let id = row["id"].as_str().unwrap();
-        let t = c.expect(M::GET, "/conversations/{cid}", &format!("/conversations/{id}"), Body::None, 200).await;
+        let t = c
+            .expect(
+                M::GET,
+                "/conversations/{cid}",
+                &format!("/conversations/{id}"),
+                Body::None,
+                200,
+            )
+            .await;
         assert!(!t["messages"].as_array().unwrap().is_empty(), "{kind} transcript: {t}");
     }
-    c.expect(M::GET, "/conversations", "/conversations?kind=never", Body::None, 422).await;
+    c.expect(M::GET, "/conversations", "/conversations?kind=never", Body::None, 422)
+        .await;
 
     // Logs and system.
     c.expect(M::GET, "/logs", "/logs?lines=20", Body::None, 200).await;
-    let a = c.call(M::GET, "/logs/stream", "/logs/stream?level=info", Body::None).await;
+    let a = c
+        .call(M::GET, "/logs/stream", "/logs/stream?level=info", Body::None)
+        .await;
     assert_eq!(a.status, StatusCode::OK);
     for route in ["/system/status", "/system/models", "/system/config", "/system/metrics"] {
         c.expect(M::GET, route, route, Body::None, 200).await;
@@ -412,12 +530,18 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
     c.expect(M::GET, "/bots/{bid}", &at(""), Body::None, 200).await;
     let body = Body::Json(json!({"reply_mode": "all"}));
     c.expect(M::PATCH, "/bots/{bid}", &at(""), body, 200).await;
-    c.expect(M::POST, "/bots/{bid}/start", &at("/start"), Body::None, 200).await;
-    c.expect(M::GET, "/bots/{bid}/logs", &at("/logs?lines=10"), Body::None, 200).await;
-    let a = c.call(M::GET, "/bots/{bid}/logs/stream", &at("/logs/stream"), Body::None).await;
+    c.expect(M::POST, "/bots/{bid}/start", &at("/start"), Body::None, 200)
+        .await;
+    c.expect(M::GET, "/bots/{bid}/logs", &at("/logs?lines=10"), Body::None, 200)
+        .await;
+    let a = c
+        .call(M::GET, "/bots/{bid}/logs/stream", &at("/logs/stream"), Body::None)
+        .await;
     assert_eq!(a.status, StatusCode::OK);
-    c.expect(M::POST, "/bots/{bid}/restart", &at("/restart"), Body::None, 200).await;
-    c.expect(M::POST, "/bots/{bid}/stop", &at("/stop"), Body::None, 200).await;
+    c.expect(M::POST, "/bots/{bid}/restart", &at("/restart"), Body::None, 200)
+        .await;
+    c.expect(M::POST, "/bots/{bid}/stop", &at("/stop"), Body::None, 200)
+        .await;
     c.expect(M::DELETE, "/bots/{bid}", &at(""), Body::None, 200).await;
     c.expect(M::GET, "/bots/{bid}", &at(""), Body::None, 404).await;
 
@@ -425,8 +549,22 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
     let saved = c.expect(M::POST, "/state/save", "/state/save", Body::None, 201).await;
     let name = saved["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     c.expect(M::GET, "/state/saves", "/state/saves", Body::None, 200).await;
-    c.expect(M::POST, "/state/verify", "/state/verify", Body::Json(json!({"name": name})), 200).await;
-    let file = c.call(M::GET, "/state/saves/{name}", &format!("/state/saves/{name}"), Body::None).await;
+    c.expect(
+        M::POST,
+        "/state/verify",
+        "/state/verify",
+        Body::Json(json!({"name": name})),
+        200,
+    )
+    .await;
+    let file = c
+        .call(
+            M::GET,
+            "/state/saves/{name}",
+            &format!("/state/saves/{name}"),
+            Body::None,
+        )
+        .await;
     assert_eq!(file.status, StatusCode::OK);
     let body = Body::File("copy.pmstate", file.bytes);
     c.expect(M::POST, "/state/saves", "/state/saves", body, 201).await;
@@ -435,10 +573,14 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
     let path = "/state/saves/copy.pmstate";
     c.expect(M::DELETE, "/state/saves/{name}", path, Body::None, 200).await;
 
-    c.expect(M::DELETE, "/personas/{id}", "/personas/Zed", Body::None, 200).await;
+    c.expect(M::DELETE, "/personas/{id}", "/personas/Zed", Body::None, 200)
+        .await;
 
     let missed: Vec<&String> = ops.difference(&c.called).collect();
-    assert!(missed.is_empty(), "documented but not called here (add them): {missed:?}");
+    assert!(
+        missed.is_empty(),
+        "documented but not called here (add them): {missed:?}"
+    );
 }
 
 #[tokio::test]
@@ -449,19 +591,48 @@ async fn state_files_download_and_upload_only_when_they_verify() {
     let saved = c.expect(M::POST, "/state/save", "/state/save", Body::None, 201).await;
     let name = saved["path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let on_disk = std::fs::read(server.data_dir().join("state").join(&name)).unwrap();
-    let file = c.call(M::GET, "/state/saves/{name}", &format!("/state/saves/{name}"), Body::None).await;
+    let file = c
+        .call(
+            M::GET,
+            "/state/saves/{name}",
+            &format!("/state/saves/{name}"),
+            Body::None,
+        )
+        .await;
     assert_eq!(file.bytes, on_disk, "the download is the file");
-    c.expect(M::GET, "/state/saves/{name}", "/state/saves/none.pmstate", Body::None, 404).await;
-    c.expect(M::GET, "/state/saves/{name}", "/state/saves/..%2Fadmin.token", Body::None, 404).await;
+    c.expect(
+        M::GET,
+        "/state/saves/{name}",
+        "/state/saves/none.pmstate",
+        Body::None,
+        404,
+    )
+    .await;
+    c.expect(
+        M::GET,
+        "/state/saves/{name}",
+        "/state/saves/..%2Fadmin.token",
+        Body::None,
+        404,
+    )
+    .await;
 
     let listed = |v: &Value| -> Vec<String> {
-        v["saves"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+        v["saves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
     };
     // A truncated file and a file with one byte changed are refused and never listed.
     let mut flipped = on_disk.clone();
     let middle = flipped.len() / 2;
     flipped[middle] ^= 0x55;
-    for (label, bytes) in [("cut.pmstate", on_disk[..on_disk.len() / 2].to_vec()), ("flip.pmstate", flipped)] {
+    for (label, bytes) in [
+        ("cut.pmstate", on_disk[..on_disk.len() / 2].to_vec()),
+        ("flip.pmstate", flipped),
+    ] {
         let body = Body::File(label, bytes);
         c.expect(M::POST, "/state/saves", "/state/saves", body, 422).await;
         let saves = c.expect(M::GET, "/state/saves", "/state/saves", Body::None, 200).await;
@@ -481,9 +652,24 @@ async fn state_files_download_and_upload_only_when_they_verify() {
     assert_eq!(info["name"], "again.pmstate");
     let saves = c.expect(M::GET, "/state/saves", "/state/saves", Body::None, 200).await;
     assert!(listed(&saves).contains(&"again.pmstate".to_string()));
-    let v = c.expect(M::POST, "/state/verify", "/state/verify", Body::Json(json!({"name": "again.pmstate"})), 200).await;
+    let v = c
+        .expect(
+            M::POST,
+            "/state/verify",
+            "/state/verify",
+            Body::Json(json!({"name": "again.pmstate"})),
+            200,
+        )
+        .await;
     assert_eq!(v["valid"], true, "{v}");
-    c.expect(M::POST, "/state/saves", "/state/saves", Body::File("again.pmstate", on_disk), 409).await;
+    c.expect(
+        M::POST,
+        "/state/saves",
+        "/state/saves",
+        Body::File("again.pmstate", on_disk),
+        409,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -491,8 +677,16 @@ async fn editing_a_memorys_content_embeds_it_anew() {
     let (_llm, server) = boot(None);
     let mut c = Checker::new(&server).await;
     use Method as M;
-    c.expect(M::POST, "/personas", "/personas", Body::Json(json!({"name": "Quill"})), 201).await;
-    let body = Body::Json(json!({"persona_id": "Quill", "content": "The lighthouse keeper painted his rowing boat red"}));
+    c.expect(
+        M::POST,
+        "/personas",
+        "/personas",
+        Body::Json(json!({"name": "Quill"})),
+        201,
+    )
+    .await;
+    let body =
+        Body::Json(json!({"persona_id": "Quill", "content": "The lighthouse keeper painted his rowing boat red"}));
     let m = c.expect(M::POST, "/memories", "/memories", body, 201).await;
     let mid = m["id"].as_str().unwrap().to_string();
     // A query that shares no word with either text: only the vectors can tell them apart.
@@ -508,14 +702,26 @@ async fn editing_a_memorys_content_embeds_it_anew() {
     let query = "/memories?persona=Quill&q=particle%20physics%20experiments";
     let before = similarity(&c.expect(M::GET, "/memories", query, Body::None, 200).await);
     let body = Body::Json(json!({"content": "Quarks and gluons collide inside the accelerator at CERN"}));
-    let edited = c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{mid}"), body, 200).await;
-    assert_eq!(edited["content"], "Quarks and gluons collide inside the accelerator at CERN");
+    let edited = c
+        .expect(M::PATCH, "/memories/{mid}", &format!("/memories/{mid}"), body, 200)
+        .await;
+    assert_eq!(
+        edited["content"],
+        "Quarks and gluons collide inside the accelerator at CERN"
+    );
     let after = similarity(&c.expect(M::GET, "/memories", query, Body::None, 200).await);
-    assert!(after > before + 0.1, "the new text's vector is searched: before {before}, after {after}");
+    assert!(
+        after > before + 0.1,
+        "the new text's vector is searched: before {before}, after {after}"
+    );
     let body = Body::Json(json!({"content": "   "}));
-    c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{mid}"), body, 422).await;
+    c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{mid}"), body, 422)
+        .await;
     let body = Body::Json(json!({"content": "x".repeat(33 * 1024)}));
-    c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{mid}"), body, 422).await;
-    let got = c.expect(M::GET, "/memories/{mid}", &format!("/memories/{mid}"), Body::None, 200).await;
+    c.expect(M::PATCH, "/memories/{mid}", &format!("/memories/{mid}"), body, 422)
+        .await;
+    let got = c
+        .expect(M::GET, "/memories/{mid}", &format!("/memories/{mid}"), Body::None, 200)
+        .await;
     assert_eq!(got["content"], edited["content"], "a refused edit changes nothing");
 }

@@ -5,8 +5,8 @@ use actix_web::{get, web, HttpResponse};
 use futures_util::stream;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use utoipa_actix_web::service_config::ServiceConfig;
 use tokio::sync::broadcast::{self, error::RecvError};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::AppError;
 use crate::logbuf::{self, LogFilter, LogLine};

@@ -186,8 +186,13 @@ pub fn document() -> OpenApi {
         ))
         .build();
     let components = api.components.get_or_insert_with(Default::default);
-    components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-    components.schemas.insert(ErrorBody::name().into(), <ErrorBody as utoipa::PartialSchema>::schema());
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components
+        .schemas
+        .insert(ErrorBody::name().into(), <ErrorBody as utoipa::PartialSchema>::schema());
     let mut nested = Vec::new();
     <ErrorBody as ToSchema>::schemas(&mut nested);
     components.schemas.extend(nested);
@@ -221,7 +226,11 @@ pub fn document() -> OpenApi {
 /// The document as JSON, made once.
 pub fn document_json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| document().to_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")))
+    DOC.get_or_init(|| {
+        document()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    })
 }
 
 /// Any JSON object (the free-form answers: this document, the configuration, the metrics summary).
@@ -335,14 +344,21 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/admin");
         for entry in std::fs::read_dir(dir).expect("src/web/admin") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
             // The web page's routes are outside the API; this file names the calls it looks for.
             if !name.ends_with(".rs") || name == "page.rs" || name == "openapi.rs" {
                 continue;
             }
             let source = std::fs::read_to_string(&path).expect("source");
             for call in [".route(", "web::resource(", ".to(", "web::get()", "web::post()"] {
-                assert!(!source.contains(call), "{name} registers a route with {call} (undocumented)");
+                assert!(
+                    !source.contains(call),
+                    "{name} registers a route with {call} (undocumented)"
+                );
             }
         }
     }

@@ -12,7 +12,7 @@ use super::paging::{Page, PageQuery};
 use crate::rpc::emotional::UpdateStateParams;
 use crate::rpc::memory::PruneParams;
 use crate::rpc::persona::{CreateParams, UpdateParams};
-use crate::rpc::results::memory::{Pruned, PruneRecommendations};
+use crate::rpc::results::memory::{PruneRecommendations, Pruned};
 use crate::rpc::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, PersonaSummary, Status};
 use crate::web::error::WebError;
 

@@ -158,7 +158,9 @@ async fn upload(app: App, req: HttpRequest, mut payload: Multipart) -> Result<Ht
             Err(StateError::Refused(reason)) if reason.contains("exists already") => {
                 Err(AppError::Conflict(reason).into())
             }
-            Err(StateError::Refused(reason)) => Err(WebError::Unprocessable(format!("not a loadable state file: {reason}"))),
+            Err(StateError::Refused(reason)) => {
+                Err(WebError::Unprocessable(format!("not a loadable state file: {reason}")))
+            }
             Err(e) => Err(AppError::from(e).into()),
         };
     }
