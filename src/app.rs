@@ -144,11 +144,7 @@ impl Core {
     /// Opens storage and starts the actors. Must run inside an actix `System`.
     pub fn build(settings: Settings) -> Result<Arc<Self>, StartError> {
         std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| StorageError::Pool(e.to_string()))?;
-        let store = Store::open(
-            &settings.storage.database_file(),
-            settings.storage.pool_size,
-            settings.storage.busy_timeout_ms,
-        )?;
+        let store = Store::connect(&settings.storage)?;
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }

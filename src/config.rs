@@ -300,6 +300,8 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// SQLite file; default `<data_dir>/persona-mcp.db`.
     pub database_path: Option<PathBuf>,
+    /// `postgres://…`: PostgreSQL instead of the SQLite file, shared by every instance given the same URL.
+    pub database_url: Option<String>,
     /// Connections in the pool.
     pub pool_size: u32,
     /// Milliseconds SQLite waits on a locked database.
@@ -311,6 +313,7 @@ impl Default for StorageSettings {
         Self {
             data_dir: PathBuf::from("./data"),
             database_path: None,
+            database_url: None,
             pool_size: 8,
             busy_timeout_ms: 5_000,
         }

@@ -64,6 +64,16 @@ enum Command {
         #[command(subcommand)]
         action: MemoryCommand,
     },
+    /// Copy every row of one database into another, replacing what it holds (servers stopped), e.g. a
+    /// single-machine install to PostgreSQL. Bot secrets are not copied.
+    Migrate {
+        /// The database to read: `sqlite:PATH` or `postgres://…`.
+        #[arg(long)]
+        from: String,
+        /// The database to replace: `sqlite:PATH` or `postgres://…`.
+        #[arg(long)]
+        to: String,
+    },
     /// State files (snapshots of everything), with the server stopped.
     State {
         #[command(subcommand)]
@@ -139,6 +149,7 @@ fn main() -> ExitCode {
             action: MemoryCommand::Reindex,
         } => reindex(settings),
         Command::State { action } => state(settings, action),
+        Command::Migrate { from, to } => migrate(settings, &from, &to),
         Command::Simulate {
             personas,
             turns,
@@ -172,7 +183,7 @@ fn reindex(settings: Settings) -> ExitCode {
     init_logging(&settings);
     let result = actix_web::rt::System::new().block_on(async move {
         let s = &settings.storage;
-        let store = Store::open(&s.database_file(), s.pool_size, s.busy_timeout_ms).map_err(|e| (1, e.to_string()))?;
+        let store = Store::connect(s).map_err(|e| (1, e.to_string()))?;
         let embedder = build_embedder(&settings)
             .map_err(|e| (e.exit_code(), e.to_string()))?
             .ok_or((
@@ -208,6 +219,37 @@ fn state(settings: Settings, action: StateCommand) -> ExitCode {
     match result {
         Ok(out) => {
             println!("{out:#}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn migrate(settings: Settings, from: &str, to: &str) -> ExitCode {
+    init_logging(&settings);
+    let source_file = from.strip_prefix("sqlite:").unwrap_or(from);
+    if !from.starts_with("postgres") && !std::path::Path::new(source_file).is_file() {
+        // Opening it would create an empty database, and copying that would empty the target.
+        eprintln!("persona-mcp: --from: no SQLite file at {source_file}");
+        return ExitCode::from(2);
+    }
+    let open = |url: &str| {
+        let mut s = settings.storage.clone();
+        s.database_url = Some(url.to_string());
+        Store::connect(&s)
+    };
+    let result = actix_web::rt::System::new().block_on(async {
+        let (from, to) = (open(from)?, open(to)?);
+        persona_mcp::storage::copy::copy(&from, &to).await
+    });
+    match result {
+        Ok(counts) => {
+            let rows: serde_json::Map<String, serde_json::Value> =
+                counts.into_iter().map(|(table, n)| (table.to_string(), n.into())).collect();
+            println!("{:#}", serde_json::json!({ "copied": rows }));
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -28,7 +28,7 @@ pub enum Action {
 /// Runs `action`; answers the JSON to print.
 pub async fn run(settings: &Settings, action: Action) -> Result<serde_json::Value, StateError> {
     let s = &settings.storage;
-    let store = Store::open(&s.database_file(), s.pool_size, s.busy_timeout_ms)?;
+    let store = Store::connect(s)?;
     let files = StateFiles::new(store, &s.data_dir, settings.state.keep, embedder(settings, &action));
     match action {
         Action::Save(file) => Ok(serde_json::to_value(files.save(file).await?).unwrap_or_default()),

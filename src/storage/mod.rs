@@ -8,6 +8,7 @@
 pub mod avatars;
 mod bots;
 mod conversations;
+pub mod copy;
 mod dialogues;
 mod memories;
 mod personas;
@@ -28,6 +29,7 @@ pub use relationships::Relationships;
 pub use snapshot::Snapshots;
 pub use states::{LoadedStates, States};
 
+use crate::config::StorageSettings;
 use crate::domain::persona::{InteractionState, Persona};
 use crate::domain::relationship::Relationship;
 
@@ -79,6 +81,24 @@ impl Store {
         Ok(Self {
             db: sqlite::Db::open(path, pool_size, busy_timeout_ms)?,
         })
+    }
+
+    /// Opens the database `settings` name: PostgreSQL when `database_url` is a `postgres://` URL, the SQLite
+    /// file otherwise; pending migrations are applied either way.
+    pub fn connect(settings: &StorageSettings) -> Result<Self, StorageError> {
+        let db = match settings.database_url.as_deref() {
+            Some(url) if sqlite::Backend::of_url(url) == sqlite::Backend::Postgres => {
+                sqlite::Db::open_postgres(url, settings.pool_size)?
+            }
+            Some(path) => sqlite::Db::open(Path::new(path.trim_start_matches("sqlite:")), settings.pool_size, settings.busy_timeout_ms)?,
+            None => sqlite::Db::open(&settings.database_file(), settings.pool_size, settings.busy_timeout_ms)?,
+        };
+        Ok(Self { db })
+    }
+
+    /// True when this store is a PostgreSQL database (shared with other instances).
+    pub fn is_shared(&self) -> bool {
+        self.db.backend() == sqlite::Backend::Postgres
     }
 
     /// True when the database answers a trivial query.

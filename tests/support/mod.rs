@@ -60,7 +60,39 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.embedder.model_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"));
     s.memory.decay_enabled = false;
     s.admin.port = 0;
+    s.storage.database_url = test_database_url();
     s
+}
+
+/// The environment variable that runs the integration tests against PostgreSQL: the URL of a server where the
+/// tests may create databases (`scripts/pg-cluster.sh` starts a throwaway one; `make test` sets it).
+pub const PG_URL_ENV: &str = "PERSONA_TEST_PG_URL";
+
+/// `None` (the SQLite file in the data dir) unless [`PG_URL_ENV`] is set: then a fresh, uniquely named
+/// PostgreSQL database on that server.
+pub fn test_database_url() -> Option<String> {
+    std::env::var(PG_URL_ENV).ok().filter(|u| !u.is_empty()).map(|url| fresh_pg_database(&url))
+}
+
+/// Creates a new empty database on the server of `url`; answers its URL.
+pub fn fresh_pg_database(url: &str) -> String {
+    use diesel::{Connection, RunQueryDsl};
+    let name = format!("persona_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = diesel::pg::PgConnection::establish(url).expect("PostgreSQL test server reachable");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .expect("test database created");
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = base.rsplit_once('/').filter(|(s, _)| s.contains("//") && !s.ends_with('/')).map_or(base, |(s, _)| s);
+    match query {
+        Some(q) => format!("{server}/{name}?{q}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+/// True when the tests run against PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(PG_URL_ENV).is_ok_and(|u| !u.is_empty())
 }
 
 impl TestServer {

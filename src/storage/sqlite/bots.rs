@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sqlite::SqliteConnection;
+use super::AnyConn;
 use uuid::Uuid;
 
 use super::schema::bots;
@@ -74,7 +74,7 @@ fn user_conflict(e: DieselError, user_id: &str) -> StorageError {
 }
 
 /// Every bot, oldest first.
-pub fn list(conn: &mut SqliteConnection) -> Result<Vec<Bot>, StorageError> {
+pub fn list(conn: &mut AnyConn) -> Result<Vec<Bot>, StorageError> {
     bots::table
         .order(bots::created_at.asc())
         .select(BotRow::as_select())
@@ -85,7 +85,7 @@ pub fn list(conn: &mut SqliteConnection) -> Result<Vec<Bot>, StorageError> {
 }
 
 /// The bot with this id.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Bot>, StorageError> {
+pub fn get(conn: &mut AnyConn, id: Uuid) -> Result<Option<Bot>, StorageError> {
     bots::table
         .filter(bots::id.eq(id.to_string()))
         .select(BotRow::as_select())
@@ -96,7 +96,7 @@ pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Bot>, Storage
 }
 
 /// Stores a new bot with its secrets (a taken `user_id` is a conflict).
-pub fn insert(conn: &mut SqliteConnection, bot: &Bot, secrets: &BotSecrets) -> Result<(), StorageError> {
+pub fn insert(conn: &mut AnyConn, bot: &Bot, secrets: &BotSecrets) -> Result<(), StorageError> {
     let values = BotRow::from(bot);
     diesel::insert_into(bots::table)
         .values((
@@ -111,9 +111,9 @@ pub fn insert(conn: &mut SqliteConnection, bot: &Bot, secrets: &BotSecrets) -> R
 
 /// Replaces a bot's configuration and, when given, its secrets; another homeserver or user forgets the `/sync`
 /// position. False when there is no such bot.
-pub fn update(conn: &mut SqliteConnection, bot: &Bot, secrets: Option<&BotSecrets>) -> Result<bool, StorageError> {
+pub fn update(conn: &mut AnyConn, bot: &Bot, secrets: Option<&BotSecrets>) -> Result<bool, StorageError> {
     let values = BotRow::from(bot);
-    conn.immediate_transaction(|c| {
+    super::write_tx(conn, |c| {
         let row = bots::table.filter(bots::id.eq(&values.id));
         let old: Option<(String, String)> = row.select((bots::homeserver, bots::user_id)).first(c).optional()?;
         let Some(old) = old else { return Ok(false) };
@@ -134,12 +134,12 @@ pub fn update(conn: &mut SqliteConnection, bot: &Bot, secrets: Option<&BotSecret
 }
 
 /// Deletes a bot; false when there was none.
-pub fn delete(conn: &mut SqliteConnection, id: Uuid) -> Result<bool, StorageError> {
+pub fn delete(conn: &mut AnyConn, id: Uuid) -> Result<bool, StorageError> {
     Ok(diesel::delete(bots::table.filter(bots::id.eq(id.to_string()))).execute(conn)? > 0)
 }
 
 /// The bot's secrets and its last `/sync` token.
-pub fn secrets(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<(BotSecrets, Option<String>)>, StorageError> {
+pub fn secrets(conn: &mut AnyConn, id: Uuid) -> Result<Option<(BotSecrets, Option<String>)>, StorageError> {
     let row: Option<(Option<String>, Option<String>, Option<String>)> = bots::table
         .filter(bots::id.eq(id.to_string()))
         .select((bots::password, bots::access_token, bots::since))
@@ -149,7 +149,7 @@ pub fn secrets(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<(BotSecre
 }
 
 /// Records the `/sync` token the bot has taken in.
-pub fn set_since(conn: &mut SqliteConnection, id: Uuid, since: &str) -> Result<(), StorageError> {
+pub fn set_since(conn: &mut AnyConn, id: Uuid, since: &str) -> Result<(), StorageError> {
     diesel::update(bots::table.filter(bots::id.eq(id.to_string())))
         .set(bots::since.eq(Some(since)))
         .execute(conn)?;

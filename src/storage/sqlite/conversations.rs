@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use super::{on_backend, AnyConn};
 use uuid::Uuid;
 
 use super::schema::{chat_conversations as cc, chat_messages as cm};
@@ -61,7 +61,7 @@ impl MessageRow {
 
 /// The conversation for this key, if it exists.
 pub fn find(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     session_id: &str,
     persona: Uuid,
     channel: &str,
@@ -78,7 +78,7 @@ pub fn find(
 }
 
 /// Every chat conversation (of one persona, or all), most recently active first.
-pub fn list(conn: &mut SqliteConnection, persona: Option<Uuid>) -> Result<Vec<ChatConversation>, StorageError> {
+pub fn list(conn: &mut AnyConn, persona: Option<Uuid>) -> Result<Vec<ChatConversation>, StorageError> {
     let mut query = cc::table.into_boxed();
     if let Some(p) = persona {
         query = query.filter(cc::persona_id.eq(p.to_string()));
@@ -93,7 +93,7 @@ pub fn list(conn: &mut SqliteConnection, persona: Option<Uuid>) -> Result<Vec<Ch
 }
 
 /// One chat conversation by id.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<ChatConversation>, StorageError> {
+pub fn get(conn: &mut AnyConn, id: Uuid) -> Result<Option<ChatConversation>, StorageError> {
     cc::table
         .filter(cc::id.eq(id.to_string()))
         .select(ConversationRow::as_select())
@@ -104,9 +104,9 @@ pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<ChatConversat
 }
 
 /// Stores the conversation unless one with its key exists; answers the stored id.
-fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, StorageError> {
+fn ensure(conn: &mut AnyConn, c: &ChatConversation) -> Result<Uuid, StorageError> {
     let now = to_text(Utc::now());
-    diesel::insert_into(cc::table)
+    let insert = diesel::insert_into(cc::table)
         .values((
             cc::id.eq(c.id.to_string()),
             cc::session_id.eq(&c.session_id),
@@ -116,8 +116,8 @@ fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, Sto
             cc::updated_at.eq(&now),
         ))
         .on_conflict((cc::session_id, cc::persona_id, cc::channel))
-        .do_nothing()
-        .execute(conn)?;
+        .do_nothing();
+    on_backend!(&mut *conn, |c| insert.execute(c))?;
     find(conn, &c.session_id, c.persona_id, &c.channel)?
         .map(|stored| stored.id)
         .ok_or_else(|| StorageError::Corrupt("conversation vanished after insert".into()))
@@ -126,11 +126,11 @@ fn ensure(conn: &mut SqliteConnection, c: &ChatConversation) -> Result<Uuid, Sto
 /// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
 /// conversation id and the messages' sequence numbers.
 pub fn append(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     conversation: &ChatConversation,
     messages: &[ChatMessage],
 ) -> Result<(Uuid, Vec<i64>), StorageError> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let stored_id = ensure(conn, conversation)?;
         let id = stored_id.to_string();
         let mut seqs = Vec::with_capacity(messages.len());
@@ -157,7 +157,7 @@ pub fn append(
 }
 
 /// The newest `limit` messages, oldest first.
-pub fn recent(conn: &mut SqliteConnection, conversation: Uuid, limit: usize) -> Result<Vec<ChatMessage>, StorageError> {
+pub fn recent(conn: &mut AnyConn, conversation: Uuid, limit: usize) -> Result<Vec<ChatMessage>, StorageError> {
     let mut rows: Vec<ChatMessage> = cm::table
         .filter(cm::conversation_id.eq(conversation.to_string()))
         .order(cm::seq.desc())
@@ -173,7 +173,7 @@ pub fn recent(conn: &mut SqliteConnection, conversation: Uuid, limit: usize) -> 
 
 /// Messages after `after_seq` up to and including `through_seq`, oldest first (the part to summarise).
 pub fn range(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     conversation: Uuid,
     after_seq: i64,
     through_seq: i64,
@@ -191,7 +191,7 @@ pub fn range(
 }
 
 /// Number of messages in a conversation.
-pub fn message_count(conn: &mut SqliteConnection, conversation: Uuid) -> Result<i64, StorageError> {
+pub fn message_count(conn: &mut AnyConn, conversation: Uuid) -> Result<i64, StorageError> {
     Ok(cm::table
         .filter(cm::conversation_id.eq(conversation.to_string()))
         .count()
@@ -200,7 +200,7 @@ pub fn message_count(conn: &mut SqliteConnection, conversation: Uuid) -> Result<
 
 /// Stores a new running summary covering messages up to `through_seq`.
 pub fn set_summary(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     conversation: Uuid,
     summary: &str,
     through_seq: i64,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use super::AnyConn;
 use uuid::Uuid;
 
 use super::schema::{dialogue_turns as dt, dialogues as d};
@@ -22,7 +22,7 @@ type DialogueRow = (
 );
 type TurnRow = (String, String, f64, i64, String);
 
-fn turns_of(conn: &mut SqliteConnection, id: &str) -> Result<Vec<DialogueTurn>, StorageError> {
+fn turns_of(conn: &mut AnyConn, id: &str) -> Result<Vec<DialogueTurn>, StorageError> {
     let rows: Vec<TurnRow> = dt::table
         .filter(dt::dialogue_id.eq(id))
         .order(dt::seq.asc())
@@ -47,7 +47,7 @@ fn turns_of(conn: &mut SqliteConnection, id: &str) -> Result<Vec<DialogueTurn>, 
         .collect()
 }
 
-fn into_domain(conn: &mut SqliteConnection, row: DialogueRow) -> Result<Dialogue, StorageError> {
+fn into_domain(conn: &mut AnyConn, row: DialogueRow) -> Result<Dialogue, StorageError> {
     let (id, p1, p2, topic, budget, used, started, ended, reason) = row;
     Ok(Dialogue {
         turns: turns_of(conn, &id)?,
@@ -64,7 +64,7 @@ fn into_domain(conn: &mut SqliteConnection, row: DialogueRow) -> Result<Dialogue
 }
 
 /// Stores a new conversation.
-pub fn insert(conn: &mut SqliteConnection, dl: &Dialogue) -> Result<(), StorageError> {
+pub fn insert(conn: &mut AnyConn, dl: &Dialogue) -> Result<(), StorageError> {
     diesel::insert_into(d::table)
         .values((
             d::id.eq(dl.id.to_string()),
@@ -80,7 +80,7 @@ pub fn insert(conn: &mut SqliteConnection, dl: &Dialogue) -> Result<(), StorageE
 }
 
 /// The conversation with its turns.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Dialogue>, StorageError> {
+pub fn get(conn: &mut AnyConn, id: Uuid) -> Result<Option<Dialogue>, StorageError> {
     let row: Option<DialogueRow> = d::table
         .filter(d::id.eq(id.to_string()))
         .select(d::all_columns)
@@ -91,7 +91,7 @@ pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Dialogue>, St
 
 /// Conversations, newest first, optionally of one persona and/or only active ones.
 pub fn list(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     persona: Option<Uuid>,
     active_only: bool,
 ) -> Result<Vec<Dialogue>, StorageError> {
@@ -108,9 +108,9 @@ pub fn list(
 }
 
 /// Appends a turn and counts its tokens, in one transaction.
-pub fn add_turn(conn: &mut SqliteConnection, id: Uuid, turn: &DialogueTurn) -> Result<(), StorageError> {
+pub fn add_turn(conn: &mut AnyConn, id: Uuid, turn: &DialogueTurn) -> Result<(), StorageError> {
     let key = id.to_string();
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         diesel::insert_into(dt::table)
             .values((
                 dt::dialogue_id.eq(&key),
@@ -129,7 +129,7 @@ pub fn add_turn(conn: &mut SqliteConnection, id: Uuid, turn: &DialogueTurn) -> R
 }
 
 /// Marks a conversation ended.
-pub fn end(conn: &mut SqliteConnection, id: Uuid, at: DateTime<Utc>, reason: &str) -> Result<(), StorageError> {
+pub fn end(conn: &mut AnyConn, id: Uuid, at: DateTime<Utc>, reason: &str) -> Result<(), StorageError> {
     diesel::update(d::table.filter(d::id.eq(id.to_string())))
         .set((d::ended_at.eq(to_text(at)), d::end_reason.eq(reason)))
         .execute(conn)?;
@@ -137,6 +137,6 @@ pub fn end(conn: &mut SqliteConnection, id: Uuid, at: DateTime<Utc>, reason: &st
 }
 
 /// Number of active conversations.
-pub fn active_count(conn: &mut SqliteConnection) -> Result<i64, StorageError> {
+pub fn active_count(conn: &mut AnyConn) -> Result<i64, StorageError> {
     Ok(d::table.filter(d::ended_at.is_null()).count().get_result(conn)?)
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 // `filter` on an upsert (its WHERE clause) comes from this trait, not from `QueryDsl`.
 use diesel::query_dsl::methods::FilterDsl as _;
-use diesel::sqlite::SqliteConnection;
+use super::{on_backend, AnyConn};
 use diesel::upsert::excluded;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ struct EmotionRow {
 }
 
 /// The stored state and its version.
-pub fn load(conn: &mut SqliteConnection, persona: Uuid) -> Result<Option<(EmotionalState, i64)>, StorageError> {
+pub fn load(conn: &mut AnyConn, persona: Uuid) -> Result<Option<(EmotionalState, i64)>, StorageError> {
     let row = es::table
         .find(persona.to_string())
         .select(EmotionRow::as_select())
@@ -48,7 +48,7 @@ pub fn load(conn: &mut SqliteConnection, persona: Uuid) -> Result<Option<(Emotio
 }
 
 /// Writes the state if `version` is newer than the stored one (or there is none), in one statement.
-pub fn save(conn: &mut SqliteConnection, persona: Uuid, s: &EmotionalState, version: i64) -> Result<(), StorageError> {
+pub fn save(conn: &mut AnyConn, persona: Uuid, s: &EmotionalState, version: i64) -> Result<(), StorageError> {
     let row = EmotionRow {
         persona_id: persona.to_string(),
         mood: s.mood,
@@ -59,24 +59,24 @@ pub fn save(conn: &mut SqliteConnection, persona: Uuid, s: &EmotionalState, vers
         last_updated: to_text(s.last_updated),
         version,
     };
-    diesel::insert_into(es::table)
+    let upsert = diesel::insert_into(es::table)
         .values(&row)
         .on_conflict(es::persona_id)
         .do_update()
         .set(&row)
-        .filter(es::version.lt(excluded(es::version)))
-        .execute(conn)?;
+        .filter(es::version.lt(excluded(es::version)));
+    on_backend!(conn, |c| upsert.execute(c))?;
     Ok(())
 }
 
 /// The stored state and its version; on first read the initial state (DOMAIN.md, "Emotional state") is
 /// stored at version 0 and returned.
 pub fn load_or_init(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     persona: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(EmotionalState, i64), StorageError> {
-    conn.immediate_transaction(|conn| match load(conn, persona)? {
+    super::write_tx(conn, |conn| match load(conn, persona)? {
         Some(stored) => Ok(stored),
         None => {
             let initial = EmotionalState::initial(now);

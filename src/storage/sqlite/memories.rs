@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Text};
-use diesel::sqlite::SqliteConnection;
+use super::{sql_query, AnyConn};
 use uuid::Uuid;
 
 use super::schema::{memories as m, prune_runs as pr};
@@ -77,8 +77,8 @@ pub fn decode_vector(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Stores memories in one transaction; answers their keys in order.
-pub fn insert(conn: &mut SqliteConnection, memories: &[Memory]) -> Result<Vec<i64>, StorageError> {
-    conn.immediate_transaction(|conn| {
+pub fn insert(conn: &mut AnyConn, memories: &[Memory]) -> Result<Vec<i64>, StorageError> {
+    super::write_tx(conn, |conn| {
         memories
             .iter()
             .map(|mem| {
@@ -108,11 +108,11 @@ pub fn insert(conn: &mut SqliteConnection, memories: &[Memory]) -> Result<Vec<i6
 
 /// Records the embeddings of stored memories.
 pub fn set_embeddings(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     embedder: &str,
     vectors: &[(i64, Vec<f32>)],
 ) -> Result<(), StorageError> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         for (key, v) in vectors {
             diesel::update(m::table.filter(m::key.eq(key)))
                 .set((m::embedding.eq(encode_vector(v)), m::embedder.eq(embedder)))
@@ -123,7 +123,7 @@ pub fn set_embeddings(
 }
 
 /// The memory with this id.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<StoredMemory>, StorageError> {
+pub fn get(conn: &mut AnyConn, id: Uuid) -> Result<Option<StoredMemory>, StorageError> {
     m::table
         .filter(m::id.eq(id.to_string()))
         .select(MemoryRow::as_select())
@@ -134,7 +134,7 @@ pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<StoredMemory>
 }
 
 /// The memories with these keys (any order).
-pub fn by_keys(conn: &mut SqliteConnection, keys: &[i64]) -> Result<Vec<StoredMemory>, StorageError> {
+pub fn by_keys(conn: &mut AnyConn, keys: &[i64]) -> Result<Vec<StoredMemory>, StorageError> {
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
         out.extend(load(
@@ -148,7 +148,7 @@ pub fn by_keys(conn: &mut SqliteConnection, keys: &[i64]) -> Result<Vec<StoredMe
 }
 
 /// Every memory of a persona (or of all personas).
-pub fn all(conn: &mut SqliteConnection, persona: Option<Uuid>) -> Result<Vec<StoredMemory>, StorageError> {
+pub fn all(conn: &mut AnyConn, persona: Option<Uuid>) -> Result<Vec<StoredMemory>, StorageError> {
     let mut q = m::table.select(MemoryRow::as_select()).order(m::key.asc()).into_boxed();
     if let Some(p) = persona {
         q = q.filter(m::persona_id.eq(p.to_string()));
@@ -181,21 +181,29 @@ struct GroupRow {
 /// The memories of `persona` (or of all personas) grouped by persona, type and visibility: the aggregates
 /// `memory.stats` and `memory.shared_stats` answer with, computed in SQL so no row or vector is loaded.
 pub fn groups(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     persona: Option<Uuid>,
     day: NaiveDate,
 ) -> Result<Vec<MemoryGroup>, StorageError> {
     // One persona's rows are found through the `memories_persona` index; an `? IS NULL OR …` filter would
     // make SQLite scan every memory.
     let filter = if persona.is_some() { "WHERE persona_id = ?" } else { "" };
-    // Timestamps are stored as RFC 3339 in UTC, so the first ten characters are the day.
-    let query = diesel::sql_query(format!(
-        "SELECT persona_id, memory_type, visibility, COUNT(*) AS count, TOTAL(importance) AS importance_sum, \
-                SUM(importance >= ?) AS high, SUM(importance < ?) AS low, \
-                SUM(substr(created_at, 1, 10) = ?) AS created_on_day, \
-                SUM(related_personas NOT IN ('', '[]')) AS cross_referenced \
-         FROM memories {filter} GROUP BY persona_id, memory_type, visibility"
-    ))
+    // Timestamps are stored as RFC 3339 in UTC, so the first ten characters are the day. Written in SQL both
+    // backends speak (counts as SUM over CASE, both answering BIGINT).
+    let count_if = |cond: &str| format!("SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)");
+    let query = sql_query(
+        conn,
+        &format!(
+            "SELECT persona_id, memory_type, visibility, COUNT(*) AS count, \
+                    COALESCE(SUM(importance), 0.0) AS importance_sum, {} AS high, {} AS low, \
+                    {} AS created_on_day, {} AS cross_referenced \
+             FROM memories {filter} GROUP BY persona_id, memory_type, visibility",
+            count_if("importance >= ?"),
+            count_if("importance < ?"),
+            count_if("substr(created_at, 1, 10) = ?"),
+            count_if("related_personas NOT IN ('', '[]')"),
+        ),
+    )
     .bind::<Double, _>(HIGH_IMPORTANCE_FROM)
     .bind::<Double, _>(LOW_IMPORTANCE_BELOW)
     .bind::<Text, _>(day.format("%Y-%m-%d").to_string());
@@ -223,7 +231,7 @@ pub fn groups(
 }
 
 /// Memories of a persona, newest first, optionally filtered by a text fragment.
-pub fn recent(conn: &mut SqliteConnection, persona: Uuid, limit: i64) -> Result<Vec<StoredMemory>, StorageError> {
+pub fn recent(conn: &mut AnyConn, persona: Uuid, limit: i64) -> Result<Vec<StoredMemory>, StorageError> {
     load(
         m::table
             .filter(m::persona_id.eq(persona.to_string()))
@@ -235,8 +243,8 @@ pub fn recent(conn: &mut SqliteConnection, persona: Uuid, limit: i64) -> Result<
 }
 
 /// Deletes memories by key; answers how many went.
-pub fn delete(conn: &mut SqliteConnection, keys: &[i64]) -> Result<usize, StorageError> {
-    conn.immediate_transaction(|conn| {
+pub fn delete(conn: &mut AnyConn, keys: &[i64]) -> Result<usize, StorageError> {
+    super::write_tx(conn, |conn| {
         let mut n = 0;
         for chunk in keys.chunks(500) {
             n += diesel::delete(m::table.filter(m::key.eq_any(chunk))).execute(conn)?;
@@ -246,7 +254,7 @@ pub fn delete(conn: &mut SqliteConnection, keys: &[i64]) -> Result<usize, Storag
 }
 
 /// Counts a search hit: one more access, now.
-pub fn touch(conn: &mut SqliteConnection, keys: &[i64], now: DateTime<Utc>) -> Result<(), StorageError> {
+pub fn touch(conn: &mut AnyConn, keys: &[i64], now: DateTime<Utc>) -> Result<(), StorageError> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -284,7 +292,7 @@ pub fn edit_content(conn: &mut SqliteConnection, key: i64, content: &str) -> Res
 
 /// Changes the importance, visibility and type of one memory (the fields given); false when it is gone.
 pub fn edit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     key: i64,
     importance: Option<f64>,
     visibility: Option<String>,
@@ -304,8 +312,8 @@ pub fn edit(
 }
 
 /// Sets new importances.
-pub fn set_importance(conn: &mut SqliteConnection, updates: &[(i64, f64)]) -> Result<(), StorageError> {
-    conn.immediate_transaction(|conn| {
+pub fn set_importance(conn: &mut AnyConn, updates: &[(i64, f64)]) -> Result<(), StorageError> {
+    super::write_tx(conn, |conn| {
         for (key, importance) in updates {
             diesel::update(m::table.filter(m::key.eq(key)))
                 .set(m::importance.eq(importance))
@@ -316,7 +324,7 @@ pub fn set_importance(conn: &mut SqliteConnection, updates: &[(i64, f64)]) -> Re
 }
 
 /// Stored vectors of these keys.
-pub fn embeddings(conn: &mut SqliteConnection, keys: &[i64]) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
+pub fn embeddings(conn: &mut AnyConn, keys: &[i64]) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
         let rows: Vec<(i64, Option<Vec<u8>>)> = m::table
@@ -330,7 +338,7 @@ pub fn embeddings(conn: &mut SqliteConnection, keys: &[i64]) -> Result<Vec<(i64,
 
 /// Every stored vector of a persona made by `embedder` (the index is rebuilt from these).
 pub fn persona_embeddings(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     persona: Uuid,
     embedder: &str,
 ) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
@@ -347,7 +355,7 @@ pub fn persona_embeddings(
 
 /// Memories without a vector from `embedder` (new, or made by another embedder): (key, persona, content).
 pub fn unembedded(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     embedder: &str,
     limit: i64,
 ) -> Result<Vec<(i64, Uuid, String)>, StorageError> {
@@ -361,7 +369,7 @@ pub fn unembedded(
 }
 
 /// Persona ids that own memories.
-pub fn personas_with_memories(conn: &mut SqliteConnection) -> Result<Vec<Uuid>, StorageError> {
+pub fn personas_with_memories(conn: &mut AnyConn) -> Result<Vec<Uuid>, StorageError> {
     let ids: Vec<String> = m::table.select(m::persona_id).distinct().load(conn)?;
     ids.iter().map(|s| parse_uuid(s)).collect()
 }
@@ -380,8 +388,9 @@ const STOPWORDS: &[&str] = &[
     "who", "why", "with", "you", "your",
 ];
 
-/// The FTS5 query for free text: its rare-enough words, quoted, any of them.
-pub fn fts_query(text: &str) -> Option<String> {
+/// The words of free text worth searching for: lower-cased, alphanumeric only (so they need no quoting in
+/// either backend's query syntax), rare enough, each once.
+pub fn search_words(text: &str) -> Vec<String> {
     let mut words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .map(str::to_lowercase)
@@ -389,47 +398,52 @@ pub fn fts_query(text: &str) -> Option<String> {
         .collect();
     words.sort();
     words.dedup();
-    (!words.is_empty()).then(|| {
-        words
-            .iter()
-            .map(|w| format!("\"{w}\""))
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    })
+    words
 }
 
 /// Keyword search: keys ranked by BM25, within one persona or across all.
 pub fn keyword_search(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     persona: Option<Uuid>,
     text: &str,
     limit: i64,
 ) -> Result<Vec<i64>, StorageError> {
-    let Some(query) = fts_query(text) else {
+    let words = search_words(text);
+    if words.is_empty() {
         return Ok(Vec::new());
+    }
+    let filter = if persona.is_some() { "AND m.persona_id = ?" } else { "" };
+    // SQLite: the FTS5 index ranked by BM25. PostgreSQL: the `search` tsvector column (GIN indexed) ranked by
+    // ts_rank_cd; both match any of the words, none stemmed.
+    let (sql, query) = match conn {
+        AnyConn::Sqlite(_) => (
+            format!(
+                "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
+                 WHERE memories_fts MATCH ? {filter} ORDER BY bm25(memories_fts) LIMIT ?"
+            ),
+            words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR "),
+        ),
+        AnyConn::Pg(_) => (
+            format!(
+                "SELECT m.key AS key FROM memories m, to_tsquery('simple', ?) q \
+                 WHERE m.search @@ q {filter} ORDER BY ts_rank_cd(m.search, q) DESC, m.key LIMIT ?"
+            ),
+            words.join(" | "),
+        ),
     };
+    let query = sql_query(conn, &sql).bind::<Text, _>(query);
     let rows: Vec<KeyRow> = match persona {
-        Some(p) => diesel::sql_query(
-            "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
-             WHERE memories_fts MATCH ? AND m.persona_id = ? ORDER BY bm25(memories_fts) LIMIT ?",
-        )
-        .bind::<Text, _>(query)
-        .bind::<Text, _>(p.to_string())
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
-        None => diesel::sql_query(
-            "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
-             WHERE memories_fts MATCH ? ORDER BY bm25(memories_fts) LIMIT ?",
-        )
-        .bind::<Text, _>(query)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?,
+        Some(p) => query
+            .bind::<Text, _>(p.to_string())
+            .bind::<BigInt, _>(limit)
+            .load(conn)?,
+        None => query.bind::<BigInt, _>(limit).load(conn)?,
     };
     Ok(rows.into_iter().map(|r| r.key).collect())
 }
 
 /// Records a pruning run.
-pub fn record_prune_run(conn: &mut SqliteConnection, run: &PruneRun) -> Result<(), StorageError> {
+pub fn record_prune_run(conn: &mut AnyConn, run: &PruneRun) -> Result<(), StorageError> {
     diesel::insert_into(pr::table)
         .values((
             pr::persona_id.eq(&run.persona_id),
@@ -444,7 +458,7 @@ pub fn record_prune_run(conn: &mut SqliteConnection, run: &PruneRun) -> Result<(
 }
 
 /// Every recorded pruning run, oldest first.
-pub fn prune_runs(conn: &mut SqliteConnection) -> Result<Vec<PruneRun>, StorageError> {
+pub fn prune_runs(conn: &mut AnyConn) -> Result<Vec<PruneRun>, StorageError> {
     let rows: Vec<(String, String, i64, i64, f64, f64)> = pr::table
         .order(pr::id.asc())
         .select((
@@ -475,13 +489,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fts_query_drops_stopwords_and_quotes_words() {
+    fn search_words_drops_stopwords_and_punctuation() {
         assert_eq!(
-            fts_query("the song she sang at the autumn fair").unwrap(),
-            "\"autumn\" OR \"fair\" OR \"sang\" OR \"song\""
+            search_words("the song she sang at the autumn fair"),
+            ["autumn", "fair", "sang", "song"]
         );
-        assert_eq!(fts_query("a \"quoted\" OR-thing").unwrap(), "\"quoted\" OR \"thing\"");
-        assert!(fts_query("the a I").is_none());
+        assert_eq!(search_words("a \"quoted\" OR-thing"), ["quoted", "thing"]);
+        assert!(search_words("the a I").is_empty());
     }
 
     #[test]

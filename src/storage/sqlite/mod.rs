@@ -17,8 +17,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
@@ -28,8 +29,10 @@ use super::StorageError;
 use crate::domain::persona::{InteractionState, Persona};
 use crate::domain::relationship::Relationship;
 
-/// The migrations in `migrations/`, compiled into the binary.
+/// The SQLite migrations in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+/// Their PostgreSQL twins in `migrations-postgres/` (same names, same tables).
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations-postgres");
 
 /// Maps diesel's failures: a foreign key that no longer holds means the persona a write refers to was deleted
 /// meanwhile (every foreign key leads to a persona, directly or through a cascade).
@@ -42,36 +45,103 @@ impl From<DieselError> for StorageError {
     }
 }
 
+/// A connection to either backend: queries written with diesel's DSL run on both; what differs (upserts,
+/// full-text search, transactions) matches on the variant (see [`on_backend`]).
+#[derive(diesel::MultiConnection)]
+pub enum AnyConn {
+    /// The embedded default: one SQLite file.
+    Sqlite(SqliteConnection),
+    /// A PostgreSQL server shared by several instances.
+    Pg(PgConnection),
+}
+
+/// Runs the same diesel expression on the concrete connection of either backend, for queries diesel's
+/// multi-backend connection cannot express (upserts): `on_backend!(conn, |c| query.execute(c))`.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::storage::sqlite::AnyConn::Sqlite($c) => $body,
+            $crate::storage::sqlite::AnyConn::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Which database a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://` or `postgresql://` is PostgreSQL, anything else a
+    /// SQLite file.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+/// Opens pooled connections of one backend; SQLite connections get their PRAGMAs on opening.
+#[derive(Debug)]
+struct Manager {
+    url: String,
+    backend: Backend,
+    busy_timeout_ms: u32,
+}
+
+impl Manager {
+    fn open(&self) -> Result<AnyConn, StorageError> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url)
+                    .map_err(|e| StorageError::Pool(format!("cannot open {}: {e}", self.url)))?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))?;
+                Ok(AnyConn::Sqlite(conn))
+            }
+            // The URL may hold a password: the error names the server's answer, not the URL.
+            Backend::Postgres => PgConnection::establish(&self.url)
+                .map(AnyConn::Pg)
+                .map_err(|e| StorageError::Pool(format!("cannot connect to PostgreSQL: {e}"))),
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConn;
+    type Error = StorageError;
+
+    fn connect(&self) -> Result<AnyConn, StorageError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut AnyConn) -> Result<(), StorageError> {
+        conn.ping().map_err(StorageError::from)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConn) -> bool {
+        conn.is_broken()
+    }
+}
+
 /// A pooled connection.
-pub type Conn = PooledConnection<ConnectionManager<SqliteConnection>>;
+pub type Conn = PooledConnection<Manager>;
 
 /// Handle to the database: cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<SqliteConnection>>,
+    pool: Pool<Manager>,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
-}
-
-/// Settings of every pooled connection. The journal mode is not among them: it is a property of the file, set
-/// once in [`Db::open`] before the pool opens (pooled connections setting it at once contend for the lock).
-#[derive(Debug)]
-struct Pragmas {
-    busy_timeout_ms: u32,
-}
-
-impl Pragmas {
-    fn apply(&self, conn: &mut SqliteConnection) -> Result<(), DieselError> {
-        conn.batch_execute(&format!(
-            "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            self.busy_timeout_ms
-        ))
-    }
-}
-
-impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Pragmas {
-    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
-        self.apply(conn).map_err(diesel::r2d2::Error::QueryError)
-    }
+    backend: Backend,
 }
 
 impl Db {
@@ -82,27 +152,53 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StorageError::Pool(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let url = path.to_string_lossy();
-        let pragmas = Pragmas { busy_timeout_ms };
+        Self::connect(&path.to_string_lossy(), Backend::Sqlite, pool_size, busy_timeout_ms)
+    }
+
+    /// Connects to a PostgreSQL server and applies its pending migrations, then opens the pool.
+    pub fn open_postgres(url: &str, pool_size: u32) -> Result<Self, StorageError> {
+        Self::connect(url, Backend::Postgres, pool_size, 0)
+    }
+
+    fn connect(url: &str, backend: Backend, pool_size: u32, busy_timeout_ms: u32) -> Result<Self, StorageError> {
+        let manager = Manager {
+            url: url.to_string(),
+            backend,
+            busy_timeout_ms,
+        };
         {
-            let mut first =
-                SqliteConnection::establish(&url).map_err(|e| StorageError::Pool(format!("cannot open {url}: {e}")))?;
-            pragmas.apply(&mut first)?;
-            first.batch_execute("PRAGMA journal_mode = WAL;")?;
-            first
-                .run_pending_migrations(MIGRATIONS)
-                .map_err(|e| StorageError::Migration(e.to_string()))?;
+            let mut first = manager.open()?;
+            let applied = match &mut first {
+                AnyConn::Sqlite(c) => {
+                    // A property of the file, set once before the pool opens (pooled connections setting it
+                    // at once contend for the lock).
+                    c.batch_execute("PRAGMA journal_mode = WAL;")?;
+                    c.run_pending_migrations(MIGRATIONS).map(drop)
+                }
+                // Instances starting together apply the migrations one at a time (the lock goes with the
+                // connection).
+                AnyConn::Pg(c) => {
+                    c.batch_execute("SELECT pg_advisory_lock(7231001)")?;
+                    c.run_pending_migrations(PG_MIGRATIONS).map(drop)
+                }
+            };
+            applied.map_err(|e| StorageError::Migration(e.to_string()))?;
         }
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(Duration::from_secs(30))
-            .connection_customizer(Box::new(pragmas))
-            .build(ConnectionManager::<SqliteConnection>::new(url))
+            .build(manager)
             .map_err(|e| StorageError::Pool(e.to_string()))?;
         Ok(Self {
             pool,
             writer: Default::default(),
+            backend,
         })
+    }
+
+    /// The backend this handle talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// A connection for synchronous use (start-up and tests).
@@ -113,7 +209,7 @@ impl Db {
     /// Runs `f` with a connection on the blocking thread pool.
     pub async fn run<F, R>(&self, f: F) -> Result<R, StorageError>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<R, StorageError> + Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
         let pool = self.pool.clone();
@@ -125,17 +221,19 @@ impl Db {
         .map_err(|e| StorageError::Task(e.to_string()))?
     }
 
-    /// Runs a write with a connection on the blocking thread pool, one write at a time. SQLite allows one writer;
-    /// queueing writers here instead of in SQLite's busy handler (which sleeps in growing steps) keeps write
-    /// latency flat under load, while reads ([`Db::run`]) go on concurrently in WAL mode.
+    /// Runs a write with a connection on the blocking thread pool, one write of this process at a time. SQLite
+    /// allows one writer; queueing writers here instead of in SQLite's busy handler (which sleeps in growing
+    /// steps) keeps write latency flat under load, while reads ([`Db::run`]) go on concurrently in WAL mode.
+    /// PostgreSQL takes writes of many processes at once: there [`write_tx`] serialises the transactions that
+    /// read before they write.
     pub async fn write<F, R>(&self, f: F) -> Result<R, StorageError>
     where
-        F: FnOnce(&mut SqliteConnection) -> Result<R, StorageError> + Send + 'static,
+        F: FnOnce(&mut AnyConn) -> Result<R, StorageError> + Send + 'static,
         R: Send + 'static,
     {
-        let writer = self.writer.clone();
+        let writer = (self.backend == Backend::Sqlite).then(|| self.writer.clone());
         self.run(move |conn| {
-            let _turn = writer.lock().unwrap_or_else(|p| p.into_inner());
+            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|p| p.into_inner()));
             f(conn)
         })
         .await
@@ -149,9 +247,65 @@ impl Db {
     }
 }
 
+/// The advisory lock every read-then-write transaction on PostgreSQL holds: the same one-writer-at-a-time
+/// guarantee SQLite's `BEGIN IMMEDIATE` gives, across every instance on the server.
+const PG_WRITE_LOCK: i64 = 7_231_002;
+
+/// Runs `f` in a write transaction: on SQLite `BEGIN IMMEDIATE` (the write lock from the start, so a read
+/// inside is never overtaken by another writer); on PostgreSQL a transaction holding [`PG_WRITE_LOCK`].
+/// Rolled back when `f` fails.
+pub fn write_tx<T>(
+    conn: &mut AnyConn,
+    f: impl FnOnce(&mut AnyConn) -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    match conn {
+        AnyConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConn::Pg(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?;
+            if let Err(e) = c.batch_execute(&format!("SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})")) {
+                let _ = AnyConn::rollback_transaction(conn);
+                return Err(e.into());
+            }
+        }
+    }
+    match f(conn) {
+        Ok(value) => match AnyConn::commit_transaction(conn) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = AnyConn::rollback_transaction(conn);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            let _ = AnyConn::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
+/// A raw SQL query written with `?` placeholders, numbered (`$1`, `$2`, …) for PostgreSQL.
+pub fn sql_query(conn: &AnyConn, sql: &str) -> diesel::query_builder::SqlQuery {
+    match conn {
+        AnyConn::Sqlite(_) => diesel::sql_query(sql),
+        AnyConn::Pg(_) => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for ch in sql.chars() {
+                if ch == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(ch);
+                }
+            }
+            diesel::sql_query(out)
+        }
+    }
+}
+
 /// Stores the seed personas and relationships when no persona exists yet. True when it seeded.
 pub fn seed_if_empty(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     seeded: &[(Persona, InteractionState)],
     related: &[Relationship],
 ) -> Result<bool, StorageError> {

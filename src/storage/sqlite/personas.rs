@@ -5,7 +5,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Bool, Text};
-use diesel::sqlite::SqliteConnection;
+use super::AnyConn;
 use uuid::Uuid;
 
 use super::schema::{interaction_states, personas};
@@ -97,7 +97,7 @@ fn name_key(name: &str) -> String {
 /// The id of another persona whose name equals `name` in any case. Runs inside the write transaction, so no
 /// concurrent insert can slip in between the check and the write.
 fn holder_of_name(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     name: &str,
     except: Option<&str>,
 ) -> Result<Option<String>, StorageError> {
@@ -113,7 +113,7 @@ fn holder_of_name(
 }
 
 /// Every persona in creation order.
-pub fn list(conn: &mut SqliteConnection) -> Result<Vec<Persona>, StorageError> {
+pub fn list(conn: &mut AnyConn) -> Result<Vec<Persona>, StorageError> {
     personas::table
         .order(personas::seq.asc())
         .select(PersonaRow::as_select())
@@ -124,12 +124,12 @@ pub fn list(conn: &mut SqliteConnection) -> Result<Vec<Persona>, StorageError> {
 }
 
 /// How many personas exist.
-pub fn count(conn: &mut SqliteConnection) -> Result<i64, StorageError> {
+pub fn count(conn: &mut AnyConn) -> Result<i64, StorageError> {
     Ok(personas::table.count().get_result(conn)?)
 }
 
 /// The persona with this id.
-pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Persona>, StorageError> {
+pub fn get(conn: &mut AnyConn, id: Uuid) -> Result<Option<Persona>, StorageError> {
     personas::table
         .filter(personas::id.eq(id.to_string()))
         .select(PersonaRow::as_select())
@@ -140,15 +140,20 @@ pub fn get(conn: &mut SqliteConnection, id: Uuid) -> Result<Option<Persona>, Sto
 }
 
 /// The persona named by an id or (case-insensitively) a name.
-pub fn find(conn: &mut SqliteConnection, id_or_name: &str) -> Result<Option<Persona>, StorageError> {
+pub fn find(conn: &mut AnyConn, id_or_name: &str) -> Result<Option<Persona>, StorageError> {
     let key = id_or_name.trim();
     if let Ok(id) = Uuid::parse_str(key) {
         if let Some(p) = get(conn, id)? {
             return Ok(Some(p));
         }
     }
+    // SQLite's NOCASE (through the unique index) folds ASCII; PostgreSQL's lower() folds every letter.
+    let same_name = match conn {
+        AnyConn::Sqlite(_) => sql::<Bool>("name = ").bind::<Text, _>(key).sql(" COLLATE NOCASE"),
+        AnyConn::Pg(_) => sql::<Bool>("lower(name) = lower(").bind::<Text, _>(key).sql(")"),
+    };
     let ascii_match = personas::table
-        .filter(sql::<Bool>("name = ").bind::<Text, _>(key).sql(" COLLATE NOCASE"))
+        .filter(same_name)
         .select(PersonaRow::as_select())
         .first(conn)
         .optional()?;
@@ -165,8 +170,8 @@ pub fn find(conn: &mut SqliteConnection, id_or_name: &str) -> Result<Option<Pers
 }
 
 /// Stores a new persona with its initial interaction state, in one transaction.
-pub fn insert(conn: &mut SqliteConnection, persona: &Persona, state: &InteractionState) -> Result<(), StorageError> {
-    conn.immediate_transaction(|conn| {
+pub fn insert(conn: &mut AnyConn, persona: &Persona, state: &InteractionState) -> Result<(), StorageError> {
+    super::write_tx(conn, |conn| {
         if holder_of_name(conn, &persona.name, None)?.is_some() {
             return Err(name_conflict(&persona.name));
         }
@@ -182,12 +187,12 @@ pub fn insert(conn: &mut SqliteConnection, persona: &Persona, state: &Interactio
 /// Changes the given fields of a persona's card in one transaction (read, change, write), so that concurrent
 /// updates of other fields are kept; answers the stored card, `None` when there is no such persona.
 pub fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     id: Uuid,
     changes: PersonaChanges,
     now: DateTime<Utc>,
 ) -> Result<Option<Persona>, StorageError> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let Some(mut persona) = get(conn, id)? else {
             return Ok(None);
         };
@@ -208,8 +213,8 @@ pub fn update(
 }
 
 /// Deletes a persona; everything that belongs to it goes with it (foreign keys cascade).
-pub fn delete(conn: &mut SqliteConnection, id: Uuid) -> Result<bool, StorageError> {
-    conn.immediate_transaction(|conn| {
+pub fn delete(conn: &mut AnyConn, id: Uuid) -> Result<bool, StorageError> {
+    super::write_tx(conn, |conn| {
         diesel::delete(interaction_states::table.filter(interaction_states::persona_id.eq(id.to_string())))
             .execute(conn)?;
         let n = diesel::delete(personas::table.filter(personas::id.eq(id.to_string()))).execute(conn)?;

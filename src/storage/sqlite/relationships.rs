@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use super::{on_backend, AnyConn};
 use uuid::Uuid;
 
 use super::schema::{interactions, relationships as rel};
@@ -87,7 +87,7 @@ fn load(rows: Vec<RelationshipRow>) -> Result<Vec<Relationship>, StorageError> {
 }
 
 /// The relationship between `a` and `b`, asked in either order.
-pub fn get(conn: &mut SqliteConnection, a: Uuid, b: Uuid) -> Result<Option<Relationship>, StorageError> {
+pub fn get(conn: &mut AnyConn, a: Uuid, b: Uuid) -> Result<Option<Relationship>, StorageError> {
     let (p1, p2) = ordered_pair(a, b);
     rel::table
         .find((p1.to_string(), p2.to_string()))
@@ -99,7 +99,7 @@ pub fn get(conn: &mut SqliteConnection, a: Uuid, b: Uuid) -> Result<Option<Relat
 }
 
 /// Every relationship `persona` is part of.
-pub fn list_for(conn: &mut SqliteConnection, persona: Uuid) -> Result<Vec<Relationship>, StorageError> {
+pub fn list_for(conn: &mut AnyConn, persona: Uuid) -> Result<Vec<Relationship>, StorageError> {
     let id = persona.to_string();
     load(
         rel::table
@@ -111,7 +111,7 @@ pub fn list_for(conn: &mut SqliteConnection, persona: Uuid) -> Result<Vec<Relati
 }
 
 /// Every relationship.
-pub fn list_all(conn: &mut SqliteConnection) -> Result<Vec<Relationship>, StorageError> {
+pub fn list_all(conn: &mut AnyConn) -> Result<Vec<Relationship>, StorageError> {
     load(
         rel::table
             .order((rel::persona1_id, rel::persona2_id))
@@ -121,14 +121,14 @@ pub fn list_all(conn: &mut SqliteConnection) -> Result<Vec<Relationship>, Storag
 }
 
 /// Stores a relationship, replacing the pair's stored one.
-pub fn upsert(conn: &mut SqliteConnection, r: &Relationship) -> Result<(), StorageError> {
+pub fn upsert(conn: &mut AnyConn, r: &Relationship) -> Result<(), StorageError> {
     let row = RelationshipRow::from(r);
-    diesel::insert_into(rel::table)
+    let upsert = diesel::insert_into(rel::table)
         .values(&row)
         .on_conflict((rel::persona1_id, rel::persona2_id))
         .do_update()
-        .set(&row)
-        .execute(conn)?;
+        .set(&row);
+    on_backend!(conn, |c| upsert.execute(c))?;
     Ok(())
 }
 
@@ -137,7 +137,7 @@ pub fn upsert(conn: &mut SqliteConnection, r: &Relationship) -> Result<(), Stora
 /// the history row are one immediate transaction: SQLite serialises writers, so two concurrent
 /// interactions of one pair never lose one another.
 pub fn record_interaction(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     a: Uuid,
     b: Uuid,
     quality: f64,
@@ -145,7 +145,7 @@ pub fn record_interaction(
     context: &str,
     now: DateTime<Utc>,
 ) -> Result<(Relationship, InteractionOutcome), StorageError> {
-    conn.immediate_transaction(|conn| {
+    super::write_tx(conn, |conn| {
         let mut relationship = get(conn, a, b)?.unwrap_or_else(|| Relationship::new(a, b, now));
         let outcome = relationship.apply_interaction(quality, duration_minutes, context, now);
         upsert(conn, &relationship)?;
@@ -169,7 +169,7 @@ pub fn record_interaction(
 }
 
 /// True when `a` and `b` have a relationship (of any type).
-pub fn has_relationship(conn: &mut SqliteConnection, a: Uuid, b: Uuid) -> Result<bool, StorageError> {
+pub fn has_relationship(conn: &mut AnyConn, a: Uuid, b: Uuid) -> Result<bool, StorageError> {
     let (p1, p2) = ordered_pair(a, b);
     let n: i64 = rel::table
         .filter(
@@ -183,7 +183,7 @@ pub fn has_relationship(conn: &mut SqliteConnection, a: Uuid, b: Uuid) -> Result
 }
 
 /// The personas `persona` has a relationship with (of any type).
-pub fn related_to(conn: &mut SqliteConnection, persona: Uuid) -> Result<Vec<Uuid>, StorageError> {
+pub fn related_to(conn: &mut AnyConn, persona: Uuid) -> Result<Vec<Uuid>, StorageError> {
     let id = persona.to_string();
     let pairs: Vec<(String, String)> = rel::table
         .filter(rel::persona1_id.eq(&id).or(rel::persona2_id.eq(&id)))
@@ -196,12 +196,12 @@ pub fn related_to(conn: &mut SqliteConnection, persona: Uuid) -> Result<Vec<Uuid
 }
 
 /// Stores a relationship unless the pair already has one. True when it was stored.
-pub fn insert_if_absent(conn: &mut SqliteConnection, r: &Relationship) -> Result<bool, StorageError> {
-    let n = diesel::insert_into(rel::table)
+pub fn insert_if_absent(conn: &mut AnyConn, r: &Relationship) -> Result<bool, StorageError> {
+    let insert = diesel::insert_into(rel::table)
         .values(RelationshipRow::from(r))
         .on_conflict((rel::persona1_id, rel::persona2_id))
-        .do_nothing()
-        .execute(conn)?;
+        .do_nothing();
+    let n = on_backend!(conn, |c| insert.execute(c))?;
     Ok(n > 0)
 }
 

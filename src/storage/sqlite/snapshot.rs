@@ -5,7 +5,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use super::AnyConn;
 use serde::{Deserialize, Serialize};
 
 use super::memories::{decode_vector, encode_vector};
@@ -29,7 +29,7 @@ macro_rules! table_rows {
         }
 
         impl $row {
-            fn export(conn: &mut SqliteConnection, sink: &mut dyn RowSink) -> Result<(), StorageError> {
+            fn export(conn: &mut AnyConn, sink: &mut dyn RowSink) -> Result<(), StorageError> {
                 let mut offset = 0;
                 loop {
                     let rows: Vec<$row> = $table::table
@@ -49,7 +49,7 @@ macro_rules! table_rows {
                 }
             }
 
-            fn import(conn: &mut SqliteConnection, source: &mut dyn RowSource) -> Result<u64, StorageError> {
+            fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<u64, StorageError> {
                 let mut chunk: Vec<$row> = Vec::with_capacity(CHUNK);
                 let mut n = 0u64;
                 while let Some(line) = source.next_row(stringify!($table)).map_err(StorageError::Corrupt)? {
@@ -157,8 +157,18 @@ mod vector {
     }
 }
 
+/// The serial key columns of PostgreSQL's tables, as (table, column).
+const RESET_SEQUENCES: [(&str, &str); 6] = [
+    ("personas", "seq"),
+    ("interactions", "seq"),
+    ("chat_messages", "seq"),
+    ("memories", "key"),
+    ("prune_runs", "id"),
+    ("dialogue_turns", "seq"),
+];
+
 /// Writes every table to `sink`, in [`TABLES`] order, from one read transaction.
-pub fn export(conn: &mut SqliteConnection, sink: &mut dyn RowSink) -> Result<(), StorageError> {
+pub fn export(conn: &mut AnyConn, sink: &mut dyn RowSink) -> Result<(), StorageError> {
     conn.transaction(|c| {
         PersonaRow::export(c, sink)?;
         InteractionStateRow::export(c, sink)?;
@@ -178,7 +188,7 @@ pub fn export(conn: &mut SqliteConnection, sink: &mut dyn RowSink) -> Result<(),
 /// Deletes every row and inserts the rows `source` yields, table by table in [`TABLES`] order, in one write
 /// transaction: on any failure nothing changes. Answers the rows inserted per table.
 pub fn import(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     source: &mut dyn RowSource,
 ) -> Result<Vec<(&'static str, u64)>, StorageError> {
     conn.transaction(|c| {
@@ -203,6 +213,12 @@ pub fn import(
             DialogueTurnRow::import(c, source)?,
             BotRow::import(c, source)?,
         ];
+        if let AnyConn::Pg(pg) = c {
+            // Rows came with their keys: the next key of each serial column follows the largest loaded one.
+            pg.batch_execute(&RESET_SEQUENCES.map(|(t, k)| {
+                format!("SELECT setval(pg_get_serial_sequence('{t}', '{k}'), COALESCE(MAX({k}), 0) + 1, false) FROM {t};")
+            }).concat())?;
+        }
         Ok(TABLES.iter().copied().zip(counts).collect())
     })
 }

@@ -1,7 +1,7 @@
 //! Interaction-state repo. Writes carry a version so that a late write never overwrites a newer one.
 
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use super::{on_backend, AnyConn};
 use diesel::upsert::excluded;
 use uuid::Uuid;
 
@@ -39,7 +39,7 @@ struct StateValues<'a> {
 }
 
 /// The stored state and its version.
-pub fn load(conn: &mut SqliteConnection, persona: Uuid) -> Result<Option<(InteractionState, i64)>, StorageError> {
+pub fn load(conn: &mut AnyConn, persona: Uuid) -> Result<Option<(InteractionState, i64)>, StorageError> {
     let row = st::table
         .filter(st::persona_id.eq(persona.to_string()))
         .select(StateRow::as_select())
@@ -64,7 +64,7 @@ pub fn load(conn: &mut SqliteConnection, persona: Uuid) -> Result<Option<(Intera
 
 /// Writes the state if `version` is newer than the stored one (or there is none), in one statement.
 pub fn upsert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     persona: Uuid,
     s: &InteractionState,
     version: i64,
@@ -84,12 +84,12 @@ pub fn upsert(
     };
     // `filter` on an upsert (its WHERE clause) comes from this trait, not from `QueryDsl`.
     use diesel::query_dsl::methods::FilterDsl as _;
-    diesel::insert_into(st::table)
+    let upsert = diesel::insert_into(st::table)
         .values(&values)
         .on_conflict(st::persona_id)
         .do_update()
         .set(&values)
-        .filter(st::version.lt(excluded(st::version)))
-        .execute(conn)?;
+        .filter(st::version.lt(excluded(st::version)));
+    on_backend!(conn, |c| upsert.execute(c))?;
     Ok(())
 }

@@ -1,0 +1,2 @@
+DROP TABLE prune_runs;
+DROP TABLE memories;

@@ -1,0 +1,3 @@
+DROP TABLE emotional_states;
+DROP TABLE interactions;
+DROP TABLE relationships;

@@ -1,0 +1,2 @@
+DROP TABLE dialogue_turns;
+DROP TABLE dialogues;
