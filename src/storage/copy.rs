@@ -58,8 +58,9 @@ impl RowSource for ChannelSource {
 /// snapshot never holds them): each bot needs its password or access token set again.
 pub async fn copy(from: &Store, to: &Store) -> Result<Vec<(&'static str, u64)>, StorageError> {
     let (tx, rx) = sync_channel(IN_FLIGHT);
-    let export = async move { from.snapshots().export(ChannelSink(tx)).await?.finish() };
-    let import = to.snapshots().import(ChannelSource { rows: rx, peeked: None });
+    let (snapshots_from, snapshots_to) = (from.snapshots(), to.snapshots());
+    let export = async move { snapshots_from.export(ChannelSink(tx)).await?.finish() };
+    let import = snapshots_to.import(ChannelSource { rows: rx, peeked: None });
     let (exported, imported) = futures_util::future::join(export, import).await;
     let counts = imported?;
     exported?;

@@ -90,7 +90,7 @@ impl Backend {
 
 /// Opens pooled connections of one backend; SQLite connections get their PRAGMAs on opening.
 #[derive(Debug)]
-struct Manager {
+pub struct Manager {
     url: String,
     backend: Backend,
     busy_timeout_ms: u32,

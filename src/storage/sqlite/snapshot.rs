@@ -5,7 +5,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use super::AnyConn;
+use super::{on_backend, AnyConn};
 use serde::{Deserialize, Serialize};
 
 use super::memories::{decode_vector, encode_vector};
@@ -58,12 +58,12 @@ macro_rules! table_rows {
                     chunk.push(row);
                     n += 1;
                     if chunk.len() == CHUNK {
-                        diesel::insert_into($table::table).values(&chunk).execute(conn)?;
+                        on_backend!(&mut *conn, |c| diesel::insert_into($table::table).values(&chunk).execute(c))?;
                         chunk.clear();
                     }
                 }
                 if !chunk.is_empty() {
-                    diesel::insert_into($table::table).values(&chunk).execute(conn)?;
+                    on_backend!(&mut *conn, |c| diesel::insert_into($table::table).values(&chunk).execute(c))?;
                 }
                 Ok(n)
             }
