@@ -1,5 +1,5 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory bench-llm clean
+.PHONY: run test test-pg model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory bench-llm clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
@@ -21,6 +21,16 @@ run: model
 test: model interop-sdk synapse browser-deps
 	cargo test --locked
 	cargo test --locked -p quant-kernels
+	$(MAKE) test-pg
+
+## The integration suite (tests/api) again, against PostgreSQL: a throwaway cluster (scripts/pg-cluster.sh, Debian's
+## postgresql package) on PG_TEST_PORT, one fresh database per test.
+PG_TEST_PORT ?= 55432
+test-pg:
+	@dir=$$(mktemp -d /tmp/persona-mcp-pg.XXXXXX); \
+	url=$$(bash scripts/pg-cluster.sh start $$dir $(PG_TEST_PORT)) || exit 1; \
+	PERSONA_TEST_PG_URL=$$url cargo test --locked --test api; status=$$?; \
+	bash scripts/pg-cluster.sh stop $$dir; rm -rf $$dir; exit $$status
 
 ## Python MCP SDKs for the interop tests: 2.x (`pip install mcp`) and 1.x with its WebSocket client. Fails when
 ## PyPI cannot be reached: the interop tests need them.

@@ -247,8 +247,10 @@ fn migrate(settings: Settings, from: &str, to: &str) -> ExitCode {
     });
     match result {
         Ok(counts) => {
-            let rows: serde_json::Map<String, serde_json::Value> =
-                counts.into_iter().map(|(table, n)| (table.to_string(), n.into())).collect();
+            let rows: serde_json::Map<String, serde_json::Value> = counts
+                .into_iter()
+                .map(|(table, n)| (table.to_string(), n.into()))
+                .collect();
             println!("{:#}", serde_json::json!({ "copied": rows }));
             ExitCode::SUCCESS
         }

@@ -90,7 +90,11 @@ impl Store {
             Some(url) if sqlite::Backend::of_url(url) == sqlite::Backend::Postgres => {
                 sqlite::Db::open_postgres(url, settings.pool_size)?
             }
-            Some(path) => sqlite::Db::open(Path::new(path.trim_start_matches("sqlite:")), settings.pool_size, settings.busy_timeout_ms)?,
+            Some(path) => sqlite::Db::open(
+                Path::new(path.trim_start_matches("sqlite:")),
+                settings.pool_size,
+                settings.busy_timeout_ms,
+            )?,
             None => sqlite::Db::open(&settings.database_file(), settings.pool_size, settings.busy_timeout_ms)?,
         };
         Ok(Self { db })

@@ -60,7 +60,7 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.embedder.model_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"));
     s.memory.decay_enabled = false;
     s.admin.port = 0;
-    s.storage.database_url = test_database_url();
+    s.storage.database_url = test_database_url(data_dir);
     s
 }
 
@@ -68,10 +68,25 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
 /// tests may create databases (`scripts/pg-cluster.sh` starts a throwaway one; `make test` sets it).
 pub const PG_URL_ENV: &str = "PERSONA_TEST_PG_URL";
 
-/// `None` (the SQLite file in the data dir) unless [`PG_URL_ENV`] is set: then a fresh, uniquely named
-/// PostgreSQL database on that server.
-pub fn test_database_url() -> Option<String> {
-    std::env::var(PG_URL_ENV).ok().filter(|u| !u.is_empty()).map(|url| fresh_pg_database(&url))
+/// `None` (the SQLite file in the data dir) unless [`PG_URL_ENV`] is set: then the data dir's PostgreSQL
+/// database, created on first use and named in the data dir's `persona-mcp.toml`, so a server restarted on the
+/// data dir and a `persona-mcp` command run in it (the binary reads `./persona-mcp.toml`) use it too.
+pub fn test_database_url(data_dir: &Path) -> Option<String> {
+    let server = std::env::var(PG_URL_ENV).ok().filter(|u| !u.is_empty())?;
+    let file = data_dir.join("persona-mcp.toml");
+    if let Ok(text) = std::fs::read_to_string(&file) {
+        let url = text
+            .lines()
+            .find_map(|l| l.strip_prefix("database_url = "))
+            .map(|v| v.trim_matches('"'));
+        if let Some(url) = url {
+            return Some(url.to_string());
+        }
+    }
+    let url = fresh_pg_database(&server);
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    std::fs::write(&file, format!("[storage]\ndatabase_url = \"{url}\"\n")).expect("persona-mcp.toml written");
+    Some(url)
 }
 
 /// Creates a new empty database on the server of `url`; answers its URL.
@@ -83,7 +98,10 @@ pub fn fresh_pg_database(url: &str) -> String {
         .execute(&mut admin)
         .expect("test database created");
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let server = base.rsplit_once('/').filter(|(s, _)| s.contains("//") && !s.ends_with('/')).map_or(base, |(s, _)| s);
+    let server = base
+        .rsplit_once('/')
+        .filter(|(s, _)| s.contains("//") && !s.ends_with('/'))
+        .map_or(base, |(s, _)| s);
     match query {
         Some(q) => format!("{server}/{name}?{q}"),
         None => format!("{server}/{name}"),

@@ -1,8 +1,8 @@
 //! Bot queries: Matrix bot configurations, their write-only secrets and their `/sync` position.
 
+use super::AnyConn;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use super::AnyConn;
 use uuid::Uuid;
 
 use super::schema::bots;

@@ -1,8 +1,8 @@
 //! Chat-conversation repo: one conversation per (session, persona, channel), its messages and summary.
 
+use super::{on_backend, AnyConn};
 use chrono::Utc;
 use diesel::prelude::*;
-use super::{on_backend, AnyConn};
 use uuid::Uuid;
 
 use super::schema::{chat_conversations as cc, chat_messages as cm};

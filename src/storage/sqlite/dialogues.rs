@@ -1,8 +1,8 @@
 //! Repo of persona-to-persona conversations ("dialogues") and their turns.
 
+use super::AnyConn;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use super::AnyConn;
 use uuid::Uuid;
 
 use super::schema::{dialogue_turns as dt, dialogues as d};
@@ -90,11 +90,7 @@ pub fn get(conn: &mut AnyConn, id: Uuid) -> Result<Option<Dialogue>, StorageErro
 }
 
 /// Conversations, newest first, optionally of one persona and/or only active ones.
-pub fn list(
-    conn: &mut AnyConn,
-    persona: Option<Uuid>,
-    active_only: bool,
-) -> Result<Vec<Dialogue>, StorageError> {
+pub fn list(conn: &mut AnyConn, persona: Option<Uuid>, active_only: bool) -> Result<Vec<Dialogue>, StorageError> {
     let mut q = d::table.select(d::all_columns).order(d::started_at.desc()).into_boxed();
     if let Some(p) = persona {
         let p = p.to_string();

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 // `filter` on an upsert (its WHERE clause) comes from this trait, not from `QueryDsl`.
-use diesel::query_dsl::methods::FilterDsl as _;
 use super::{on_backend, AnyConn};
+use diesel::query_dsl::methods::FilterDsl as _;
 use diesel::upsert::excluded;
 use uuid::Uuid;
 

@@ -1,10 +1,10 @@
 //! Memory repo: rows, keyword search (FTS5), embeddings (the vector index's source of truth), access counts,
 //! importance updates and pruning runs.
 
+use super::{sql_query, AnyConn};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Text};
-use super::{sql_query, AnyConn};
 use uuid::Uuid;
 
 use super::schema::{memories as m, prune_runs as pr};
@@ -107,11 +107,7 @@ pub fn insert(conn: &mut AnyConn, memories: &[Memory]) -> Result<Vec<i64>, Stora
 }
 
 /// Records the embeddings of stored memories.
-pub fn set_embeddings(
-    conn: &mut AnyConn,
-    embedder: &str,
-    vectors: &[(i64, Vec<f32>)],
-) -> Result<(), StorageError> {
+pub fn set_embeddings(conn: &mut AnyConn, embedder: &str, vectors: &[(i64, Vec<f32>)]) -> Result<(), StorageError> {
     super::write_tx(conn, |conn| {
         for (key, v) in vectors {
             diesel::update(m::table.filter(m::key.eq(key)))
@@ -180,11 +176,7 @@ struct GroupRow {
 
 /// The memories of `persona` (or of all personas) grouped by persona, type and visibility: the aggregates
 /// `memory.stats` and `memory.shared_stats` answer with, computed in SQL so no row or vector is loaded.
-pub fn groups(
-    conn: &mut AnyConn,
-    persona: Option<Uuid>,
-    day: NaiveDate,
-) -> Result<Vec<MemoryGroup>, StorageError> {
+pub fn groups(conn: &mut AnyConn, persona: Option<Uuid>, day: NaiveDate) -> Result<Vec<MemoryGroup>, StorageError> {
     // One persona's rows are found through the `memories_persona` index; an `? IS NULL OR …` filter would
     // make SQLite scan every memory.
     let filter = if persona.is_some() { "WHERE persona_id = ?" } else { "" };
@@ -354,11 +346,7 @@ pub fn persona_embeddings(
 }
 
 /// Memories without a vector from `embedder` (new, or made by another embedder): (key, persona, content).
-pub fn unembedded(
-    conn: &mut AnyConn,
-    embedder: &str,
-    limit: i64,
-) -> Result<Vec<(i64, Uuid, String)>, StorageError> {
+pub fn unembedded(conn: &mut AnyConn, embedder: &str, limit: i64) -> Result<Vec<(i64, Uuid, String)>, StorageError> {
     let rows: Vec<(i64, String, String)> = m::table
         .filter(m::embedding.is_null().or(m::embedder.ne(embedder)))
         .select((m::key, m::persona_id, m::content))
@@ -421,7 +409,11 @@ pub fn keyword_search(
                 "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
                  WHERE memories_fts MATCH ? {filter} ORDER BY bm25(memories_fts) LIMIT ?"
             ),
-            words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" OR "),
+            words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" OR "),
         ),
         AnyConn::Pg(_) => (
             format!(

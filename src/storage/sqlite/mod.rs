@@ -184,8 +184,12 @@ impl Db {
             };
             applied.map_err(|e| StorageError::Migration(e.to_string()))?;
         }
+        // A PostgreSQL server's connections are shared by every instance: open them as needed, close idle ones.
+        let min_idle = (backend == Backend::Postgres).then_some(1);
         let pool = Pool::builder()
             .max_size(pool_size)
+            .min_idle(min_idle)
+            .idle_timeout(Some(Duration::from_secs(60)))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
             .map_err(|e| StorageError::Pool(e.to_string()))?;

@@ -1,11 +1,11 @@
 //! Persona repo: persona cards and their creation order.
 
+use super::AnyConn;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Bool, Text};
-use super::AnyConn;
 use uuid::Uuid;
 
 use super::schema::{interaction_states, personas};
@@ -96,11 +96,7 @@ fn name_key(name: &str) -> String {
 
 /// The id of another persona whose name equals `name` in any case. Runs inside the write transaction, so no
 /// concurrent insert can slip in between the check and the write.
-fn holder_of_name(
-    conn: &mut AnyConn,
-    name: &str,
-    except: Option<&str>,
-) -> Result<Option<String>, StorageError> {
+fn holder_of_name(conn: &mut AnyConn, name: &str, except: Option<&str>) -> Result<Option<String>, StorageError> {
     let key = name_key(name);
     let names: Vec<(String, String)> = personas::table
         .order(personas::seq.asc())

@@ -1,9 +1,9 @@
 //! Relationship queries: one row per unordered pair of personas (smaller UUID first, see
 //! [`ordered_pair`]) and the history of interactions applied to it. The memory layer asks [`has_relationship`] and [`related_to`] who may see `shared` memories.
 
+use super::{on_backend, AnyConn};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use super::{on_backend, AnyConn};
 use uuid::Uuid;
 
 use super::schema::{interactions, relationships as rel};

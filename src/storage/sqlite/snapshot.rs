@@ -3,9 +3,9 @@
 //! snapshot does not depend on SQLite. Export reads every table inside one read transaction; import replaces
 //! every table inside one write transaction.
 
+use super::{on_backend, AnyConn};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use super::{on_backend, AnyConn};
 use serde::{Deserialize, Serialize};
 
 use super::memories::{decode_vector, encode_vector};
@@ -187,10 +187,7 @@ pub fn export(conn: &mut AnyConn, sink: &mut dyn RowSink) -> Result<(), StorageE
 
 /// Deletes every row and inserts the rows `source` yields, table by table in [`TABLES`] order, in one write
 /// transaction: on any failure nothing changes. Answers the rows inserted per table.
-pub fn import(
-    conn: &mut AnyConn,
-    source: &mut dyn RowSource,
-) -> Result<Vec<(&'static str, u64)>, StorageError> {
+pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'static str, u64)>, StorageError> {
     conn.transaction(|c| {
         // Children first: every foreign key leads to a persona.
         c.batch_execute(

@@ -1,7 +1,7 @@
 //! Interaction-state repo. Writes carry a version so that a late write never overwrites a newer one.
 
-use diesel::prelude::*;
 use super::{on_backend, AnyConn};
+use diesel::prelude::*;
 use diesel::upsert::excluded;
 use uuid::Uuid;
 
@@ -63,12 +63,7 @@ pub fn load(conn: &mut AnyConn, persona: Uuid) -> Result<Option<(InteractionStat
 }
 
 /// Writes the state if `version` is newer than the stored one (or there is none), in one statement.
-pub fn upsert(
-    conn: &mut AnyConn,
-    persona: Uuid,
-    s: &InteractionState,
-    version: i64,
-) -> Result<(), StorageError> {
+pub fn upsert(conn: &mut AnyConn, persona: Uuid, s: &InteractionState, version: i64) -> Result<(), StorageError> {
     let id = persona.to_string();
     let values = StateValues {
         persona_id: &id,
