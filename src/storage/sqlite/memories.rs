@@ -271,7 +271,7 @@ struct MemoryEdit {
 /// Replaces a memory's content and forgets its vector (in the same statement, so the row is never left with the
 /// vector of its old text: the embedding queue, or the start-up check after a crash, embeds it anew); false when
 /// it is gone. The keyword index follows by trigger.
-pub fn edit_content(conn: &mut SqliteConnection, key: i64, content: &str) -> Result<bool, StorageError> {
+pub fn edit_content(conn: &mut AnyConn, key: i64, content: &str) -> Result<bool, StorageError> {
     let n = diesel::update(m::table.filter(m::key.eq(key)))
         .set((
             m::content.eq(content),
