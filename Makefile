@@ -1,5 +1,5 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test test-pg model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory bench-llm clean
+.PHONY: run test test-pg model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory bench-llm bench-state clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
@@ -80,7 +80,7 @@ fmt:
 	cargo fmt
 
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
-bench: bench-load bench-memory bench-llm
+bench: bench-load bench-memory bench-llm bench-state
 
 bench-load: model
 	cargo bench --locked --bench load -- --clients 100 --chats 3
@@ -96,6 +96,11 @@ bench-memory: model
 ## turn) and aggregate tokens/s with 4 concurrent chats, through the real server.
 bench-llm: model
 	cargo bench --locked --bench llm
+
+## State files: state.save / state.load time and file size at 100k memories, chat time to first chunk p99 during
+## a save.
+bench-state: model
+	cargo bench --locked --bench state -- --memories 100000 --clients 4
 
 clean:
 	cargo clean

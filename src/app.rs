@@ -19,6 +19,7 @@ use crate::domain::seeds;
 use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
 use crate::error::AppError;
 use crate::hooks::Hooks;
+use crate::live::LiveSettings;
 use crate::llm::{self, LlmBackend};
 use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
@@ -27,8 +28,8 @@ use crate::storage::{StorageError, Store};
 /// The core services every protocol and transport uses (the transports' own state — connections, the method
 /// table, connection slots, MCP sessions — is `web::Gateway`).
 pub struct Core {
-    /// Settings, loaded once.
-    pub settings: Arc<Settings>,
+    /// The settings in force (live keys change while the server runs: `system.config_set`, SIGHUP).
+    pub settings: LiveSettings,
     /// Database.
     pub store: Store,
     /// Chat model backend.
@@ -45,6 +46,8 @@ pub struct Core {
     pub metrics: Arc<Metrics>,
     /// Process start.
     pub started_at: Instant,
+    /// Closed while `state.load` replaces the data.
+    pub load_gate: crate::state::gate::LoadGate,
 }
 
 /// Why the server could not start.
@@ -148,14 +151,16 @@ impl Core {
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }
-        let llm = llm::build(&settings)?;
+        let live = LiveSettings::new(settings.clone());
+        crate::live::signal::watch_sighup(live.clone());
+        let llm = llm::build(&live)?;
         let metrics = Arc::new(Metrics::new());
         let embedder = build_embedder(&settings)?;
         let mut memory = MemoryService::open(
             store.clone(),
             embedder,
             &settings.storage.data_dir.join("vectors"),
-            settings.memory.clone(),
+            live.clone(),
         )?;
         memory.start_queue(settings.embedder.batch_size);
         let memory = Arc::new(memory);
@@ -168,19 +173,19 @@ impl Core {
                 mode: None,
             });
         }
+        crate::actors::decay::follow_settings(decay.clone(), live.subscribe());
         let deps = TurnDeps {
             store: store.clone(),
             llm: llm.clone(),
             hooks: Hooks::new(vec![Arc::new(MemoryHook(memory.clone()))]),
-            chat: settings.chat.clone(),
+            settings: live.clone(),
             metrics: metrics.clone(),
-            temperature: settings.llm.temperature,
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();
         let bots = BotSupervisor::new(store.clone(), settings.bots.clone(), &metrics).start();
         Ok(Arc::new(Self {
-            settings: Arc::new(settings),
+            settings: live,
             store,
             llm,
             memory,
@@ -189,6 +194,7 @@ impl Core {
             bots,
             metrics,
             started_at: Instant::now(),
+            load_gate: Default::default(),
         }))
     }
 

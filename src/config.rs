@@ -33,6 +33,9 @@ pub struct Settings {
     pub admin: AdminSettings,
     /// State files (`state.save`).
     pub state: StateSettings,
+    /// The `--config` file these settings were read from (SIGHUP reads it again); not a setting itself.
+    #[serde(skip)]
+    pub config_file: Option<PathBuf>,
 }
 
 /// `[admin]`
@@ -499,10 +502,11 @@ impl Settings {
             .add_source(env)
             .build()
             .map_err(|e| ConfigError::new("(config)", "", &e.to_string()))?;
-        let settings: Settings = config
+        let mut settings: Settings = config
             .try_deserialize()
             .map_err(|e| ConfigError::new(&config_key(&e), "", &e.to_string()))?;
         settings.validate()?;
+        settings.config_file = file.map(Path::to_path_buf);
         Ok(settings)
     }
 

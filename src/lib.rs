@@ -13,6 +13,7 @@ pub mod domain;
 pub mod embed;
 pub mod error;
 pub mod hooks;
+pub mod live;
 pub mod llm;
 pub mod logbuf;
 pub mod mcp;

@@ -102,8 +102,7 @@ enum MemoryCommand {
 fn init_logging(settings: &Settings) {
     use tracing_subscriber::prelude::*;
 
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.logging.level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = persona_mcp::live::log_filter::layer(&settings.logging.level);
     let recent = persona_mcp::logbuf::layer(persona_mcp::logbuf::global(settings.admin.log_lines));
     let registry = tracing_subscriber::registry().with(filter).with(recent);
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);

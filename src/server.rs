@@ -88,7 +88,10 @@ impl RunningServer {
         if let Some(companion) = self.companion {
             companion.stop(true).await;
         }
+        tracing::info!("saving memory indexes");
+        let saving = std::time::Instant::now();
         self.app.memory.save_indexes().await;
+        tracing::info!(elapsed_ms = saving.elapsed().as_millis() as u64, "memory indexes saved");
         result
     }
 }
@@ -189,7 +192,7 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
 
 /// Binds the WebSocket/MCP listener.
 fn start_main(app: Arc<Gateway>) -> Result<RunningServer, StartError> {
-    let settings = &app.settings;
+    let settings = app.settings.current();
     let host = settings.server.host.clone();
     let port = settings.server.port;
     let workers = match settings.server.workers {
@@ -216,7 +219,7 @@ fn start_main(app: Arc<Gateway>) -> Result<RunningServer, StartError> {
     let server = http.run();
     app.bots.do_send(ServerReady {
         url: format!("ws://{addr}/mcp"),
-        token: app.settings.server.token.clone(),
+        token: app.settings.current().server.token.clone(),
     });
     tracing::info!(%addr, "persona-mcp listening: ws://{addr}/mcp");
     Ok(RunningServer::new(server, addr, app))

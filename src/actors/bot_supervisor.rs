@@ -4,7 +4,7 @@
 //! with the homeserver's errcode meanwhile. The last 1,000 log lines of each bot are kept. Children are stopped with
 //! SIGTERM, then SIGKILL after 10 s, and all of them when the server stops.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -495,11 +495,18 @@ impl Handler<ServerReady> for BotSupervisor {
             url: msg.url,
             token: msg.token,
         });
+        self.start_stored(HashSet::new(), ctx);
+    }
+}
+
+impl BotSupervisor {
+    /// Reads the bots and starts the enabled ones (with autostart), those already wanted, and those in `also`.
+    fn start_stored(&mut self, also: HashSet<Uuid>, ctx: &mut Context<Self>) {
         let store = self.store.clone();
         ctx.spawn(
             async move { store.bots().list().await }
                 .into_actor(self)
-                .map(|bots, act, ctx| {
+                .map(move |bots, act, ctx| {
                     let bots = match bots {
                         Ok(b) => b,
                         Err(e) => {
@@ -512,12 +519,47 @@ impl Handler<ServerReady> for BotSupervisor {
                     }
                     for bot in &bots {
                         let starting = act.bots.get(&bot.id).is_some_and(|rt| rt.wanted && rt.child.is_none());
-                        if starting || (bot.enabled && act.settings.autostart) {
+                        if starting || also.contains(&bot.id) || (bot.enabled && act.settings.autostart) {
                             act.start(bot, ctx);
                         }
                     }
                 }),
         );
+    }
+}
+
+/// The bots table was replaced (`state.load`): every bot process is stopped and forgotten, then the loaded bots
+/// start as at server start, and those that ran before the load start again. Answered once the old processes
+/// are gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct BotsReplaced;
+
+impl Handler<BotsReplaced> for BotSupervisor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: BotsReplaced, _: &mut Context<Self>) -> Self::Result {
+        let ran: HashSet<Uuid> = self
+            .bots
+            .iter()
+            .filter(|(_, rt)| rt.wanted || rt.child.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        let ids: Vec<Uuid> = self.bots.keys().copied().collect();
+        let waits: Vec<_> = ids.into_iter().map(|id| self.stop(id)).collect();
+        Box::pin(
+            async move {
+                let all = futures_util::future::join_all(waits);
+                let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(5), all).await;
+            }
+            .into_actor(self)
+            .map(move |(), act, ctx| {
+                act.bots.clear();
+                if act.server.is_some() {
+                    act.start_stored(ran, ctx);
+                }
+            }),
+        )
     }
 }
 

@@ -60,7 +60,7 @@ impl ConversationSession {
 
     /// Folds messages that left the window into the running summary, off the turn's critical path.
     fn maybe_summarize(&mut self, ctx: &mut Context<Self>) {
-        let threshold = self.deps.chat.context_summary_threshold as i64;
+        let threshold = self.deps.chat().context_summary_threshold as i64;
         let Some(conv) = self.conversation.clone() else { return };
         let Some(oldest_in_window) = self.history.first().map(|m| m.seq) else {
             return;
@@ -121,7 +121,7 @@ impl Actor for ConversationSession {
         let (store, key, window) = (
             self.deps.store.clone(),
             self.key.clone(),
-            self.deps.chat.max_context_messages,
+            self.deps.chat().max_context_messages,
         );
         let load = async move {
             store
@@ -168,7 +168,7 @@ impl Handler<Chat> for ConversationSession {
                 }
                 act.message_count += stored.len() as i64;
                 act.history.extend(stored);
-                let window = act.deps.chat.max_context_messages;
+                let window = act.deps.chat().max_context_messages;
                 if act.history.len() > window {
                     act.history.drain(..act.history.len() - window);
                 }

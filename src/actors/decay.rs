@@ -7,7 +7,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio::sync::watch;
 
+use crate::config::Settings;
 use crate::domain::decay::DecayMode;
 use crate::error::AppError;
 use crate::memory::{DecayCycle, MemoryService};
@@ -110,24 +112,39 @@ pub struct StartOutcome {
     pub stats: DecayStats,
 }
 
+impl DecayScheduler {
+    /// Takes a new mode and interval; a running timer restarts when the interval changed.
+    fn configure(&mut self, mode: Option<DecayMode>, interval_minutes: Option<u64>, ctx: &mut Context<Self>) {
+        if let Some(mode) = mode {
+            self.mode = mode;
+            self.stats.mode = mode.as_str().into();
+        }
+        let interval_changed = interval_minutes.is_some_and(|m| m != self.stats.interval_minutes);
+        if let Some(m) = interval_minutes {
+            self.stats.interval_minutes = m;
+        }
+        match self.timer.take() {
+            Some(handle) if interval_changed => {
+                ctx.cancel_future(handle);
+                self.start_timer(ctx);
+            }
+            other => self.timer = other,
+        }
+    }
+
+    fn start_timer(&mut self, ctx: &mut Context<Self>) {
+        let every = Duration::from_secs(self.stats.interval_minutes.max(1) * 60);
+        self.timer = Some(ctx.run_interval(every, |act, ctx| act.tick(ctx)));
+    }
+}
+
 impl Handler<StartDecay> for DecayScheduler {
     type Result = MessageResult<StartDecay>;
     fn handle(&mut self, msg: StartDecay, ctx: &mut Context<Self>) -> Self::Result {
         let already_running = self.timer.is_some();
-        if let Some(mode) = msg.mode {
-            self.mode = mode;
-            self.stats.mode = mode.as_str().into();
-        }
-        let interval_changed = msg.interval_minutes.is_some_and(|m| m != self.stats.interval_minutes);
-        if let Some(m) = msg.interval_minutes {
-            self.stats.interval_minutes = m;
-        }
-        if let Some(handle) = self.timer.take().filter(|_| interval_changed) {
-            ctx.cancel_future(handle);
-        }
-        if self.timer.is_none() || interval_changed {
-            let every = Duration::from_secs(self.stats.interval_minutes.max(1) * 60);
-            self.timer = Some(ctx.run_interval(every, |act, ctx| act.tick(ctx)));
+        self.configure(msg.mode, msg.interval_minutes, ctx);
+        if self.timer.is_none() {
+            self.start_timer(ctx);
         }
         self.stats.background_running = true;
         MessageResult(StartOutcome {
@@ -192,4 +209,57 @@ impl Handler<RunCycleNow> for DecayScheduler {
                 }),
         )
     }
+}
+
+/// New decay settings (a live settings change): mode and interval change; whether the timer runs does not.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reconfigure {
+    /// The mode.
+    pub mode: DecayMode,
+    /// Minutes between cycles.
+    pub interval_minutes: u64,
+}
+
+impl Handler<Reconfigure> for DecayScheduler {
+    type Result = ();
+    fn handle(&mut self, msg: Reconfigure, ctx: &mut Context<Self>) {
+        self.configure(Some(msg.mode), Some(msg.interval_minutes), ctx);
+    }
+}
+
+/// The decay part of the settings.
+fn decay_settings(s: &Settings) -> (bool, DecayMode, u64) {
+    let m = &s.memory;
+    let mode = DecayMode::parse(&m.decay_mode).unwrap_or_default();
+    (m.decay_enabled, mode, m.decay_interval_minutes)
+}
+
+/// Follows live settings changes: a new decay mode or interval reconfigures the scheduler, and
+/// `memory.decay_enabled` starts or stops it.
+pub fn follow_settings(decay: Addr<DecayScheduler>, mut changes: watch::Receiver<Arc<Settings>>) {
+    actix::spawn(async move {
+        let mut last = decay_settings(&changes.borrow_and_update());
+        while changes.changed().await.is_ok() {
+            let now = decay_settings(&changes.borrow_and_update());
+            if now == last {
+                continue;
+            }
+            let (enabled, mode, interval_minutes) = now;
+            if (mode, interval_minutes) != (last.1, last.2) {
+                decay.do_send(Reconfigure { mode, interval_minutes });
+            }
+            if enabled != last.0 {
+                if enabled {
+                    decay.do_send(StartDecay {
+                        interval_minutes: None,
+                        mode: None,
+                    });
+                } else {
+                    decay.do_send(StopDecay);
+                }
+            }
+            last = now;
+        }
+    });
 }

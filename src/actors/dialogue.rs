@@ -170,7 +170,7 @@ impl Stage {
             title: "Who you are talking with".into(),
             body: prompt::describe_partner(&them.persona, relationship.as_ref(), &d.topic),
         });
-        let window = self.deps.chat.max_context_messages;
+        let window = self.deps.chat().max_context_messages;
         let earlier = &d.turns[..d.turns.len().saturating_sub(1)];
         let history: Vec<ChatMessage> = earlier[earlier.len().saturating_sub(window)..]
             .iter()
@@ -202,7 +202,7 @@ impl Stage {
                 .unwrap_or_else(|| self.deps.llm.default_model().to_string()),
             messages,
             max_tokens,
-            temperature: self.deps.temperature,
+            temperature: self.deps.temperature(),
         };
         let mut chat = Chat {
             message: cue.clone(),

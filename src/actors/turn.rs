@@ -16,6 +16,7 @@ use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
 use crate::error::AppError;
 use crate::hooks::{CompletedTurn, Hooks, TurnContext};
+use crate::live::LiveSettings;
 use crate::llm::{ChatRequest, LlmBackend, LlmError, LlmEvent};
 use crate::metrics::Metrics;
 use crate::storage::Store;
@@ -29,12 +30,22 @@ pub struct TurnDeps {
     pub llm: Arc<dyn LlmBackend>,
     /// Features that join each turn.
     pub hooks: Hooks,
-    /// Window, summary, budgets.
-    pub chat: ChatSettings,
+    /// The settings in force (chat window, summary, budgets; sampling temperature).
+    pub settings: LiveSettings,
     /// Metrics.
     pub metrics: Arc<Metrics>,
-    /// Sampling temperature.
-    pub temperature: f32,
+}
+
+impl TurnDeps {
+    /// Window, summary and budgets in force.
+    pub fn chat(&self) -> ChatSettings {
+        self.settings.current().chat.clone()
+    }
+
+    /// Sampling temperature in force.
+    pub fn temperature(&self) -> f32 {
+        self.settings.current().llm.temperature
+    }
 }
 
 /// Receives each chunk as it arrives: text, 1-based number, characters so far.
@@ -240,7 +251,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
             .unwrap_or_else(|| deps.llm.default_model().to_string()),
         messages,
         max_tokens: chat.token_budget,
-        temperature: deps.temperature,
+        temperature: deps.temperature(),
     };
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
 

@@ -3,6 +3,7 @@
 //! the embedded model when not. All stream tokens as they are made.
 
 pub mod auto;
+mod client;
 pub mod embedded;
 mod lines;
 pub mod ollama;
@@ -148,7 +149,7 @@ pub async fn complete(backend: &dyn LlmBackend, request: ChatRequest) -> Result<
 #[derive(Clone)]
 pub(crate) struct Endpoint {
     pub(crate) backend: &'static str,
-    pub(crate) client: reqwest::Client,
+    pub(crate) client: client::LiveClient,
     pub(crate) url: String,
     pub(crate) model: String,
     pub(crate) api_key: Option<String>,
@@ -207,7 +208,7 @@ impl Endpoint {
     ) -> Result<reqwest::Response, LlmError> {
         let mut attempt = 0;
         loop {
-            let mut req = build(&self.client);
+            let mut req = build(&self.client.get());
             if let Some(key) = &self.api_key {
                 req = req.bearer_auth(key);
             }
@@ -275,13 +276,11 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Builds the configured backend and logs where chats go.
-pub fn build(settings: &crate::config::Settings) -> Result<Arc<dyn LlmBackend>, reqwest::Error> {
+pub fn build(live: &crate::live::LiveSettings) -> Result<Arc<dyn LlmBackend>, reqwest::Error> {
+    let settings = live.current();
+    let settings = settings.as_ref();
     let l = &settings.llm;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(l.connect_timeout_secs))
-        .read_timeout(Duration::from_secs(l.read_timeout_secs))
-        .pool_max_idle_per_host(1024)
-        .build()?;
+    let client = client::LiveClient::new(live.clone())?;
     let endpoint = |backend| Endpoint {
         backend,
         client: client.clone(),

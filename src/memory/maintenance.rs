@@ -141,7 +141,7 @@ impl MemoryService {
     /// Plans pruning without changing anything.
     pub async fn prune_plan(&self, persona: Uuid, force: bool) -> Result<PrunePlan, AppError> {
         let all = self.memories_of(Some(persona)).await?;
-        Ok(plan_prune(&candidates(&all), &self.prune, force, Utc::now()))
+        Ok(plan_prune(&candidates(&all), &self.prune_config(), force, Utc::now()))
     }
 
     async fn carry_out(
@@ -175,7 +175,7 @@ impl MemoryService {
     pub async fn prune(&self, persona: Uuid, force: bool) -> Result<Option<PruneOutcome>, AppError> {
         let started = Instant::now();
         let all = self.memories_of(Some(persona)).await?;
-        let plan = plan_prune(&candidates(&all), &self.prune, force, Utc::now());
+        let plan = plan_prune(&candidates(&all), &self.prune_config(), force, Utc::now());
         if !plan.needs_pruning && !force {
             return Ok(None);
         }
@@ -186,7 +186,7 @@ impl MemoryService {
     async fn auto_prune(&self, persona: Uuid) -> Result<bool, AppError> {
         let started = Instant::now();
         let all = self.memories_of(Some(persona)).await?;
-        let plan = plan_auto_prune(&candidates(&all), &self.prune, Utc::now());
+        let plan = plan_auto_prune(&candidates(&all), &self.prune_config(), Utc::now());
         if plan.to_remove.is_empty() {
             return Ok(false);
         }
@@ -271,7 +271,7 @@ impl MemoryService {
         drop(all);
         let mut order: Vec<(Uuid, usize)> = counts.into_iter().collect();
         order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        order.truncate(self.settings.max_personas_per_cycle);
+        order.truncate(self.settings().max_personas_per_cycle);
         let mut cycle = DecayCycle::default();
         let mut total_drop = 0.0;
         for (persona, count) in order {
@@ -279,7 +279,7 @@ impl MemoryService {
             cycle.personas_processed += 1;
             cycle.memories_decayed += d.memories_decayed;
             total_drop += d.average_decay * d.memories_decayed as f64;
-            if count > self.prune.auto_prune_threshold && self.auto_prune(persona).await? {
+            if count > self.prune_config().auto_prune_threshold && self.auto_prune(persona).await? {
                 cycle.auto_prunes_triggered += 1;
             }
         }

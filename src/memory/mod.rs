@@ -29,6 +29,7 @@ use crate::domain::memory::StoredMemory;
 use crate::domain::pruning::PruneConfig;
 use crate::embed::Embedder;
 use crate::error::AppError;
+use crate::live::LiveSettings;
 use crate::storage::vectors::VectorStore;
 use crate::storage::{StorageError, Store};
 
@@ -38,8 +39,7 @@ pub struct MemoryService {
     embedder: Option<Arc<dyn Embedder>>,
     vectors: Option<Arc<VectorStore>>,
     queue: Option<EmbedQueue>,
-    settings: MemorySettings,
-    prune: PruneConfig,
+    settings: LiveSettings,
     decay: DecayConfig,
 }
 
@@ -62,7 +62,7 @@ impl MemoryService {
         store: Store,
         embedder: Option<Arc<dyn Embedder>>,
         index_dir: &Path,
-        settings: MemorySettings,
+        settings: LiveSettings,
     ) -> Result<Self, MemoryStartError> {
         let vectors = match &embedder {
             Some(e) => {
@@ -72,21 +72,12 @@ impl MemoryService {
             }
             None => None,
         };
-        let prune = PruneConfig {
-            pruning_threshold: settings.pruning_threshold,
-            min_safe_count: settings.min_safe_count,
-            max_prune_percent: settings.max_prune_percent,
-            auto_prune_threshold: settings.auto_prune_threshold,
-            auto_prune_below: settings.auto_prune_below,
-            ..PruneConfig::default()
-        };
         let service = Self {
             store,
             embedder,
             vectors,
             queue: None,
             settings,
-            prune,
             decay: DecayConfig::default(),
         };
         service.check_indexes()?;
@@ -148,8 +139,21 @@ impl MemoryService {
     }
 
     /// The configured numbers.
-    pub fn settings(&self) -> &MemorySettings {
-        &self.settings
+    pub fn settings(&self) -> MemorySettings {
+        self.settings.current().memory.clone()
+    }
+
+    /// The pruning numbers in force.
+    fn prune_config(&self) -> PruneConfig {
+        let s = self.settings();
+        PruneConfig {
+            pruning_threshold: s.pruning_threshold,
+            min_safe_count: s.min_safe_count,
+            max_prune_percent: s.max_prune_percent,
+            auto_prune_threshold: s.auto_prune_threshold,
+            auto_prune_below: s.auto_prune_below,
+            ..PruneConfig::default()
+        }
     }
 
     /// The embedder's name, if any.

@@ -3,7 +3,9 @@
 //! rows without a vector, which the start-up check embeds.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use uuid::Uuid;
@@ -32,29 +34,66 @@ pub struct EmbedJob {
 #[derive(Clone)]
 pub struct EmbedQueue {
     tx: mpsc::UnboundedSender<EmbedJob>,
+    /// Jobs submitted and not yet done.
+    pending: Arc<AtomicUsize>,
 }
 
 impl EmbedQueue {
     /// Starts the worker on the current runtime.
     pub fn start(store: Store, embedder: Arc<dyn Embedder>, vectors: Arc<VectorStore>, batch_size: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(rx, store, embedder, vectors, batch_size.max(1)));
-        Self { tx }
+        let pending = Arc::new(AtomicUsize::new(0));
+        let worker = Worker {
+            store,
+            embedder,
+            vectors,
+            pending: pending.clone(),
+        };
+        tokio::spawn(run(rx, worker, batch_size.max(1)));
+        Self { tx, pending }
     }
 
     /// Queues jobs; false when the worker is gone.
     pub fn submit(&self, jobs: Vec<EmbedJob>) -> bool {
-        jobs.into_iter().all(|j| self.tx.send(j).is_ok())
+        jobs.into_iter().all(|j| {
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            let sent = self.tx.send(j).is_ok();
+            if !sent {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+            }
+            sent
+        })
+    }
+
+    /// Waits until every job submitted so far is done (stored, or failed and left for the next start), at most
+    /// `limit`; answers whether it got there.
+    pub async fn drained(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.pending.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
     }
 }
 
-async fn run(
-    mut rx: mpsc::UnboundedReceiver<EmbedJob>,
+/// What the worker writes with.
+struct Worker {
     store: Store,
     embedder: Arc<dyn Embedder>,
     vectors: Arc<VectorStore>,
-    batch_size: usize,
-) {
+    pending: Arc<AtomicUsize>,
+}
+
+async fn run(mut rx: mpsc::UnboundedReceiver<EmbedJob>, worker: Worker, batch_size: usize) {
+    let Worker {
+        store,
+        embedder,
+        vectors,
+        pending,
+    } = worker;
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = rx.recv().await {
         // Waiting for a slot first lets the jobs that arrive meanwhile join this batch.
@@ -69,11 +108,13 @@ async fn run(
             }
         }
         let (store, embedder, vectors) = (store.clone(), Arc::clone(&embedder), Arc::clone(&vectors));
+        let pending = pending.clone();
         tokio::spawn(async move {
             let _slot = slot;
             if let Err(e) = embed_batch(&store, embedder.as_ref(), &vectors, &mut batch).await {
                 tracing::warn!(error = %e, count = batch.len(), "embedding memories failed; they will be retried at start");
             }
+            pending.fetch_sub(batch.len(), Ordering::SeqCst);
             for job in batch {
                 if let Some(done) = job.done {
                     let _ = done.send(());

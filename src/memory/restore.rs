@@ -14,6 +14,15 @@ impl MemoryService {
         self.embedder.as_ref().map(|e| (e.name().to_string(), e.dimension()))
     }
 
+    /// Waits (at most `limit`) until the embedding queue has written every vector it was given, so that none
+    /// lands on the rows a load puts in place; answers whether it got there.
+    pub async fn embeddings_settled(&self, limit: std::time::Duration) -> bool {
+        match &self.queue {
+            Some(queue) => queue.drained(limit).await,
+            None => true,
+        }
+    }
+
     /// Drops the indexes of `personas` (everyone before and after the load), rebuilds every index from the
     /// stored vectors, and queues the memories without a vector of the configured embedder; answers how many
     /// were queued for re-embedding.

@@ -199,7 +199,7 @@ pub async fn card_of(ctx: &Ctx, persona_id: &str) -> Result<(Card, Option<String
 
 /// The card PNG: the persona's avatar when it is a PNG (else a blank 1×1 image) with both card chunks.
 pub async fn card_png(ctx: &Ctx, card: &Card, avatar_url: Option<&str>) -> Result<Vec<u8>, AppError> {
-    let avatar = avatars::read(&ctx.app.settings.storage.data_dir, avatar_url).await?;
+    let avatar = avatars::read(&ctx.app.settings.current().storage.data_dir, avatar_url).await?;
     let image = avatar
         .map(|(bytes, _)| bytes)
         .filter(|b| avatars::sniff_image(b).is_some_and(|(ext, _)| ext == "png"))

@@ -83,7 +83,8 @@ impl Params for ChatParams {
 }
 
 fn budget(ctx: &Ctx, requested: Option<i64>) -> Result<u32, AppError> {
-    let chat = &ctx.app.settings.chat;
+    let settings = ctx.app.settings.current();
+    let chat = &settings.chat;
     let b = requested.unwrap_or(i64::from(chat.default_token_budget));
     if b > i64::from(chat.max_token_budget) {
         return Err(AppError::invalid(
@@ -95,7 +96,7 @@ fn budget(ctx: &Ctx, requested: Option<i64>) -> Result<u32, AppError> {
 }
 
 fn check_length(ctx: &Ctx, field: &str, text: &str) -> Result<(), AppError> {
-    let max = ctx.app.settings.chat.max_message_bytes;
+    let max = ctx.app.settings.current().chat.max_message_bytes;
     if text.len() > max {
         return Err(AppError::invalid(field, format!("{field} must be at most {max} bytes")));
     }
@@ -103,7 +104,7 @@ fn check_length(ctx: &Ctx, field: &str, text: &str) -> Result<(), AppError> {
 }
 
 fn timeout(ctx: &Ctx) -> Duration {
-    Duration::from_secs(ctx.app.settings.server.stream_timeout_secs)
+    Duration::from_secs(ctx.app.settings.current().server.stream_timeout_secs)
 }
 
 /// The conversation channel of a chat-platform message: one per room and sender; empty for a direct chat.
@@ -322,7 +323,7 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
         }
         Ok(_) => {
             metrics.streams.with_label_values(&["timeout"]).inc();
-            let secs = ctx.app.settings.server.stream_timeout_secs;
+            let secs = ctx.app.settings.current().server.stream_timeout_secs;
             let reason = format!("Streaming request timed out after {secs} seconds");
             frames.error(&reason, &reason, RpcError::new(INTERNAL_ERROR, "timeout"))
         }
@@ -388,7 +389,7 @@ async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, Ap
     let channel = bridge_channel(&p.sender, &p.room_id);
     let turn = Chat {
         message: p.content,
-        token_budget: ctx.app.settings.chat.default_token_budget,
+        token_budget: ctx.app.settings.current().chat.default_token_budget,
         sender: p.sender,
         room_id: p.room_id,
         sink: None,

@@ -210,7 +210,7 @@ async fn turn(ctx: Ctx, p: TurnParams) -> Result<TurnTaken, AppError> {
             speaker: speaker.as_ref().map(|s| s.id),
             sink: p.stream.then(|| chunk_sink(&ctx, d.id, speaker.as_ref().map(|s| s.id))),
             cancel: ctx.conn.closed.child_token(),
-            timeout: Duration::from_secs(ctx.app.settings.server.stream_timeout_secs),
+            timeout: Duration::from_secs(ctx.app.settings.current().server.stream_timeout_secs),
         })
         .await??;
     let speaker_name = ctx.app.persona_by_id(report.turn.speaker_id).await?.name;

@@ -108,7 +108,8 @@ pub fn storage_bytes(data_dir: &Path, database: &Path) -> u64 {
 
 /// Statistics of one persona's memories (or all), as `memory.stats` answers.
 pub async fn memory_stats(ctx: &Ctx, persona: Option<Uuid>) -> Result<MemoryStats, AppError> {
-    let s = &ctx.app.settings.storage;
+    let settings = ctx.app.settings.current();
+    let s = &settings.storage;
     let bytes = storage_bytes(&s.data_dir, &s.database_file());
     ctx.app.memory.stats(persona, bytes).await
 }

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod bot;
 pub mod card;
 pub mod chat;
+pub mod config;
 pub mod connection;
 pub mod context;
 pub mod conversation;
@@ -27,6 +28,7 @@ pub fn router() -> router::Router {
     card::register(&mut r);
     chat::register(&mut r);
     system::register(&mut r);
+    config::register(&mut r);
     memory::register(&mut r);
     conversation::register(&mut r);
     relationship::register(&mut r);

@@ -226,13 +226,24 @@ impl Router {
         streaming: bool,
         handler: impl Fn(Ctx, Value) -> BoxFuture<'static, Result<Reply, AppError>> + Send + Sync + 'static,
     ) -> &mut Self {
+        let handler = Arc::new(handler);
+        // Every method passes the load gate: none runs while `state.load` replaces the data.
+        let gated = move |ctx: Ctx, params: Value| {
+            let handler = handler.clone();
+            async move {
+                let app = ctx.app.clone();
+                let _open = app.load_gate.enter(name).await;
+                handler(ctx, params).await
+            }
+            .boxed()
+        };
         let method = Method {
             name,
             description,
             schema,
             result_schema,
             streaming,
-            handler: Arc::new(handler),
+            handler: Arc::new(gated),
             progress: None,
             decode,
         };
@@ -252,9 +263,14 @@ impl Router {
         Fut: Future<Output = Result<R, AppError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let entry: ProgressFn = Arc::new(move |ctx, params, sink, cancel| {
+        let entry: ProgressFn = Arc::new(move |ctx: Ctx, params, sink, cancel| {
+            let app = ctx.app.clone();
             let answer = f(ctx, params, sink, cancel);
-            async move { to_result(answer.await?) }.boxed()
+            async move {
+                let _open = app.load_gate.enter(name).await;
+                to_result(answer.await?)
+            }
+            .boxed()
         });
         match self.methods.get_mut(name) {
             Some(m) => m.progress = Some(entry),

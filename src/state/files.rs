@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use super::format::{self, EmbedderInfo, Header, PartReader, PartWriter, Verified, FORMAT_VERSION};
-use super::StateError;
+use super::{avatars, StateError};
 use crate::storage::Store;
 
 /// Extension of a state file.
@@ -156,7 +156,7 @@ impl StateFiles {
         created: chrono::DateTime<Utc>,
     ) -> Result<Saved, StateError> {
         let writer = PartWriter::new(staging)?;
-        let writer = self.store.snapshots().export(writer).await?;
+        let mut writer = self.store.snapshots().export(writer).await?;
         let header_base = Header {
             format_version: FORMAT_VERSION.to_string(),
             created_at: created.to_rfc3339_opts(SecondsFormat::Micros, true),
@@ -165,7 +165,10 @@ impl StateFiles {
             embedder: self.embedder.clone(),
         };
         let (staging, partial, target) = (staging.to_path_buf(), partial.to_path_buf(), target.to_path_buf());
+        let data_dir = self.data_dir.clone();
         blocking(move || {
+            // Avatars are never deleted or rewritten, so those stored now include every one the tables name.
+            avatars::export(&data_dir, &mut writer)?;
             let parts = writer.finish()?;
             let header = Header {
                 counts: parts.iter().map(|p| (p.table.clone(), p.rows)).collect(),
@@ -271,6 +274,9 @@ impl StateFiles {
     /// snapshot the database rejects (rows that do not fit) changes nothing and is refused.
     pub async fn import(&self, prepared: &Prepared) -> Result<BTreeMap<String, u64>, StateError> {
         let _turn = BUSY.lock().await;
+        let parts = prepared.parts.clone();
+        let images = blocking(move || avatars::read(&parts)).await?;
+        avatars::restore(&self.data_dir, images).await?;
         let counts = self
             .store
             .snapshots()

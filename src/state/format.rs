@@ -1,14 +1,15 @@
-//! The state file format, version 1:
+//! The state file format, version 1.1 (1.0 had no `avatars` part):
 //!
 //! ```text
 //! PERSONA-MCP-STATE\n                      magic line
-//! {"format_version":"1.0",…}\n             header: one JSON line (created_at, app_version, counts, embedder)
-//! zstd( tar( manifest.json, <table>.jsonl … ) )   body: one JSON line per row, one part per table
+//! {"format_version":"1.1",…}\n             header: one JSON line (created_at, app_version, counts, embedder)
+//! zstd( tar( manifest.json, <table>.jsonl …, avatars.jsonl ) )   body: one JSON line per row, one part per
+//!                                           table, and the avatar images (`crate::state::avatars`)
 //! 32 bytes                                  SHA-256 of everything before it
 //! ```
 //!
 //! The manifest lists every part with its row count and SHA-256. Readers accept any minor version of major 1
-//! (minor versions only add fields) and refuse a newer major version.
+//! (minor versions only add fields and parts) and refuse a newer major version.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,7 +25,7 @@ use crate::storage::snapshot::{RowSink, RowSource, TABLES};
 /// First line of every state file.
 pub const MAGIC: &[u8] = b"PERSONA-MCP-STATE\n";
 /// The format this build writes.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 /// The major version this build reads.
 const MAJOR: u64 = 1;
 /// Name of the manifest inside the body.

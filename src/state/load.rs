@@ -1,5 +1,6 @@
-//! Loading a state file into the running server: verify (nothing changes on failure), quiesce the actors,
-//! replace the database in one transaction, rebuild the vector indexes.
+//! Loading a state file into the running server: verify (nothing changes on failure), close the load gate (no
+//! request runs until the load is done; those arriving wait), let the embedding queue finish, quiesce the
+//! actors, replace the database in one transaction, rebuild the vector indexes, restart the bots.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -7,7 +8,9 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 use super::format::EmbedderInfo;
+use super::gate::DRAIN;
 use super::{StateError, StateFiles};
+use crate::actors::bot_supervisor::BotsReplaced;
 use crate::actors::persona::Retire;
 use crate::actors::registry::Quiesce;
 use crate::app::Core;
@@ -19,10 +22,11 @@ pub fn files(app: &Core) -> StateFiles {
         .memory
         .embedder_info()
         .map(|(name, dimension)| EmbedderInfo { name, dimension });
+    let settings = app.settings.current();
     StateFiles::new(
         app.store.clone(),
-        &app.settings.storage.data_dir,
-        app.settings.state.keep,
+        &settings.storage.data_dir,
+        settings.state.keep,
         embedder,
     )
 }
@@ -39,6 +43,12 @@ pub struct Loaded {
 pub async fn load(app: &Core, path: PathBuf) -> Result<Loaded, AppError> {
     let files = files(app);
     let prepared = files.prepare(path).await?;
+    let _closed = app.load_gate.close().await?;
+    if !app.memory.embeddings_settled(DRAIN).await {
+        return Err(
+            StateError::Refused("memories are still being embedded; nothing was loaded, try again".into()).into(),
+        );
+    }
     let before = persona_ids(app).await?;
     for actor in app.registry.send(Quiesce).await? {
         // An actor already gone has nothing left to write.
@@ -48,6 +58,7 @@ pub async fn load(app: &Core, path: PathBuf) -> Result<Loaded, AppError> {
     let after = persona_ids(app).await?;
     let everyone: Vec<Uuid> = before.union(&after).copied().collect();
     let reembedding = app.memory.rebuild_after_load(everyone).await?;
+    app.bots.send(BotsReplaced).await?;
     Ok(Loaded { counts, reembedding })
 }
 

@@ -23,12 +23,19 @@ pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 /// The stored file name (`<sha256>.<ext>`) an avatar URL points at; `None` for anything else.
 pub fn stored_name(avatar_url: &str) -> Option<&str> {
     let name = avatar_url.rsplit_once("?v=")?.1;
-    let (hash, ext) = name.split_once('.')?;
-    let ok = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && matches!(ext, "png" | "jpg" | "webp");
-    ok.then_some(name)
+    is_stored_name(name).then_some(name)
 }
 
-fn dir(data_dir: &Path) -> PathBuf {
+/// True for a name as [`save`] gives it: `<sha256 hex>.<png|jpg|webp>`.
+pub fn is_stored_name(name: &str) -> bool {
+    let Some((hash, ext)) = name.split_once('.') else {
+        return false;
+    };
+    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && matches!(ext, "png" | "jpg" | "webp")
+}
+
+/// The directory of the stored avatars.
+pub fn dir(data_dir: &Path) -> PathBuf {
     data_dir.join("avatars")
 }
 

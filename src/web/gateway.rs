@@ -31,7 +31,7 @@ impl Gateway {
     pub fn new(core: Arc<Core>, router: Router) -> Arc<Self> {
         let router = Arc::new(router);
         Arc::new(Self {
-            connection_slots: Arc::new(Semaphore::new(core.settings.server.max_connections)),
+            connection_slots: Arc::new(Semaphore::new(core.settings.current().server.max_connections)),
             core,
             hub: Arc::new(Hub::default()),
             mcp: Dispatcher::new(router.clone()),

@@ -201,7 +201,7 @@ pub async fn post(
     app: web::Data<Arc<Gateway>>,
 ) -> Result<HttpResponse, WebError> {
     let app = app.get_ref().clone();
-    let max = app.settings.server.max_frame_bytes;
+    let max = app.settings.current().server.max_frame_bytes;
     let bytes = match body.to_bytes_limited(max).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => return Err(WebError::BadRequest("unreadable body".into())),
@@ -240,7 +240,7 @@ async fn stateless(
     let (tx, rx) = unbounded_channel();
     let conn = Arc::new(Connection::new(Arc::new(PostOutbox(tx.clone()))));
     let ctx = app.ctx(conn.clone());
-    let max_batch = app.settings.server.max_batch;
+    let max_batch = app.settings.current().server.max_batch;
     if wants_sse(req) && has_method(message, "tools/call") {
         let closed = conn.closed.clone();
         actix::spawn(async move {
@@ -288,7 +288,7 @@ async fn with_session(
             };
             let standalone = Arc::new(StandaloneOutbox::default());
             let conn = Arc::new(Connection::new(standalone.clone()));
-            let idle = Duration::from_secs(app.settings.server.idle_timeout_secs);
+            let idle = Duration::from_secs(app.settings.current().server.idle_timeout_secs);
             let (id, session) = state.open_transport(TransportSession::new(conn, standalone, permit), idle, &app.hub);
             (session, Some(id))
         }
@@ -300,7 +300,7 @@ async fn with_session(
     };
     session.touch();
     let ctx = app.ctx(session.conn.clone());
-    let max_batch = app.settings.server.max_batch;
+    let max_batch = app.settings.current().server.max_batch;
     let ids = request_ids(message);
     let mut response = if ids.is_empty() {
         app.mcp.handle_text(&ctx, &text, max_batch).await;

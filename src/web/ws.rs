@@ -28,7 +28,7 @@ pub async fn upgrade(
     let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
         return Err(WebError::TooBusy.into());
     };
-    let max = app.settings.server.max_frame_bytes;
+    let max = app.settings.current().server.max_frame_bytes;
     let limited: BoxedPayload = Box::pin(FrameLimit::new(body.into_inner(), max));
     let body = web::Payload::from_request(&req, &mut dev::Payload::from(limited)).await?;
     let (mut response, session, stream) = actix_ws::handle(&req, body)?;

@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::frame_limit;
+use crate::app::Core;
 use crate::error::AppError;
 use crate::rpc::context::{Connection, Outbox};
 use crate::rpc::framing::{failure, RpcError};
@@ -25,6 +26,8 @@ pub struct WsSession {
     app: Arc<Gateway>,
     conn: Option<Arc<Connection>>,
     limiter: DefaultDirectRateLimiter,
+    /// The (per second, burst) the limiter was made for; a live settings change makes a new one.
+    quota: (u32, u32),
     last_seen: Instant,
     /// A close frame is being written; nothing else is.
     closing: bool,
@@ -65,15 +68,27 @@ impl Outbox for ActorOutbox {
     }
 }
 
+/// The rate limit in force: (requests per second, burst).
+fn rate_quota(app: &Core) -> (u32, u32) {
+    let s = app.settings.current();
+    (s.server.rate_limit_per_second, s.server.rate_limit_burst)
+}
+
+/// A token bucket for `(per_second, burst)`.
+fn limiter((per_second, burst): (u32, u32)) -> DefaultDirectRateLimiter {
+    let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst))
+}
+
 impl WsSession {
     /// A session for an accepted upgrade; `permit` holds its connection slot.
     pub fn new(session: actix_ws::Session, app: Arc<Gateway>, permit: OwnedSemaphorePermit) -> Self {
-        let s = &app.settings.server;
-        let per_second = NonZeroU32::new(s.rate_limit_per_second).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(s.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
+        let quota = rate_quota(&app);
         Self {
             session,
-            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+            limiter: limiter(quota),
+            quota,
             app,
             conn: None,
             last_seen: Instant::now(),
@@ -90,7 +105,12 @@ impl WsSession {
 
     /// Takes `n` tokens from the bucket, or answers why not: -32005 with how long to wait, or -32600 for a batch
     /// larger than the bucket, which no wait would let through.
-    fn admit(&self, n: usize) -> Result<(), RpcError> {
+    fn admit(&mut self, n: usize) -> Result<(), RpcError> {
+        let quota = rate_quota(&self.app);
+        if quota != self.quota {
+            self.limiter = limiter(quota);
+            self.quota = quota;
+        }
         let n = NonZeroU32::new(n.max(1) as u32).unwrap_or(NonZeroU32::MIN);
         match self.limiter.check_n(n) {
             Ok(Ok(())) => Ok(()),
@@ -99,14 +119,14 @@ impl WsSession {
             })),
             Err(_) => Err(RpcError::invalid_request(&format!(
                 "batch larger than the rate limit burst ({})",
-                self.app.settings.server.rate_limit_burst
+                self.quota.1
             ))),
         }
     }
 
     fn on_text(&mut self, text: String, ctx: &mut Context<Self>) {
         let Some(conn) = self.conn() else { return };
-        let max_batch = self.app.settings.server.max_batch;
+        let max_batch = self.app.settings.current().server.max_batch;
         // Only a batch needs parsing here (to count its requests); the dispatcher parses every frame anyway. A batch
         // over `max_batch` is refused whole by the dispatcher, so it costs one token, not one per request.
         let count = match text.trim_start().starts_with('[') {
@@ -211,7 +231,7 @@ impl Actor for WsSession {
                     act.close_if_drained(ctx);
                 }),
         );
-        let idle = Duration::from_secs(self.app.settings.server.idle_timeout_secs);
+        let idle = Duration::from_secs(self.app.settings.current().server.idle_timeout_secs);
         ctx.run_interval(Duration::from_secs(5).min(idle), move |act, ctx| {
             if act.last_seen.elapsed() >= idle {
                 tracing::debug!("closing idle connection");

@@ -634,8 +634,37 @@ impl WithForm for reqwest::RequestBuilder {
 }
 
 /// A tiny PNG (1×1).
-fn png_bytes() -> Vec<u8> {
+pub(crate) fn png_bytes() -> Vec<u8> {
     persona_mcp::domain::card::BLANK_PNG.to_vec()
+}
+
+/// Uploads `bytes` (a PNG) as `persona`'s avatar; answers the JSON answer.
+pub(crate) async fn put_avatar(server: &TestServer, persona: &str, bytes: Vec<u8>) -> Value {
+    let admin = Admin::new(server);
+    let r = admin
+        .http
+        .put(format!("{}/personas/{persona}/avatar", admin.base))
+        .bearer_auth(&admin.server_token)
+        .form_file(file_form(bytes, "me.png", "image/png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// `persona`'s avatar image as served.
+pub(crate) async fn get_avatar(server: &TestServer, persona: &str) -> Vec<u8> {
+    let admin = Admin::new(server);
+    let r = admin
+        .http
+        .get(format!("{}/personas/{persona}/avatar", admin.base))
+        .bearer_auth(&admin.server_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{persona} has an avatar");
+    r.bytes().await.unwrap().to_vec()
 }
 
 #[tokio::test]

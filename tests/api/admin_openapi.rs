@@ -516,9 +516,19 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
         .call(M::GET, "/logs/stream", "/logs/stream?level=info", Body::None)
         .await;
     assert_eq!(a.status, StatusCode::OK);
-    for route in ["/system/status", "/system/models", "/system/config", "/system/metrics"] {
+    for route in [
+        "/system/status",
+        "/system/models",
+        "/system/config",
+        "/system/config/keys",
+        "/system/metrics",
+    ] {
         c.expect(M::GET, route, route, Body::None, 200).await;
     }
+    let body = Body::Json(json!({"key": "memory.prompt_memories", "value": 6}));
+    c.expect(M::PUT, "/system/config", "/system/config", body, 200).await;
+    let body = Body::Json(json!({"key": "server.port", "value": 6}));
+    c.expect(M::PUT, "/system/config", "/system/config", body, 422).await;
 
     // Bots (a homeserver that refuses connections: no Synapse needed for the shapes).
     let body = Body::Json(json!({"persona_id": "Aria", "homeserver": "http://127.0.0.1:9",

@@ -538,3 +538,33 @@ async fn a_killed_server_leaves_no_bot_process_behind() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_state_load_restarts_running_bots_and_keeps_their_credentials() {
+    let synapse = synapse::shared().await;
+    let t = tag();
+    let user = format!("loadbot{t}");
+    let ids = synapse.register(&[(&user, ARIA_PW)]).await;
+    let (_llm, server, _dir) = bot_server();
+    let mut c = server.client().await;
+    let bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": ids[0], "password": ARIA_PW}),
+        )
+        .await["bot_id"]
+        .clone();
+    let before = wait_bot(&mut c, &bot, "running", status_is("running")).await;
+    let old_pid = before["pid"].as_u64().unwrap();
+    let saved = c.result("state.save", json!({})).await;
+    let loaded = c.result("state.load", json!({"path": saved["path"]})).await;
+    assert_eq!(loaded["state_loaded"], true, "{loaded}");
+    // The old process is gone by the time the load answers; the loaded bot logs in again with the password it
+    // had (the snapshot carries no secrets).
+    assert!(!process_alive(old_pid), "the bot process of before the load still runs");
+    let after = wait_bot(&mut c, &bot, "running again", |b| {
+        b["status"] == "running" && b["pid"].as_u64().is_some_and(|p| p != old_pid)
+    })
+    .await;
+    assert_eq!(after["user_id"], ids[0].as_str());
+}

@@ -10,6 +10,8 @@ mod admin_roles;
 mod bot;
 mod chat;
 mod cli;
+mod config;
+mod crash;
 mod dialogue;
 mod llm_failures;
 mod mcp;

@@ -115,6 +115,11 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
     );
     call!("system_status", json!({}));
     call!("system_models", json!({}));
+    call!("system_config_get", json!({}));
+    call!(
+        "system_config_set",
+        json!({ "key": "memory.prompt_memories", "value": 5 })
+    );
     call!("visual_subscribe", json!({}));
     call!("visual_update", json!({ "type": "scene", "data": { "x": 1 } }));
 

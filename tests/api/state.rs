@@ -8,6 +8,9 @@ use std::process::Command;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use persona_mcp::state::format::FORMAT_VERSION;
+
+use crate::admin::{get_avatar, png_bytes, put_avatar};
 use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
 use crate::support::{test_settings, TestServer, WsClient};
 
@@ -201,12 +204,16 @@ async fn a_varied_state_survives_save_wipe_and_load() {
     let server = TestServer::start(&llm.url());
     let mut c = server.client().await;
     build_state(&mut c).await;
+    // An avatar of another image than the seeded personas': its file must come back with the load.
+    let mut avatar = png_bytes();
+    avatar.extend_from_slice(b"mira");
+    put_avatar(&server, "Mira", avatar.clone()).await;
     let session = c.result("persona.switch", json!({"persona_id": "Mira"})).await["session_id"].clone();
     // A first round of reads stores what reading initialises (the emotional state of a persona never asked).
     reads(&mut c).await;
     let saved = c.result("state.save", json!({})).await;
     assert_eq!(saved["state_saved"], true);
-    assert_eq!(saved["format_version"], "1.0");
+    assert_eq!(saved["format_version"], FORMAT_VERSION);
     assert!(saved["counts"]["memories"].as_u64().unwrap() >= 1000, "{saved}");
     assert!(saved["state"]["current_persona_id"].is_string());
     assert!(saved["state"].get("active_conversations").is_some());
@@ -253,6 +260,7 @@ async fn a_varied_state_survives_save_wipe_and_load() {
     assert!(loaded.get("current_persona_id").is_some());
 
     assert_same(&before, &reads(&mut c).await);
+    assert_eq!(get_avatar(&server, "Mira").await, avatar, "the avatar image came back");
     assert_eq!(ranked, searches(&mut c).await, "same top 10 for every query");
 
     // The chat history came back: the next reply sees the earlier turns.
@@ -300,7 +308,7 @@ async fn damaged_truncated_future_and_foreign_files_are_refused_with_nothing_cha
     flipped[middle] ^= 0x01;
     let truncated = good[..good.len() - 100].to_vec();
     let text = String::from_utf8_lossy(&good).into_owned();
-    let header_end = text.find("\"1.0\"").expect("version in header");
+    let header_end = text.find(&format!("\"{FORMAT_VERSION}\"")).expect("version in header");
     let mut future = good.clone();
     future[header_end..header_end + 5].copy_from_slice(b"\"2.0\"");
     reseal(&mut future);
@@ -511,4 +519,95 @@ async fn kill_9_during_a_save_leaves_earlier_saves_intact_and_lists_no_partial_f
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[tokio::test]
+async fn a_version_1_0_file_still_loads() {
+    let llm = fake_llm();
+    let server = TestServer::start(&llm.url());
+    let mut c = server.client().await;
+    let state = server.data_dir().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v1.0.pmstate");
+    std::fs::copy(fixture, state.join("v1.pmstate")).unwrap();
+    let verified = c.result("state.verify", json!({"path": "v1.pmstate"})).await;
+    assert_eq!(verified["valid"], true, "{verified}");
+    assert_eq!(verified["format_version"], "1.0");
+    let loaded = c.result("state.load", json!({"path": "v1.pmstate"})).await;
+    assert_eq!(loaded["state_loaded"], true);
+    assert_eq!(loaded["personas"], 2);
+    assert_eq!(loaded["memories"], 4);
+    // Saved with the same embedder: its stored vectors are used as they are.
+    assert_eq!(loaded["reembedding"], 0, "{loaded}");
+    let found = c
+        .result(
+            "memory.search",
+            json!({"persona_id": "Aria", "query": "a flower pressed between pages", "n_results": 1}),
+        )
+        .await;
+    assert_eq!(
+        found["memories"][0]["content"],
+        "Aria keeps a pressed violet from the spring fair in her notebook"
+    );
+    let kira = c.result("emotional.get_state", json!({"persona_id": "Kira"})).await;
+    assert!(kira.to_string().contains("0.4"), "{kira}");
+    // Saved again, it is written in the current format.
+    let saved = c.result("state.save", json!({})).await;
+    assert_eq!(saved["format_version"], FORMAT_VERSION);
+}
+
+#[tokio::test]
+async fn requests_during_a_load_wait_for_it_and_apply_to_the_loaded_data() {
+    // Every reply streams for about 1.5 s.
+    let llm = FakeLlm::start(FakeLlmConfig {
+        tokens: 30,
+        token_delay: std::time::Duration::from_millis(50),
+        ..FakeLlmConfig::default()
+    });
+    let server = TestServer::start(&llm.url());
+    let mut c = server.client().await;
+    c.result("persona.create", json!({"name": "Vell"})).await;
+    let saved = c.result("state.save", json!({})).await;
+    c.result("persona.delete", json!({"persona_id": "Vell"})).await;
+
+    // A chat is streaming when the load is asked for: the load waits for it; a store sent meanwhile waits for
+    // the load and lands in the loaded data.
+    let mut chatting = server.client().await;
+    chatting.result("persona.switch", json!({"persona_id": "Aria"})).await;
+    let chat = chatting
+        .request("persona.chat_stream", json!({"message": "Tell me a long story"}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut loader = server.client().await;
+    let load = loader
+        .request("state.load", json!({"path": saved["path"], "confirm": true}))
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut writer = server.client().await;
+    let store = writer
+        .request(
+            "memory.store",
+            json!({"persona_id": "Vell", "content": "Vell came back with the load", "visibility": "public"}),
+        )
+        .await;
+
+    let ((frames, chat_done), (loaded, load_done), (stored, store_done)) = tokio::join!(
+        async { (chatting.stream_frames(&chat).await, std::time::Instant::now()) },
+        async { (loader.frame_for(&load).await, std::time::Instant::now()) },
+        async { (writer.frame_for(&store).await, std::time::Instant::now()) },
+    );
+    assert_eq!(
+        frames.last().unwrap()["result"]["event_type"],
+        "stream_complete",
+        "the chat ran to its end"
+    );
+    assert_eq!(loaded["result"]["state_loaded"], true, "{loaded}");
+    assert!(chat_done <= load_done, "the load waited for the chat");
+    assert!(load_done <= store_done, "the store waited for the load");
+    // Vell exists only in the loaded data: the store ran after the load, against it.
+    let id = stored["result"]["memory_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{stored}"));
+    let got = c.result("memory.get", json!({"memory_id": id})).await;
+    assert_eq!(got["memory"]["content"], "Vell came back with the load");
 }

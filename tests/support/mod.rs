@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_llm;
+pub mod process;
 pub mod synapse;
 
 use std::collections::VecDeque;

@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod chat;
+pub mod config;
 pub mod conversation;
 pub mod memory;
 pub mod persona;

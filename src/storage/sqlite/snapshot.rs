@@ -185,10 +185,18 @@ pub fn export(conn: &mut AnyConn, sink: &mut dyn RowSink) -> Result<(), StorageE
     })
 }
 
+/// A bot's credentials, kept across an import for the same bot (id, homeserver and user).
+type BotCredentials = (String, String, String, Option<String>, Option<String>);
+
 /// Deletes every row and inserts the rows `source` yields, table by table in [`TABLES`] order, in one write
-/// transaction: on any failure nothing changes. Answers the rows inserted per table.
+/// transaction: on any failure nothing changes. Answers the rows inserted per table. Snapshots carry no bot
+/// secrets: a loaded bot that is the same bot as one here (id, homeserver and user) keeps this one's password or
+/// access token.
 pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'static str, u64)>, StorageError> {
     conn.transaction(|c| {
+        let credentials: Vec<BotCredentials> = bots::table
+            .select((bots::id, bots::homeserver, bots::user_id, bots::password, bots::access_token))
+            .load(c)?;
         // Children first: every foreign key leads to a persona.
         c.batch_execute(
             "DELETE FROM bots; DELETE FROM dialogue_turns; DELETE FROM dialogues; DELETE FROM prune_runs; DELETE FROM memories; \
@@ -210,6 +218,15 @@ pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'s
             DialogueTurnRow::import(c, source)?,
             BotRow::import(c, source)?,
         ];
+        for (id, homeserver, user_id, password, access_token) in credentials {
+            let same = bots::table
+                .filter(bots::id.eq(id))
+                .filter(bots::homeserver.eq(homeserver))
+                .filter(bots::user_id.eq(user_id));
+            diesel::update(same)
+                .set((bots::password.eq(password), bots::access_token.eq(access_token)))
+                .execute(c)?;
+        }
         if let AnyConn::Pg(pg) = c {
             // Rows came with their keys: the next key of each serial column follows the largest loaded one.
             pg.batch_execute(&RESET_SEQUENCES.map(|(t, k)| {

@@ -94,7 +94,7 @@ async fn upload(
     let (ext, mime) = avatars::sniff_image(&bytes)
         .ok_or_else(|| WebError::UnsupportedMediaType("the avatar must be a PNG, JPEG or WebP image".into()))?;
     let size = bytes.len();
-    let name = avatars::save(&app.settings.storage.data_dir, bytes, ext)
+    let name = avatars::save(&app.settings.current().storage.data_dir, bytes, ext)
         .await
         .map_err(AppError::from)?;
     let url = format!("{}/personas/{}/avatar?v={name}", super::API, persona.id);
@@ -126,7 +126,7 @@ async fn upload(
 #[get("/personas/{id}/avatar")]
 async fn download(app: App, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let persona = app.resolve_persona(&id).await?;
-    let found = avatars::read(&app.settings.storage.data_dir, persona.avatar_url.as_deref())
+    let found = avatars::read(&app.settings.current().storage.data_dir, persona.avatar_url.as_deref())
         .await
         .map_err(AppError::from)?;
     let Some((bytes, name)) = found else {

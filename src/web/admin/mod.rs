@@ -8,6 +8,7 @@ pub mod body;
 pub mod bots;
 pub mod bridge;
 pub mod cards;
+pub mod config;
 pub mod conversations;
 pub mod logs;
 pub mod maintenance;
@@ -44,6 +45,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
     conversations::routes(cfg);
     logs::routes(cfg);
     system::routes(cfg);
+    config::routes(cfg);
     bots::routes(cfg);
     state::routes(cfg);
 }

@@ -40,6 +40,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("conversation.status", "GET /conversations/{cid}"),
     ("system.status", "GET /system/status"),
     ("system.models", "GET /system/models"),
+    ("system.config_get", "GET /system/config/keys"),
+    ("system.config_set", "PUT /system/config"),
     ("bot.list", "GET /bots"),
     ("bot.get", "GET /bots/{bid}"),
     ("bot.create", "POST /bots"),

@@ -13,7 +13,9 @@ use super::state::{LoadRequest, StateFileRequest};
 use crate::actors::bot_supervisor::BotView;
 use crate::domain::compatibility::CompatibilityReport;
 use crate::logbuf::LogLine;
+use crate::rpc::config::ConfigSetParams;
 use crate::rpc::results::bot::{BotDeleted, BotList, BotLogLines};
+use crate::rpc::results::config::{ConfigChanged, ConfigView};
 use crate::rpc::results::memory::{
     CrossSearchResult, DecayForced, DecayStarted, DecayStatsResult, DecayStopped, MemoryDeleted, MemoryView,
     PruneRecommendations, PruneStats, Pruned, PrunedAll, SharedStatsResult, StatsOf,
@@ -73,6 +75,8 @@ crate::openapi_schemas!(fn responses; Response:
     LoadResult => "StateLoaded",
     DeleteResult => "StateDeleted",
     SaveInfo => "SaveInfo",
+    ConfigView => "ConfigView",
+    ConfigChanged => "ConfigChanged",
 );
 
 crate::openapi_schemas!(fn requests; Request:
@@ -90,4 +94,5 @@ crate::openapi_schemas!(fn requests; Request:
     bot::UpdateParams => "BotPatch" [without "bot_id"],
     StateFileRequest => "StateFileRequest",
     LoadRequest => "StateLoadRequest",
+    ConfigSetParams => "ConfigSet",
 );

@@ -29,7 +29,7 @@ async fn models(app: App) -> Result<HttpResponse, WebError> {
 #[utoipa::path(tag = "system", responses((status = 200, description = "The merged settings, secrets redacted", body = AnyObject)))]
 #[get("/system/config")]
 async fn config(app: App) -> HttpResponse {
-    HttpResponse::Ok().json(app.settings.redacted())
+    HttpResponse::Ok().json(app.settings.current().redacted())
 }
 
 #[utoipa::path(tag = "system", responses((status = 200, description = "Per metric: the total of counters and gauges, count/sum/mean of histograms", body = AnyObject)))]

@@ -1,0 +1,344 @@
+//! State file benchmark: `state.save` and `state.load` time and file size with many memories (100k by default),
+//! and the chat time to first chunk while a save runs, against the real server binary.
+//!
+//! It fills a fresh database through the storage layer (memories with 384-dimension vectors under the MiniLM
+//! embedder's name, so the server uses them as they are), starts `persona-mcp serve` against the in-process fake
+//! LLM, measures streamed chats' time to first chunk alone and then during a `state.save`, and times the save and a
+//! `state.load` of it (which rebuilds the vector indexes from the stored vectors).
+//!
+//! ```text
+//! cargo bench --bench state -- --memories 100000 --clients 4
+//! ```
+
+mod common;
+#[path = "../tests/support/fake_llm.rs"]
+mod fake_llm;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use common::{next_json, proc_status_kb, ServerProcess};
+use fake_llm::{FakeLlm, FakeLlmConfig};
+use futures_util::{SinkExt, StreamExt};
+use persona_mcp::domain::memory::{Memory, Visibility};
+use persona_mcp::storage::Store;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+const USAGE: &str = "\
+usage: cargo bench --bench state -- [options]
+  --memories N        memories in the database (default 100000)
+  --clients N         clients chatting during the save (default 4)
+  --baseline N        chats per client before the save, for the baseline (default 25)
+  --server-bin PATH   server binary (default: the one cargo built)";
+
+struct Args {
+    memories: usize,
+    clients: usize,
+    baseline: usize,
+    server_bin: PathBuf,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        memories: 100_000,
+        clients: 4,
+        baseline: 25,
+        server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--bench" => {}
+            "--memories" => args.memories = value()?.parse().map_err(|e| format!("--memories: {e}"))?,
+            "--clients" => args.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?,
+            "--baseline" => args.baseline = value()?.parse().map_err(|e| format!("--baseline: {e}"))?,
+            "--server-bin" => args.server_bin = PathBuf::from(value()?),
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+/// A unit vector from a seed (xorshift), shaped like an embedding.
+fn vector(seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v: Vec<f32> = (0..384)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect();
+    let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|a| *a /= norm);
+    v
+}
+
+const WORDS: [&str; 16] = [
+    "harbour", "lantern", "violin", "orchard", "comet", "market", "letter", "storm", "garden", "bridge", "winter",
+    "festival", "library", "river", "mountain", "kitchen",
+];
+
+/// Fills `data_dir`'s database: the default personas and `n` memories with vectors, spread over both.
+async fn fill(data_dir: &Path, n: usize) -> Result<(), String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(&data_dir.join("persona-mcp.db"), 4, 5000).map_err(|e| e.to_string())?;
+    persona_mcp::app::seed_defaults(&store).map_err(|e| e.to_string())?;
+    let personas: Vec<_> = store.personas().list().await.map_err(|e| e.to_string())?;
+    let now = Utc::now();
+    let visibility = [Visibility::Private, Visibility::Shared, Visibility::Public];
+    for start in (0..n).step_by(2000) {
+        let batch: Vec<Memory> = (start..(start + 2000).min(n))
+            .map(|i| {
+                let owner = &personas[i % personas.len()];
+                let content = format!(
+                    "{} remembers the {} near the {} ({i}), and how the {} looked that evening.",
+                    owner.name,
+                    WORDS[i % 16],
+                    WORDS[(i / 16) % 16],
+                    WORDS[(i / 256) % 16]
+                );
+                let mut m = Memory::new(owner.id, content, "observation", 0.3 + (i % 7) as f64 / 10.0, now);
+                m.visibility = visibility[i % 3];
+                m
+            })
+            .collect();
+        let stored = store.memories().insert(batch).await.map_err(|e| e.to_string())?;
+        let vectors = stored.iter().map(|s| (s.key, vector(s.key as u64))).collect();
+        store
+            .memories()
+            .set_embeddings(persona_mcp::embed::minilm::NAME.to_string(), vectors)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(port: u16) -> Result<Ws, String> {
+    let url = format!("ws://127.0.0.1:{port}/mcp");
+    let (ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+/// One call and its result (a save or load of 100k memories may take minutes on a busy machine).
+async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
+    let frame = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(900), ws.next())
+            .await
+            .map_err(|_| format!("{method}: no answer in 15 minutes"))?;
+        let frame: Value = match next {
+            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("connection closed".into()),
+        };
+        if frame["id"] == json!(id) {
+            return match frame.get("result") {
+                Some(r) => Ok(r.clone()),
+                None => Err(format!("{method}: {}", frame["error"])),
+            };
+        }
+    }
+}
+
+/// One streamed chat: (when it was sent, time to its first chunk).
+async fn streamed_chat(ws: &mut Ws, id: u64) -> Result<(Instant, Duration), String> {
+    let frame = json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
+                       "params": {"message": format!("How was your day? ({id})")}});
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let sent = Instant::now();
+    let mut first = None;
+    loop {
+        let frame = next_json(ws).await?;
+        if frame["id"] != json!(id) {
+            continue;
+        }
+        match frame.pointer("/result/event_type").and_then(Value::as_str) {
+            Some("stream_chunk") => {
+                first.get_or_insert_with(|| sent.elapsed());
+            }
+            Some("stream_complete") => return first.map(|f| (sent, f)).ok_or_else(|| "no chunk".to_string()),
+            Some("stream_start") => {}
+            _ => return Err(format!("chat failed: {frame}")),
+        }
+    }
+}
+
+/// Chats until `stop`, recording (sent, time to first chunk) of every chat.
+async fn chatter(
+    port: u16,
+    index: usize,
+    stop: Arc<AtomicBool>,
+    out: Arc<Mutex<Vec<(Instant, Duration)>>>,
+) -> Result<(), String> {
+    let mut ws = connect(port).await?;
+    let name = format!("Bench {index}");
+    call(&mut ws, 1, "persona.create", json!({"name": name})).await?;
+    call(&mut ws, 2, "persona.switch", json!({"persona_id": name})).await?;
+    let mut id = 3;
+    while !stop.load(Ordering::SeqCst) {
+        let trace = streamed_chat(&mut ws, id).await?;
+        out.lock().map_err(|e| e.to_string())?.push(trace);
+        id += 1;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn p50_p99(mut v: Vec<Duration>) -> String {
+    v.sort();
+    format!(
+        "p50 {:.1} ms / p99 {:.1} ms / max {:.1} ms ({} chats)",
+        percentile(&v, 0.50),
+        percentile(&v, 0.99),
+        percentile(&v, 1.0),
+        v.len()
+    )
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let temp = tempfile::Builder::new()
+        .prefix("persona-mcp-bench-state-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let data = temp.path().join("data");
+    let filled = Instant::now();
+    fill(&data, args.memories).await?;
+    println!(
+        "filled {} memories in {:.1} s",
+        args.memories,
+        filled.elapsed().as_secs_f64()
+    );
+
+    let llm = FakeLlm::start(FakeLlmConfig {
+        tokens: 20,
+        first_token_delay: Duration::from_millis(20),
+        token_delay: Duration::from_millis(5),
+        ..FakeLlmConfig::default()
+    });
+    let model_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2");
+    let settings = [
+        ("PERSONA_MCP__LLM__URL", llm.url()),
+        ("PERSONA_MCP__LLM__PROVIDER", "ollama".to_string()),
+        ("PERSONA_MCP__EMBEDDER__MODEL_DIR", model_dir.display().to_string()),
+        ("PERSONA_MCP__MEMORY__DECAY_ENABLED", "false".to_string()),
+        ("PERSONA_MCP__MEMORY__PRUNING_THRESHOLD", "1000000".to_string()),
+        ("PERSONA_MCP__MEMORY__AUTO_PRUNE_THRESHOLD", "1000000".to_string()),
+    ];
+    let mut server = ServerProcess::spawn(&args.server_bin, temp.path(), &settings)?;
+    let up = server.wait_healthy().await?;
+    println!(
+        "server healthy after {:.1} s (vector indexes built from the stored vectors)",
+        up.as_secs_f64()
+    );
+    let port = server.port;
+
+    // Baseline: the same chats with no save running.
+    let traces = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for i in 0..args.clients {
+        tasks.push(tokio::spawn(chatter(port, i, stop.clone(), traces.clone())));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while traces.lock().map_err(|e| e.to_string())?.len() < args.baseline * args.clients && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let baseline: Vec<Duration> = traces.lock().map_err(|e| e.to_string())?.iter().map(|t| t.1).collect();
+
+    // The save, while the same clients keep chatting.
+    let mut admin = connect(port).await?;
+    let started = Instant::now();
+    let saved = call(&mut admin, 1, "state.save", json!({})).await?;
+    let save_time = started.elapsed();
+    let ended = Instant::now();
+    stop.store(true, Ordering::SeqCst);
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let during: Vec<Duration> = traces
+        .lock()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter(|(sent, _)| *sent >= started && *sent <= ended)
+        .map(|t| t.1)
+        .collect();
+
+    let started = Instant::now();
+    let loaded = call(
+        &mut admin,
+        2,
+        "state.load",
+        json!({"path": saved["path"], "confirm": true}),
+    )
+    .await?;
+    let load_time = started.elapsed();
+
+    let bytes = saved["bytes"].as_u64().unwrap_or(0);
+    println!("memories: {}", args.memories);
+    println!(
+        "state.save: {:.2} s, file {:.1} MB ({:.0} bytes per memory)",
+        save_time.as_secs_f64(),
+        bytes as f64 / 1e6,
+        bytes as f64 / args.memories.max(1) as f64
+    );
+    println!(
+        "state.load: {:.2} s (verify, replace in one transaction, rebuild the vector indexes); result {}",
+        load_time.as_secs_f64(),
+        loaded
+    );
+    println!("chat time to first chunk, no save running: {}", p50_p99(baseline));
+    println!("chat time to first chunk, started during the save: {}", p50_p99(during));
+    println!(
+        "(the fake LLM waits 20 ms before its first token; {} clients chatting)",
+        args.clients
+    );
+    if let Some(peak) = proc_status_kb(server.pid(), "VmHWM") {
+        println!("server peak RSS: {:.0} MB", peak as f64 / 1024.0);
+    }
+    drop(server);
+    Ok(())
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if let Err(e) = runtime.block_on(run(args)) {
+        eprintln!("bench-state failed: {e}");
+        std::process::exit(1);
+    }
+}
