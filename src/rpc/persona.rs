@@ -17,6 +17,7 @@ use super::results::persona::{
     Switched, Updated,
 };
 use super::router::{Params, Router};
+use crate::actors::bot_supervisor::DeleteBot;
 use crate::actors::persona::{now_secs, CheckAvailable, GetSnapshot, Snapshot, UpdateCard};
 use crate::actors::registry::Forget;
 use crate::domain::persona::{InteractionState, Persona, PersonaChanges, Priority};
@@ -33,7 +34,11 @@ pub fn register(r: &mut Router) {
     );
     r.method("persona.create", "Create a persona", create);
     r.method("persona.update", "Change fields of a persona", update);
-    r.method("persona.delete", "Delete a persona and everything it owns", delete);
+    r.method(
+        "persona.delete",
+        "Delete a persona and everything it owns (its Matrix bots are stopped and deleted)",
+        delete,
+    );
     r.method(
         "persona.status",
         "A persona's card, interaction state and memory stats (persona_id, or the connection's current persona)",
@@ -261,6 +266,12 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<Updated, AppError> {
 async fn delete(ctx: Ctx, p: PersonaRef) -> Result<Deleted, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
     let id = persona.id;
+    // Its bots go with it: each process is stopped (SIGTERM, SIGKILL after 10 s) before its config is deleted.
+    for bot in ctx.app.store.bots().list().await? {
+        if bot.persona_id == id {
+            ctx.app.bots.send(DeleteBot(bot.id)).await??;
+        }
+    }
     ctx.app.store.personas().delete(id).await?;
     ctx.app.registry.do_send(Forget(id));
     ctx.app.memory.drop_persona(id);

@@ -321,6 +321,19 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     assert!(!process_alive(kira_pid), "deleted bot's process {kira_pid} still there");
     let e = c.error("bot.get", json!({ "bot_id": kira_bot })).await;
     assert_eq!(e["code"], -32009);
+
+    // Deleting a persona stops its running bot's process and deletes the bot.
+    c.result("bot.start", json!({ "bot_id": aria_bot })).await;
+    let running = wait_bot(&mut c, &aria_bot, "running for the delete", status_is("running")).await;
+    let pid = running["pid"].as_u64().expect("pid");
+    let asked = Instant::now();
+    c.result("persona.delete", json!({ "persona_id": "Aria" })).await;
+    assert!(asked.elapsed() < Duration::from_secs(12), "{:?}", asked.elapsed());
+    assert!(!process_alive(pid), "the deleted persona's bot process {pid} still there");
+    let e = c.error("bot.get", json!({ "bot_id": aria_bot })).await;
+    assert_eq!(e["code"], -32009);
+    let left = c.result("bot.list", json!({})).await;
+    assert!(!left.to_string().contains(aria_bot.as_str().unwrap()), "{left}");
     server.stop().await;
 }
 
