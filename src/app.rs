@@ -163,6 +163,7 @@ impl Core {
             live.clone(),
         )?;
         memory.start_queue(settings.embedder.batch_size);
+        memory.start_sync(std::time::Duration::from_millis(500));
         let memory = Arc::new(memory);
         spawn_memory_upkeep(memory.clone());
         let mode = DecayMode::parse(&settings.memory.decay_mode).unwrap_or_default();

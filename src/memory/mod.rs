@@ -7,6 +7,7 @@ mod queue;
 pub mod reindex;
 mod restore;
 mod search;
+mod sync;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -41,6 +42,9 @@ pub struct MemoryService {
     queue: Option<EmbedQueue>,
     settings: LiveSettings,
     decay: DecayConfig,
+    /// The end of the vector change log when the indexes were checked (where [`MemoryService::start_sync`]
+    /// starts following it).
+    log_end: i64,
 }
 
 /// Why the memory layer could not start.
@@ -72,6 +76,7 @@ impl MemoryService {
             }
             None => None,
         };
+        let log_end = store.vector_changes().last_seq_now()?;
         let service = Self {
             store,
             embedder,
@@ -79,6 +84,7 @@ impl MemoryService {
             queue: None,
             settings,
             decay: DecayConfig::default(),
+            log_end,
         };
         service.check_indexes()?;
         Ok(service)
@@ -93,23 +99,19 @@ impl MemoryService {
 
     /// Rebuilds every index that disagrees with the database.
     fn check_indexes(&self) -> Result<(), MemoryStartError> {
-        let (Some(embedder), Some(vectors)) = (&self.embedder, &self.vectors) else {
-            return Ok(());
-        };
-        let corrupt: HashSet<Uuid> = vectors.corrupt().into_iter().collect();
-        self.store
-            .memories()
-            .each_persona_vectors(embedder.name(), |persona, stored| {
-                let keys: Vec<u64> = stored.iter().map(|(k, _)| *k as u64).collect();
-                let stale = vectors.len(persona) != keys.len() || !vectors.missing_keys(persona, &keys).is_empty();
-                if corrupt.contains(&persona) || stale {
-                    tracing::info!(%persona, vectors = keys.len(), "rebuilding memory index from the database");
-                    vectors
-                        .rebuild(persona, stored.into_iter().map(|(k, v)| (k as u64, v)))
-                        .map_err(|e| MemoryStartError::Index(e.to_string()))?;
-                }
-                Ok::<_, MemoryStartError>(())
-            })
+        match (&self.embedder, &self.vectors) {
+            (Some(embedder), Some(vectors)) => reconcile(&self.store, vectors, embedder.name()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Follows the vectors other processes on the same database store and remove, every `period` (see
+    /// [`sync`]); needs a running async runtime.
+    pub fn start_sync(&self, period: std::time::Duration) {
+        if let (Some(embedder), Some(vectors)) = (&self.embedder, &self.vectors) {
+            let name = embedder.name().to_string();
+            sync::IndexSync::spawn(self.store.clone(), vectors.clone(), name, self.log_end, period);
+        }
     }
 
     /// Queues every row that lacks a vector from the current embedder (new after a crash, or after a change
@@ -294,4 +296,21 @@ impl MemoryService {
             .into_iter()
             .collect())
     }
+}
+
+/// Rebuilds every index of `vectors` that disagrees with the vectors `embedder` stored in the database (missing,
+/// stale or corrupt), on the calling thread.
+fn reconcile(store: &Store, vectors: &VectorStore, embedder: &str) -> Result<(), MemoryStartError> {
+    let corrupt: HashSet<Uuid> = vectors.corrupt().into_iter().collect();
+    store.memories().each_persona_vectors(embedder, |persona, stored| {
+        let keys: Vec<u64> = stored.iter().map(|(k, _)| *k as u64).collect();
+        let stale = vectors.len(persona) != keys.len() || !vectors.missing_keys(persona, &keys).is_empty();
+        if corrupt.contains(&persona) || stale {
+            tracing::info!(%persona, vectors = keys.len(), "rebuilding memory index from the database");
+            vectors
+                .rebuild(persona, stored.into_iter().map(|(k, v)| (k as u64, v)))
+                .map_err(|e| MemoryStartError::Index(e.to_string()))?;
+        }
+        Ok::<_, MemoryStartError>(())
+    })
 }

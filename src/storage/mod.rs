@@ -16,6 +16,7 @@ mod relationships;
 pub mod snapshot;
 mod sqlite;
 mod states;
+pub mod vector_changes;
 pub mod vectors;
 
 use std::path::Path;
@@ -28,6 +29,7 @@ pub use personas::Personas;
 pub use relationships::Relationships;
 pub use snapshot::Snapshots;
 pub use states::{LoadedStates, States};
+pub use vector_changes::VectorChanges;
 
 use crate::config::StorageSettings;
 use crate::domain::persona::{InteractionState, Persona};
@@ -143,6 +145,11 @@ impl Store {
     /// Matrix bots of personas.
     pub fn bots(&self) -> Bots<'_> {
         Bots::new(&self.db)
+    }
+
+    /// The log of vector changes (for processes sharing the database).
+    pub fn vector_changes(&self) -> VectorChanges<'_> {
+        VectorChanges::new(&self.db)
     }
 
     /// Whole-database export and import (state files).

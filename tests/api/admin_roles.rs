@@ -178,6 +178,28 @@ async fn an_admin_process_and_an_mcp_process_share_one_data_dir() {
     .await;
     assert!(listed, "a memory stored over WebSocket shows in the admin memory list");
 
+    // ... and the admin's own vector index finds it: the query shares no word with the memory, so only the
+    // vector (embedded by the mcp process, picked up from the shared database's change log) can match.
+    let found = within_a_second(async || {
+        let page = admin(
+            &http,
+            &base,
+            &token,
+            reqwest::Method::GET,
+            "/memories?persona=Kira&q=astronomy%20constellations%20stargazing",
+            None,
+        )
+        .await;
+        page["items"].as_array().unwrap().iter().any(|m| {
+            m["content"] == "Kira charted the northern sky" && m["similarity"].as_f64().is_some_and(|s| s > 0.2)
+        })
+    })
+    .await;
+    assert!(
+        found,
+        "vector search in the admin process finds a memory the mcp process stored"
+    );
+
     // Writes from both sides on one persona: neither is lost.
     admin(
         &http,

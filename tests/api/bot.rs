@@ -329,7 +329,10 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     let asked = Instant::now();
     c.result("persona.delete", json!({ "persona_id": "Aria" })).await;
     assert!(asked.elapsed() < Duration::from_secs(12), "{:?}", asked.elapsed());
-    assert!(!process_alive(pid), "the deleted persona's bot process {pid} still there");
+    assert!(
+        !process_alive(pid),
+        "the deleted persona's bot process {pid} still there"
+    );
     let e = c.error("bot.get", json!({ "bot_id": aria_bot })).await;
     assert_eq!(e["code"], -32009);
     let left = c.result("bot.list", json!({})).await;

@@ -1,0 +1,4 @@
+DROP TRIGGER vector_changes_deleted;
+DROP TRIGGER vector_changes_updated;
+DROP TRIGGER vector_changes_inserted;
+DROP TABLE vector_changes;

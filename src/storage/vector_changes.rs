@@ -1,0 +1,67 @@
+//! The log of vector changes other processes on the same database read to keep their own vector indexes in
+//! step; reached through [`super::Store::vector_changes`].
+
+use uuid::Uuid;
+
+use super::sqlite::{vector_changes, Db};
+use super::StorageError;
+
+/// What happened to a memory's vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// It got one.
+    Added,
+    /// It lost it (deleted, or cleared to be embedded anew).
+    Removed,
+    /// It got another one.
+    Replaced,
+}
+
+/// One entry of the log.
+#[derive(Debug, Clone)]
+pub struct VectorChange {
+    /// Its place in the log.
+    pub seq: i64,
+    /// The memory's storage key (the index key).
+    pub key: i64,
+    /// The memory's owner (whose index holds it).
+    pub persona: Uuid,
+    /// What happened.
+    pub change: Change,
+}
+
+/// The vector change log.
+pub struct VectorChanges<'a> {
+    db: &'a Db,
+}
+
+impl<'a> VectorChanges<'a> {
+    pub(super) fn new(db: &'a Db) -> Self {
+        Self { db }
+    }
+
+    /// The newest sequence number, read on the calling thread (start-up).
+    pub fn last_seq_now(&self) -> Result<i64, StorageError> {
+        vector_changes::last_seq(&mut self.db.conn()?)
+    }
+
+    /// The oldest sequence number still in the log.
+    pub async fn first_seq(&self) -> Result<Option<i64>, StorageError> {
+        self.db.run(vector_changes::first_seq).await
+    }
+
+    /// At most `limit` changes after `seq`, oldest first.
+    pub async fn after(&self, seq: i64, limit: i64) -> Result<Vec<VectorChange>, StorageError> {
+        self.db.run(move |c| vector_changes::after(c, seq, limit)).await
+    }
+
+    /// The stored vectors of `keys` made by `embedder`.
+    pub async fn vectors(&self, embedder: String, keys: Vec<i64>) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
+        self.db.run(move |c| vector_changes::vectors(c, &embedder, &keys)).await
+    }
+
+    /// Forgets changes recorded before `before` (unix seconds).
+    pub async fn prune(&self, before: i64) -> Result<usize, StorageError> {
+        self.db.write(move |c| vector_changes::prune(c, before)).await
+    }
+}
