@@ -35,6 +35,7 @@ async fn admin_page_works_in_chromium() {
     // The page reaches the chat WebSocket at the configured `server.port`, so the test gives it a real one.
     settings.server.port = free_port();
     settings.admin.token = Some(TOKEN.to_string());
+    settings.bots.executable = Some(env!("CARGO_BIN_EXE_persona-mcp").into());
     let server = TestServer::start_with(settings);
     install_log_buffer();
     let admin = server.admin_addr.expect("the admin listener runs");

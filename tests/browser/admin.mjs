@@ -299,6 +299,50 @@ await step("live-logs", async () => {
   expect((await done()) > before, "no live log line arrived");
 });
 
+await step("bot-controls", async () => {
+  await page.click('#nav a[data-view="bots"]');
+  await page.locator("#bot-create").waitFor();
+  // A homeserver that refuses connections: the bot's process starts, fails to reach it and backs off.
+  await page.selectOption("#bot-persona", { label: "Nova Browser" });
+  await page.fill("#bot-homeserver", "http://127.0.0.1:9");
+  await page.fill("#bot-user", "@nova-browser:localhost");
+  await page.fill("#bot-password", "browser-bot-secret-77");
+  await page.selectOption("#bot-mode", "all");
+  await page.uncheck("#bot-enabled");
+  await page.click("#bot-create-submit");
+  const row = page.locator("#bot-rows tr", { hasText: "@nova-browser:localhost" });
+  await row.waitFor();
+  const status = row.locator(".bot-status .pill");
+  const waitStatus = async (want) => {
+    await page.waitForFunction(
+      ([sel, states]) => states.includes(document.querySelector(sel)?.dataset.status),
+      ['#bot-rows tr[data-bot] .bot-status .pill', want],
+    );
+  };
+  await waitStatus(["stopped"]);
+  expect((await row.textContent()).includes("all"), "the reply mode is not shown");
+  await row.locator(".bot-start").click();
+  await waitStatus(["starting", "running", "backoff"]);
+  await row.locator(".bot-logs").click();
+  await page.locator("#bot-log .log-line", { hasText: "supervisor" }).first().waitFor();
+  const before = await page.locator("#bot-log .log-line").count();
+  await row.locator(".bot-restart").click();
+  // The restart is logged and arrives live in the open log.
+  await page.waitForFunction((n) => document.querySelectorAll("#bot-log .log-line").length > n, before);
+  await row.locator(".bot-stop").click();
+  await waitStatus(["stopped"]);
+  const statusText = await status.textContent();
+  expect(statusText.startsWith("stopped"), `status after stop: ${statusText}`);
+  const bots = await api("/bots");
+  const bot = bots.bots.find((b) => b.user_id === "@nova-browser:localhost");
+  expect(bot && bot.status === "stopped" && bot.reply_mode === "all", `the bot as the API sees it: ${JSON.stringify(bot)}`);
+  expect(!(await page.content()).includes("browser-bot-secret-77"), "the bot's password is shown in the page");
+  page.once("dialog", (d) => d.accept());
+  await row.locator(".bot-delete").click();
+  await row.waitFor({ state: "detached" });
+  expect(!(await api("/bots")).bots.some((b) => b.user_id === "@nova-browser:localhost"), "the bot was not deleted");
+});
+
 await step("system-status", async () => {
   await page.click('#nav a[data-view="system"]');
   await page.locator("#system-status table.kv").waitFor();
@@ -308,7 +352,7 @@ await step("system-status", async () => {
 
 // Phone width: the same views must fit without sideways scrolling.
 await page.setViewportSize({ width: 390, height: 844 });
-for (const view of ["personas", "chat", "memories", "graph", "logs"]) {
+for (const view of ["personas", "chat", "memories", "graph", "logs", "bots"]) {
   await step(`phone-${view}`, async () => {
     await page.goto(`${ADMIN_URL}/admin/#${view}`);
     await page.locator(`#view-${view}`).waitFor();

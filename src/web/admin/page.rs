@@ -37,6 +37,7 @@ const ASSETS: &[Asset] = &[
     asset!("graph.js", JS),
     asset!("conversations.js", JS),
     asset!("logs.js", JS),
+    asset!("bots.js", JS),
     asset!("system.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];

@@ -9,6 +9,7 @@ import { graphView } from "./graph.js";
 import { conversationsView } from "./conversations.js";
 import { logsView } from "./logs.js";
 import { systemView } from "./system.js";
+import { botsView } from "./bots.js";
 
 const VIEWS = {
   personas: personasView,
@@ -17,6 +18,7 @@ const VIEWS = {
   graph: graphView,
   conversations: conversationsView,
   logs: logsView,
+  bots: botsView,
   system: systemView,
 };
 
