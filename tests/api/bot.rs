@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
-use crate::support::synapse::{self, Human};
+use crate::support::synapse::{self, Homeserver, Human, OwnSynapse};
 use crate::support::{test_settings, TestServer, WsClient};
 
 const REPLY: &str = "Hello from the fake model, streaming word by word into the room for everyone";
@@ -491,6 +491,49 @@ async fn bots_decline_strangers_stop_with_the_server_and_come_back_after_a_resta
         2,
         "nothing answered twice"
     );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_homeserver_restart_is_waited_out_and_nothing_is_answered_twice() {
+    let mut homeserver = OwnSynapse::start().await;
+    let t = tag();
+    let (alice, aria) = (format!("alice{t}"), format!("aria{t}"));
+    let ids = homeserver.register(&[(&alice, HUMAN_PW), (&aria, ARIA_PW)]).await;
+    let aria_id = ids[1].clone();
+    let (_llm, server, _dir) = bot_server();
+    let mut c = server.client().await;
+    let bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": homeserver.url, "user_id": aria_id, "password": ARIA_PW,
+                   "reply_mode": "all"}),
+        )
+        .await["bot_id"]
+        .clone();
+    wait_bot(&mut c, &bot, "running", status_is("running")).await;
+    let human = Human::login(&homeserver, &alice, HUMAN_PW).await;
+    let room = human.create_room(&[&aria_id]).await;
+    wait_joined(&human, &room, &[&aria_id]).await;
+    human.send(&room, "before the outage").await;
+    wait_answers(&human, &room, &aria_id, 1).await;
+
+    // The homeserver stops mid-run and starts again (same port, same data): the bot waits it out, never
+    // `failed`, then answers a new message and not the old one again.
+    homeserver.stop().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let during = c.result("bot.get", json!({ "bot_id": bot })).await;
+    assert_ne!(during["status"], "failed", "{during}");
+    homeserver.resume().await;
+    human.send(&room, "after the outage").await;
+    wait_answers(&human, &room, &aria_id, 2).await;
+    assert_eq!(
+        settled_count(&human, &room, &aria_id).await,
+        2,
+        "one answer per message, none twice"
+    );
+    let back = c.result("bot.get", json!({ "bot_id": bot })).await;
+    assert_eq!(back["status"], "running", "{back}");
     server.stop().await;
 }
 

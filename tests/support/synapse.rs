@@ -59,7 +59,15 @@ pub async fn shared() -> &'static Synapse {
     SYNAPSE.get_or_init(start).await
 }
 
-async fn start() -> Synapse {
+/// A generated homeserver directory (config, signing key, overrides) with its port.
+struct Prepared {
+    venv: PathBuf,
+    python: PathBuf,
+    dir: PathBuf,
+    url: String,
+}
+
+fn prepare() -> Prepared {
     let venv = venv();
     let python = venv.join("bin/python");
     assert!(
@@ -72,7 +80,6 @@ async fn start() -> Synapse {
         .tempdir()
         .expect("temp dir")
         .keep();
-    let started = Instant::now();
     let generated = Command::new(&python)
         .current_dir(&dir)
         .args(["-m", "synapse.app.homeserver", "--server-name", "localhost"])
@@ -87,19 +94,18 @@ async fn start() -> Synapse {
     );
     let port = free_port();
     std::fs::write(dir.join("override.yaml"), overrides(port)).expect("override written");
-    // The wrapper stops Synapse and removes its directory when our end of its stdin closes.
-    let script = "\"$1\" -m synapse.app.homeserver -c homeserver.yaml -c override.yaml > synapse.out 2>&1 &\n\
-                  pid=$!\ncat > /dev/null\nkill $pid\nwait $pid\nrm -rf \"$2\"\n";
-    let mut wrapper = Command::new("sh")
-        .current_dir(&dir)
-        .args(["-c", script, "synapse"])
-        .arg(&python)
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("synapse starts");
-    let lifeline = wrapper.stdin.take().expect("piped stdin");
-    let url = format!("http://127.0.0.1:{port}");
+    Prepared {
+        venv,
+        python,
+        dir,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// Waits until the homeserver at `url` answers (its log is `dir/synapse.out`); `exited` tells whether its
+/// process is gone.
+async fn wait_up(url: &str, dir: &std::path::Path, mut exited: impl FnMut() -> bool) {
+    let started = Instant::now();
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -113,10 +119,27 @@ async fn start() -> Synapse {
         }
         let log = std::fs::read_to_string(dir.join("synapse.out")).unwrap_or_default();
         assert!(Instant::now() < deadline, "synapse did not start in 60 s:\n{log}");
-        assert!(wrapper.try_wait().ok().flatten().is_none(), "synapse exited:\n{log}");
+        assert!(!exited(), "synapse exited:\n{log}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("synapse ready on {url} in {:.1} s", started.elapsed().as_secs_f64());
+}
+
+async fn start() -> Synapse {
+    let Prepared { venv, python, dir, url } = prepare();
+    // The wrapper stops Synapse and removes its directory when our end of its stdin closes.
+    let script = "\"$1\" -m synapse.app.homeserver -c homeserver.yaml -c override.yaml > synapse.out 2>&1 &\n\
+                  pid=$!\ncat > /dev/null\nkill $pid\nwait $pid\nrm -rf \"$2\"\n";
+    let mut wrapper = Command::new("sh")
+        .current_dir(&dir)
+        .args(["-c", script, "synapse"])
+        .arg(&python)
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("synapse starts");
+    let lifeline = wrapper.stdin.take().expect("piped stdin");
+    wait_up(&url, &dir, || wrapper.try_wait().ok().flatten().is_some()).await;
     Synapse {
         url,
         venv,
@@ -125,34 +148,134 @@ async fn start() -> Synapse {
     }
 }
 
-impl Synapse {
-    /// Registers users (`register_new_matrix_user -k SECRET`), all at once; answers their user ids.
-    pub async fn register(&self, users: &[(&str, &str)]) -> Vec<String> {
-        let tool = self.venv.join("bin/register_new_matrix_user");
-        let children: Vec<Child> = users
-            .iter()
-            .map(|(name, password)| {
-                Command::new(&tool)
-                    .args(["-u", name, "-p", password, "--no-admin", "-k", SECRET, &self.url])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("register_new_matrix_user runs")
-            })
-            .collect();
-        let outputs = tokio::task::spawn_blocking(move || {
-            children
-                .into_iter()
-                .map(|c| c.wait_with_output().expect("registration finished"))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .expect("registration");
-        for out in &outputs {
-            assert!(out.status.success(), "registration failed: {out:?}");
-        }
-        users.iter().map(|(name, _)| format!("@{name}:localhost")).collect()
+/// A homeserver of one test's own, which the test stops and starts again (same port, same data): killed and
+/// its directory removed when dropped.
+pub struct OwnSynapse {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    venv: PathBuf,
+    python: PathBuf,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl OwnSynapse {
+    /// Makes and starts one.
+    pub async fn start() -> Self {
+        let Prepared { venv, python, dir, url } = prepare();
+        let mut own = Self {
+            url,
+            venv,
+            python,
+            dir,
+            child: None,
+        };
+        own.resume().await;
+        own
     }
+
+    /// Starts it again after [`OwnSynapse::stop`].
+    pub async fn resume(&mut self) {
+        let log = std::fs::File::create(self.dir.join("synapse.out")).expect("log file");
+        let child = Command::new(&self.python)
+            .current_dir(&self.dir)
+            .args([
+                "-m",
+                "synapse.app.homeserver",
+                "-c",
+                "homeserver.yaml",
+                "-c",
+                "override.yaml",
+            ])
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("synapse starts");
+        let child = self.child.insert(child);
+        wait_up(&self.url, &self.dir, || child.try_wait().ok().flatten().is_some()).await;
+    }
+
+    /// Stops it (SIGTERM) and waits until it is gone.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .ok();
+            tokio::task::spawn_blocking(move || child.wait()).await.ok();
+        }
+    }
+}
+
+impl Drop for OwnSynapse {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+/// What the tests need of a homeserver: where it is, and registering users on it. (Only this crate's tests use
+/// it: whether the future of `register` is `Send` does not matter.)
+#[allow(async_fn_in_trait)]
+pub trait Homeserver {
+    /// `http://127.0.0.1:PORT`.
+    fn url(&self) -> &str;
+    /// The virtual environment it runs from.
+    fn venv(&self) -> &std::path::Path;
+
+    /// Registers users (`register_new_matrix_user -k SECRET`), all at once; answers their user ids.
+    async fn register(&self, users: &[(&str, &str)]) -> Vec<String> {
+        register_users(self.venv(), self.url(), users).await
+    }
+}
+
+impl Homeserver for Synapse {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn venv(&self) -> &std::path::Path {
+        &self.venv
+    }
+}
+
+impl Homeserver for OwnSynapse {
+    fn url(&self) -> &str {
+        &self.url
+    }
+    fn venv(&self) -> &std::path::Path {
+        &self.venv
+    }
+}
+
+/// Registers users on the homeserver at `url` with the tool of `venv`.
+async fn register_users(venv: &std::path::Path, url: &str, users: &[(&str, &str)]) -> Vec<String> {
+    let tool = venv.join("bin/register_new_matrix_user");
+    let children: Vec<Child> = users
+        .iter()
+        .map(|(name, password)| {
+            Command::new(&tool)
+                .args(["-u", name, "-p", password, "--no-admin", "-k", SECRET, url])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("register_new_matrix_user runs")
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("registration finished"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("registration");
+    for out in &outputs {
+        assert!(out.status.success(), "registration failed: {out:?}");
+    }
+    users.iter().map(|(name, _)| format!("@{name}:localhost")).collect()
 }
 
 /// A human user of the test homeserver.
@@ -167,11 +290,11 @@ pub struct Human {
 
 impl Human {
     /// Logs in.
-    pub async fn login(synapse: &Synapse, user: &str, password: &str) -> Self {
+    pub async fn login(synapse: &impl Homeserver, user: &str, password: &str) -> Self {
         let http = reqwest::Client::new();
         let body = json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": password});
         let v: Value = http
-            .post(format!("{}/_matrix/client/v3/login", synapse.url))
+            .post(format!("{}/_matrix/client/v3/login", synapse.url()))
             .json(&body)
             .send()
             .await
@@ -181,7 +304,7 @@ impl Human {
             .expect("login answer");
         Self {
             http,
-            base: Url::parse(&synapse.url).expect("url"),
+            base: Url::parse(synapse.url()).expect("url"),
             token: v["access_token"].as_str().expect("access token").to_string(),
             user_id: v["user_id"].as_str().expect("user id").to_string(),
             txn: AtomicU64::new(0),
