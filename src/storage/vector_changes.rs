@@ -42,7 +42,8 @@ impl<'a> VectorChanges<'a> {
 
     /// The newest sequence number, read on the calling thread (start-up).
     pub fn last_seq_now(&self) -> Result<i64, StorageError> {
-        vector_changes::last_seq(&mut self.db.conn()?)
+        let mut conn = self.db.conn()?;
+        vector_changes::last_seq(&mut conn)
     }
 
     /// The oldest sequence number still in the log.
