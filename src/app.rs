@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::domain::decay::DecayMode;
 use crate::domain::persona::Persona;
 use crate::domain::seeds;
+use crate::embed::memo::QueryMemo;
 use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
 use crate::error::AppError;
 use crate::hooks::Hooks;
@@ -150,10 +151,11 @@ impl Core {
         }
         let llm = llm::build(&settings)?;
         let metrics = Arc::new(Metrics::new());
-        let embedder = build_embedder(&settings)?;
+        // One vector per message for memory recall and topic threading alike.
+        let embedder = build_embedder(&settings)?.map(|e| Arc::new(QueryMemo::new(e)) as Arc<dyn Embedder>);
         let mut memory = MemoryService::open(
             store.clone(),
-            embedder,
+            embedder.clone(),
             &settings.storage.data_dir.join("vectors"),
             settings.memory.clone(),
         )?;
@@ -175,6 +177,7 @@ impl Core {
             chat: settings.chat.clone(),
             metrics: metrics.clone(),
             temperature: settings.llm.temperature,
+            embedder,
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();

@@ -22,6 +22,7 @@ mod restart;
 mod schemas;
 mod social;
 mod state;
+mod threads;
 mod transport;
 mod visibility;
 
