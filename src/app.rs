@@ -63,6 +63,9 @@ pub enum StartError {
     /// The memory indexes disagree with the configured embedder.
     #[error("memory: {0}")]
     Memory(#[from] crate::memory::MemoryStartError),
+    /// A prompt template in `<data_dir>/templates/` is broken.
+    #[error("{0}")]
+    Template(#[from] crate::domain::templates::TemplateError),
     /// The admin listener could not be set up (its token file).
     #[error("admin: {0}")]
     Admin(String),
@@ -80,7 +83,7 @@ impl StartError {
     /// The process exit code: 2 for configuration problems, 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Embedder(_) | Self::Memory(_) | Self::Bind { .. } => 2,
+            Self::Embedder(_) | Self::Memory(_) | Self::Template(_) | Self::Bind { .. } => 2,
             _ => 1,
         }
     }
@@ -149,6 +152,7 @@ impl Core {
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }
+        let templates = Arc::new(crate::templates::load(&settings.storage.data_dir)?);
         let llm = llm::build(&settings)?;
         let metrics = Arc::new(Metrics::new());
         // One vector per message for memory recall and topic threading alike.
@@ -178,6 +182,7 @@ impl Core {
             metrics: metrics.clone(),
             temperature: settings.llm.temperature,
             embedder,
+            templates,
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();

@@ -23,4 +23,5 @@ pub mod server;
 pub mod simulate;
 pub mod state;
 pub mod storage;
+pub mod templates;
 pub mod web;

@@ -88,7 +88,7 @@ impl ConversationSession {
                 return Ok(None);
             }
             let snapshot = persona.send(super::persona::GetSnapshot).await?;
-            let messages = prompt::summary_request(&snapshot.persona, thread.summary.as_deref(), &older);
+            let messages = prompt::summary_request(&deps.templates, &snapshot.persona, thread.summary.as_deref(), &older);
             let model = snapshot
                 .persona
                 .model

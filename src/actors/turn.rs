@@ -10,11 +10,12 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor};
-use super::threading::Placement;
+use super::threading::{Placed, Placement};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
 use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
+use crate::domain::templates::PromptTemplates;
 use crate::domain::thread::{Thread, ThreadRules};
 use crate::embed::Embedder;
 use crate::error::AppError;
@@ -40,6 +41,8 @@ pub struct TurnDeps {
     pub temperature: f32,
     /// The embedder memory recall uses (it remembers the message's vector for the threading step).
     pub embedder: Option<Arc<dyn Embedder>>,
+    /// The prompt templates.
+    pub templates: Arc<PromptTemplates>,
 }
 
 impl TurnDeps {
@@ -242,15 +245,25 @@ pub(crate) async fn stream_reply(
     Ok(out)
 }
 
-/// Runs one turn; answers the outcome, the messages stored and their thread.
-pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, AppError> {
-    let started = Instant::now();
+/// A turn's prompt, ready for the model.
+pub struct Assembled {
+    /// The persona as it was when the prompt was made.
+    pub snapshot: persona::Snapshot,
+    /// The thread the message joins and the history chosen for it.
+    pub placed: Placed,
+    /// The request for the model.
+    pub request: ChatRequest,
+}
+
+/// Builds the prompt a turn sends for `message` (memories, feelings, the thread's history and summary): what
+/// [`run_turn`] sends, and what `persona-mcp prompt show` prints.
+pub async fn assemble(input: &TurnInput, message: &str, token_budget: u32) -> Result<Assembled, AppError> {
     let deps = &input.deps;
     let persona_id = input.conversation.persona_id;
     let snapshot = persona::ask(&input.persona, persona_id, GetSnapshot).await?;
     let context = TurnContext {
         persona: snapshot.persona.clone(),
-        user_message: chat.message.clone(),
+        user_message: message.to_string(),
         partner: None,
     };
     let sections = deps.hooks.sections(&context).await;
@@ -265,7 +278,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
         current: input.threads.first().map(|t| t.id),
         recent: &input.history,
     }
-    .place(&chat.message)
+    .place(message)
     .await?;
     deps.metrics
         .thread_step_seconds
@@ -282,7 +295,9 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
         sections: &sections,
         summary,
         history: &placed.history,
-        user_message: &chat.message,
+        user_message: message,
+        thread: Some(placed.thread.label.as_str()).filter(|l| !l.is_empty()),
+        templates: &deps.templates,
     });
     let request = ChatRequest {
         model: snapshot
@@ -291,9 +306,26 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
             .clone()
             .unwrap_or_else(|| deps.llm.default_model().to_string()),
         messages,
-        max_tokens: chat.token_budget,
+        max_tokens: token_budget,
         temperature: deps.temperature,
     };
+    Ok(Assembled {
+        snapshot,
+        placed,
+        request,
+    })
+}
+
+/// Runs one turn; answers the outcome, the messages stored and their thread.
+pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, AppError> {
+    let started = Instant::now();
+    let deps = &input.deps;
+    let persona_id = input.conversation.persona_id;
+    let Assembled {
+        snapshot,
+        placed,
+        request,
+    } = assemble(&input, &chat.message, chat.token_budget).await?;
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
 
     let mut thread = placed.thread;
