@@ -18,6 +18,7 @@ pub mod logbuf;
 pub mod mcp;
 pub mod memory;
 pub mod metrics;
+pub mod prompt_show;
 pub mod rpc;
 pub mod server;
 pub mod simulate;

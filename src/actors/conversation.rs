@@ -9,8 +9,8 @@ use std::time::Instant;
 use actix::prelude::*;
 
 use super::persona::PersonaActor;
-use super::turn::{run_turn, Chat, ChatOutcome, TurnDeps, TurnInput, TurnRecord};
-use crate::domain::chat::{ChatConversation, ChatMessage};
+use super::turn::{assemble, run_turn, Chat, ChatOutcome, TurnDeps, TurnInput, TurnRecord};
+use crate::domain::chat::{ChatConversation, ChatMessage, PromptMessage};
 use crate::domain::prompt;
 use crate::domain::thread::Thread;
 use crate::error::AppError;
@@ -122,6 +122,19 @@ impl ConversationSession {
         }));
     }
 
+    /// What a turn on `conversation` works from.
+    fn input(&self, conversation: ChatConversation) -> TurnInput {
+        TurnInput {
+            deps: self.deps.clone(),
+            persona: self.persona.clone(),
+            conversation,
+            history: self.history.clone(),
+            threads: self.threads.clone(),
+            stored: self.message_count > 0,
+            conversation_minutes: self.started.elapsed().as_secs_f64() / 60.0,
+        }
+    }
+
     /// Puts the thread a turn joined first among the live threads.
     fn joined(&mut self, thread: Thread) {
         self.threads.retain(|t| t.id != thread.id);
@@ -171,15 +184,7 @@ impl Handler<Chat> for ConversationSession {
                 fut::ready(Err(AppError::Internal("conversation not loaded".into()))).into_actor(self),
             ));
         };
-        let input = TurnInput {
-            deps: self.deps.clone(),
-            persona: self.persona.clone(),
-            conversation,
-            history: self.history.clone(),
-            threads: self.threads.clone(),
-            stored: self.message_count > 0,
-            conversation_minutes: self.started.elapsed().as_secs_f64() / 60.0,
-        };
+        let input = self.input(conversation);
         AtomicResponse::new(Box::pin(run_turn(input, chat).into_actor(self).map(|res, act, ctx| {
             act.touch();
             res.map(|TurnRecord { outcome, stored, thread }| {
@@ -197,5 +202,48 @@ impl Handler<Chat> for ConversationSession {
                 outcome
             })
         })))
+    }
+}
+
+/// Asks for the prompt a message would get, without sending it to the model or storing anything.
+#[derive(Message)]
+#[rtype(result = "Result<ShownPrompt, AppError>")]
+pub struct ShowPrompt {
+    /// The message.
+    pub message: String,
+    /// The most tokens the reply may use.
+    pub token_budget: u32,
+}
+
+/// The prompt a message would get.
+#[derive(Debug, Clone)]
+pub struct ShownPrompt {
+    /// The model it would go to.
+    pub model: String,
+    /// The messages, system prompt first.
+    pub messages: Vec<PromptMessage>,
+    /// The label of the topic thread the message would join (empty for a new thread without keywords).
+    pub thread: String,
+}
+
+impl Handler<ShowPrompt> for ConversationSession {
+    type Result = AtomicResponse<Self, Result<ShownPrompt, AppError>>;
+
+    fn handle(&mut self, show: ShowPrompt, _: &mut Context<Self>) -> Self::Result {
+        let Some(conversation) = self.conversation.clone() else {
+            return AtomicResponse::new(Box::pin(
+                fut::ready(Err(AppError::Internal("conversation not loaded".into()))).into_actor(self),
+            ));
+        };
+        let input = self.input(conversation);
+        let fut = async move {
+            let a = assemble(&input, &show.message, show.token_budget).await?;
+            Ok(ShownPrompt {
+                model: a.request.model,
+                messages: a.request.messages,
+                thread: a.placed.thread.label,
+            })
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self)))
     }
 }

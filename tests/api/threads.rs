@@ -69,7 +69,7 @@ async fn messages_join_their_topic_thread_and_threads_are_listed() {
     assert_eq!(threads[1]["message_count"], 6, "{list}");
     assert!(threads[1]["label"].as_str().unwrap().contains("cooking"), "{list}");
     let aria = c.result("persona.get", json!({"persona_id": "Aria"})).await;
-    assert_eq!(threads[0]["persona_id"], aria["id"], "{list}");
+    assert_eq!(threads[0]["persona_id"], aria["persona"]["id"], "{list}");
 
     // Filtered by persona; another session sees none of them.
     let kira = c.result("conversation.threads", json!({"persona_id": "Kira"})).await;
