@@ -631,7 +631,11 @@ impl Settings {
         }
         check_min("chat.default_token_budget", c.default_token_budget as usize, 1)?;
         if !(0.0..=1.0).contains(&c.thread_threshold) {
-            return Err(ConfigError::new("chat.thread_threshold", c.thread_threshold, "a number in 0..1"));
+            return Err(ConfigError::new(
+                "chat.thread_threshold",
+                c.thread_threshold,
+                "a number in 0..1",
+            ));
         }
         if !(0.0..=1.0).contains(&c.thread_continuity_bonus) {
             return Err(ConfigError::new(

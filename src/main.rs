@@ -172,11 +172,12 @@ fn main() -> ExitCode {
         Command::State { action } => state(settings, action),
         Command::Migrate { from, to } => migrate(settings, &from, &to),
         Command::Prompt {
-            action: PromptCommand::Show {
-                persona,
-                message,
-                session,
-            },
+            action:
+                PromptCommand::Show {
+                    persona,
+                    message,
+                    session,
+                },
         } => prompt_show(
             settings,
             persona_mcp::prompt_show::PromptQuery {

@@ -83,12 +83,15 @@ impl ConversationSession {
             let Some(through) = shown.first().map(|m| m.seq - 1) else {
                 return Ok(None);
             };
-            let older = threads.range(conv.id, thread.id, thread.summarized_through, through).await?;
+            let older = threads
+                .range(conv.id, thread.id, thread.summarized_through, through)
+                .await?;
             if older.is_empty() {
                 return Ok(None);
             }
             let snapshot = persona.send(super::persona::GetSnapshot).await?;
-            let messages = prompt::summary_request(&deps.templates, &snapshot.persona, thread.summary.as_deref(), &older);
+            let messages =
+                prompt::summary_request(&deps.templates, &snapshot.persona, thread.summary.as_deref(), &older);
             let model = snapshot
                 .persona
                 .model
@@ -187,20 +190,26 @@ impl Handler<Chat> for ConversationSession {
         let input = self.input(conversation);
         AtomicResponse::new(Box::pin(run_turn(input, chat).into_actor(self).map(|res, act, ctx| {
             act.touch();
-            res.map(|TurnRecord { outcome, stored, thread }| {
-                if let Some(c) = act.conversation.as_mut() {
-                    c.id = outcome.conversation_id;
-                }
-                act.joined(thread);
-                act.message_count += stored.len() as i64;
-                act.history.extend(stored);
-                let window = act.deps.chat.max_context_messages;
-                if act.history.len() > window {
-                    act.history.drain(..act.history.len() - window);
-                }
-                act.maybe_summarize(ctx);
-                outcome
-            })
+            res.map(
+                |TurnRecord {
+                     outcome,
+                     stored,
+                     thread,
+                 }| {
+                    if let Some(c) = act.conversation.as_mut() {
+                        c.id = outcome.conversation_id;
+                    }
+                    act.joined(thread);
+                    act.message_count += stored.len() as i64;
+                    act.history.extend(stored);
+                    let window = act.deps.chat.max_context_messages;
+                    if act.history.len() > window {
+                        act.history.drain(..act.history.len() - window);
+                    }
+                    act.maybe_summarize(ctx);
+                    outcome
+                },
+            )
         })))
     }
 }

@@ -298,9 +298,7 @@ mod tests {
         kira.persona.name = "Kira".into();
         assert_eq!(t.system(&kira), "All: Kira");
         assert!(t
-            .summary(&SummaryContext {
-                persona: kira.persona
-            })
+            .summary(&SummaryContext { persona: kira.persona })
             .starts_with("You keep Kira's memory"));
     }
 
@@ -318,7 +316,10 @@ mod tests {
         let e = broken("line one\n{% if persona.name %}\nno end");
         assert_eq!(e.file, "templates/summary.j2");
         assert!(e.line.is_some(), "{e}");
-        assert!(e.to_string().starts_with("prompt template templates/summary.j2, line"), "{e}");
+        assert!(
+            e.to_string().starts_with("prompt template templates/summary.j2, line"),
+            "{e}"
+        );
         let e = broken("one\ntwo {{ no_such_variable.field }}");
         assert_eq!(e.line, Some(2), "{e}");
         assert!(e.message.contains("undefined"), "{e}");

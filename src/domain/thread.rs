@@ -11,16 +11,15 @@ use super::chat::ChatMessage;
 
 /// Words that say nothing about a topic.
 const STOPWORDS: &[&str] = &[
-    "about", "after", "again", "all", "also", "and", "any", "are", "back", "because", "been", "before", "being",
-    "but", "can", "could", "did", "does", "doing", "done", "for", "from", "had", "has", "have", "her", "here",
-    "hers", "him", "his", "how", "its", "just", "let", "like", "more", "most", "much", "name", "not", "now",
-    "off", "once", "one", "only", "other", "our", "out", "over", "really", "said", "say", "she", "should", "some",
-    "still", "such", "tell", "than", "that", "the", "their", "them", "then", "there", "these", "they", "thing",
-    "things", "this", "those", "through", "too", "very", "want", "was", "way", "well", "were", "what", "when",
-    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "yes", "yet", "you", "your",
-    "yours", "okay", "think", "know", "make", "get", "got", "going", "shall", "may", "might", "must", "into",
-    "onto", "upon", "each", "every", "few", "own", "same", "both", "either", "neither", "nor", "please", "thanks",
-    "thank", "hello", "hey",
+    "about", "after", "again", "all", "also", "and", "any", "are", "back", "because", "been", "before", "being", "but",
+    "can", "could", "did", "does", "doing", "done", "for", "from", "had", "has", "have", "her", "here", "hers", "him",
+    "his", "how", "its", "just", "let", "like", "more", "most", "much", "name", "not", "now", "off", "once", "one",
+    "only", "other", "our", "out", "over", "really", "said", "say", "she", "should", "some", "still", "such", "tell",
+    "than", "that", "the", "their", "them", "then", "there", "these", "they", "thing", "things", "this", "those",
+    "through", "too", "very", "want", "was", "way", "well", "were", "what", "when", "where", "which", "while", "who",
+    "whom", "why", "will", "with", "would", "yes", "yet", "you", "your", "yours", "okay", "think", "know", "make",
+    "get", "got", "going", "shall", "may", "might", "must", "into", "onto", "upon", "each", "every", "few", "own",
+    "same", "both", "either", "neither", "nor", "please", "thanks", "thank", "hello", "hey",
 ];
 
 /// How many keywords make a label.
@@ -247,7 +246,10 @@ mod tests {
             keywords("Back to that dragon: what was its NAME? The dragon, 42 of it."),
             vec!["dragon"]
         );
-        assert_eq!(keywords("Cooking risotto with saffron"), vec!["cooking", "risotto", "saffron"]);
+        assert_eq!(
+            keywords("Cooking risotto with saffron"),
+            vec!["cooking", "risotto", "saffron"]
+        );
         assert!(keywords("ok, why?").is_empty());
     }
 

@@ -104,7 +104,11 @@ mod tests {
             memo.embed_query(&format!("q{i}")).await.unwrap();
         }
         memo.embed_query("dragon").await.unwrap();
-        assert_eq!(inner.0.load(Ordering::SeqCst), KEPT + 2, "forgotten after {KEPT} others");
+        assert_eq!(
+            inner.0.load(Ordering::SeqCst),
+            KEPT + 2,
+            "forgotten after {KEPT} others"
+        );
         memo.embed(&["x".to_string()]).await.unwrap();
         assert_eq!(inner.0.load(Ordering::SeqCst), KEPT + 3, "batches are never memoised");
     }

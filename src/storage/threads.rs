@@ -19,13 +19,22 @@ impl<'a> Threads<'a> {
 
     /// Every thread of a session's chat conversations (with one persona, or all), most recently active first,
     /// each with the persona of its conversation.
-    pub async fn of_session(&self, session_id: &str, persona: Option<Uuid>) -> Result<Vec<(Thread, Uuid)>, StorageError> {
+    pub async fn of_session(
+        &self,
+        session_id: &str,
+        persona: Option<Uuid>,
+    ) -> Result<Vec<(Thread, Uuid)>, StorageError> {
         let session = session_id.to_string();
         self.db.run(move |c| threads::of_session(c, &session, persona)).await
     }
 
     /// The newest `limit` messages of a thread, oldest first.
-    pub async fn recent(&self, conversation: Uuid, thread: Uuid, limit: usize) -> Result<Vec<ChatMessage>, StorageError> {
+    pub async fn recent(
+        &self,
+        conversation: Uuid,
+        thread: Uuid,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, StorageError> {
         self.db
             .run(move |c| threads::recent(c, conversation, thread, limit))
             .await

@@ -22,6 +22,7 @@ mod restart;
 mod schemas;
 mod social;
 mod state;
+mod templates;
 mod threads;
 mod transport;
 mod visibility;

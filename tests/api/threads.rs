@@ -12,7 +12,16 @@ const DRAGON: [&str; 2] = [
 ];
 
 const FOODS: [&str; 10] = [
-    "pasta", "rice", "potatoes", "carrots", "onions", "eggs", "salmon", "beans", "mushrooms", "lentils",
+    "pasta",
+    "rice",
+    "potatoes",
+    "carrots",
+    "onions",
+    "eggs",
+    "salmon",
+    "beans",
+    "mushrooms",
+    "lentils",
 ];
 
 /// A cooking question, different every time.
@@ -30,7 +39,12 @@ fn request_for(llm: &FakeLlm, message: &str) -> Value {
     llm.requests()
         .into_iter()
         .rev()
-        .find(|r| r["messages"].as_array().and_then(|m| m.last()).is_some_and(|m| m["content"] == message))
+        .find(|r| {
+            r["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .is_some_and(|m| m["content"] == message)
+        })
         .unwrap_or_else(|| panic!("no chat request ended with {message:?}"))
 }
 
@@ -62,9 +76,16 @@ async fn messages_join_their_topic_thread_and_threads_are_listed() {
     let list = c.result("conversation.threads", json!({})).await;
     assert_eq!(list["count"], 2, "{list}");
     let threads = list["threads"].as_array().unwrap();
-    assert_eq!(threads[0]["thread_id"], ids[0].as_str(), "most recently active first: {list}");
+    assert_eq!(
+        threads[0]["thread_id"],
+        ids[0].as_str(),
+        "most recently active first: {list}"
+    );
     assert!(threads[0]["label"].as_str().unwrap().contains("dragon"), "{list}");
-    assert!(threads[0]["keywords"].as_array().unwrap().contains(&json!("ember")), "{list}");
+    assert!(
+        threads[0]["keywords"].as_array().unwrap().contains(&json!("ember")),
+        "{list}"
+    );
     assert_eq!(threads[0]["message_count"], 6, "three exchanges: {list}");
     assert_eq!(threads[1]["message_count"], 6, "{list}");
     assert!(threads[1]["label"].as_str().unwrap().contains("cooking"), "{list}");
@@ -78,10 +99,15 @@ async fn messages_join_their_topic_thread_and_threads_are_listed() {
     let none = other.result("conversation.threads", json!({})).await;
     assert_eq!(none["count"], 0, "{none}");
     let resumed = other
-        .result("conversation.threads", json!({"session_id": list["session_id"], "persona_id": "aria"}))
+        .result(
+            "conversation.threads",
+            json!({"session_id": list["session_id"], "persona_id": "aria"}),
+        )
         .await;
     assert_eq!(resumed["count"], 2, "the session's own threads once resumed: {resumed}");
-    let bad = other.error("conversation.threads", json!({"persona_id": "Nobody"})).await;
+    let bad = other
+        .error("conversation.threads", json!({"persona_id": "Nobody"}))
+        .await;
     assert_eq!(bad["code"], -32001, "{bad}");
 }
 
@@ -112,9 +138,16 @@ async fn returning_to_an_earlier_topic_brings_its_messages_back_into_the_prompt(
         "the dragon messages are older than the plain window of {window} messages"
     );
     for message in DRAGON {
-        assert!(history.contains(&message), "{message:?} is in the prompt's history: {history:#?}");
+        assert!(
+            history.contains(&message),
+            "{message:?} is in the prompt's history: {history:#?}"
+        );
     }
-    assert!(history.len() <= window + 1, "within the budget: {} messages", history.len());
+    assert!(
+        history.len() <= window + 1,
+        "within the budget: {} messages",
+        history.len()
+    );
     assert!(
         history.iter().any(|m| m.contains("cook")),
         "recent messages of other threads fill the rest: {history:#?}"

@@ -30,8 +30,8 @@ struct ThreadRow {
 
 impl ThreadRow {
     fn into_domain(self) -> Result<Thread, StorageError> {
-        let keywords: BTreeMap<String, u32> = serde_json::from_str(&self.keywords)
-            .map_err(|e| StorageError::Corrupt(format!("thread keywords: {e}")))?;
+        let keywords: BTreeMap<String, u32> =
+            serde_json::from_str(&self.keywords).map_err(|e| StorageError::Corrupt(format!("thread keywords: {e}")))?;
         Ok(Thread {
             id: parse_uuid(&self.id)?,
             conversation_id: parse_uuid(&self.conversation_id)?,
