@@ -3,7 +3,7 @@
 //! without calling the model or storing anything.
 
 use crate::actors::conversation::{ConversationKey, ShowPrompt, ShownPrompt};
-use crate::app::AppState;
+use crate::app::Core;
 use crate::config::Settings;
 
 /// What to show.
@@ -28,7 +28,7 @@ pub fn render(shown: &ShownPrompt) -> String {
 
 /// Builds the prompt; must run inside an actix `System`.
 pub async fn show(settings: Settings, query: PromptQuery) -> Result<ShownPrompt, String> {
-    let app = AppState::build(settings, crate::rpc::router()).map_err(|e| e.to_string())?;
+    let app = Core::build(settings).map_err(|e| e.to_string())?;
     let persona = app.resolve_persona(&query.persona).await.map_err(|e| e.to_string())?;
     let key = ConversationKey {
         session_id: query.session,
