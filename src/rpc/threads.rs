@@ -1,4 +1,5 @@
-//! `conversation.threads`: the topic threads of a session's chat conversations.
+//! `conversation.threads`: the topic threads of a session's chat conversations (the connection's session, or the
+//! one its `session_id` param resumes, as on every method).
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -23,9 +24,6 @@ pub struct ThreadsParams {
     /// Only the conversation with this persona (id or name, case-insensitive); default: every persona.
     #[serde(default)]
     pub persona_id: Option<String>,
-    /// The session whose conversations to list (resumes it, like on every method); default: this connection's.
-    #[serde(default)]
-    pub session_id: Option<String>,
 }
 
 impl Params for ThreadsParams {}
