@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
 use super::conversations::MessageRow;
 use super::memories::{decode_vector, encode_vector};
 use super::schema::{chat_conversations as cc, chat_messages as cm, chat_threads as ct};
 use super::{from_text, parse_uuid, to_text, StorageError};
+use super::{on_backend, AnyConn};
 use crate::domain::chat::ChatMessage;
 use crate::domain::thread::Thread;
 
@@ -48,10 +48,10 @@ impl ThreadRow {
 }
 
 /// Stores a thread of conversation `conversation` (inserted or replaced), with everything but its summary.
-pub fn save(conn: &mut SqliteConnection, conversation: Uuid, t: &Thread) -> Result<(), StorageError> {
+pub fn save(conn: &mut AnyConn, conversation: Uuid, t: &Thread) -> Result<(), StorageError> {
     let keywords = serde_json::to_string(&t.keywords).map_err(|e| StorageError::Query(e.to_string()))?;
     let centroid = t.centroid.as_deref().map(encode_vector);
-    diesel::insert_into(ct::table)
+    let upsert = diesel::insert_into(ct::table)
         .values((
             ct::id.eq(t.id.to_string()),
             ct::conversation_id.eq(conversation.to_string()),
@@ -70,17 +70,13 @@ pub fn save(conn: &mut SqliteConnection, conversation: Uuid, t: &Thread) -> Resu
             ct::centroid.eq(&centroid),
             ct::message_count.eq(t.message_count),
             ct::last_active.eq(to_text(t.last_active)),
-        ))
-        .execute(conn)?;
+        ));
+    on_backend!(&mut *conn, |c| upsert.execute(c))?;
     Ok(())
 }
 
 /// The `limit` most recently active threads of a conversation, most recent first.
-pub fn of_conversation(
-    conn: &mut SqliteConnection,
-    conversation: Uuid,
-    limit: usize,
-) -> Result<Vec<Thread>, StorageError> {
+pub fn of_conversation(conn: &mut AnyConn, conversation: Uuid, limit: usize) -> Result<Vec<Thread>, StorageError> {
     ct::table
         .filter(ct::conversation_id.eq(conversation.to_string()))
         .order((ct::last_active.desc(), ct::id.asc()))
@@ -95,7 +91,7 @@ pub fn of_conversation(
 /// Every thread of a session's chat conversations (with one persona, or all), most recently active first,
 /// each with its conversation's persona.
 pub fn of_session(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     session_id: &str,
     persona: Option<Uuid>,
 ) -> Result<Vec<(Thread, Uuid)>, StorageError> {
@@ -123,7 +119,7 @@ pub fn of_session(
 
 /// The newest `limit` messages of a thread, oldest first.
 pub fn recent(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     conversation: Uuid,
     thread: Uuid,
     limit: usize,
@@ -144,7 +140,7 @@ pub fn recent(
 
 /// A thread's messages after `after_seq` up to and including `through_seq`, oldest first.
 pub fn range(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConn,
     conversation: Uuid,
     thread: Uuid,
     after_seq: i64,
@@ -164,12 +160,7 @@ pub fn range(
 }
 
 /// Stores a thread's new summary covering its messages up to `through_seq`.
-pub fn set_summary(
-    conn: &mut SqliteConnection,
-    thread: Uuid,
-    summary: &str,
-    through_seq: i64,
-) -> Result<(), StorageError> {
+pub fn set_summary(conn: &mut AnyConn, thread: Uuid, summary: &str, through_seq: i64) -> Result<(), StorageError> {
     diesel::update(ct::table.filter(ct::id.eq(thread.to_string())))
         .set((ct::summary.eq(summary), ct::summarized_through.eq(through_seq)))
         .execute(conn)?;
