@@ -18,6 +18,7 @@ use common::{next_json, proc_status_kb, ServerProcess};
 use futures_util::SinkExt;
 use persona_mcp::domain::prompt::{self, PromptInput};
 use persona_mcp::domain::seeds;
+use persona_mcp::domain::templates::PromptTemplates;
 use persona_mcp::llm::embedded::model::{KvCache, Model};
 use persona_mcp::llm::embedded::{chatml, tokenizer};
 use serde_json::{json, Value};
@@ -71,6 +72,8 @@ fn aria_prompt() -> Result<String, String> {
         summary: None,
         history: &[],
         user_message: GREETING,
+        thread: None,
+        templates: &PromptTemplates::builtin(),
     });
     Ok(chatml(&messages))
 }

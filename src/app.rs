@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::domain::decay::DecayMode;
 use crate::domain::persona::Persona;
 use crate::domain::seeds;
+use crate::embed::memo::QueryMemo;
 use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
 use crate::error::AppError;
 use crate::hooks::Hooks;
@@ -65,6 +66,9 @@ pub enum StartError {
     /// The memory indexes disagree with the configured embedder.
     #[error("memory: {0}")]
     Memory(#[from] crate::memory::MemoryStartError),
+    /// A prompt template in `<data_dir>/templates/` is broken.
+    #[error("{0}")]
+    Template(#[from] crate::domain::templates::TemplateError),
     /// The admin listener could not be set up (its token file).
     #[error("admin: {0}")]
     Admin(String),
@@ -82,7 +86,7 @@ impl StartError {
     /// The process exit code: 2 for configuration problems, 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Embedder(_) | Self::Memory(_) | Self::Bind { .. } => 2,
+            Self::Embedder(_) | Self::Memory(_) | Self::Template(_) | Self::Bind { .. } => 2,
             _ => 1,
         }
     }
@@ -151,14 +155,16 @@ impl Core {
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }
+        let templates = Arc::new(crate::templates::load(&settings.storage.data_dir)?);
         let live = LiveSettings::new(settings.clone());
         crate::live::signal::watch_sighup(live.clone());
         let llm = llm::build(&live)?;
         let metrics = Arc::new(Metrics::new());
-        let embedder = build_embedder(&settings)?;
+        // One vector per message for memory recall and topic threading alike.
+        let embedder = build_embedder(&settings)?.map(|e| Arc::new(QueryMemo::new(e)) as Arc<dyn Embedder>);
         let mut memory = MemoryService::open(
             store.clone(),
-            embedder,
+            embedder.clone(),
             &settings.storage.data_dir.join("vectors"),
             live.clone(),
         )?;
@@ -181,6 +187,8 @@ impl Core {
             hooks: Hooks::new(vec![Arc::new(MemoryHook(memory.clone()))]),
             settings: live.clone(),
             metrics: metrics.clone(),
+            embedder,
+            templates,
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();

@@ -346,6 +346,11 @@ pub struct ChatSettings {
     pub max_token_budget: u32,
     /// Largest chat message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Lowest similarity (cosine of the message's vector with a thread's; keyword overlap without an embedder)
+    /// with which a message joins a topic thread instead of starting one.
+    pub thread_threshold: f64,
+    /// Added to the current thread's similarity, so a follow-up stays in its topic.
+    pub thread_continuity_bonus: f64,
 }
 
 impl Default for ChatSettings {
@@ -356,6 +361,8 @@ impl Default for ChatSettings {
             default_token_budget: 500,
             max_token_budget: 32_768,
             max_message_bytes: 64 * 1024,
+            thread_threshold: 0.3,
+            thread_continuity_bonus: 0.1,
         }
     }
 }
@@ -627,6 +634,20 @@ impl Settings {
             ));
         }
         check_min("chat.default_token_budget", c.default_token_budget as usize, 1)?;
+        if !(0.0..=1.0).contains(&c.thread_threshold) {
+            return Err(ConfigError::new(
+                "chat.thread_threshold",
+                c.thread_threshold,
+                "a number in 0..1",
+            ));
+        }
+        if !(0.0..=1.0).contains(&c.thread_continuity_bonus) {
+            return Err(ConfigError::new(
+                "chat.thread_continuity_bonus",
+                c.thread_continuity_bonus,
+                "a number in 0..1",
+            ));
+        }
         if c.max_token_budget < c.default_token_budget {
             return Err(ConfigError::new(
                 "chat.max_token_budget",

@@ -79,6 +79,27 @@ enum Command {
         #[command(subcommand)]
         action: StateCommand,
     },
+    /// Prompts as the model gets them.
+    Prompt {
+        #[command(subcommand)]
+        action: PromptCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PromptCommand {
+    /// Print the exact prompt a persona's model would get for a message (nothing is sent or stored).
+    Show {
+        /// The persona (id or name).
+        #[arg(long)]
+        persona: String,
+        /// The message.
+        #[arg(long)]
+        message: String,
+        /// The client session whose conversation (history, topic threads) the message would join.
+        #[arg(long, default_value = "cli")]
+        session: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +170,21 @@ fn main() -> ExitCode {
         } => reindex(settings),
         Command::State { action } => state(settings, action),
         Command::Migrate { from, to } => migrate(settings, &from, &to),
+        Command::Prompt {
+            action:
+                PromptCommand::Show {
+                    persona,
+                    message,
+                    session,
+                },
+        } => prompt_show(
+            settings,
+            persona_mcp::prompt_show::PromptQuery {
+                persona,
+                message,
+                session,
+            },
+        ),
         Command::Simulate {
             personas,
             turns,
@@ -171,6 +207,20 @@ fn simulate(settings: Settings, personas: Vec<String>, turns: usize, topic: Stri
     };
     match actix_web::rt::System::new().block_on(persona_mcp::simulate::run(settings, sim)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn prompt_show(settings: Settings, query: persona_mcp::prompt_show::PromptQuery) -> ExitCode {
+    let result = actix_web::rt::System::new().block_on(persona_mcp::prompt_show::show(settings, query));
+    match result {
+        Ok(shown) => {
+            print!("{}", persona_mcp::prompt_show::render(&shown));
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("persona-mcp: {e}");
             ExitCode::from(1)

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub llm_errors: IntCounter,
     /// Seconds per LLM call, to its last token.
     pub llm_seconds: Histogram,
+    /// Seconds a chat turn spends choosing its topic thread and gathering the thread's history.
+    pub thread_step_seconds: Histogram,
 }
 
 const CHUNK_BUCKETS: &[f64] = &[
@@ -66,6 +68,14 @@ impl Metrics {
             .buckets(CHUNK_BUCKETS.to_vec()),
         )
         .expect("static metric");
+        let thread_step_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "thread_step_seconds",
+                "Time a chat turn spends choosing its topic thread and gathering the thread's history",
+            )
+            .buckets(CHUNK_BUCKETS.to_vec()),
+        )
+        .expect("static metric");
         let stream_chunk_forward_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "stream_chunk_forward_seconds",
@@ -92,6 +102,7 @@ impl Metrics {
             Box::new(streams.clone()),
             Box::new(llm_errors.clone()),
             Box::new(llm_seconds.clone()),
+            Box::new(thread_step_seconds.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
         }
@@ -107,6 +118,7 @@ impl Metrics {
             streams,
             llm_errors,
             llm_seconds,
+            thread_step_seconds,
         }
     }
 

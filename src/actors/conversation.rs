@@ -1,5 +1,6 @@
 //! `ConversationSession`: one chat conversation between a client session and a persona. It owns the history
-//! window and the running summary, runs one turn at a time, and persists every message.
+//! window and the topic threads (each with its running summary), runs one turn at a time, and persists every
+//! message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -8,9 +9,10 @@ use std::time::Instant;
 use actix::prelude::*;
 
 use super::persona::PersonaActor;
-use super::turn::{run_turn, Chat, ChatOutcome, TurnDeps, TurnInput};
-use crate::domain::chat::{ChatConversation, ChatMessage};
+use super::turn::{assemble, run_turn, Chat, ChatOutcome, TurnDeps, TurnInput, TurnRecord};
+use crate::domain::chat::{ChatConversation, ChatMessage, PromptMessage};
 use crate::domain::prompt;
+use crate::domain::thread::Thread;
 use crate::error::AppError;
 use crate::llm::{self, ChatRequest};
 
@@ -32,6 +34,8 @@ pub struct ConversationSession {
     persona: Addr<PersonaActor>,
     conversation: Option<ChatConversation>,
     history: Vec<ChatMessage>,
+    /// Live topic threads, most recently active first.
+    threads: Vec<Thread>,
     message_count: i64,
     started: Instant,
     last_used: Arc<AtomicU64>,
@@ -47,6 +51,7 @@ impl ConversationSession {
             persona,
             conversation: None,
             history: Vec::new(),
+            threads: Vec::new(),
             message_count: 0,
             started: Instant::now(),
             last_used,
@@ -58,25 +63,35 @@ impl ConversationSession {
         self.last_used.store(super::clock::epoch_secs(), Ordering::Relaxed);
     }
 
-    /// Folds messages that left the window into the running summary, off the turn's critical path.
+    /// Folds the current thread's messages that left its history window into the thread's running summary,
+    /// off the turn's critical path.
     fn maybe_summarize(&mut self, ctx: &mut Context<Self>) {
         let threshold = self.deps.chat().context_summary_threshold as i64;
-        let Some(conv) = self.conversation.clone() else { return };
-        let Some(oldest_in_window) = self.history.first().map(|m| m.seq) else {
+        let (Some(conv), Some(thread)) = (self.conversation.clone(), self.threads.first().cloned()) else {
             return;
         };
-        if self.summarizing || self.message_count <= threshold || oldest_in_window <= conv.summarized_through + 1 {
+        if self.summarizing || thread.message_count <= threshold {
             return;
         }
         self.summarizing = true;
         let deps = self.deps.clone();
         let persona = self.persona.clone();
-        let through = oldest_in_window - 1;
+        let window = self.deps.chat().max_context_messages;
         let fut = async move {
+            let threads = deps.store.threads();
+            let shown = threads.recent(conv.id, thread.id, window).await?;
+            let Some(through) = shown.first().map(|m| m.seq - 1) else {
+                return Ok(None);
+            };
+            let older = threads
+                .range(conv.id, thread.id, thread.summarized_through, through)
+                .await?;
+            if older.is_empty() {
+                return Ok(None);
+            }
             let snapshot = persona.send(super::persona::GetSnapshot).await?;
-            let (id, after) = (conv.id, conv.summarized_through);
-            let older = deps.store.conversations().range(id, after, through).await?;
-            let messages = prompt::summary_request(&snapshot.persona, conv.summary.as_deref(), &older);
+            let messages =
+                prompt::summary_request(&deps.templates, &snapshot.persona, thread.summary.as_deref(), &older);
             let model = snapshot
                 .persona
                 .model
@@ -92,24 +107,42 @@ impl ConversationSession {
                 },
             )
             .await?;
-            deps.store
-                .conversations()
-                .set_summary(id, summary.clone(), through)
-                .await?;
-            Ok::<_, AppError>((summary, through))
+            threads.set_summary(thread.id, summary.clone(), through).await?;
+            Ok::<_, AppError>(Some((summary, through)))
         };
-        ctx.spawn(fut.into_actor(self).map(|res, act, _| {
+        ctx.spawn(fut.into_actor(self).map(move |res, act, _| {
             act.summarizing = false;
             match res {
-                Ok((summary, through)) => {
-                    if let Some(c) = act.conversation.as_mut() {
-                        c.summary = Some(summary);
-                        c.summarized_through = through;
+                Ok(Some((summary, through))) => {
+                    if let Some(t) = act.threads.iter_mut().find(|t| t.id == thread.id) {
+                        t.summary = Some(summary);
+                        t.summarized_through = through;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "summarising the conversation failed; will retry next turn"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "summarising the thread failed; will retry next turn"),
             }
         }));
+    }
+
+    /// What a turn on `conversation` works from.
+    fn input(&self, conversation: ChatConversation) -> TurnInput {
+        TurnInput {
+            deps: self.deps.clone(),
+            persona: self.persona.clone(),
+            conversation,
+            history: self.history.clone(),
+            threads: self.threads.clone(),
+            stored: self.message_count > 0,
+            conversation_minutes: self.started.elapsed().as_secs_f64() / 60.0,
+        }
+    }
+
+    /// Puts the thread a turn joined first among the live threads.
+    fn joined(&mut self, thread: Thread) {
+        self.threads.retain(|t| t.id != thread.id);
+        self.threads.insert(0, thread);
+        self.threads.truncate(crate::storage::LIVE_THREADS);
     }
 }
 
@@ -133,6 +166,7 @@ impl Actor for ConversationSession {
             Ok(loaded) => {
                 act.conversation = Some(loaded.conversation);
                 act.history = loaded.history;
+                act.threads = loaded.threads;
                 act.message_count = loaded.message_count;
             }
             Err(e) => {
@@ -153,28 +187,72 @@ impl Handler<Chat> for ConversationSession {
                 fut::ready(Err(AppError::Internal("conversation not loaded".into()))).into_actor(self),
             ));
         };
-        let input = TurnInput {
-            deps: self.deps.clone(),
-            persona: self.persona.clone(),
-            conversation,
-            history: self.history.clone(),
-            conversation_minutes: self.started.elapsed().as_secs_f64() / 60.0,
-        };
+        let input = self.input(conversation);
         AtomicResponse::new(Box::pin(run_turn(input, chat).into_actor(self).map(|res, act, ctx| {
             act.touch();
-            res.map(|(outcome, stored)| {
-                if let Some(c) = act.conversation.as_mut() {
-                    c.id = outcome.conversation_id;
-                }
-                act.message_count += stored.len() as i64;
-                act.history.extend(stored);
-                let window = act.deps.chat().max_context_messages;
-                if act.history.len() > window {
-                    act.history.drain(..act.history.len() - window);
-                }
-                act.maybe_summarize(ctx);
-                outcome
-            })
+            res.map(
+                |TurnRecord {
+                     outcome,
+                     stored,
+                     thread,
+                 }| {
+                    if let Some(c) = act.conversation.as_mut() {
+                        c.id = outcome.conversation_id;
+                    }
+                    act.joined(thread);
+                    act.message_count += stored.len() as i64;
+                    act.history.extend(stored);
+                    let window = act.deps.chat().max_context_messages;
+                    if act.history.len() > window {
+                        act.history.drain(..act.history.len() - window);
+                    }
+                    act.maybe_summarize(ctx);
+                    outcome
+                },
+            )
         })))
+    }
+}
+
+/// Asks for the prompt a message would get, without sending it to the model or storing anything.
+#[derive(Message)]
+#[rtype(result = "Result<ShownPrompt, AppError>")]
+pub struct ShowPrompt {
+    /// The message.
+    pub message: String,
+    /// The most tokens the reply may use.
+    pub token_budget: u32,
+}
+
+/// The prompt a message would get.
+#[derive(Debug, Clone)]
+pub struct ShownPrompt {
+    /// The model it would go to.
+    pub model: String,
+    /// The messages, system prompt first.
+    pub messages: Vec<PromptMessage>,
+    /// The label of the topic thread the message would join (empty for a new thread without keywords).
+    pub thread: String,
+}
+
+impl Handler<ShowPrompt> for ConversationSession {
+    type Result = AtomicResponse<Self, Result<ShownPrompt, AppError>>;
+
+    fn handle(&mut self, show: ShowPrompt, _: &mut Context<Self>) -> Self::Result {
+        let Some(conversation) = self.conversation.clone() else {
+            return AtomicResponse::new(Box::pin(
+                fut::ready(Err(AppError::Internal("conversation not loaded".into()))).into_actor(self),
+            ));
+        };
+        let input = self.input(conversation);
+        let fut = async move {
+            let a = assemble(&input, &show.message, show.token_budget).await?;
+            Ok(ShownPrompt {
+                model: a.request.model,
+                messages: a.request.messages,
+                thread: a.placed.thread.label,
+            })
+        };
+        AtomicResponse::new(Box::pin(fut.into_actor(self)))
     }
 }

@@ -191,6 +191,8 @@ impl Stage {
             summary: None,
             history: &history,
             user_message: &cue,
+            thread: None,
+            templates: &self.deps.templates,
         });
         let remaining = (d.token_budget - d.tokens_used).max(0) as u32;
         let max_tokens = remaining.clamp(1, MAX_TOKENS_PER_TURN);

@@ -9,4 +9,5 @@ pub mod decay;
 pub mod dialogue;
 pub mod persona;
 pub mod registry;
+pub mod threading;
 pub mod turn;

@@ -10,10 +10,14 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor};
+use super::threading::{Placed, Placement};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
 use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
+use crate::domain::templates::PromptTemplates;
+use crate::domain::thread::{Thread, ThreadRules};
+use crate::embed::Embedder;
 use crate::error::AppError;
 use crate::hooks::{CompletedTurn, Hooks, TurnContext};
 use crate::live::LiveSettings;
@@ -34,6 +38,10 @@ pub struct TurnDeps {
     pub settings: LiveSettings,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// The embedder memory recall uses (it remembers the message's vector for the threading step).
+    pub embedder: Option<Arc<dyn Embedder>>,
+    /// The prompt templates.
+    pub templates: Arc<PromptTemplates>,
 }
 
 impl TurnDeps {
@@ -45,6 +53,15 @@ impl TurnDeps {
     /// Sampling temperature in force.
     pub fn temperature(&self) -> f32 {
         self.settings.current().llm.temperature
+    }
+
+    /// How messages are sorted into topic threads.
+    pub fn thread_rules(&self) -> ThreadRules {
+        let chat = self.chat();
+        ThreadRules {
+            threshold: chat.thread_threshold,
+            continuity_bonus: chat.thread_continuity_bonus,
+        }
     }
 }
 
@@ -112,6 +129,8 @@ pub struct ChatOutcome {
     pub persona_id: Uuid,
     /// The stored conversation.
     pub conversation_id: Uuid,
+    /// The topic thread the exchange joined.
+    pub thread_id: Uuid,
     /// True when the exchange was handed to the persona's memory.
     pub memory_stored: bool,
 }
@@ -137,8 +156,22 @@ pub struct TurnInput {
     pub conversation: ChatConversation,
     /// The history window.
     pub history: Vec<ChatMessage>,
+    /// The conversation's live topic threads, most recent first.
+    pub threads: Vec<Thread>,
+    /// True once the conversation is stored (a new one has no stored messages to look up).
+    pub stored: bool,
     /// Minutes since the conversation began.
     pub conversation_minutes: f64,
+}
+
+/// What a turn stored: the outcome, the messages and the thread they joined.
+pub struct TurnRecord {
+    /// The outcome.
+    pub outcome: ChatOutcome,
+    /// The user message and the reply, as stored.
+    pub stored: Vec<ChatMessage>,
+    /// Their thread, as stored.
+    pub thread: Thread,
 }
 
 /// A streamed reply.
@@ -222,26 +255,59 @@ pub(crate) async fn stream_reply(
     Ok(out)
 }
 
-/// Runs one turn; answers the outcome and the messages stored.
-pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, Vec<ChatMessage>), AppError> {
-    let started = Instant::now();
+/// A turn's prompt, ready for the model.
+pub struct Assembled {
+    /// The persona as it was when the prompt was made.
+    pub snapshot: persona::Snapshot,
+    /// The thread the message joins and the history chosen for it.
+    pub placed: Placed,
+    /// The request for the model.
+    pub request: ChatRequest,
+}
+
+/// Builds the prompt a turn sends for `message` (memories, feelings, the thread's history and summary): what
+/// [`run_turn`] sends, and what `persona-mcp prompt show` prints.
+pub async fn assemble(input: &TurnInput, message: &str, token_budget: u32) -> Result<Assembled, AppError> {
     let deps = &input.deps;
     let persona_id = input.conversation.persona_id;
     let snapshot = persona::ask(&input.persona, persona_id, GetSnapshot).await?;
     let context = TurnContext {
         persona: snapshot.persona.clone(),
-        user_message: chat.message.clone(),
+        user_message: message.to_string(),
         partner: None,
     };
     let sections = deps.hooks.sections(&context).await;
+    let threading = Instant::now();
+    let placed = Placement {
+        store: &deps.store,
+        embedder: deps.embedder.as_ref(),
+        rules: deps.thread_rules(),
+        window: deps.chat().max_context_messages,
+        conversation: (input.conversation.id, input.stored),
+        threads: &input.threads,
+        current: input.threads.first().map(|t| t.id),
+        recent: &input.history,
+    }
+    .place(message)
+    .await?;
+    deps.metrics
+        .thread_step_seconds
+        .observe(threading.elapsed().as_secs_f64());
+    let summary = placed
+        .thread
+        .summary
+        .as_deref()
+        .or(input.conversation.summary.as_deref());
     let messages = prompt::build(&PromptInput {
         persona: &snapshot.persona,
         state: &snapshot.state,
         emotions: Some(&snapshot.emotions),
         sections: &sections,
-        summary: input.conversation.summary.as_deref(),
-        history: &input.history,
-        user_message: &chat.message,
+        summary,
+        history: &placed.history,
+        user_message: message,
+        thread: Some(placed.thread.label.as_str()).filter(|l| !l.is_empty()),
+        templates: &deps.templates,
     });
     let request = ChatRequest {
         model: snapshot
@@ -250,23 +316,44 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
             .clone()
             .unwrap_or_else(|| deps.llm.default_model().to_string()),
         messages,
-        max_tokens: chat.token_budget,
+        max_tokens: token_budget,
         temperature: deps.temperature(),
     };
+    Ok(Assembled {
+        snapshot,
+        placed,
+        request,
+    })
+}
+
+/// Runs one turn; answers the outcome, the messages stored and their thread.
+pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, AppError> {
+    let started = Instant::now();
+    let deps = &input.deps;
+    let persona_id = input.conversation.persona_id;
+    let Assembled {
+        snapshot,
+        placed,
+        request,
+    } = assemble(&input, &chat.message, chat.token_budget).await?;
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
 
+    let mut thread = placed.thread;
     let mut user = ChatMessage::new(Role::User, chat.message.clone());
     user.sender = chat.sender.clone();
     user.room_id = chat.room_id.clone();
+    user.thread_id = Some(thread.id);
     let mut reply = ChatMessage::new(Role::Assistant, streamed.text.clone());
     reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
     reply.room_id = chat.room_id.clone();
+    reply.thread_id = Some(thread.id);
     let mut stored = vec![user, reply];
     let (conv_id, seqs) = deps
         .store
         .conversations()
-        .append(input.conversation.clone(), stored.clone())
+        .append(input.conversation.clone(), stored.clone(), Some(thread.clone()))
         .await?;
+    thread.conversation_id = conv_id;
     for (m, seq) in stored.iter_mut().zip(seqs) {
         m.seq = seq;
     }
@@ -309,7 +396,12 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
         persona_state: effect.state,
         persona_id: snapshot.persona.id,
         conversation_id: conv_id,
+        thread_id: thread.id,
         memory_stored,
     };
-    Ok((outcome, stored))
+    Ok(TurnRecord {
+        outcome,
+        stored,
+        thread,
+    })
 }

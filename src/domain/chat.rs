@@ -52,6 +52,8 @@ pub struct ChatMessage {
     pub room_id: Option<String>,
     /// True for a reply cut short (cancel, disconnect, timeout).
     pub partial: bool,
+    /// The topic thread it belongs to (none for messages stored before threads existed).
+    pub thread_id: Option<Uuid>,
     /// When it was said.
     pub created_at: DateTime<Utc>,
 }
@@ -66,6 +68,7 @@ impl ChatMessage {
             sender: None,
             room_id: None,
             partial: false,
+            thread_id: None,
             created_at: Utc::now(),
         }
     }

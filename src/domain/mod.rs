@@ -16,6 +16,8 @@ pub mod pruning;
 pub mod relationship;
 pub mod relationship_stats;
 pub mod seeds;
+pub mod templates;
+pub mod thread;
 
 /// Rounds to 3 decimal places, as scores are reported.
 pub fn round3(value: f64) -> f64 {

@@ -4,6 +4,7 @@ use super::chat::{ChatMessage, PromptMessage, Role};
 use super::emotion::EmotionalState;
 use super::persona::{InteractionState, Persona};
 use super::relationship::Relationship;
+use super::templates::{PersonaView, PromptTemplates, SectionView, SummaryContext, SystemContext};
 
 /// Social energy under which a persona keeps its replies short and says it needs a rest.
 pub const LOW_ENERGY: f64 = 30.0;
@@ -33,6 +34,10 @@ pub struct PromptInput<'a> {
     pub history: &'a [ChatMessage],
     /// The new message to answer.
     pub user_message: &'a str,
+    /// The label of the topic thread the message joined.
+    pub thread: Option<&'a str>,
+    /// The templates the system prompt is rendered with.
+    pub templates: &'a PromptTemplates,
 }
 
 /// The persona's identity as a system prompt.
@@ -107,24 +112,56 @@ pub fn describe_partner(other: &Persona, relationship: Option<&Relationship>, to
     out
 }
 
-/// The full message list for the model: system prompt, window of history, new message.
+/// The persona as prompt templates see it.
+pub fn persona_view(persona: &Persona) -> PersonaView {
+    let mut topics: Vec<(&String, &f64)> = persona.topic_preferences.iter().collect();
+    topics.sort_by(|a, b| b.1.total_cmp(a.1));
+    PersonaView {
+        name: persona.name.clone(),
+        description: persona.description.trim().to_string(),
+        traits: persona
+            .personality_traits
+            .keys()
+            .filter_map(|k| persona.trait_value(k).map(|v| (k.clone(), v)))
+            .collect(),
+        favourite_topics: topics
+            .iter()
+            .filter(|(_, v)| **v >= 60.0)
+            .map(|(k, _)| k.replace('_', " "))
+            .collect(),
+        system_prompt: persona
+            .system_prompt
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    }
+}
+
+/// The full message list for the model: system prompt (rendered from its template), window of history, new
+/// message.
 pub fn build(input: &PromptInput<'_>) -> Vec<PromptMessage> {
-    let mut system = identity(input.persona);
-    if let Some(feelings) = input.emotions {
-        system.push('\n');
-        system.push_str(&feelings.describe());
-    }
-    if input.state.social_energy < LOW_ENERGY {
-        system.push_str(
-            "\nYou are tired and low on social energy: keep your reply short and mention that you need a rest soon.",
-        );
-    }
-    for section in input.sections.iter().filter(|s| !s.body.trim().is_empty()) {
-        system.push_str(&format!("\n\n{}:\n{}", section.title, section.body.trim()));
-    }
-    if let Some(summary) = input.summary.filter(|s| !s.trim().is_empty()) {
-        system.push_str(&format!("\n\nEarlier in this conversation:\n{}", summary.trim()));
-    }
+    let system = input.templates.system(&SystemContext {
+        identity: identity(input.persona),
+        persona: persona_view(input.persona),
+        feelings: input.emotions.map(EmotionalState::describe),
+        tired: input.state.social_energy < LOW_ENERGY,
+        sections: input
+            .sections
+            .iter()
+            .filter(|s| !s.body.trim().is_empty())
+            .map(|s| SectionView {
+                title: s.title.clone(),
+                body: s.body.trim().to_string(),
+            })
+            .collect(),
+        summary: input
+            .summary
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        thread: input.thread.map(str::to_string),
+    });
     let mut messages = Vec::with_capacity(input.history.len() + 2);
     messages.push(PromptMessage {
         role: Role::System,
@@ -148,7 +185,12 @@ pub fn build(input: &PromptInput<'_>) -> Vec<PromptMessage> {
 }
 
 /// Instructions for folding old messages into the running summary.
-pub fn summary_request(persona: &Persona, previous: Option<&str>, messages: &[ChatMessage]) -> Vec<PromptMessage> {
+pub fn summary_request(
+    templates: &PromptTemplates,
+    persona: &Persona,
+    previous: Option<&str>,
+    messages: &[ChatMessage],
+) -> Vec<PromptMessage> {
     let mut text = String::new();
     if let Some(p) = previous.filter(|s| !s.trim().is_empty()) {
         text.push_str(&format!("Summary so far:\n{}\n\n", p.trim()));
@@ -165,11 +207,9 @@ pub fn summary_request(persona: &Persona, previous: Option<&str>, messages: &[Ch
     vec![
         PromptMessage {
             role: Role::System,
-            content: format!(
-                "You keep {}'s memory of a conversation. Merge the summary so far and the new messages into one \
-                 short summary (at most 8 sentences) of facts, names, promises and feelings worth remembering.",
-                persona.name
-            ),
+            content: templates.summary(&SummaryContext {
+                persona: persona_view(persona),
+            }),
         },
         PromptMessage {
             role: Role::User,
@@ -217,6 +257,8 @@ mod tests {
             summary: Some("They met at the inn."),
             history: &history,
             user_message: "sing for me",
+            thread: None,
+            templates: &PromptTemplates::builtin(),
         });
         assert_eq!(msgs.len(), 4);
         assert_eq!(msgs[0].role, Role::System);
@@ -255,6 +297,8 @@ mod tests {
             summary: None,
             history: &[],
             user_message: "hey",
+            thread: None,
+            templates: &PromptTemplates::builtin(),
         });
         assert!(msgs[0].content.contains("need a rest"));
     }
@@ -274,6 +318,8 @@ mod tests {
             summary: None,
             history: &[],
             user_message: "hey",
+            thread: None,
+            templates: &PromptTemplates::builtin(),
         });
         let system = &msgs[0].content;
         assert!(system.contains("\nYou feel cheerful but tired."), "{system}");

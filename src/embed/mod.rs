@@ -9,6 +9,7 @@
 pub mod bert;
 pub mod fused;
 pub mod http;
+pub mod memo;
 pub mod minilm;
 
 use std::future::Future;

@@ -20,6 +20,7 @@ pub mod results;
 pub mod router;
 pub mod state;
 pub mod system;
+pub mod threads;
 
 /// The full method table.
 pub fn router() -> router::Router {
@@ -31,6 +32,7 @@ pub fn router() -> router::Router {
     config::register(&mut r);
     memory::register(&mut r);
     conversation::register(&mut r);
+    threads::register(&mut r);
     relationship::register(&mut r);
     emotional::register(&mut r);
     bot::register(&mut r);

@@ -2,9 +2,13 @@
 
 use uuid::Uuid;
 
-use super::sqlite::{conversations, Db};
+use super::sqlite::{conversations, threads, Db};
 use super::StorageError;
 use crate::domain::chat::{ChatConversation, ChatMessage};
+use crate::domain::thread::Thread;
+
+/// The most threads a conversation actor keeps to choose from (the most recently active).
+pub const LIVE_THREADS: usize = 64;
 
 /// A conversation as a conversation actor starts from it.
 pub struct LoadedConversation {
@@ -14,6 +18,8 @@ pub struct LoadedConversation {
     pub history: Vec<ChatMessage>,
     /// How many messages it holds.
     pub message_count: i64,
+    /// Its most recently active topic threads, most recent first.
+    pub threads: Vec<Thread>,
 }
 
 /// Chat conversations; reached through [`super::Store::conversations`].
@@ -63,27 +69,30 @@ impl<'a> Conversations<'a> {
                 Some(conversation) => Ok(LoadedConversation {
                     history: conversations::recent(c, conversation.id, window)?,
                     message_count: conversations::message_count(c, conversation.id)?,
+                    threads: threads::of_conversation(c, conversation.id, LIVE_THREADS)?,
                     conversation,
                 }),
                 None => Ok(LoadedConversation {
                     conversation: ChatConversation::new(&session, persona, &channel),
                     history: Vec::new(),
                     message_count: 0,
+                    threads: Vec::new(),
                 }),
             })
             .await
     }
 
-    /// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
-    /// conversation id and the messages' sequence numbers.
+    /// Appends messages in one transaction (storing the conversation first if it is new, and the thread they
+    /// joined); answers the stored conversation id and the messages' sequence numbers.
     pub async fn append(
         &self,
         conversation: ChatConversation,
         messages: Vec<ChatMessage>,
+        thread: Option<Thread>,
     ) -> Result<(Uuid, Vec<i64>), StorageError> {
         let persona = conversation.persona_id;
         self.db
-            .write(move |c| conversations::append(c, &conversation, &messages))
+            .write(move |c| conversations::append(c, &conversation, &messages, thread.as_ref()))
             .await
             .map_err(|e| e.about(persona))
     }

@@ -16,19 +16,21 @@ mod relationships;
 pub mod snapshot;
 mod sqlite;
 mod states;
+mod threads;
 pub mod vector_changes;
 pub mod vectors;
 
 use std::path::Path;
 
 pub use bots::Bots;
-pub use conversations::{Conversations, LoadedConversation};
+pub use conversations::{Conversations, LoadedConversation, LIVE_THREADS};
 pub use dialogues::Dialogues;
 pub use memories::{Memories, SearchRows};
 pub use personas::Personas;
 pub use relationships::Relationships;
 pub use snapshot::Snapshots;
 pub use states::{LoadedStates, States};
+pub use threads::Threads;
 pub use vector_changes::VectorChanges;
 
 use crate::config::StorageSettings;
@@ -125,6 +127,11 @@ impl Store {
     /// Chat conversations and their messages.
     pub fn conversations(&self) -> Conversations<'_> {
         Conversations::new(&self.db)
+    }
+
+    /// Topic threads of chat conversations.
+    pub fn threads(&self) -> Threads<'_> {
+        Threads::new(&self.db)
     }
 
     /// Persona-to-persona conversations.

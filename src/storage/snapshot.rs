@@ -6,13 +6,14 @@ use super::sqlite::{snapshot, Db};
 use super::StorageError;
 
 /// Every table of a snapshot, parents before children: the order of export and import.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "personas",
     "interaction_states",
     "emotional_states",
     "relationships",
     "interactions",
     "chat_conversations",
+    "chat_threads",
     "chat_messages",
     "memories",
     "prune_runs",

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
 
-fn binary(data_dir: &std::path::Path, llm_url: &str) -> Command {
+pub(crate) fn binary(data_dir: &std::path::Path, llm_url: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_persona-mcp"));
     cmd.current_dir(data_dir)
         .env("PERSONA_MCP__STORAGE__DATA_DIR", data_dir)

@@ -24,6 +24,8 @@ mod restart;
 mod schemas;
 mod social;
 mod state;
+mod templates;
+mod threads;
 mod transport;
 mod visibility;
 

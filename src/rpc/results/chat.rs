@@ -33,6 +33,8 @@ pub struct ChatReply {
     pub processing_time: f64,
     /// The persona after the turn.
     pub persona_state: PersonaStateView,
+    /// The topic thread the exchange joined (see `conversation.threads`).
+    pub thread_id: Uuid,
 }
 
 impl From<&ChatOutcome> for ChatReply {
@@ -48,6 +50,7 @@ impl From<&ChatOutcome> for ChatReply {
                 available_time: o.persona_state.available_time,
                 interaction_fatigue: o.persona_state.interaction_fatigue,
             },
+            thread_id: o.thread_id,
         }
     }
 }
@@ -71,6 +74,8 @@ pub struct StreamComplete {
     pub persona_id: Uuid,
     /// The persona's wish to go on, 0..100.
     pub continue_score: f64,
+    /// The topic thread the exchange joined (see `conversation.threads`).
+    pub thread_id: Uuid,
 }
 
 impl StreamComplete {
@@ -85,6 +90,7 @@ impl StreamComplete {
             persona_name: persona.name.clone(),
             persona_id: persona.id,
             continue_score: o.continue_score,
+            thread_id: o.thread_id,
         }
     }
 }

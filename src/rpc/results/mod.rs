@@ -9,3 +9,4 @@ pub mod memory;
 pub mod persona;
 pub mod relationship;
 pub mod system;
+pub mod threads;

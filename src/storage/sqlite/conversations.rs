@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::schema::{chat_conversations as cc, chat_messages as cm};
-use super::{from_text, parse_uuid, to_text, StorageError};
+use super::{from_text, parse_uuid, threads, to_text, StorageError};
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
+use crate::domain::thread::Thread;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = cc)]
@@ -35,7 +36,7 @@ impl ConversationRow {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = cm)]
-struct MessageRow {
+pub(super) struct MessageRow {
     seq: i64,
     role: String,
     content: String,
@@ -43,10 +44,11 @@ struct MessageRow {
     room_id: Option<String>,
     partial: bool,
     created_at: String,
+    thread_id: Option<String>,
 }
 
 impl MessageRow {
-    fn into_domain(self) -> Result<ChatMessage, StorageError> {
+    pub(super) fn into_domain(self) -> Result<ChatMessage, StorageError> {
         Ok(ChatMessage {
             seq: self.seq,
             role: Role::parse(&self.role).ok_or_else(|| StorageError::Corrupt(format!("role {:?}", self.role)))?,
@@ -54,6 +56,7 @@ impl MessageRow {
             sender: self.sender,
             room_id: self.room_id,
             partial: self.partial,
+            thread_id: self.thread_id.as_deref().map(parse_uuid).transpose()?,
             created_at: from_text(&self.created_at)?,
         })
     }
@@ -123,15 +126,19 @@ fn ensure(conn: &mut AnyConn, c: &ChatConversation) -> Result<Uuid, StorageError
         .ok_or_else(|| StorageError::Corrupt("conversation vanished after insert".into()))
 }
 
-/// Appends messages in one transaction (storing the conversation first if it is new); answers the stored
-/// conversation id and the messages' sequence numbers.
+/// Appends messages in one transaction (storing the conversation first if it is new, and the thread they
+/// belong to); answers the stored conversation id and the messages' sequence numbers.
 pub fn append(
     conn: &mut AnyConn,
     conversation: &ChatConversation,
     messages: &[ChatMessage],
+    thread: Option<&Thread>,
 ) -> Result<(Uuid, Vec<i64>), StorageError> {
     super::write_tx(conn, |conn| {
         let stored_id = ensure(conn, conversation)?;
+        if let Some(t) = thread {
+            threads::save(conn, stored_id, t)?;
+        }
         let id = stored_id.to_string();
         let mut seqs = Vec::with_capacity(messages.len());
         for m in messages {
@@ -144,6 +151,7 @@ pub fn append(
                     cm::room_id.eq(&m.room_id),
                     cm::partial.eq(m.partial),
                     cm::created_at.eq(to_text(m.created_at)),
+                    cm::thread_id.eq(m.thread_id.map(|t| t.to_string())),
                 ))
                 .returning(cm::seq)
                 .get_result(conn)?;

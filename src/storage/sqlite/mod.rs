@@ -12,6 +12,7 @@ pub mod relationships;
 pub mod schema;
 pub mod snapshot;
 pub mod states;
+pub mod threads;
 pub mod vector_changes;
 
 use std::path::Path;

@@ -58,6 +58,22 @@ diesel::table! {
         room_id -> Nullable<Text>,
         partial -> Bool,
         created_at -> Text,
+        thread_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    chat_threads (id) {
+        id -> Text,
+        conversation_id -> Text,
+        label -> Text,
+        keywords -> Text,
+        centroid -> Nullable<Binary>,
+        message_count -> BigInt,
+        summary -> Nullable<Text>,
+        summarized_through -> BigInt,
+        created_at -> Text,
+        last_active -> Text,
     }
 }
 

@@ -104,9 +104,19 @@ table_rows!(ConversationRow, chat_conversations, (id), {
     summarized_through: i64, created_at: String, updated_at: String,
 });
 
+table_rows!(ThreadRow, chat_threads, (id), {
+    id: String, conversation_id: String, label: String, keywords: String,
+    #[serde(with = "vector")]
+    centroid: Option<Vec<u8>>,
+    message_count: i64, summary: Option<String>, summarized_through: i64, created_at: String, last_active: String,
+});
+
 table_rows!(MessageRow, chat_messages, (seq), {
     seq: i64, conversation_id: String, role: String, content: String, sender: Option<String>,
     room_id: Option<String>, partial: bool, created_at: String,
+    // Absent from state files written before topic threads.
+    #[serde(default)]
+    thread_id: Option<String>,
 });
 
 table_rows!(MemoryRow, memories, (key), {
@@ -176,6 +186,7 @@ pub fn export(conn: &mut AnyConn, sink: &mut dyn RowSink) -> Result<(), StorageE
         RelationshipRow::export(c, sink)?;
         InteractionRow::export(c, sink)?;
         ConversationRow::export(c, sink)?;
+        ThreadRow::export(c, sink)?;
         MessageRow::export(c, sink)?;
         MemoryRow::export(c, sink)?;
         PruneRunRow::export(c, sink)?;
@@ -200,7 +211,7 @@ pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'s
         // Children first: every foreign key leads to a persona.
         c.batch_execute(
             "DELETE FROM bots; DELETE FROM dialogue_turns; DELETE FROM dialogues; DELETE FROM prune_runs; DELETE FROM memories; \
-             DELETE FROM chat_messages; DELETE FROM chat_conversations; DELETE FROM interactions; \
+             DELETE FROM chat_messages; DELETE FROM chat_threads; DELETE FROM chat_conversations; DELETE FROM interactions; \
              DELETE FROM relationships; DELETE FROM emotional_states; DELETE FROM interaction_states; \
              DELETE FROM personas;",
         )?;
@@ -211,6 +222,7 @@ pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'s
             RelationshipRow::import(c, source)?,
             InteractionRow::import(c, source)?,
             ConversationRow::import(c, source)?,
+            ThreadRow::import(c, source)?,
             MessageRow::import(c, source)?,
             MemoryRow::import(c, source)?,
             PruneRunRow::import(c, source)?,

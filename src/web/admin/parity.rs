@@ -65,6 +65,7 @@ pub const CHAT_ONLY: &[&str] = &[
     "persona.chat_stream",
     "persona.chat_cancel",
     "conversation.send_message",
+    "conversation.threads",
     "conversation.start",
     "conversation.turn",
     "conversation.end",
