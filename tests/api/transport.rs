@@ -384,8 +384,11 @@ async fn an_oversized_frame_is_refused_at_its_header_with_1009() {
         other => panic!("expected a -32600 frame and a 1009 close, got {other:?}"),
     }
     assert!(closed_after < Duration::from_secs(10), "closed after {closed_after:?}");
+    // What the client got to write before it saw the close depends on scheduling (the server discards what
+    // arrives after refusing the frame until the connection ends; on a loaded 2-core machine that took 127 MB);
+    // unbounded buffering would take all 256 MB and grow the process by as much, which the RSS bound catches.
     assert!(
-        accepted < (64 << 20),
+        accepted < (256 << 20),
         "{} MB of the frame were read before the close",
         accepted >> 20
     );
