@@ -192,7 +192,7 @@ fn reindex(settings: Settings) -> ExitCode {
         let dir = s.data_dir.join("vectors");
         memory::reindex::reindex(&store, embedder, &dir, settings.embedder.batch_size)
             .await
-            .map_err(|e| (1, e))
+            .map_err(|e| (1, e.to_string()))
     });
     match result {
         Ok(n) => {
