@@ -123,7 +123,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve { role: Role::All }) {
-        Command::CheckConfig => match toml_like(&settings.redacted()) {
+        Command::CheckConfig => match serde_json::to_string_pretty(&settings.redacted()) {
             Ok(text) => {
                 println!("{text}");
                 ExitCode::SUCCESS
@@ -258,10 +258,6 @@ fn migrate(settings: Settings, from: &str, to: &str) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn toml_like(settings: &Settings) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(settings)
 }
 
 fn serve(settings: Settings, role: Role) -> ExitCode {

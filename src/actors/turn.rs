@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor};
+use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor, Snapshot};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
 use crate::domain::persona::InteractionState;
@@ -71,6 +71,8 @@ pub struct Chat {
     pub timeout: Duration,
     /// When the request arrived (for the server's share of the time to the first chunk).
     pub requested_at: Instant,
+    /// The persona's snapshot when the caller already looked it up: the turn then does not ask its actor again.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// How a turn ended.
@@ -227,7 +229,10 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
     let started = Instant::now();
     let deps = &input.deps;
     let persona_id = input.conversation.persona_id;
-    let snapshot = persona::ask(&input.persona, persona_id, GetSnapshot).await?;
+    let snapshot = match chat.snapshot.take() {
+        Some(snapshot) => snapshot,
+        None => persona::ask(&input.persona, persona_id, GetSnapshot).await?,
+    };
     let context = TurnContext {
         persona: snapshot.persona.clone(),
         user_message: chat.message.clone(),
