@@ -9,7 +9,7 @@ use actix::prelude::*;
 use crate::actors::bot_supervisor::BotSupervisor;
 use crate::actors::conversation::{ConversationKey, ConversationSession};
 use crate::actors::decay::{DecayScheduler, StartDecay};
-use crate::actors::persona::{self, GetSnapshot, PersonaActor};
+use crate::actors::persona::{self, GetSnapshot, PersonaActor, Snapshot};
 use crate::actors::registry::{ConversationFor, PersonaActorFor, Registry, RunningPersona};
 use crate::actors::turn::TurnDeps;
 use crate::config::Settings;
@@ -17,7 +17,7 @@ use crate::domain::decay::DecayMode;
 use crate::domain::persona::Persona;
 use crate::domain::seeds;
 use crate::embed::memo::QueryMemo;
-use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
+use crate::embed::{self, EmbedError, Embedder, EmbedderOptions};
 use crate::error::AppError;
 use crate::hooks::Hooks;
 use crate::live::LiveSettings;
@@ -111,7 +111,7 @@ pub fn seed_defaults(store: &Store) -> Result<(), StorageError> {
 /// `None` also for provider `none`.
 pub fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, StartError> {
     let e = &settings.embedder;
-    let embed_settings = EmbedderSettings {
+    let options = EmbedderOptions {
         provider: e.provider.clone(),
         model_dir: settings.model_dir(),
         url: e.url.clone().unwrap_or_else(|| settings.llm.url.clone()),
@@ -123,7 +123,7 @@ pub fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, 
     let http = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(settings.llm.connect_timeout_secs))
         .build()?;
-    match embed::build(&embed_settings, http) {
+    match embed::build(&options, http) {
         Ok(embedder) => Ok(embedder),
         Err(err @ EmbedError::ModelMissing { .. }) => {
             tracing::error!(error = %err, "memory search falls back to keywords until the model is installed");
@@ -225,15 +225,12 @@ impl Core {
             .ok_or_else(|| AppError::PersonaNotFound(id.to_string()))
     }
 
-    /// The connection's current persona: from its running actor when there is one (no database read on the chat
-    /// path), else from the database.
-    pub async fn current_persona(&self, id: uuid::Uuid) -> Result<Persona, AppError> {
-        if let Some(actor) = self.registry.send(RunningPersona(id)).await? {
-            if let Ok(snapshot) = actor.send(GetSnapshot).await {
-                return Ok(snapshot.persona);
-            }
-        }
-        self.persona_by_id(id).await
+    /// The snapshot of the persona's actor if it is running (`None` when it is not, or has just stopped).
+    pub async fn running_snapshot(&self, id: uuid::Uuid) -> Result<Option<Snapshot>, AppError> {
+        Ok(match self.registry.send(RunningPersona(id)).await? {
+            Some(actor) => actor.send(GetSnapshot).await.ok(),
+            None => None,
+        })
     }
 
     /// Asks the persona's actor (started if needed); -32001 when the persona is deleted meanwhile.

@@ -24,7 +24,7 @@ pub struct Settings {
     /// Log level and format.
     pub logging: LoggingSettings,
     /// The embedding model for memories.
-    pub embedder: EmbedderConfig,
+    pub embedder: EmbedderSettings,
     /// Memory scoring, pruning and decay numbers (DOMAIN.md).
     pub memory: MemorySettings,
     /// Matrix bots.
@@ -80,7 +80,7 @@ impl Default for StateSettings {
 /// `[embedder]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
-pub struct EmbedderConfig {
+pub struct EmbedderSettings {
     /// `minilm` (built in, offline), `ollama`, `openai`, or `none` (keyword search only).
     pub provider: String,
     /// Directory with the MiniLM files; default `<data_dir>/models/all-MiniLM-L6-v2`.
@@ -99,7 +99,7 @@ pub struct EmbedderConfig {
     pub batch_size: usize,
 }
 
-impl Default for EmbedderConfig {
+impl Default for EmbedderSettings {
     fn default() -> Self {
         Self {
             provider: "minilm".into(),

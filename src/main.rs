@@ -144,7 +144,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command.unwrap_or(Command::Serve { role: Role::All }) {
-        Command::CheckConfig => match toml_like(&settings.redacted()) {
+        Command::CheckConfig => match serde_json::to_string_pretty(&settings.redacted()) {
             Ok(text) => {
                 println!("{text}");
                 ExitCode::SUCCESS
@@ -242,7 +242,7 @@ fn reindex(settings: Settings) -> ExitCode {
         let dir = s.data_dir.join("vectors");
         memory::reindex::reindex(&store, embedder, &dir, settings.embedder.batch_size)
             .await
-            .map_err(|e| (1, e))
+            .map_err(|e| (1, e.to_string()))
     });
     match result {
         Ok(n) => {
@@ -308,10 +308,6 @@ fn migrate(settings: Settings, from: &str, to: &str) -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn toml_like(settings: &Settings) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(settings)
 }
 
 fn serve(settings: Settings, role: Role) -> ExitCode {

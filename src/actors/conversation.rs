@@ -246,7 +246,7 @@ impl Handler<ShowPrompt> for ConversationSession {
         };
         let input = self.input(conversation);
         let fut = async move {
-            let a = assemble(&input, &show.message, show.token_budget).await?;
+            let a = assemble(&input, &show.message, show.token_budget, None).await?;
             Ok(ShownPrompt {
                 model: a.request.model,
                 messages: a.request.messages,

@@ -215,6 +215,7 @@ impl Stage {
             cancel: msg.cancel.clone(),
             timeout: msg.timeout,
             requested_at: started,
+            snapshot: None,
         };
         let streamed = stream_reply(&self.deps, request, &mut chat, started).await?;
         if let Some(e) = streamed.failure {

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor};
+use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor, Snapshot};
 use super::threading::{Placed, Placement};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
@@ -88,6 +88,8 @@ pub struct Chat {
     pub timeout: Duration,
     /// When the request arrived (for the server's share of the time to the first chunk).
     pub requested_at: Instant,
+    /// The persona's snapshot when the caller already looked it up: the turn then does not ask its actor again.
+    pub snapshot: Option<Snapshot>,
 }
 
 /// How a turn ended.
@@ -258,7 +260,7 @@ pub(crate) async fn stream_reply(
 /// A turn's prompt, ready for the model.
 pub struct Assembled {
     /// The persona as it was when the prompt was made.
-    pub snapshot: persona::Snapshot,
+    pub snapshot: Snapshot,
     /// The thread the message joins and the history chosen for it.
     pub placed: Placed,
     /// The request for the model.
@@ -267,10 +269,18 @@ pub struct Assembled {
 
 /// Builds the prompt a turn sends for `message` (memories, feelings, the thread's history and summary): what
 /// [`run_turn`] sends, and what `persona-mcp prompt show` prints.
-pub async fn assemble(input: &TurnInput, message: &str, token_budget: u32) -> Result<Assembled, AppError> {
+pub async fn assemble(
+    input: &TurnInput,
+    message: &str,
+    token_budget: u32,
+    known: Option<Snapshot>,
+) -> Result<Assembled, AppError> {
     let deps = &input.deps;
     let persona_id = input.conversation.persona_id;
-    let snapshot = persona::ask(&input.persona, persona_id, GetSnapshot).await?;
+    let snapshot = match known {
+        Some(snapshot) => snapshot,
+        None => persona::ask(&input.persona, persona_id, GetSnapshot).await?,
+    };
     let context = TurnContext {
         persona: snapshot.persona.clone(),
         user_message: message.to_string(),
@@ -335,7 +345,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
         snapshot,
         placed,
         request,
-    } = assemble(&input, &chat.message, chat.token_budget).await?;
+    } = assemble(&input, &chat.message, chat.token_budget, chat.snapshot.take()).await?;
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
 
     let mut thread = placed.thread;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{normalize, BoxFuture, EmbedError, Embedder, EmbedderSettings};
+use super::{normalize, BoxFuture, EmbedError, Embedder, EmbedderOptions};
 
 /// How one HTTP embedding API is spoken: where to post and how to read the vectors from the answer.
 pub trait Wire: Send + Sync + 'static {
@@ -105,7 +105,7 @@ struct EmbedRequest<'a> {
 
 impl<W: Wire> HttpEmbedder<W> {
     /// Checks the settings (URL, model and a dimension > 0 are required) and keeps `client` for the calls.
-    pub fn new(settings: &EmbedderSettings, client: reqwest::Client) -> Result<Self, EmbedError> {
+    pub fn new(settings: &EmbedderOptions, client: reqwest::Client) -> Result<Self, EmbedError> {
         let base = settings.url.trim_end_matches('/');
         if base.is_empty() || settings.model.is_empty() {
             return Err(EmbedError::Settings(format!(
@@ -255,8 +255,8 @@ mod tests {
         (url, rx)
     }
 
-    fn settings(url: &str, dimension: usize, api_key: Option<&str>) -> EmbedderSettings {
-        EmbedderSettings {
+    fn settings(url: &str, dimension: usize, api_key: Option<&str>) -> EmbedderOptions {
+        EmbedderOptions {
             provider: String::new(),
             model_dir: PathBuf::new(),
             url: format!("{url}/"),

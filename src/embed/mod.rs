@@ -110,7 +110,7 @@ fn the_query_vector(mut vectors: Vec<Vec<f32>>) -> Result<Vec<f32>, EmbedError> 
 
 /// What [`build`] needs; the `embedder` section of the configuration maps onto it.
 #[derive(Debug, Clone)]
-pub struct EmbedderSettings {
+pub struct EmbedderOptions {
     /// `minilm` (built-in, offline), `ollama`, `openai` or `none`.
     pub provider: String,
     /// Directory holding the built-in model's `config.json`, `tokenizer.json` and `model.safetensors`.
@@ -131,7 +131,7 @@ pub struct EmbedderSettings {
 ///
 /// Loading the built-in model reads about 90 MB and takes a moment: call this once at start, not
 /// per request. `http` is the shared client of the application (connection pooling).
-pub fn build(settings: &EmbedderSettings, http: reqwest::Client) -> Result<Option<Arc<dyn Embedder>>, EmbedError> {
+pub fn build(settings: &EmbedderOptions, http: reqwest::Client) -> Result<Option<Arc<dyn Embedder>>, EmbedError> {
     let embedder: Arc<dyn Embedder> = match settings.provider.as_str() {
         "none" => return Ok(None),
         "minilm" => {
@@ -167,8 +167,8 @@ pub(crate) fn normalize(vector: &mut [f32]) {
 mod tests {
     use super::*;
 
-    fn settings(provider: &str) -> EmbedderSettings {
-        EmbedderSettings {
+    fn settings(provider: &str) -> EmbedderOptions {
+        EmbedderOptions {
             provider: provider.to_string(),
             model_dir: PathBuf::from("/nonexistent/model"),
             url: "http://127.0.0.1:9".to_string(),

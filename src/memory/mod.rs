@@ -20,7 +20,7 @@ pub use hook::MemoryHook;
 pub use maintenance::{
     DecayCycle, ImportanceDistribution, MemoryStats, MostShared, PersonaDecay, PersonaShare, PruneOutcome, SharedStats,
 };
-pub use queue::{embed_batch, EmbedJob, EmbedQueue};
+pub use queue::{EmbedJob, EmbedQueue};
 pub use search::{CrossHit, Hit, SearchQuery};
 
 use crate::config::MemorySettings;

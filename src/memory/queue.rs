@@ -10,13 +10,27 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use uuid::Uuid;
 
-use crate::embed::Embedder;
-use crate::storage::vectors::VectorStore;
-use crate::storage::Store;
+use crate::embed::{EmbedError, Embedder};
+use crate::storage::vectors::{VectorError, VectorStore};
+use crate::storage::{StorageError, Store};
 
 /// Batches being embedded or written at once: while one batch's vectors are written to SQLite and the index,
 /// the next one is already on the embedder, which stays busy.
 const IN_FLIGHT: usize = 2;
+
+/// Why a batch of memories could not be embedded and indexed (they keep no vector until the next start).
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedBatchError {
+    /// The embedder failed.
+    #[error("embedding: {0}")]
+    Embed(#[from] EmbedError),
+    /// Storing the vectors in the database failed.
+    #[error("storing the vectors: {0}")]
+    Storage(#[from] StorageError),
+    /// Adding the vectors to an index failed.
+    #[error("indexing: {0}")]
+    Index(#[from] VectorError),
+}
 
 /// One memory waiting for its vector.
 pub struct EmbedJob {
@@ -130,22 +144,18 @@ pub async fn embed_batch(
     embedder: &dyn Embedder,
     vectors: &VectorStore,
     batch: &mut [EmbedJob],
-) -> Result<(), String> {
+) -> Result<(), EmbedBatchError> {
     let texts: Vec<String> = batch.iter().map(|j| j.content.clone()).collect();
-    let embedded = embedder.embed(&texts).await.map_err(|e| e.to_string())?;
+    let embedded = embedder.embed(&texts).await?;
     let rows: Vec<(i64, Vec<f32>)> = batch.iter().map(|j| j.key).zip(embedded).collect();
     let name = embedder.name().to_string();
-    store
-        .memories()
-        .set_embeddings(name, rows.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    store.memories().set_embeddings(name, rows.clone()).await?;
     let mut by_persona: HashMap<Uuid, Vec<(u64, Vec<f32>)>> = HashMap::new();
     for (job, (key, v)) in batch.iter().zip(rows) {
         by_persona.entry(job.persona).or_default().push((key as u64, v));
     }
     for (persona, items) in by_persona {
-        vectors.add_batch(persona, &items).map_err(|e| e.to_string())?;
+        vectors.add_batch(persona, &items)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::queue::{embed_batch, EmbedJob};
+use super::queue::{embed_batch, EmbedBatchError, EmbedJob};
 use crate::embed::Embedder;
 use crate::storage::vectors::VectorStore;
 use crate::storage::Store;
@@ -16,14 +16,13 @@ pub async fn reindex(
     embedder: Arc<dyn Embedder>,
     index_dir: &std::path::Path,
     batch_size: usize,
-) -> Result<usize, String> {
-    let vectors = VectorStore::reset(index_dir, embedder.name(), embedder.dimension()).map_err(|e| e.to_string())?;
-    let all = store.memories().all(None).await.map_err(|e| e.to_string())?;
+) -> Result<usize, EmbedBatchError> {
+    let vectors = VectorStore::reset(index_dir, embedder.name(), embedder.dimension())?;
+    let all = store.memories().all(None).await?;
     let bar = ProgressBar::new(all.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} memories ({per_sec}, eta {eta})")
-            .map_err(|e| e.to_string())?,
-    );
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} memories ({per_sec}, eta {eta})") {
+        bar.set_style(style);
+    }
     for chunk in all.chunks(batch_size.max(1)) {
         let mut jobs: Vec<EmbedJob> = chunk
             .iter()
@@ -37,7 +36,7 @@ pub async fn reindex(
         embed_batch(store, embedder.as_ref(), &vectors, &mut jobs).await?;
         bar.inc(chunk.len() as u64);
     }
-    vectors.save_all().map_err(|e| e.to_string())?;
+    vectors.save_all()?;
     bar.finish();
     Ok(all.len())
 }

@@ -89,7 +89,7 @@ impl IndexSync {
                         tracing::warn!(persona = %c.persona, error = %e, "removing a vector another process removed");
                     }
                 }
-                Change::Added if self.vectors.contains(c.persona, key) => {}
+                Change::Added if self.vectors.missing_keys(c.persona, &[key]).is_empty() => {}
                 Change::Added | Change::Replaced => {
                     wanted.insert(c.key, c.persona);
                 }

@@ -12,10 +12,11 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::{RpcError, INTERNAL_ERROR};
-use super::params::{non_empty, target_persona};
+use super::params::{non_empty, target_snapshot};
 use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};
 use crate::actors::conversation::ConversationKey;
+use crate::actors::persona::Snapshot;
 use crate::actors::turn::{Chat, ChatOutcome, ChunkSink, TurnEnd};
 use crate::domain::persona::Persona;
 use crate::error::AppError;
@@ -134,6 +135,7 @@ struct PreparedChat {
     message: String,
     token_budget: u32,
     persona: Persona,
+    snapshot: Option<Snapshot>,
     sender: Option<String>,
     room_id: Option<String>,
 }
@@ -141,11 +143,12 @@ struct PreparedChat {
 async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
     check_length(ctx, "message", &p.message)?;
     let token_budget = budget(ctx, p.token_budget)?;
-    let persona = target_persona(ctx, p.persona_id.as_deref()).await?;
+    let (persona, snapshot) = target_snapshot(ctx, p.persona_id.as_deref()).await?;
     Ok(PreparedChat {
         message: p.message,
         token_budget,
         persona,
+        snapshot,
         sender: p.sender,
         room_id: p.room_id,
     })
@@ -169,6 +172,7 @@ async fn run(
         cancel,
         timeout: timeout(ctx),
         requested_at: ctx.received,
+        snapshot: chat.snapshot,
     };
     let o = converse(ctx, &chat.persona, channel, turn).await?;
     Ok((chat.persona, o))
@@ -385,7 +389,7 @@ impl Params for SendMessageParams {
 
 async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, AppError> {
     check_length(&ctx, "content", &p.content)?;
-    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let (persona, snapshot) = target_snapshot(&ctx, p.persona_id.as_deref()).await?;
     let channel = bridge_channel(&p.sender, &p.room_id);
     let turn = Chat {
         message: p.content,
@@ -396,6 +400,7 @@ async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, Ap
         cancel: ctx.conn.closed.child_token(),
         timeout: timeout(&ctx),
         requested_at: ctx.received,
+        snapshot,
     };
     let started = Instant::now();
     let o = converse(&ctx, &persona, channel, turn).await?.finished()?;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::context::Ctx;
 use super::router::Params;
+use crate::actors::persona::Snapshot;
 use crate::domain::persona::Persona;
 use crate::error::AppError;
 
@@ -47,8 +48,18 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
 /// persona (-32002 when there is none), so that clients without a connection of their own (stateless MCP hosts)
 /// can name the persona on every call.
 pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Persona, AppError> {
-    match persona_id.filter(|s| !s.trim().is_empty()) {
-        Some(key) => ctx.app.resolve_persona(key).await,
-        None => ctx.app.current_persona(ctx.require_current()?).await,
+    Ok(target_snapshot(ctx, persona_id).await?.0)
+}
+
+/// [`target_persona`], with the snapshot its running actor gave when the current persona was read from it (no
+/// database read then), so that a chat turn need not ask the actor again.
+pub async fn target_snapshot(ctx: &Ctx, persona_id: Option<&str>) -> Result<(Persona, Option<Snapshot>), AppError> {
+    if let Some(key) = persona_id.filter(|s| !s.trim().is_empty()) {
+        return Ok((ctx.app.resolve_persona(key).await?, None));
     }
+    let id = ctx.require_current()?;
+    Ok(match ctx.app.running_snapshot(id).await? {
+        Some(snapshot) => (snapshot.persona.clone(), Some(snapshot)),
+        None => (ctx.app.persona_by_id(id).await?, None),
+    })
 }

@@ -66,15 +66,16 @@ pub enum VectorError {
         /// The length of the vector given.
         actual: usize,
     },
-    /// usearch itself reported an error.
-    #[error("vector index {operation} failed for persona {persona}: {reason}")]
+    /// An operation on a persona's index failed.
+    #[error("vector index {operation} failed for persona {persona}: {fault}")]
     Index {
         /// What was being done (`add`, `search` …).
         operation: &'static str,
         /// Whose index.
         persona: Uuid,
-        /// usearch's message.
-        reason: String,
+        /// What went wrong.
+        #[source]
+        fault: IndexFault,
     },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
@@ -85,6 +86,33 @@ pub enum VectorError {
         #[source]
         source: io::Error,
     },
+}
+
+/// What went wrong inside one index, before it is known whose index it was.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexFault {
+    /// usearch reported an error (its exceptions carry a message only).
+    #[error("{0}")]
+    Usearch(String),
+    /// An index file holds vectors of another length.
+    #[error("{found} dimensions, expected {expected}")]
+    Dimension {
+        /// The file's dimension.
+        found: usize,
+        /// The configured one.
+        expected: usize,
+    },
+    /// An index file holds another metric or scalar kind.
+    #[error("not a cosine index of f32 vectors")]
+    Kind,
+    /// usearch takes paths as UTF-8 only.
+    #[error("the path is not UTF-8")]
+    NotUtf8,
+}
+
+/// usearch's exception as a fault.
+fn usearch(e: impl std::fmt::Display) -> IndexFault {
+    IndexFault::Usearch(e.to_string())
 }
 
 /// What `index.json` holds.
@@ -166,11 +194,6 @@ impl VectorStore {
         self.dimension
     }
 
-    /// Adds or replaces the vector stored under `key` in `persona`'s index.
-    pub fn add(&self, persona: Uuid, key: u64, vector: &[f32]) -> Result<(), VectorError> {
-        self.add_batch(persona, &[(key, vector.to_vec())])
-    }
-
     /// Adds or replaces several vectors at once; nothing is added if one has the wrong dimension.
     ///
     /// Keys are the memories' rowids; `u64::MAX` is reserved by usearch.
@@ -195,7 +218,11 @@ impl VectorStore {
         };
         let mut entry = lock(&slot);
         for &key in keys {
-            let removed = entry.index.remove(key).map_err(index_error("remove", persona))?;
+            let removed = entry
+                .index
+                .remove(key)
+                .map_err(usearch)
+                .map_err(index_error("remove", persona))?;
             entry.dirty |= removed > 0;
         }
         Ok(())
@@ -213,7 +240,11 @@ impl VectorStore {
         if k == 0 {
             return Ok(Vec::new());
         }
-        let matches = entry.index.search(query, k).map_err(index_error("search", persona))?;
+        let matches = entry
+            .index
+            .search(query, k)
+            .map_err(usearch)
+            .map_err(index_error("search", persona))?;
         Ok(matches
             .keys
             .into_iter()
@@ -225,11 +256,6 @@ impl VectorStore {
     /// How many vectors `persona`'s index holds (0 for an unknown persona).
     pub fn len(&self, persona: Uuid) -> usize {
         self.slot(persona).map_or(0, |slot| lock(&slot).index.size())
-    }
-
-    /// Whether `persona`'s index has a vector under `key`.
-    pub fn contains(&self, persona: Uuid, key: u64) -> bool {
-        self.slot(persona).is_some_and(|slot| lock(&slot).index.contains(key))
     }
 
     /// The keys among `keys` that `persona`'s index lacks, checked under one lock.
@@ -251,17 +277,6 @@ impl VectorStore {
             .filter(|(_, slot)| lock(slot).corrupt)
             .map(|(persona, _)| *persona)
             .collect()
-    }
-
-    /// Writes `persona`'s index to its file atomically (temporary file, fsync, rename).
-    pub fn save(&self, persona: Uuid) -> Result<(), VectorError> {
-        let Some(slot) = self.slot(persona) else {
-            return Ok(());
-        };
-        let mut entry = lock(&slot);
-        self.write(persona, &entry.index)?;
-        entry.dirty = false;
-        Ok(())
     }
 
     /// Saves every index changed since its last save; tries them all and returns the first error.
@@ -354,7 +369,10 @@ impl VectorStore {
 
     fn write(&self, persona: Uuid, index: &Index) -> Result<(), VectorError> {
         replace_file(&self.file(persona), |tmp| {
-            index.save(utf8(tmp)?).map_err(index_error("save", persona))
+            index
+                .save(utf8(tmp)?)
+                .map_err(usearch)
+                .map_err(index_error("save", persona))
         })
     }
 }
@@ -428,7 +446,7 @@ fn scan(dir: &Path) -> Result<Vec<(Uuid, PathBuf)>, VectorError> {
 /// ≈ 0.99 for about 0.6 ms more (measured by `make bench-memory`). Not stored in the file: set on every index.
 const EXPANSION_SEARCH: usize = 128;
 
-fn new_index(dimension: usize) -> Result<Index, String> {
+fn new_index(dimension: usize) -> Result<Index, IndexFault> {
     let options = IndexOptions {
         dimensions: dimension,
         metric: MetricKind::Cos,
@@ -436,44 +454,45 @@ fn new_index(dimension: usize) -> Result<Index, String> {
         expansion_search: EXPANSION_SEARCH,
         ..IndexOptions::default()
     };
-    Index::new(&options).map_err(|e| e.to_string())
+    Index::new(&options).map_err(usearch)
 }
 
 /// Loads an index file and checks it holds cosine/f32 vectors of `dimension`.
-fn load(path: &Path, dimension: usize) -> Result<Index, String> {
+fn load(path: &Path, dimension: usize) -> Result<Index, IndexFault> {
     let index = new_index(dimension)?;
-    let path = path.to_str().ok_or_else(|| "the path is not UTF-8".to_string())?;
-    index.load(path).map_err(|e| e.to_string())?;
+    let path = path.to_str().ok_or(IndexFault::NotUtf8)?;
+    index.load(path).map_err(usearch)?;
     index.change_expansion_search(EXPANSION_SEARCH);
     if index.dimensions() != dimension {
-        return Err(format!("{} dimensions, expected {dimension}", index.dimensions()));
+        return Err(IndexFault::Dimension {
+            found: index.dimensions(),
+            expected: dimension,
+        });
     }
     if index.metric_kind() != MetricKind::Cos || index.scalar_kind() != ScalarKind::F32 {
-        return Err("not a cosine index of f32 vectors".into());
+        return Err(IndexFault::Kind);
     }
     Ok(index)
 }
 
 /// Grows `index` (doubling) so that `additional` more vectors fit. Slots of removed vectors are
 /// reused by usearch, so live size plus `additional` is what must fit.
-fn reserve_for(index: &Index, additional: usize) -> Result<(), String> {
+fn reserve_for(index: &Index, additional: usize) -> Result<(), IndexFault> {
     let needed = index.size() + additional;
     if needed <= index.capacity() {
         return Ok(());
     }
     let capacity = needed.max(index.capacity() * 2).max(MIN_CAPACITY);
     // One thread slot: the per-persona mutex lets one call in at a time.
-    index
-        .reserve_capacity_and_threads(capacity, 1)
-        .map_err(|e| e.to_string())
+    index.reserve_capacity_and_threads(capacity, 1).map_err(usearch)
 }
 
 /// Adds `vector` under `key`, replacing a previous one (usearch refuses duplicate keys).
-fn upsert(index: &Index, key: u64, vector: &[f32]) -> Result<(), String> {
+fn upsert(index: &Index, key: u64, vector: &[f32]) -> Result<(), IndexFault> {
     if index.contains(key) {
-        index.remove(key).map_err(|e| e.to_string())?;
+        index.remove(key).map_err(usearch)?;
     }
-    index.add(key, vector).map_err(|e| e.to_string())
+    index.add(key, vector).map_err(usearch)
 }
 
 /// Replaces `path` atomically: `write` fills `<path>.tmp`, which is fsynced and renamed over `path`,
@@ -524,11 +543,11 @@ fn io_error(path: &Path) -> impl Fn(io::Error) -> VectorError + '_ {
     }
 }
 
-fn index_error<E: ToString>(operation: &'static str, persona: Uuid) -> impl Fn(E) -> VectorError {
-    move |e| VectorError::Index {
+fn index_error(operation: &'static str, persona: Uuid) -> impl Fn(IndexFault) -> VectorError {
+    move |fault| VectorError::Index {
         operation,
         persona,
-        reason: e.to_string(),
+        fault,
     }
 }
 
@@ -593,7 +612,7 @@ mod tests {
         let store = open(&dir);
         let (aria, bram) = (Uuid::new_v4(), Uuid::new_v4());
         filled(&store, aria, 1..11);
-        store.add(bram, 99, &vector(99)).expect("adds");
+        store.add_batch(bram, &[(99, vector(99))]).expect("adds");
 
         let hits = store.search(aria, &vector(3), 3).expect("searches");
         assert_eq!(hits.len(), 3);
@@ -604,7 +623,7 @@ mod tests {
 
         store.remove(aria, &[3, 1000]).expect("removes");
         assert_eq!(store.len(aria), 9);
-        assert!(!store.contains(aria, 3) && store.contains(aria, 4));
+        assert_eq!(store.missing_keys(aria, &[3, 4]), vec![3]);
         let hits = store.search(aria, &vector(3), 20).expect("searches");
         assert_eq!(hits.len(), 9);
         assert!(hits.iter().all(|(key, _)| *key != 3));
@@ -621,9 +640,9 @@ mod tests {
         let store = open(&dir);
         let persona = Uuid::new_v4();
         for key in 0..200 {
-            store.add(persona, key, &vector(key)).expect("adds");
+            store.add_batch(persona, &[(key, vector(key))]).expect("adds");
         }
-        store.add(persona, 5, &vector(500)).expect("replaces");
+        store.add_batch(persona, &[(5, vector(500))]).expect("replaces");
         assert_eq!(store.len(persona), 200);
         let hits = store.search(persona, &vector(500), 1).expect("searches");
         assert_eq!(hits[0].0, 5);
@@ -659,7 +678,9 @@ mod tests {
         assert_eq!(store.len(persona), 50);
         assert!(store.corrupt().is_empty());
         assert_eq!(store.search(persona, &vector(7), 5).expect("searches"), before);
-        store.add(persona, 50, &vector(50)).expect("a loaded index still grows");
+        store
+            .add_batch(persona, &[(50, vector(50))])
+            .expect("a loaded index still grows");
         assert_eq!(store.len(persona), 51);
     }
 
@@ -672,7 +693,7 @@ mod tests {
         let store = open(&dir);
         assert!(!stale.exists(), "a crash leftover is cleaned at open");
         filled(&store, persona, 0..10);
-        store.save(persona).expect("saves");
+        store.save_all().expect("saves");
         assert!(files_with_extension(dir.path(), "tmp").is_empty());
         assert_eq!(files_with_extension(dir.path(), "usearch").len(), 1);
     }
@@ -732,7 +753,7 @@ mod tests {
         {
             let store = open(&dir);
             filled(&store, persona, 0..3);
-            store.save(persona).expect("saves");
+            store.save_all().expect("saves");
         }
         fs::remove_file(dir.path().join(METADATA_FILE)).expect("removes");
         let err = VectorStore::open(dir.path(), EMBEDDER, DIM).err();
@@ -748,7 +769,7 @@ mod tests {
         {
             let store = open(&dir);
             filled(&store, persona, 0..3);
-            store.save(persona).expect("saves");
+            store.save_all().expect("saves");
         }
         let store = VectorStore::reset(dir.path(), "other:model", DIM * 2).expect("resets");
         assert_eq!(store.dimension(), DIM * 2);
@@ -765,7 +786,7 @@ mod tests {
         let store = open(&dir);
         let persona = Uuid::new_v4();
         filled(&store, persona, 0..3);
-        store.save(persona).expect("saves");
+        store.save_all().expect("saves");
         store.drop_persona(persona).expect("drops");
         assert_eq!(store.len(persona), 0);
         assert!(files_with_extension(dir.path(), "usearch").is_empty());
