@@ -7,11 +7,13 @@
 //! dimension are recorded beside the vector index, which refuses to open under another embedder.
 
 pub mod bert;
+pub mod cache;
 pub mod fused;
 pub mod http;
 pub mod minilm;
 
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -126,7 +128,11 @@ pub struct EmbedderSettings {
     pub timeout: Duration,
 }
 
-/// Builds the configured embedder; `none` gives `Ok(None)`.
+/// Distinct recent queries whose vectors are kept (384 floats each for MiniLM: 1.5 kB).
+const RECENT_QUERIES: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
+
+/// Builds the configured embedder, remembering the vectors of its recent queries ([`cache`]); `none` gives
+/// `Ok(None)`.
 ///
 /// Loading the built-in model reads about 90 MB and takes a moment: call this once at start, not
 /// per request. `http` is the shared client of the application (connection pooling).
@@ -151,7 +157,7 @@ pub fn build(settings: &EmbedderSettings, http: reqwest::Client) -> Result<Optio
             )))
         }
     };
-    Ok(Some(embedder))
+    Ok(Some(Arc::new(cache::CachedEmbedder::new(embedder, RECENT_QUERIES))))
 }
 
 /// Scales `vector` to unit length in place; an all-zero vector is left as it is.
