@@ -162,7 +162,7 @@ impl Core {
             &settings.storage.data_dir.join("vectors"),
             live.clone(),
         )?;
-        memory.start_queue(settings.embedder.batch_size);
+        memory.start_queue(settings.embedder.batch_size, &metrics);
         let memory = Arc::new(memory);
         spawn_memory_upkeep(memory.clone());
         let mode = DecayMode::parse(&settings.memory.decay_mode).unwrap_or_default();

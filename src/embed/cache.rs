@@ -141,7 +141,11 @@ mod tests {
         let vectors = cache.embed(&texts).await.expect("embedded");
         let expected: Vec<Vec<f32>> = texts.iter().map(|t| Counting::vector(t)).collect();
         assert_eq!(vectors, expected);
-        assert_eq!(inner.0.load(Ordering::SeqCst), 1 + 2, "only a and ccc are embedded by the batch");
+        assert_eq!(
+            inner.0.load(Ordering::SeqCst),
+            1 + 2,
+            "only a and ccc are embedded by the batch"
+        );
         // Batch texts are not kept: they are memories, not queries.
         cache.embed_query("ccc").await.expect("embedded");
         assert_eq!(inner.0.load(Ordering::SeqCst), 4);

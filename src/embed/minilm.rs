@@ -136,7 +136,11 @@ impl Model {
             .map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))?;
         let shape = (1, encoding.len());
         let vectors = self
-            .pooled(encoding.get_ids().to_vec(), encoding.get_attention_mask().to_vec(), shape)
+            .pooled(
+                encoding.get_ids().to_vec(),
+                encoding.get_attention_mask().to_vec(),
+                shape,
+            )
             .map_err(|e| EmbedError::Inference(e.to_string()))?;
         the_query_vector(vectors)
     }
