@@ -48,28 +48,11 @@ impl Embedder for CachedEmbedder {
     }
 
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
-        Box::pin(async move {
-            let mut vectors: Vec<Option<Vec<f32>>> = texts.iter().map(|text| self.lookup(text)).collect();
-            let missing: Vec<String> = texts
-                .iter()
-                .zip(&vectors)
-                .filter(|(_, known)| known.is_none())
-                .map(|(text, _)| text.clone())
-                .collect();
-            let mut computed = if missing.is_empty() {
-                Vec::new()
-            } else {
-                self.inner.embed(&missing).await?
-            }
-            .into_iter();
-            for slot in vectors.iter_mut().filter(|slot| slot.is_none()) {
-                *slot = computed.next();
-            }
-            vectors
-                .into_iter()
-                .map(|vector| vector.ok_or_else(|| EmbedError::Inference("fewer vectors than texts".to_string())))
-                .collect()
-        })
+        self.embed_known(texts, false)
+    }
+
+    fn embed_background<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        self.embed_known(texts, true)
     }
 
     fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
@@ -82,6 +65,41 @@ impl Embedder for CachedEmbedder {
                 self.recent().put(text.to_string(), vector.clone());
             }
             Ok(vector)
+        })
+    }
+}
+
+impl CachedEmbedder {
+    /// The vectors of `texts`: known queries from the cache, the others from the inner embedder (in the
+    /// background when `background`).
+    fn embed_known<'a>(
+        &'a self,
+        texts: &'a [String],
+        background: bool,
+    ) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        Box::pin(async move {
+            let mut vectors: Vec<Option<Vec<f32>>> = texts.iter().map(|text| self.lookup(text)).collect();
+            let missing: Vec<String> = texts
+                .iter()
+                .zip(&vectors)
+                .filter(|(_, known)| known.is_none())
+                .map(|(text, _)| text.clone())
+                .collect();
+            let mut computed = if missing.is_empty() {
+                Vec::new()
+            } else if background {
+                self.inner.embed_background(&missing).await?
+            } else {
+                self.inner.embed(&missing).await?
+            }
+            .into_iter();
+            for slot in vectors.iter_mut().filter(|slot| slot.is_none()) {
+                *slot = computed.next();
+            }
+            vectors
+                .into_iter()
+                .map(|vector| vector.ok_or_else(|| EmbedError::Inference("fewer vectors than texts".to_string())))
+                .collect()
         })
     }
 }

@@ -5,14 +5,17 @@
 //! tokenise (truncated to the model's 256-token `max_seq_length`), BERT, mean over the tokens the
 //! attention mask keeps, L2 normalisation — 384 floats per text.
 //!
-//! Inference is CPU-bound, so it never runs on the async worker that asked. Two kinds of work, two pools:
+//! Inference is CPU-bound, so it never runs on the async worker that asked. Three kinds of work, three pools:
 //! - a search query (somebody waits for it) runs on one thread of its own at normal priority, the whole
 //!   forward pass on that thread: a ~10-token query is a few milliseconds of arithmetic, and every hand-off
 //!   between threads inside it (candle splits its small products and norms over the current pool) costs as
 //!   much again whenever the other core is busy;
-//! - memories embedded in the background run on a pool with one thread per core at the lowest CPU priority
-//!   (nice 19), so they take the cores only when queries and streaming leave them idle. A call with many
-//!   texts is cut into batches of similar length that run on every core at once.
+//! - memories somebody waits for (`memory.store`) run on a pool with one thread per core at normal priority;
+//! - memories nobody waits for (a chat turn's exchange, [`Embedder::embed_background`]) run on a pool with one
+//!   thread per core at the lowest CPU priority (nice 19), so they take the cores only when queries, streaming
+//!   and waiting stores leave them idle.
+//!
+//! A call with many texts is cut into batches of similar length that run on every core at once.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -43,9 +46,11 @@ const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 pub struct MiniLmEmbedder {
     model: Arc<Model>,
     dimension: usize,
-    /// One thread per core at the lowest CPU priority runs the background batches, so a burst of requests
-    /// queues here instead of multiplying the activation memory (≈75 MB for a full batch of 256-token texts).
+    /// One thread per core runs the batches somebody waits for, so a burst of requests queues here instead of
+    /// multiplying the activation memory (≈75 MB for a full batch of 256-token texts).
     pool: Arc<rayon::ThreadPool>,
+    /// One thread per core at the lowest CPU priority runs the batches nobody waits for.
+    background_pool: Arc<rayon::ThreadPool>,
     /// A thread of its own at normal priority for search queries, so that a reply waiting for its memories
     /// never queues behind the memories being embedded in the background, nor waits for a second thread.
     query_pool: Arc<rayon::ThreadPool>,
@@ -110,7 +115,8 @@ impl MiniLmEmbedder {
         Ok(Self {
             model: Arc::new(Model { bert, tokenizer }),
             dimension: config.hidden_size,
-            pool: threads(cores, "embed", BACKGROUND_NICE)?,
+            pool: threads(cores, "embed", 0)?,
+            background_pool: threads(cores, "embed-bg", BACKGROUND_NICE)?,
             query_pool: threads(1, "embed-query", 0)?,
         })
     }
@@ -211,6 +217,14 @@ impl Embedder for MiniLmEmbedder {
         }
         let texts = texts.to_vec();
         self.run_on(&self.pool, move |model| model.embed_all(&texts))
+    }
+
+    fn embed_background<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        if texts.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        let texts = texts.to_vec();
+        self.run_on(&self.background_pool, move |model| model.embed_all(&texts))
     }
 
     fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
@@ -402,17 +416,20 @@ mod tests {
         let nice = |pool: &rayon::ThreadPool| {
             pool.install(|| rustix::process::getpriority_process(None).expect("the thread's priority"))
         };
-        assert_eq!(nice(&model.pool), BACKGROUND_NICE);
+        assert_eq!(nice(&model.background_pool), BACKGROUND_NICE);
         let own = rustix::process::getpriority_process(None).expect("this thread's priority");
         assert_eq!(nice(&model.query_pool), own);
+        assert_eq!(nice(&model.pool), own);
         assert_eq!(model.query_pool.current_num_threads(), 1);
     }
 
     #[tokio::test]
-    async fn a_query_gives_the_vector_of_a_batch() {
+    async fn a_query_and_a_background_batch_give_the_vectors_of_a_batch() {
         let model = load();
         let texts = strings(&["hello world", "song she sang at the autumn fair", ""]);
         let batch = embed(&model, &texts).await;
+        let background = model.embed_background(&texts).await.expect("embedded");
+        assert_eq!(background, batch);
         for (text, expected) in texts.iter().zip(&batch) {
             let query = model.embed_query(text).await.expect("embedded");
             let difference = query

@@ -91,6 +91,12 @@ pub trait Embedder: Send + Sync {
     /// Embeds a batch of texts, one vector per text in the same order; an empty batch gives no vectors.
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>>;
 
+    /// Embeds memories nobody waits for (a chat turn's exchange): an embedder that computes locally runs them
+    /// below queries, streaming and the memories somebody waits for; by default the same as [`Embedder::embed`].
+    fn embed_background<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        self.embed(texts)
+    }
+
     /// Embeds one search query. Somebody waits for it (a reply about to be generated, a search), so an embedder
     /// that computes locally runs it ahead of the memories queued for embedding in the background; by default
     /// it is a batch of one.

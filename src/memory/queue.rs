@@ -4,9 +4,9 @@
 //!
 //! The backlog is bounded: past `limit` memories waiting, a memory nobody waits for is not queued (its row stays
 //! without a vector, found by keywords meanwhile) and a sweep picks such rows up from the database as soon as
-//! the queue has run dry. The embedder runs these batches below queries and streaming (see
-//! [`crate::embed::minilm`]), so under load the backlog grows instead of taking the cores, and drains when the
-//! load drops.
+//! the queue has run dry. A batch nobody waits for (chat turns' exchanges) is embedded below queries, streaming
+//! and waiting stores ([`Embedder::embed_background`]), so under load the backlog grows instead of taking the
+//! cores, and drains when the load drops.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -159,7 +159,10 @@ async fn run(mut rx: mpsc::UnboundedReceiver<EmbedJob>, worker: Worker, batch_si
         let worker = worker.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            match embed_batch(&worker.store, worker.embedder.as_ref(), &worker.vectors, &mut batch).await {
+            // Nobody waits for a chat turn's exchange: it yields to everything else. A store that waits does not.
+            let background = batch.iter().all(|job| job.done.is_none());
+            let (store, embedder) = (&worker.store, worker.embedder.as_ref());
+            match embed_batch(store, embedder, &worker.vectors, &mut batch, background).await {
                 Ok(()) => worker.queue.backlog.metrics.embedded.inc_by(batch.len() as u64),
                 Err(e) => {
                     tracing::warn!(error = %e, count = batch.len(), "embedding memories failed; they will be retried at start")
@@ -217,15 +220,21 @@ impl Worker {
     }
 }
 
-/// Embeds, stores the vectors, and indexes them.
+/// Embeds (with [`Embedder::embed_background`] when `background`), stores the vectors, and indexes them.
 pub async fn embed_batch(
     store: &Store,
     embedder: &dyn Embedder,
     vectors: &VectorStore,
     batch: &mut [EmbedJob],
+    background: bool,
 ) -> Result<(), String> {
     let texts: Vec<String> = batch.iter().map(|j| j.content.clone()).collect();
-    let embedded = embedder.embed(&texts).await.map_err(|e| e.to_string())?;
+    let embedded = if background {
+        embedder.embed_background(&texts).await
+    } else {
+        embedder.embed(&texts).await
+    }
+    .map_err(|e| e.to_string())?;
     let rows: Vec<(i64, Vec<f32>)> = batch.iter().map(|j| j.key).zip(embedded).collect();
     let name = embedder.name().to_string();
     store

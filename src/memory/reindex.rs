@@ -34,7 +34,7 @@ pub async fn reindex(
                 done: None,
             })
             .collect();
-        embed_batch(store, embedder.as_ref(), &vectors, &mut jobs).await?;
+        embed_batch(store, embedder.as_ref(), &vectors, &mut jobs, false).await?;
         bar.inc(chunk.len() as u64);
     }
     vectors.save_all().map_err(|e| e.to_string())?;
