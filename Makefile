@@ -82,10 +82,15 @@ fmt:
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
 bench: bench-load bench-memory bench-llm bench-state
 
+## The default configuration (MiniLM on) first, as in the issue (fake model: 60 tokens 2 ms apart); then the chat
+## path alone (embedder off).
+BENCH_MODEL ?= --tokens 60 --token-ms 2
 bench-load: model
-	cargo bench --locked --bench load -- --clients 100 --chats 3
-	cargo bench --locked --bench load -- --clients 1000 --chats 2
-	cargo bench --locked --bench load -- --clients 20 --chats 3 --ramp-ms 3000 --embedder minilm
+	cargo bench --locked --bench load -- --clients 1 --chats 100 --ramp-ms 0 $(BENCH_MODEL)
+	cargo bench --locked --bench load -- --clients 50 --chats 3 $(BENCH_MODEL)
+	cargo bench --locked --bench load -- --clients 200 --chats 3 $(BENCH_MODEL)
+	cargo bench --locked --bench load -- --clients 100 --chats 3 --embedder none
+	cargo bench --locked --bench load -- --clients 1000 --chats 2 --embedder none
 
 ## Memory benchmark: embedding throughput, usearch search latency and recall@10 at 10k and 100k, store/search
 ## end to end over WebSocket.

@@ -34,8 +34,9 @@ usage: cargo bench --bench load -- [options]
   --ramp-ms N         clients connect spread over this time (default 1000)
   --idle-secs N       idle time before the idle RSS is read (default 3)
   --persona NAME      persona every client switches to (default Aria)
-  --embedder NAME     the server's embedder: none (default: the spine alone) or minilm (the default
-                      configuration: each reply first recalls memories by the message's embedding)
+  --embedder NAME     the server's embedder: minilm (default, as a new user gets it: each reply first
+                      recalls memories by the message's embedding and each exchange is embedded after
+                      it) or none (the chat path alone)
   --own-persona       each client creates a persona of its own and switches to it, so the personas'
                       social energy and cooldowns do not limit the run
   --server-bin PATH   server binary (default: the one cargo built)";
@@ -65,7 +66,7 @@ fn parse_args() -> Result<Args, String> {
         idle_secs: 3,
         persona: "Aria".to_string(),
         own_persona: false,
-        embedder: "none".to_string(),
+        embedder: "minilm".to_string(),
         server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
     };
     let mut it = std::env::args().skip(1);
@@ -133,20 +134,45 @@ fn main() {
     std::process::exit(code);
 }
 
-/// A latency the server measures itself, read from its Prometheus histogram `name`: the upper bucket bounds that
-/// hold 50 % and 99 % of the samples, and the share within `within_ms`.
-async fn server_histogram(port: u16, name: &str, within_ms: f64) -> Option<String> {
+/// The server's `/metrics` text.
+async fn server_metrics(port: u16) -> Option<String> {
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
-    let prefix = format!("persona_mcp_{name}_bucket{{le=\"");
-    let buckets: Vec<(f64, f64)> = text
-        .lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix(prefix.as_str())?;
-            let (le, count) = rest.split_once("\"} ")?;
-            Some((le.parse().ok()?, count.trim().parse().ok()?))
-        })
-        .collect();
+    reqwest::get(&url).await.ok()?.text().await.ok()
+}
+
+/// The value of the unlabelled metric `persona_mcp_{name}`.
+async fn server_value(port: u16, name: &str) -> Option<f64> {
+    let text = server_metrics(port).await?;
+    let prefix = format!("persona_mcp_{name} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str())?.trim().parse().ok())
+}
+
+/// A latency the server measures itself, read from its Prometheus histogram `name` (summed over its labels): the
+/// upper bucket bounds that hold 50 % and 99 % of the samples, and the share within `within_ms`.
+async fn server_histogram(port: u16, name: &str, within_ms: f64) -> Option<String> {
+    let text = server_metrics(port).await?;
+    let prefix = format!("persona_mcp_{name}_bucket{{");
+    let mut buckets: Vec<(f64, f64)> = Vec::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(prefix.as_str()) else {
+            continue;
+        };
+        let Some((labels, count)) = rest.split_once("} ") else {
+            continue;
+        };
+        let Some(le) = labels.split("le=\"").nth(1).and_then(|v| v.strip_suffix('"')) else {
+            continue;
+        };
+        let (Ok(le), Ok(count)) = (le.parse::<f64>(), count.trim().parse::<f64>()) else {
+            continue;
+        };
+        match buckets.iter_mut().find(|(bound, _)| *bound == le) {
+            Some(bucket) => bucket.1 += count,
+            None => buckets.push((le, count)),
+        }
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total = buckets.last()?.1;
     if total == 0.0 {
         return None;
@@ -169,6 +195,29 @@ async fn server_histogram(port: u16, name: &str, within_ms: f64) -> Option<Strin
         within * 100.0
     ))
 }
+
+/// How long after the load the server had embedded and indexed one memory per chat (the exchange), its backlog
+/// empty: polled for at most [`EMBEDDED_WITHIN`].
+async fn wait_embedded(port: u16, chats: usize) -> Result<Duration, String> {
+    let started = Instant::now();
+    loop {
+        let embedded = server_value(port, "memory_embedded_total").await.unwrap_or(0.0);
+        let backlog = server_value(port, "memory_embed_backlog").await.unwrap_or(f64::MAX);
+        if embedded >= chats as f64 && backlog == 0.0 {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > EMBEDDED_WITHIN {
+            return Err(format!(
+                "only {embedded} of {chats} embedded, {backlog} waiting, {} s after the load",
+                EMBEDDED_WITHIN.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// How long every exchange may take to become vector-searchable after the load (the issue's bound).
+const EMBEDDED_WITHIN: Duration = Duration::from_secs(30);
 
 /// CPU seconds (user + system) a process has used, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> Option<f64> {
@@ -487,6 +536,14 @@ async fn run(args: Args) -> i32 {
     let server_cpu = cpu_seconds(pid);
     let forwarding = server_histogram(port, "stream_chunk_forward_seconds", 1.0).await;
     let setup = server_histogram(port, "stream_setup_seconds", 5.0).await;
+    let first_chunk = server_histogram(port, "stream_first_chunk_seconds", 25.0).await;
+    let recall = server_histogram(port, "memory_recall_seconds", 5.0).await;
+    let late = server_value(port, "memory_recall_vector_late_total").await;
+    let embedded = if args.embedder == "none" {
+        None
+    } else {
+        Some(wait_embedded(port, total.chats_ok).await)
+    };
     let server_alive = matches!(server.child.try_wait(), Ok(None));
 
     let latencies = Latencies::of(&total.traces, &llm);
@@ -523,6 +580,21 @@ async fn run(args: Args) -> i32 {
     if let Some(s) = &setup {
         println!("server time to first chunk, before the model (request in → request to the model): {s}");
     }
+    if let Some(f) = &first_chunk {
+        println!("server time to first chunk (request in → first token in, the model's wait included): {f}");
+    }
+    if let Some(r) = &recall {
+        let late = late.map_or_else(|| "n/a".to_string(), |n| format!("{n}"));
+        println!("server memory recall per turn: {r}; {late} answered by keywords (vector late)");
+    }
+    match &embedded {
+        Some(Ok(after)) => println!(
+            "every exchange vector-searchable {:.1} s after the load ended",
+            after.as_secs_f64()
+        ),
+        Some(Err(e)) => println!("exchanges vector-searchable: {e}"),
+        None => {}
+    }
     if !latencies.transit.is_empty() {
         let mean_ms =
             latencies.transit.iter().sum::<Duration>().as_secs_f64() * 1000.0 / latencies.transit.len() as f64;
@@ -548,7 +620,7 @@ async fn run(args: Args) -> i32 {
         llm.chat_requests_in_flight()
     );
 
-    let mut failed = !total.errors.is_empty();
+    let mut failed = !total.errors.is_empty() || matches!(embedded, Some(Err(_)));
     if !server_alive {
         failed = true;
         eprintln!("server died during the run; its last output:\n{}", server.log_tail(30));

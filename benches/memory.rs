@@ -35,7 +35,8 @@ use uuid::Uuid;
 const USAGE: &str = "\
 usage: cargo bench --bench memory -- [--quick] [--skip-server]
   --quick        vector search at 10k only, with fewer queries
-  --skip-server  leave out the end-to-end section (no server is started)";
+  --skip-server  leave out the end-to-end section (no server is started)
+  --embed-only   the embedding section alone";
 
 /// Where `make model` puts all-MiniLM-L6-v2.
 const MODEL_DIR: &str = "data/models/all-MiniLM-L6-v2";
@@ -43,6 +44,8 @@ const MODEL_DIR: &str = "data/models/all-MiniLM-L6-v2";
 const DIM: usize = 384;
 /// Neighbours compared for recall.
 const K: usize = 10;
+/// Short queries embedded one at a time in section 1.
+const QUERY_CALLS: usize = 200;
 /// Sentences embedded in section 1.
 const EMBED_SENTENCES: usize = 256;
 /// Memories stored in section 3, over this many connections with this many requests in flight on each.
@@ -58,12 +61,14 @@ const METHOD_NOT_FOUND: i64 = -32601;
 struct Args {
     quick: bool,
     skip_server: bool,
+    embed_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         quick: false,
         skip_server: false,
+        embed_only: false,
     };
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
@@ -71,6 +76,7 @@ fn parse_args() -> Result<Args, String> {
             "--bench" => {}
             "--quick" => args.quick = true,
             "--skip-server" => args.skip_server = true,
+            "--embed-only" => args.embed_only = true,
             "--help" | "-h" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument: {other}\n{USAGE}")),
         }
@@ -118,6 +124,9 @@ async fn run(args: &Args) -> Vec<String> {
 
     if let Err(e) = embedding(&model_dir).await {
         failures.push(format!("embedding: {e}"));
+    }
+    if args.embed_only {
+        return failures;
     }
     let (sizes, queries): (&[usize], usize) = if args.quick {
         (&[10_000], 300)
@@ -344,6 +353,17 @@ async fn embedding(model_dir: &Path) -> Result<(), String> {
         per_second(texts.len(), elapsed),
         per_second(tokens, elapsed)
     );
+
+    // One short search query at a time, as a chat turn's recall asks for it (distinct texts: no cache helps).
+    let mut query_times = Vec::with_capacity(QUERY_CALLS);
+    for i in 0..QUERY_CALLS {
+        let query = format!("what did we say about the harvest festival, {i}?");
+        let started = Instant::now();
+        let vector = model.embed_query(&query).await.map_err(|e| e.to_string())?;
+        query_times.push(started.elapsed());
+        check_vectors(std::slice::from_ref(&vector), 1)?;
+    }
+    print_latency("embed_query_10_tokens", &mut query_times, true);
 
     for batch in [32, 64] {
         let started = Instant::now();

@@ -168,7 +168,7 @@ impl Core {
             &settings.storage.data_dir.join("vectors"),
             live.clone(),
         )?;
-        memory.start_queue(settings.embedder.batch_size);
+        memory.start_queue(settings.embedder.batch_size, &metrics);
         memory.start_sync(std::time::Duration::from_millis(500));
         let memory = Arc::new(memory);
         spawn_memory_upkeep(memory.clone());

@@ -140,6 +140,12 @@ pub struct MemorySettings {
     pub prompt_memories: usize,
     /// Largest memory content accepted, in bytes.
     pub max_content_bytes: usize,
+    /// Milliseconds a chat turn's recall waits for the query's embedding; past it, the turn recalls by keywords
+    /// alone (the embedding still finishes and is kept for a repeat of the message).
+    pub recall_deadline_ms: u64,
+    /// Most memories waiting for their vector in the background; more are embedded from the database once the
+    /// queue has run dry.
+    pub embed_backlog: usize,
 }
 
 impl Default for MemorySettings {
@@ -158,6 +164,8 @@ impl Default for MemorySettings {
             max_personas_per_cycle: 5,
             prompt_memories: 5,
             max_content_bytes: 32 * 1024,
+            recall_deadline_ms: 5,
+            embed_backlog: 4096,
         }
     }
 }

@@ -5,10 +5,17 @@
 //! tokenise (truncated to the model's 256-token `max_seq_length`), BERT, mean over the tokens the
 //! attention mask keeps, L2 normalisation — 384 floats per text.
 //!
-//! Inference is CPU-bound (a few milliseconds per short sentence), so it runs on a rayon pool with one
-//! thread per core, never on the async worker that asked. A call with many texts is cut into
-//! batches of similar length that run on every core at once: candle's matrix products are too small
-//! at these sizes to keep two cores busy from a single forward pass.
+//! Inference is CPU-bound, so it never runs on the async worker that asked. Three kinds of work, three pools:
+//! - a search query (somebody waits for it) runs on one thread of its own at normal priority, the whole
+//!   forward pass on that thread: a ~10-token query is a few milliseconds of arithmetic, and every hand-off
+//!   between threads inside it (candle splits its small products and norms over the current pool) costs as
+//!   much again whenever the other core is busy;
+//! - memories somebody waits for (`memory.store`) run on a pool with one thread per core at normal priority;
+//! - memories nobody waits for (a chat turn's exchange, [`Embedder::embed_background`]) run on a pool with one
+//!   thread per core at the lowest CPU priority (nice 19), so they take the cores only when queries, streaming
+//!   and waiting stores leave them idle.
+//!
+//! A call with many texts is cut into batches of similar length that run on every core at once.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -39,11 +46,13 @@ const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 pub struct MiniLmEmbedder {
     model: Arc<Model>,
     dimension: usize,
-    /// One thread per core runs the forward passes, so a burst of requests queues here instead of
+    /// One thread per core runs the batches somebody waits for, so a burst of requests queues here instead of
     /// multiplying the activation memory (≈75 MB for a full batch of 256-token texts).
     pool: Arc<rayon::ThreadPool>,
-    /// Threads of their own for search queries, so that a reply waiting for its memories never queues behind
-    /// the memories being embedded in the background; the OS shares the cores between the two pools.
+    /// One thread per core at the lowest CPU priority runs the batches nobody waits for.
+    background_pool: Arc<rayon::ThreadPool>,
+    /// A thread of its own at normal priority for search queries, so that a reply waiting for its memories
+    /// never queues behind the memories being embedded in the background, nor waits for a second thread.
     query_pool: Arc<rayon::ThreadPool>,
 }
 
@@ -92,10 +101,11 @@ impl MiniLmEmbedder {
             .map_err(|e| failed("model.safetensors does not fit config.json", e.to_string()))?;
 
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        let threads = |count: usize, name: &'static str| {
+        let threads = |count: usize, name: &'static str, nice: i32| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(count)
                 .thread_name(move |i| format!("{name}-{i}"))
+                .start_handler(move |_| lower_priority(nice))
                 // Without a handler a panic in a job aborts the process; with it, the caller sees an error.
                 .panic_handler(|_| tracing::error!("an embedding job panicked"))
                 .build()
@@ -105,13 +115,42 @@ impl MiniLmEmbedder {
         Ok(Self {
             model: Arc::new(Model { bert, tokenizer }),
             dimension: config.hidden_size,
-            pool: threads(cores, "embed")?,
-            query_pool: threads(cores, "embed-query")?,
+            pool: threads(cores, "embed", 0)?,
+            background_pool: threads(cores, "embed-bg", BACKGROUND_NICE)?,
+            query_pool: threads(1, "embed-query", 0)?,
         })
     }
 }
 
+/// Raises the calling thread's nice value to `nice` (Linux keeps it per thread); 0 leaves it as it is. Failing
+/// only costs priority, so it is logged, not fatal.
+fn lower_priority(nice: i32) {
+    if nice == 0 {
+        return;
+    }
+    if let Err(e) = rustix::process::setpriority_process(None, nice) {
+        tracing::warn!(error = %e, "cannot lower the priority of a background embedding thread");
+    }
+}
+
 impl Model {
+    /// Embeds one text as a single forward pass on the calling thread.
+    fn embed_one(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let encoding = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| EmbedError::Inference(format!("tokenizer: {e}")))?;
+        let shape = (1, encoding.len());
+        let vectors = self
+            .pooled(
+                encoding.get_ids().to_vec(),
+                encoding.get_attention_mask().to_vec(),
+                shape,
+            )
+            .map_err(|e| EmbedError::Inference(e.to_string()))?;
+        the_query_vector(vectors)
+    }
+
     /// Embeds any number of texts in batches of similar length (less padding), spread over the pool's
     /// threads; run it inside the pool.
     fn embed_all(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -176,27 +215,39 @@ impl Embedder for MiniLmEmbedder {
         if texts.is_empty() {
             return Box::pin(async { Ok(Vec::new()) });
         }
-        self.run_on(&self.pool, texts.to_vec())
+        let texts = texts.to_vec();
+        self.run_on(&self.pool, move |model| model.embed_all(&texts))
+    }
+
+    fn embed_background<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        if texts.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        let texts = texts.to_vec();
+        self.run_on(&self.background_pool, move |model| model.embed_all(&texts))
     }
 
     fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
-        let vectors = self.run_on(&self.query_pool, vec![text.to_string()]);
-        Box::pin(async move { the_query_vector(vectors.await?) })
+        let text = text.to_string();
+        self.run_on(&self.query_pool, move |model| model.embed_one(&text))
     }
 }
 
+/// The lowest CPU priority: the background threads get a core only when nothing else wants it.
+const BACKGROUND_NICE: i32 = 19;
+
 impl MiniLmEmbedder {
-    /// Embeds `texts` on the threads of `pool`.
-    fn run_on(
+    /// Runs `job` with the model on a thread of `pool` and answers its result.
+    fn run_on<T: Send + 'static>(
         &self,
         pool: &rayon::ThreadPool,
-        texts: Vec<String>,
-    ) -> BoxFuture<'static, Result<Vec<Vec<f32>>, EmbedError>> {
+        job: impl FnOnce(&Model) -> Result<T, EmbedError> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, EmbedError>> {
         let model = Arc::clone(&self.model);
         let (done, result) = oneshot::channel();
         pool.spawn(move || {
             // The caller may have gone; its vectors are then simply dropped.
-            let _ = done.send(model.embed_all(&texts));
+            let _ = done.send(job(&model));
         });
         Box::pin(async move {
             result
@@ -356,6 +407,37 @@ mod tests {
                 .map(|(a, b)| (a - b).abs())
                 .fold(0f32, f32::max);
             assert!(difference < 1e-6, "max difference {difference}");
+        }
+    }
+
+    #[test]
+    fn background_threads_yield_and_the_query_thread_does_not() {
+        let model = load();
+        let nice = |pool: &rayon::ThreadPool| {
+            pool.install(|| rustix::process::getpriority_process(None).expect("the thread's priority"))
+        };
+        assert_eq!(nice(&model.background_pool), BACKGROUND_NICE);
+        let own = rustix::process::getpriority_process(None).expect("this thread's priority");
+        assert_eq!(nice(&model.query_pool), own);
+        assert_eq!(nice(&model.pool), own);
+        assert_eq!(model.query_pool.current_num_threads(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_query_and_a_background_batch_give_the_vectors_of_a_batch() {
+        let model = load();
+        let texts = strings(&["hello world", "song she sang at the autumn fair", ""]);
+        let batch = embed(&model, &texts).await;
+        let background = model.embed_background(&texts).await.expect("embedded");
+        assert_eq!(background, batch);
+        for (text, expected) in texts.iter().zip(&batch) {
+            let query = model.embed_query(text).await.expect("embedded");
+            let difference = query
+                .iter()
+                .zip(expected)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(difference < 1e-5, "{text:?}: max difference {difference}");
         }
     }
 

@@ -7,12 +7,14 @@
 //! dimension are recorded beside the vector index, which refuses to open under another embedder.
 
 pub mod bert;
+pub mod cache;
 pub mod fused;
 pub mod http;
 pub mod memo;
 pub mod minilm;
 
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -90,6 +92,12 @@ pub trait Embedder: Send + Sync {
     /// Embeds a batch of texts, one vector per text in the same order; an empty batch gives no vectors.
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>>;
 
+    /// Embeds memories nobody waits for (a chat turn's exchange): an embedder that computes locally runs them
+    /// below queries, streaming and the memories somebody waits for; by default the same as [`Embedder::embed`].
+    fn embed_background<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
+        self.embed(texts)
+    }
+
     /// Embeds one search query. Somebody waits for it (a reply about to be generated, a search), so an embedder
     /// that computes locally runs it ahead of the memories queued for embedding in the background; by default
     /// it is a batch of one.
@@ -127,7 +135,11 @@ pub struct EmbedderOptions {
     pub timeout: Duration,
 }
 
-/// Builds the configured embedder; `none` gives `Ok(None)`.
+/// Distinct recent queries whose vectors are kept (384 floats each for MiniLM: 1.5 kB).
+const RECENT_QUERIES: NonZeroUsize = NonZeroUsize::new(512).expect("not zero");
+
+/// Builds the configured embedder, remembering the vectors of its recent queries ([`cache`]); `none` gives
+/// `Ok(None)`.
 ///
 /// Loading the built-in model reads about 90 MB and takes a moment: call this once at start, not
 /// per request. `http` is the shared client of the application (connection pooling).
@@ -152,7 +164,7 @@ pub fn build(settings: &EmbedderOptions, http: reqwest::Client) -> Result<Option
             )))
         }
     };
-    Ok(Some(embedder))
+    Ok(Some(Arc::new(cache::CachedEmbedder::new(embedder, RECENT_QUERIES))))
 }
 
 /// Scales `vector` to unit length in place; an all-zero vector is left as it is.

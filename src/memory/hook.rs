@@ -71,8 +71,9 @@ impl TurnHook for MemoryHook {
                 min_importance: 0.0,
                 memory_type: None,
                 touch: false,
+                deadline: None,
             };
-            match service.search(query).await {
+            match service.recall(query).await {
                 Ok(hits) if !hits.is_empty() => vec![PromptSection {
                     title: "Things you remember".into(),
                     body: hits

@@ -8,6 +8,7 @@ pub mod reindex;
 mod restore;
 mod search;
 mod sync;
+mod telemetry;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -22,6 +23,7 @@ pub use maintenance::{
 };
 pub use queue::{EmbedJob, EmbedQueue};
 pub use search::{CrossHit, Hit, SearchQuery};
+pub use telemetry::MemoryMetrics;
 
 use crate::config::MemorySettings;
 use crate::domain::decay::DecayConfig;
@@ -31,6 +33,7 @@ use crate::domain::pruning::PruneConfig;
 use crate::embed::Embedder;
 use crate::error::AppError;
 use crate::live::LiveSettings;
+use crate::metrics::Metrics;
 use crate::storage::vectors::VectorStore;
 use crate::storage::{StorageError, Store};
 
@@ -40,6 +43,7 @@ pub struct MemoryService {
     embedder: Option<Arc<dyn Embedder>>,
     vectors: Option<Arc<VectorStore>>,
     queue: Option<EmbedQueue>,
+    metrics: MemoryMetrics,
     settings: LiveSettings,
     decay: DecayConfig,
     /// The end of the vector change log when the indexes were checked (where [`MemoryService::start_sync`]
@@ -82,6 +86,7 @@ impl MemoryService {
             embedder,
             vectors,
             queue: None,
+            metrics: MemoryMetrics::new(),
             settings,
             decay: DecayConfig::default(),
             log_end,
@@ -90,11 +95,28 @@ impl MemoryService {
         Ok(service)
     }
 
-    /// Starts the embedding queue (needs a running async runtime) and queues rows that have no vector yet.
-    pub fn start_queue(&mut self, batch_size: usize) {
-        if let (Some(e), Some(v)) = (&self.embedder, &self.vectors) {
-            self.queue = Some(EmbedQueue::start(self.store.clone(), e.clone(), v.clone(), batch_size));
+    /// Starts the embedding queue (needs a running async runtime) and adds the memory metrics to `metrics`.
+    pub fn start_queue(&mut self, batch_size: usize, metrics: &Metrics) {
+        for collector in self.metrics.collectors() {
+            if let Err(e) = metrics.register(collector) {
+                tracing::warn!(error = %e, "memory metrics are not exported");
+            }
         }
+        if let (Some(e), Some(v)) = (&self.embedder, &self.vectors) {
+            self.queue = Some(EmbedQueue::start(
+                self.store.clone(),
+                e.clone(),
+                v.clone(),
+                batch_size,
+                self.settings().embed_backlog,
+                self.metrics.clone(),
+            ));
+        }
+    }
+
+    /// Memories waiting for their vector in the background (0 without an embedder).
+    pub fn embed_backlog(&self) -> usize {
+        self.queue.as_ref().map_or(0, EmbedQueue::backlog)
     }
 
     /// Rebuilds every index that disagrees with the database.

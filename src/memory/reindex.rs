@@ -33,7 +33,7 @@ pub async fn reindex(
                 done: None,
             })
             .collect();
-        embed_batch(store, embedder.as_ref(), &vectors, &mut jobs).await?;
+        embed_batch(store, embedder.as_ref(), &vectors, &mut jobs, false).await?;
         bar.inc(chunk.len() as u64);
     }
     vectors.save_all()?;

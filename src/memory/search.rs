@@ -2,6 +2,7 @@
 //! filtered by importance, type and visibility.
 
 use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
@@ -31,6 +32,9 @@ pub struct SearchQuery {
     pub memory_type: Option<String>,
     /// Count the hits as accesses (client searches do; prompt retrieval does not).
     pub touch: bool,
+    /// How long the vector half may wait for the query's embedding; past it the keyword hits answer alone and the
+    /// similarity of keyword-only hits is left at 0 (a chat turn's recall). `None`: wait, and fill similarities.
+    pub deadline: Option<Duration>,
 }
 
 /// A search hit.
@@ -86,14 +90,41 @@ impl MemoryService {
         }
     }
 
+    /// The query's vector within `deadline`, or `None` (then the embedding goes on without us and lands in the
+    /// embedder's cache of recent queries, for a repeat of the same words).
+    async fn embed_query_within(&self, query: &str, deadline: Duration) -> Option<Vec<f32>> {
+        let embedder = self.embedder.clone()?;
+        let text = query.to_string();
+        let pending = tokio::spawn(async move { embedder.embed_query(&text).await });
+        match tokio::time::timeout(deadline, pending).await {
+            Ok(Ok(Ok(vector))) => Some(vector),
+            Ok(Ok(Err(e))) => {
+                tracing::warn!(error = %e, "embedding the query failed; recalling by keywords only");
+                None
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the query embedding task failed; recalling by keywords only");
+                None
+            }
+            Err(_) => {
+                self.metrics.recall_vector_late.inc();
+                None
+            }
+        }
+    }
+
     async fn candidates(
         &self,
         personas: &[Uuid],
         keyword_scope: Option<Uuid>,
         query: &str,
         fetch: usize,
+        deadline: Option<Duration>,
     ) -> Result<Candidates, AppError> {
-        let query_vector = self.embed_query(query).await;
+        let query_vector = match deadline {
+            Some(deadline) => self.embed_query_within(query, deadline).await,
+            None => self.embed_query(query).await,
+        };
         let mut vector_hits = Vec::new();
         if let (Some(v), Some(vectors)) = (&query_vector, &self.vectors) {
             for persona in personas {
@@ -119,8 +150,15 @@ impl MemoryService {
         })
     }
 
-    /// Fuses the candidates that pass `keep`, best first, at most `n`.
-    async fn rank(&self, c: Candidates, n: usize, keep: impl Fn(&Memory) -> bool) -> Result<Vec<Hit>, AppError> {
+    /// Fuses the candidates that pass `keep`, best first, at most `n`; with `similarities`, keyword-only hits get
+    /// the cosine of their stored vector (one more trip to storage).
+    async fn rank(
+        &self,
+        c: Candidates,
+        n: usize,
+        similarities: bool,
+        keep: impl Fn(&Memory) -> bool,
+    ) -> Result<Vec<Hit>, AppError> {
         let ids: HashMap<Uuid, i64> = c.rows.iter().map(|(k, s)| (s.memory.id, *k)).collect();
         let passing = |key: &i64| c.rows.get(key).filter(|s| keep(&s.memory));
         let mut vector: Vec<(Uuid, f32, f64)> = c
@@ -144,7 +182,7 @@ impl MemoryService {
             .map(|f| ids[&f.id])
             .collect();
         let stored = match (&c.query_vector, missing.is_empty()) {
-            (Some(_), false) => self.store.memories().embeddings(missing).await?,
+            (Some(_), false) if similarities => self.store.memories().embeddings(missing).await?,
             _ => Vec::new(),
         };
         let stored: HashMap<i64, Vec<f32>> = stored.into_iter().collect();
@@ -175,20 +213,41 @@ impl MemoryService {
 
     /// Searches one persona's memories, those the reader may see.
     pub async fn search(&self, q: SearchQuery) -> Result<Vec<Hit>, AppError> {
+        Ok(self.search_by(q).await?.0)
+    }
+
+    /// A chat turn's recall: [`Self::search`] under `memory.recall_deadline_ms`, timed into the
+    /// `memory_recall_seconds` histogram by the path it took.
+    pub async fn recall(&self, q: SearchQuery) -> Result<Vec<Hit>, AppError> {
+        let started = Instant::now();
+        let q = SearchQuery {
+            deadline: Some(Duration::from_millis(self.settings().recall_deadline_ms)),
+            ..q
+        };
+        let (hits, hybrid) = self.search_by(q).await?;
+        self.metrics.recall(hybrid).observe(started.elapsed().as_secs_f64());
+        Ok(hits)
+    }
+
+    /// The hits, and whether the vector half took part.
+    async fn search_by(&self, q: SearchQuery) -> Result<(Vec<Hit>, bool), AppError> {
         let related = self.related(q.reader, q.persona).await?;
         let fetch = (q.n_results * 4).max(40);
-        let c = self.candidates(&[q.persona], Some(q.persona), &q.query, fetch).await?;
+        let c = self
+            .candidates(&[q.persona], Some(q.persona), &q.query, fetch, q.deadline)
+            .await?;
+        let hybrid = c.query_vector.is_some();
         let keep = |m: &Memory| {
             m.persona_id == q.persona
                 && m.is_readable_by(q.reader, related)
                 && m.importance >= q.min_importance
                 && q.memory_type.as_deref().is_none_or(|t| m.memory_type == t)
         };
-        let hits = self.rank(c, q.n_results, keep).await?;
+        let hits = self.rank(c, q.n_results, q.deadline.is_none(), keep).await?;
         if q.touch {
             self.touch(&hits).await?;
         }
-        Ok(hits)
+        Ok((hits, hybrid))
     }
 
     /// Searches the shared and public memories `requester` may see, its own included (never a private one),
@@ -210,11 +269,11 @@ impl MemoryService {
         let readable =
             |m: &Memory| reader == Some(requester) || m.is_readable_by(reader, reader_related.contains(&m.persona_id));
         let fetch = (n_results * 4).max(40);
-        let c = self.candidates(personas, None, query, fetch).await?;
+        let c = self.candidates(personas, None, query, fetch, None).await?;
         let source = |m: &Memory| {
             cross_persona_source(m, requester, related.contains(&m.persona_id), &filter).filter(|_| readable(m))
         };
-        let hits = self.rank(c, n_results, |m| source(m).is_some()).await?;
+        let hits = self.rank(c, n_results, true, |m| source(m).is_some()).await?;
         self.touch(&hits).await?;
         Ok(hits
             .into_iter()

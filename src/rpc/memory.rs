@@ -305,6 +305,7 @@ async fn search(ctx: Ctx, p: SearchParams) -> Result<SearchResult, AppError> {
             min_importance: p.min_importance,
             memory_type: p.memory_type.clone(),
             touch: true,
+            deadline: None,
         })
         .await?;
     let memories: Vec<SearchHit> = hits.iter().map(SearchHit::from).collect();
@@ -798,6 +799,7 @@ async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<LegacyMemories
                 min_importance: 0.0,
                 memory_type: None,
                 touch: true,
+                deadline: None,
             })
             .await?
             .into_iter()

@@ -78,6 +78,7 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
         session_id,
         uptime_seconds: app.started_at.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION"),
+        memory_embed_backlog: app.memory.embed_backlog(),
     })
 }
 

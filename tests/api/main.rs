@@ -20,6 +20,7 @@ mod persona;
 mod persona_param;
 mod protocol;
 mod races;
+mod recall;
 mod restart;
 mod schemas;
 mod social;

@@ -38,6 +38,8 @@ pub struct SystemStatus {
     pub uptime_seconds: u64,
     /// Server version.
     pub version: &'static str,
+    /// Memories waiting for their vector in the background (keyword search finds them meanwhile).
+    pub memory_embed_backlog: usize,
 }
 
 /// `system.models`.
