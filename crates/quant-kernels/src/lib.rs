@@ -6,10 +6,14 @@
 //!
 //! The activations are quantized to 8 bits per block of 32 (as llama.cpp does), so a block's dot product is 32
 //! byte multiplications summed in integers, scaled once.
-
+//!
+//! [`attention`] holds the rest of a decoding step's loops that candle would run with a copy of the whole key/value
+//! cache per token: rotary embeddings and causal grouped-query attention.
 //!
 //! A crate of its own so that test builds (which leave the main crate unoptimized) still compile these loops
 //! optimized: the workspace's dev profile gives this package `opt-level = 3`.
+
+pub mod attention;
 
 use rayon::prelude::*;
 
