@@ -8,12 +8,13 @@
 //! byte multiplications summed in integers, scaled once.
 //!
 //! [`attention`] holds the rest of a decoding step's loops that candle would run with a copy of the whole key/value
-//! cache per token: rotary embeddings and causal grouped-query attention.
+//! cache per token: rotary embeddings and causal grouped-query attention; [`sample`] picks the next token.
 //!
 //! A crate of its own so that test builds (which leave the main crate unoptimized) still compile these loops
 //! optimized: the workspace's dev profile gives this package `opt-level = 3`.
 
 pub mod attention;
+pub mod sample;
 
 use rayon::prelude::*;
 
