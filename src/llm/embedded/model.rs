@@ -10,7 +10,7 @@ use candle_core::{DType, Device, IndexOp, Module, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 
 use quant_kernels::attention::{self, Heads, Rope};
-use quant_kernels::{Layout, QuantizedInput, Scales};
+use quant_kernels::{Layout, QuantMatrix, QuantizedInput};
 
 /// Inputs of at least this many tokens (a prompt) are multiplied by expanding the quantized matrix to f32 for the
 /// call and using `gemm`'s kernels, which are picked at run time for the CPU (AVX2, AVX-512): many times faster
@@ -24,7 +24,7 @@ struct Linear {
     weights: std::sync::Arc<QTensor>,
     quantized: QMatMul,
     /// Set when the AVX2 kernels run here and handle the matrix's layout.
-    packed: Option<Scales>,
+    packed: Option<QuantMatrix>,
 }
 
 impl Linear {
@@ -35,7 +35,7 @@ impl Linear {
     fn shared(weights: std::sync::Arc<QTensor>) -> candle_core::Result<Self> {
         let quantized = QMatMul::from_arc(weights.clone())?;
         let packed = match (layout_of(&weights), weights.shape().dims2()) {
-            (Some(layout), Ok((rows, cols))) => Scales::new(layout, rows, cols, &weights.data()?),
+            (Some(layout), Ok((rows, cols))) => QuantMatrix::new(layout, rows, cols, &weights.data()?),
             _ => None,
         };
         Ok(Linear {
