@@ -6,10 +6,15 @@
 //!
 //! The activations are quantized to 8 bits per block of 32 (as llama.cpp does), so a block's dot product is 32
 //! byte multiplications summed in integers, scaled once.
-
+//!
+//! [`attention`] holds the rest of a decoding step's loops that candle would run with a copy of the whole key/value
+//! cache per token: rotary embeddings and causal grouped-query attention; [`sample`] picks the next token.
 //!
 //! A crate of its own so that test builds (which leave the main crate unoptimized) still compile these loops
 //! optimized: the workspace's dev profile gives this package `opt-level = 3`.
+
+pub mod attention;
+pub mod sample;
 
 use rayon::prelude::*;
 
@@ -75,7 +80,9 @@ pub fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVX2.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+        *AVX2.get_or_init(|| {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -104,38 +111,23 @@ pub fn dequantize(layout: Layout, data: &[u8], out: &mut Vec<f32>) {
     }
 }
 
-/// A quantized matrix's block scales widened to f32 (done once): `rows` outputs × `cols` inputs. The blocks
-/// themselves stay where they are and are passed to [`Scales::matvec`] on each call.
-pub struct Scales {
+/// A quantized matrix (`rows` outputs × `cols` inputs of `layout` blocks) the kernels can multiply on this CPU.
+/// The blocks themselves stay where they are (scales included, widened as they are read) and are passed to
+/// [`QuantMatrix::matvec`] on each call.
+pub struct QuantMatrix {
     layout: Layout,
     rows: usize,
     cols: usize,
-    d: Vec<f32>,
-    m: Vec<f32>,
 }
 
-impl Scales {
-    /// The scales of `data` (`rows × cols / 32` blocks of `layout`), or `None` when the kernels cannot run on
+impl QuantMatrix {
+    /// The matrix of `data` (`rows × cols / 32` blocks of `layout`), or `None` when the kernels cannot run on
     /// this CPU or the sizes do not fit.
-    pub fn new(layout: Layout, rows: usize, cols: usize, data: &[u8]) -> Option<Scales> {
+    pub fn new(layout: Layout, rows: usize, cols: usize, data: &[u8]) -> Option<QuantMatrix> {
         if !available() || cols % BLOCK != 0 || data.len() != rows * cols / BLOCK * layout.bytes() {
             return None;
         }
-        let mut d = Vec::with_capacity(rows * cols / BLOCK);
-        let mut m = Vec::new();
-        for block in data.chunks_exact(layout.bytes()) {
-            d.push(f16_at(block, 0));
-            if layout == Layout::Q4_1 {
-                m.push(f16_at(block, 2));
-            }
-        }
-        Some(Scales {
-            layout,
-            rows,
-            cols,
-            d,
-            m,
-        })
+        Some(QuantMatrix { layout, rows, cols })
     }
 
     /// Output size.
@@ -148,41 +140,42 @@ impl Scales {
         self.cols
     }
 
-    /// `out = W · x` for the blocks `data` these scales were made from, rows spread over the thread pool.
+    /// `out = W · x` for the blocks `data` of this matrix, rows spread over the thread pool.
     ///
     /// # Panics
     /// When `data` or `out` do not have the matrix's size.
     pub fn matvec(&self, data: &[u8], x: &QuantizedInput, out: &mut [f32]) {
-        let per_row = self.cols / BLOCK;
-        let row_bytes = per_row * self.layout.bytes();
+        let blocks = self.cols / BLOCK;
+        let row_bytes = blocks * self.layout.bytes();
         assert_eq!(data.len(), self.rows * row_bytes, "matrix data size");
         assert_eq!(out.len(), self.rows, "output size");
         assert_eq!(x.qs.len(), self.cols, "input size");
-        out.par_chunks_mut(ROWS_PER_TASK).enumerate().for_each(|(task, chunk)| {
-            for (i, y) in chunk.iter_mut().enumerate() {
-                let r = task * ROWS_PER_TASK + i;
-                let raw = &data[r * row_bytes..(r + 1) * row_bytes];
-                *y = self.row_dot(raw, r * per_row..(r + 1) * per_row, x);
-            }
-        });
+        out.par_chunks_mut(ROWS_PER_TASK)
+            .zip(data.par_chunks(ROWS_PER_TASK * row_bytes))
+            .for_each(|(ys, rows)| {
+                for (y, raw) in ys.iter_mut().zip(rows.chunks_exact(row_bytes)) {
+                    *y = self.row_dot(raw, x);
+                }
+            });
     }
 
-    fn row_dot(&self, raw: &[u8], blocks: std::ops::Range<usize>, x: &QuantizedInput) -> f32 {
+    fn row_dot(&self, raw: &[u8], x: &QuantizedInput) -> f32 {
         #[cfg(target_arch = "x86_64")]
         {
-            // SAFETY: `Scales::new` succeeds only when `available()` found AVX2 and FMA; `matvec` checked that
-            // `raw` holds this row's `blocks.len()` blocks and the input as many blocks of 32.
+            let blocks = raw.len() / self.layout.bytes();
+            // SAFETY: `QuantMatrix::new` succeeds only when `available()` found AVX2, FMA and F16C; `matvec`
+            // checked that `raw` holds whole blocks, as many as the input has blocks of 32.
             unsafe {
                 match self.layout {
-                    Layout::Q4_1 => avx2::dot_q4_1(raw, &self.d[blocks.clone()], &self.m[blocks], x),
-                    Layout::Q8_0 => avx2::dot_q8_0(raw, &self.d[blocks], x),
+                    Layout::Q4_1 => avx2::dot_q4_1(raw, blocks, x),
+                    Layout::Q8_0 => avx2::dot_q8_0(raw, blocks, x),
                 }
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
-            let _ = (raw, blocks, x);
-            unreachable!("Scales::new needs AVX2")
+            let _ = (raw, x);
+            unreachable!("QuantMatrix::new needs AVX2")
         }
     }
 }
@@ -207,32 +200,45 @@ mod avx2 {
         _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
     }
 
-    /// One Q4_1 row (`d.len()` blocks of 20 bytes in `raw`) · the quantized input.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot_q4_1(raw: &[u8], d: &[f32], m: &[f32], x: &QuantizedInput) -> f32 {
-        let low = _mm256_set1_epi8(0x0f);
-        let mut acc = _mm256_setzero_ps();
-        let mut offsets = 0f32;
-        for b in 0..d.len() {
-            let nibbles = _mm_loadu_si128(raw.as_ptr().add(b * 20 + 4) as *const __m128i);
-            let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(nibbles, 4), nibbles), low);
-            let y = _mm256_loadu_si256(x.qs.as_ptr().add(b * BLOCK) as *const __m256i);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d[b] * x.scale[b]), dot_bytes(q, y), acc);
-            offsets += m[b] * x.sum[b];
-        }
-        sum(acc) + offsets
+    /// The two f16 values at `at` (a block's leading scale, and the minimum of a Q4_1 block), widened.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn halves(at: *const u8) -> __m128 {
+        _mm_cvtph_ps(_mm_cvtsi32_si128(at.cast::<i32>().read_unaligned()))
     }
 
-    /// One Q8_0 row (`d.len()` blocks of 34 bytes in `raw`) · the quantized input.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot_q8_0(raw: &[u8], d: &[f32], x: &QuantizedInput) -> f32 {
+    /// One Q4_1 row (`blocks` blocks of 20 bytes in `raw`) · the quantized input.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_q4_1(raw: &[u8], blocks: usize, x: &QuantizedInput) -> f32 {
+        let low = _mm256_set1_epi8(0x0f);
         let mut acc = _mm256_setzero_ps();
-        for b in 0..d.len() {
-            let q = _mm256_loadu_si256(raw.as_ptr().add(b * 34 + 2) as *const __m256i);
+        let mut offsets = _mm_setzero_ps();
+        for b in 0..blocks {
+            let block = raw.as_ptr().add(b * 20);
+            // [d, m, 0, 0]
+            let dm = halves(block);
+            let nibbles = _mm_loadu_si128(block.add(4) as *const __m128i);
+            let q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(nibbles, 4), nibbles), low);
+            let y = _mm256_loadu_si256(x.qs.as_ptr().add(b * BLOCK) as *const __m256i);
+            let d = _mm256_set1_ps(_mm_cvtss_f32(dm) * x.scale[b]);
+            acc = _mm256_fmadd_ps(d, dot_bytes(q, y), acc);
+            // m × (scale × Σ qs), in the second lane.
+            offsets = _mm_fmadd_ps(dm, _mm_set1_ps(x.sum[b]), offsets);
+        }
+        sum(acc) + _mm_cvtss_f32(_mm_movehdup_ps(offsets))
+    }
+
+    /// One Q8_0 row (`blocks` blocks of 34 bytes in `raw`) · the quantized input.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_q8_0(raw: &[u8], blocks: usize, x: &QuantizedInput) -> f32 {
+        let mut acc = _mm256_setzero_ps();
+        for b in 0..blocks {
+            let block = raw.as_ptr().add(b * 34);
+            let q = _mm256_loadu_si256(block.add(2) as *const __m256i);
             let y = _mm256_loadu_si256(x.qs.as_ptr().add(b * BLOCK) as *const __m256i);
             // |q| × (y with q's sign): the unsigned × signed multiply of `maddubs` computes q × y.
             let products = dot_bytes(_mm256_sign_epi8(q, q), _mm256_sign_epi8(y, q));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d[b] * x.scale[b]), products, acc);
+            let d = _mm_cvtss_f32(halves(block));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x.scale[b]), products, acc);
         }
         sum(acc)
     }
@@ -289,9 +295,9 @@ mod tests {
                 .chunks_exact(cols)
                 .map(|row| row.iter().zip(&x).map(|(a, b)| a * b).sum())
                 .collect();
-            let scales = Scales::new(layout, rows, cols, &data).expect("sizes fit");
+            let matrix = QuantMatrix::new(layout, rows, cols, &data).expect("sizes fit");
             let mut out = vec![0f32; rows];
-            scales.matvec(&data, &QuantizedInput::new(&x), &mut out);
+            matrix.matvec(&data, &QuantizedInput::new(&x), &mut out);
             for (a, b) in out.iter().zip(&exact) {
                 assert!((a - b).abs() < 0.1 + 0.02 * b.abs(), "{layout:?}: {a} vs {b}");
             }
@@ -300,7 +306,7 @@ mod tests {
 
     #[test]
     fn wrong_sizes_are_refused() {
-        assert!(Scales::new(Layout::Q8_0, 2, 30, &[0; 68]).is_none());
-        assert!(Scales::new(Layout::Q8_0, 2, 32, &[0; 67]).is_none());
+        assert!(QuantMatrix::new(Layout::Q8_0, 2, 30, &[0; 68]).is_none());
+        assert!(QuantMatrix::new(Layout::Q8_0, 2, 32, &[0; 67]).is_none());
     }
 }

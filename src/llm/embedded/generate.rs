@@ -4,7 +4,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_transformers::generation::{LogitsProcessor, Sampling};
+use quant_kernels::sample;
+use rand::{Rng, SeedableRng};
 use tokenizers::Tokenizer;
 use tokio::sync::mpsc;
 
@@ -100,27 +101,24 @@ fn generate(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, 
         logits = Some(engine.model.forward(chunk, &mut cache).map_err(|e| e.to_string())?);
     }
     let mut logits = logits.ok_or("empty prompt")?;
-    let sampling = if sampler.temperature <= 0.0 {
-        Sampling::ArgMax
-    } else {
-        Sampling::TopP {
-            p: f64::from(sampler.top_p),
-            temperature: f64::from(sampler.temperature),
-        }
-    };
-    let mut processor = LogitsProcessor::from_sampling(uuid::Uuid::new_v4().as_u64_pair().0, sampling);
+    let mut rng = rand::rngs::StdRng::from_os_rng();
     let mut fed = prompt.clone();
     let mut generated: Vec<u32> = Vec::new();
     let mut sent = 0usize;
     while generated.len() < sampler.max_tokens as usize {
-        let recent = &fed[fed.len().saturating_sub(REPEAT_WINDOW)..];
-        let penalized = if sampler.repeat_penalty > 1.0 {
-            candle_transformers::utils::apply_repeat_penalty(&logits, sampler.repeat_penalty, recent)
-                .map_err(|e| e.to_string())?
+        let mut scores: Vec<f32> = logits.to_vec1().map_err(|e| e.to_string())?;
+        if sampler.repeat_penalty > 1.0 {
+            sample::penalize_repeats(
+                &mut scores,
+                &fed[fed.len().saturating_sub(REPEAT_WINDOW)..],
+                sampler.repeat_penalty,
+            );
+        }
+        let next = if sampler.temperature <= 0.0 {
+            sample::argmax(&scores)
         } else {
-            logits
+            sample::nucleus(&scores, sampler.temperature, sampler.top_p, rng.random())
         };
-        let next = processor.sample(&penalized).map_err(|e| e.to_string())?;
         if engine.stops.contains(&next) {
             break;
         }

@@ -9,7 +9,8 @@ use candle_core::quantized::{gguf_file, GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Device, IndexOp, Module, Tensor};
 use candle_transformers::quantized_nn::RmsNorm;
 
-use quant_kernels::{Layout, QuantizedInput, Scales};
+use quant_kernels::attention::{self, Heads, Rope};
+use quant_kernels::{Layout, QuantMatrix, QuantizedInput};
 
 /// Inputs of at least this many tokens (a prompt) are multiplied by expanding the quantized matrix to f32 for the
 /// call and using `gemm`'s kernels, which are picked at run time for the CPU (AVX2, AVX-512): many times faster
@@ -23,7 +24,7 @@ struct Linear {
     weights: std::sync::Arc<QTensor>,
     quantized: QMatMul,
     /// Set when the AVX2 kernels run here and handle the matrix's layout.
-    packed: Option<Scales>,
+    packed: Option<QuantMatrix>,
 }
 
 impl Linear {
@@ -34,7 +35,7 @@ impl Linear {
     fn shared(weights: std::sync::Arc<QTensor>) -> candle_core::Result<Self> {
         let quantized = QMatMul::from_arc(weights.clone())?;
         let packed = match (layout_of(&weights), weights.shape().dims2()) {
-            (Some(layout), Ok((rows, cols))) => Scales::new(layout, rows, cols, &weights.data()?),
+            (Some(layout), Ok((rows, cols))) => QuantMatrix::new(layout, rows, cols, &weights.data()?),
             _ => None,
         };
         Ok(Linear {
@@ -155,16 +156,25 @@ pub struct Model {
     layers: Vec<Layer>,
     norm: RmsNorm,
     output: Linear,
-    cos: Tensor,
-    sin: Tensor,
-    device: Device,
+    rope: Rope,
+    /// The threads a forward pass runs on. Each of its many small parallel steps (a matrix-vector product, a
+    /// softmax) started from a thread outside the pool would put that thread to sleep and wake the workers, a
+    /// few microseconds each, hundreds of times per token; inside the pool they are cheap work-stealing joins.
+    threads: rayon::ThreadPool,
 }
 
-/// The attention keys and values of the tokens seen so far, per layer.
+/// The attention keys and values of the tokens seen so far, per layer: `[token][kv head][head dim]`, so that a
+/// step appends its token's and the attention reads them where they are.
 #[derive(Clone, Default)]
 pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    layers: Vec<LayerCache>,
     len: usize,
+}
+
+#[derive(Clone, Default)]
+struct LayerCache {
+    keys: Vec<f32>,
+    values: Vec<f32>,
 }
 
 impl KvCache {
@@ -178,44 +188,30 @@ impl KvCache {
         self.len == 0
     }
 
-    /// The cache of the first `n` tokens (views of the same memory: cheap).
-    pub fn truncated(&self, n: usize) -> candle_core::Result<KvCache> {
-        if n >= self.len {
-            return Ok(self.clone());
-        }
+    /// A copy of the cache of the first `n` tokens.
+    pub fn truncated(&self, n: usize) -> KvCache {
+        let n = n.min(self.len);
         let layers = self
             .layers
             .iter()
-            .map(|l| match l {
-                Some((k, v)) => Ok(Some((k.narrow(2, 0, n)?, v.narrow(2, 0, n)?))),
-                None => Ok(None),
+            .map(|l| {
+                let width = l.keys.len() / self.len.max(1);
+                LayerCache {
+                    keys: l.keys[..n * width].to_vec(),
+                    values: l.values[..n * width].to_vec(),
+                }
             })
-            .collect::<candle_core::Result<_>>()?;
-        Ok(KvCache { layers, len: n })
+            .collect();
+        KvCache { layers, len: n }
     }
 
     /// Bytes of key/value data held.
     pub fn bytes(&self) -> usize {
         self.layers
             .iter()
-            .flatten()
-            .map(|(k, v)| (k.elem_count() + v.elem_count()) * 4)
+            .map(|l| (l.keys.len() + l.values.len()) * std::mem::size_of::<f32>())
             .sum()
     }
-}
-
-fn rope_tables(head_dim: usize, base: f32, len: usize, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let theta: Vec<f32> = (0..head_dim)
-        .step_by(2)
-        .map(|i| 1.0 / base.powf(i as f32 / head_dim as f32))
-        .collect();
-    let half = theta.len();
-    let theta = Tensor::from_vec(theta, (1, half), device)?;
-    let positions = Tensor::arange(0u32, len as u32, device)?
-        .to_dtype(DType::F32)?
-        .reshape((len, 1))?;
-    let angles = positions.matmul(&theta)?;
-    Ok((angles.cos()?, angles.sin()?))
 }
 
 impl Model {
@@ -242,8 +238,7 @@ impl Model {
         let rope_base = meta("llama.rope.freq_base")
             .and_then(|v| v.to_f32())
             .unwrap_or(10_000.0);
-        let head_dim = config.embedding / config.heads;
-        let (cos, sin) = rope_tables(head_dim, rope_base, config.context, &device)?;
+        let rope = Rope::new(config.embedding / config.heads, rope_base, config.context);
 
         let mut tensor = |name: &str| content.tensor(&mut file, name, &device);
         let matmul = Linear::new;
@@ -270,20 +265,27 @@ impl Model {
                 ffn_norm: RmsNorm::from_qtensor(part("ffn_norm")?, eps)?,
             });
         }
+        let threads = rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("chat-model-{i}"))
+            .build()
+            .map_err(|e| candle_core::Error::Msg(format!("cannot start the model's threads: {e}")))?;
         Ok(Model {
             config,
             embed,
             layers,
             norm,
             output,
-            cos,
-            sin,
-            device,
+            rope,
+            threads,
         })
     }
 
     /// Runs `tokens` after the ones in `cache` (which grows by them) and answers the logits of the last one.
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
+        self.threads.install(|| self.forward_here(tokens, cache))
+    }
+
+    fn forward_here(&self, tokens: &[u32], cache: &mut KvCache) -> candle_core::Result<Tensor> {
         let seq = tokens.len();
         let pos = cache.len;
         if pos + seq > self.config.context {
@@ -294,15 +296,12 @@ impl Model {
             );
         }
         if cache.layers.is_empty() {
-            cache.layers = vec![None; self.layers.len()];
+            cache.layers = vec![LayerCache::default(); self.layers.len()];
         }
-        let mask = if seq > 1 { Some(self.mask(seq, pos)?) } else { None };
-        let cos = self.cos.narrow(0, pos, seq)?;
-        let sin = self.sin.narrow(0, pos, seq)?;
         let mut x = self.embed.forward(tokens)?;
         for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let h = layer.attn_norm.forward(&x)?;
-            let h = self.attention(layer, &h, kv, mask.as_ref(), &cos, &sin)?;
+            let h = self.attention(layer, &h, kv, pos)?;
             x = (x + h)?;
             let h = layer.ffn_norm.forward(&x)?;
             let gate = candle_nn::ops::silu(&layer.gate.forward(&h)?)?;
@@ -314,55 +313,27 @@ impl Model {
         self.output.forward(&x)?.squeeze(0)
     }
 
-    /// Causal mask for `seq` new tokens after `pos` cached ones: 1 where a query may not look.
-    fn mask(&self, seq: usize, pos: usize) -> candle_core::Result<Tensor> {
-        let total = pos + seq;
-        let mask: Vec<u8> = (0..seq)
-            .flat_map(|i| (0..total).map(move |j| u8::from(j > pos + i)))
-            .collect();
-        Tensor::from_slice(&mask, (seq, total), &self.device)
+    /// The heads of the attention layers.
+    fn heads(&self) -> Heads {
+        Heads {
+            heads: self.config.heads,
+            kv_heads: self.config.kv_heads,
+            head_dim: self.config.embedding / self.config.heads,
+        }
     }
 
-    fn attention(
-        &self,
-        layer: &Layer,
-        x: &Tensor,
-        kv: &mut Option<(Tensor, Tensor)>,
-        mask: Option<&Tensor>,
-        cos: &Tensor,
-        sin: &Tensor,
-    ) -> candle_core::Result<Tensor> {
-        let (b, seq, width) = x.dims3()?;
-        let (heads, kv_heads) = (self.config.heads, self.config.kv_heads);
-        let head_dim = width / heads;
-        let split = |t: Tensor, n: usize| -> candle_core::Result<Tensor> {
-            t.reshape((b, seq, n, head_dim))?.transpose(1, 2)?.contiguous()
-        };
-        let q = split(layer.wq.forward(x)?, heads)?;
-        let k = split(layer.wk.forward(x)?, kv_heads)?;
-        let v = split(layer.wv.forward(x)?, kv_heads)?;
-        let q = candle_nn::rotary_emb::rope_i(&q, cos, sin)?;
-        let k = candle_nn::rotary_emb::rope_i(&k, cos, sin)?;
-        let (k, v) = match kv.take() {
-            None => (k, v),
-            Some((ck, cv)) => (Tensor::cat(&[&ck, &k], 2)?, Tensor::cat(&[&cv, &v], 2)?),
-        };
-        *kv = Some((k.clone(), v.clone()));
-        let groups = heads / kv_heads;
-        let k = candle_transformers::utils::repeat_kv(k, groups)?;
-        let v = candle_transformers::utils::repeat_kv(v, groups)?;
-        let att = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
-        let att = match mask {
-            None => att,
-            Some(mask) => {
-                let mask = mask.broadcast_as(att.shape())?;
-                let neg_inf = Tensor::new(f32::NEG_INFINITY, &self.device)?.broadcast_as(att.shape())?;
-                mask.where_cond(&neg_inf, &att)?
-            }
-        };
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let y = att.matmul(&v.contiguous()?)?;
-        let y = y.transpose(1, 2)?.reshape((b, seq, width))?;
-        layer.wo.forward(&y)
+    /// Self-attention of `x`'s tokens (at positions `pos..`), whose keys and values join `kv`.
+    fn attention(&self, layer: &Layer, x: &Tensor, kv: &mut LayerCache, pos: usize) -> candle_core::Result<Tensor> {
+        let shape = self.heads();
+        let values = |linear: &Linear| -> candle_core::Result<Vec<f32>> { linear.forward(x)?.flatten_all()?.to_vec1() };
+        let mut q = values(&layer.wq)?;
+        let mut k = values(&layer.wk)?;
+        self.rope.apply(&mut q, shape.head_dim, pos, shape.heads);
+        self.rope.apply(&mut k, shape.head_dim, pos, shape.kv_heads);
+        kv.keys.extend_from_slice(&k);
+        kv.values.extend_from_slice(&values(&layer.wv)?);
+        let mut y = vec![0f32; q.len()];
+        attention::attend(&q, &kv.keys, &kv.values, shape, pos, &mut y);
+        layer.wo.forward(&Tensor::from_vec(y, x.shape(), x.device())?)
     }
 }

@@ -34,7 +34,7 @@ impl PrefixCache {
                 let Some(entry) = self.entries.remove(i) else {
                     return KvCache::default();
                 };
-                let resumed = entry.1.truncated(n).unwrap_or_default();
+                let resumed = entry.1.truncated(n);
                 self.entries.push_back(entry);
                 resumed
             }
