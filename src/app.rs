@@ -20,6 +20,7 @@ use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
 use crate::error::AppError;
 use crate::hooks::Hooks;
 use crate::live::LiveSettings;
+use crate::presence::scene::SceneHook;
 use crate::llm::{self, LlmBackend};
 use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
@@ -177,7 +178,10 @@ impl Core {
         let deps = TurnDeps {
             store: store.clone(),
             llm: llm.clone(),
-            hooks: Hooks::new(vec![Arc::new(MemoryHook(memory.clone()))]),
+            hooks: Hooks::new(vec![
+                Arc::new(MemoryHook(memory.clone())),
+                Arc::new(SceneHook(store.clone())),
+            ]),
             settings: live.clone(),
             metrics: metrics.clone(),
         };

@@ -346,6 +346,13 @@ pub struct ChatSettings {
     pub max_token_budget: u32,
     /// Largest chat message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Most images one chat message may carry (`images`).
+    pub max_images: usize,
+    /// Largest image accepted, in bytes once decoded (the whole frame must also fit `server.max_frame_bytes`).
+    pub max_image_bytes: usize,
+    /// Models that can see images, by name prefix (case-insensitive; `*` for every model). Other models get a
+    /// short text note instead of the pictures.
+    pub vision_models: Vec<String>,
 }
 
 impl Default for ChatSettings {
@@ -356,6 +363,27 @@ impl Default for ChatSettings {
             default_token_budget: 500,
             max_token_budget: 32_768,
             max_message_bytes: 64 * 1024,
+            max_images: 4,
+            max_image_bytes: 4 * 1024 * 1024,
+            vision_models: [
+                "llava",
+                "bakllava",
+                "llama3.2-vision",
+                "llama4",
+                "gemma3",
+                "qwen2.5vl",
+                "qwen2-vl",
+                "minicpm-v",
+                "moondream",
+                "granite3.2-vision",
+                "mistral-small3",
+                "pixtral",
+                "gpt-4o",
+                "gpt-4.1",
+                "gpt-5",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -497,7 +525,8 @@ impl Settings {
             .separator("__")
             .try_parsing(true)
             .list_separator(",")
-            .with_list_parse_key("server.allowed_origins");
+            .with_list_parse_key("server.allowed_origins")
+            .with_list_parse_key("chat.vision_models");
         let config = builder
             .add_source(env)
             .build()

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hooks;
 pub mod live;
 pub mod llm;
+pub mod presence;
 pub mod logbuf;
 pub mod mcp;
 pub mod memory;

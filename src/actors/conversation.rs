@@ -89,6 +89,7 @@ impl ConversationSession {
                     messages,
                     max_tokens: 400,
                     temperature: 0.3,
+                    images: Vec::new(),
                 },
             )
             .await?;

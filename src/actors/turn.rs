@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
+use crate::domain::image::{self, Image};
 use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
 use crate::error::AppError;
@@ -63,6 +64,8 @@ pub struct Chat {
     pub sender: Option<String>,
     /// Chat-platform room.
     pub room_id: Option<String>,
+    /// Pictures sent with the message, already stored under the data dir.
+    pub images: Vec<Image>,
     /// Where chunks go while streaming (none for a plain chat).
     pub sink: Option<ChunkSink>,
     /// Stops the turn (cancel or disconnect); the partial reply is kept.
@@ -234,6 +237,13 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
         partner: None,
     };
     let sections = deps.hooks.sections(&context).await;
+    let model = snapshot
+        .persona
+        .model
+        .clone()
+        .unwrap_or_else(|| deps.llm.default_model().to_string());
+    let sees = deps.llm.provider() != "embedded" && image::model_sees_images(&model, &deps.chat().vision_models);
+    let user_text = image::message_for_model(&chat.message, &chat.images, sees);
     let messages = prompt::build(&PromptInput {
         persona: &snapshot.persona,
         state: &snapshot.state,
@@ -241,23 +251,21 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<(ChatOutcome, 
         sections: &sections,
         summary: input.conversation.summary.as_deref(),
         history: &input.history,
-        user_message: &chat.message,
+        user_message: &user_text,
     });
     let request = ChatRequest {
-        model: snapshot
-            .persona
-            .model
-            .clone()
-            .unwrap_or_else(|| deps.llm.default_model().to_string()),
+        model,
         messages,
         max_tokens: chat.token_budget,
         temperature: deps.temperature(),
+        images: if sees { chat.images.clone() } else { Vec::new() },
     };
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
 
     let mut user = ChatMessage::new(Role::User, chat.message.clone());
     user.sender = chat.sender.clone();
     user.room_id = chat.room_id.clone();
+    user.images = chat.images.iter().map(Image::file_name).collect();
     let mut reply = ChatMessage::new(Role::Assistant, streamed.text.clone());
     reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
     reply.room_id = chat.room_id.clone();

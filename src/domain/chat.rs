@@ -54,6 +54,8 @@ pub struct ChatMessage {
     pub partial: bool,
     /// When it was said.
     pub created_at: DateTime<Utc>,
+    /// Pictures sent with it: their file names under the data dir's `media/` (`<sha256>.<ext>`).
+    pub images: Vec<String>,
 }
 
 impl ChatMessage {
@@ -67,6 +69,7 @@ impl ChatMessage {
             room_id: None,
             partial: false,
             created_at: Utc::now(),
+            images: Vec::new(),
         }
     }
 }

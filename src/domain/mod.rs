@@ -3,11 +3,13 @@
 pub mod bot;
 pub mod card;
 pub mod chat;
+pub mod chatroom;
 pub mod compatibility;
 pub mod continue_score;
 pub mod decay;
 pub mod dialogue;
 pub mod emotion;
+pub mod image;
 pub mod importance;
 pub mod memory;
 pub mod persona;
@@ -15,6 +17,7 @@ pub mod prompt;
 pub mod pruning;
 pub mod relationship;
 pub mod relationship_stats;
+pub mod scene;
 pub mod seeds;
 
 /// Rounds to 3 decimal places, as scores are reported.

@@ -12,6 +12,8 @@ pub mod docs;
 pub mod emotional;
 pub mod framing;
 pub mod hub;
+pub mod images;
+pub mod live;
 pub mod memory;
 pub mod params;
 pub mod persona;
@@ -20,6 +22,7 @@ pub mod results;
 pub mod router;
 pub mod state;
 pub mod system;
+pub mod visual;
 
 /// The full method table.
 pub fn router() -> router::Router {
@@ -28,6 +31,7 @@ pub fn router() -> router::Router {
     card::register(&mut r);
     chat::register(&mut r);
     system::register(&mut r);
+    visual::register(&mut r);
     config::register(&mut r);
     memory::register(&mut r);
     conversation::register(&mut r);
@@ -35,6 +39,7 @@ pub fn router() -> router::Router {
     emotional::register(&mut r);
     bot::register(&mut r);
     state::register(&mut r);
+    live::register(&mut r);
     r
 }
 

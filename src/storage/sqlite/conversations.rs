@@ -43,6 +43,7 @@ struct MessageRow {
     room_id: Option<String>,
     partial: bool,
     created_at: String,
+    images: String,
 }
 
 impl MessageRow {
@@ -55,6 +56,8 @@ impl MessageRow {
             room_id: self.room_id,
             partial: self.partial,
             created_at: from_text(&self.created_at)?,
+            images: serde_json::from_str(&self.images)
+                .map_err(|e| StorageError::Corrupt(format!("message images {:?}: {e}", self.images)))?,
         })
     }
 }
@@ -144,6 +147,7 @@ pub fn append(
                     cm::room_id.eq(&m.room_id),
                     cm::partial.eq(m.partial),
                     cm::created_at.eq(to_text(m.created_at)),
+                    cm::images.eq(serde_json::to_string(&m.images).unwrap_or_else(|_| "[]".into())),
                 ))
                 .returning(cm::seq)
                 .get_result(conn)?;

@@ -58,6 +58,7 @@ diesel::table! {
         room_id -> Nullable<Text>,
         partial -> Bool,
         created_at -> Text,
+        images -> Text,
     }
 }
 
@@ -148,6 +149,7 @@ diesel::table! {
         started_at -> Text,
         ended_at -> Nullable<Text>,
         end_reason -> Nullable<Text>,
+        more_participants -> Text,
     }
 }
 
@@ -177,6 +179,15 @@ diesel::table! {
         enabled -> Bool,
         since -> Nullable<Text>,
         created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    scenes (scope) {
+        scope -> Text,
+        persona_id -> Nullable<Text>,
+        description -> Text,
         updated_at -> Text,
     }
 }

@@ -107,7 +107,15 @@ table_rows!(ConversationRow, chat_conversations, (id), {
 table_rows!(MessageRow, chat_messages, (seq), {
     seq: i64, conversation_id: String, role: String, content: String, sender: Option<String>,
     room_id: Option<String>, partial: bool, created_at: String,
+    #[serde(default = "empty_list")]
+    images: String,
 });
+
+/// An empty JSON list: the `images` of a message, or the `more_participants` of a conversation, from a state file
+/// written before they existed.
+fn empty_list() -> String {
+    "[]".into()
+}
 
 table_rows!(MemoryRow, memories, (key), {
     key: i64, id: String, persona_id: String, content: String, memory_type: String, importance: f64,
@@ -126,6 +134,8 @@ table_rows!(PruneRunRow, prune_runs, (id), {
 table_rows!(DialogueRow, dialogues, (id), {
     id: String, persona1_id: String, persona2_id: String, topic: String, token_budget: i64, tokens_used: i64,
     started_at: String, ended_at: Option<String>, end_reason: Option<String>,
+    #[serde(default = "empty_list")]
+    more_participants: String,
 });
 
 table_rows!(DialogueTurnRow, dialogue_turns, (seq), {
