@@ -102,7 +102,11 @@ pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
         .personas
         .iter()
         .enumerate()
-        .flat_map(|(i, a)| sim.personas[i + 1..].iter().map(move |b| json!({ "persona1_id": a, "persona2_id": b })))
+        .flat_map(|(i, a)| {
+            sim.personas[i + 1..]
+                .iter()
+                .map(move |b| json!({ "persona1_id": a, "persona2_id": b }))
+        })
         .collect();
     print_relationships(&caller, &pairs, "before").await?;
     let start = json!({ "participants": sim.personas, "topic": sim.topic, "token_budget": sim.token_budget });

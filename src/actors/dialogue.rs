@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::persona::{ApplyTurn, GetSnapshot, Partner, PersonaActor, Snapshot, StartCooldown};
 use super::turn::{stream_reply, Chat, ChunkSink, TurnDeps};
 use crate::domain::chat::{ChatMessage, Role};
-use crate::domain::compatibility::CompatibilityScores;
 use crate::domain::chatroom::{self, Candidate};
+use crate::domain::compatibility::CompatibilityScores;
 use crate::domain::continue_score::{cooldown_after, BASE_COOLDOWN_SECS};
 use crate::domain::dialogue::{Dialogue, DialogueTurn};
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
@@ -361,7 +361,13 @@ impl Stage {
                         .deps
                         .store
                         .relationships()
-                        .record_interaction((*a, *b), conversation_quality(&scores), minutes.max(0.0), context.clone(), now)
+                        .record_interaction(
+                            (*a, *b),
+                            conversation_quality(&scores),
+                            minutes.max(0.0),
+                            context.clone(),
+                            now,
+                        )
                         .await?;
                     updated.push(r);
                 }
@@ -404,7 +410,11 @@ impl Stage {
                 .or(others.first())
                 .copied();
             let Some(quoted) = quoted else { continue };
-            let gist: String = last_other.map_or("", |t| t.content.as_str()).chars().take(200).collect();
+            let gist: String = last_other
+                .map_or("", |t| t.content.as_str())
+                .chars()
+                .take(200)
+                .collect();
             let names: Vec<&str> = others.iter().map(|p| p.name.as_str()).collect();
             let text = format!(
                 "Talked with {} about {}. {} said: \"{}\"",

@@ -103,7 +103,11 @@ mod tests {
 
     #[test]
     fn the_first_opens_and_nobody_speaks_twice_in_a_row() {
-        let room = [cand("Aria", Some(90.0), 0.0), cand("Kira", Some(20.0), 0.0), cand("Bard", Some(30.0), 0.0)];
+        let room = [
+            cand("Aria", Some(90.0), 0.0),
+            cand("Kira", Some(20.0), 0.0),
+            cand("Bard", Some(30.0), 0.0),
+        ];
         assert_eq!(next_speaker(None, &room), Some(room[0].id));
         assert_eq!(next_speaker(Some((room[0].id, "Lovely day.")), &room), Some(room[2].id));
         let pair = [cand("Aria", Some(10.0), 0.0), cand("Kira", Some(10.0), 0.0)];
@@ -114,18 +118,33 @@ mod tests {
 
     #[test]
     fn the_addressed_persona_answers_first() {
-        let room = [cand("Aria", None, 0.0), cand("Kira", Some(10.0), -1.0), cand("Bard", None, 1.0)];
+        let room = [
+            cand("Aria", None, 0.0),
+            cand("Kira", Some(10.0), -1.0),
+            cand("Bard", None, 1.0),
+        ];
         let said = "Kira, and you too Bard, what do you say?";
         assert_eq!(next_speaker(Some((room[0].id, said)), &room), Some(room[1].id));
         // Addressing oneself does not count.
-        assert_eq!(next_speaker(Some((room[1].id, "I, Kira, think so.")), &room), Some(room[2].id));
+        assert_eq!(
+            next_speaker(Some((room[1].id, "I, Kira, think so.")), &room),
+            Some(room[2].id)
+        );
     }
 
     #[test]
     fn newcomers_and_friends_are_preferred() {
-        let room = [cand("Aria", Some(60.0), 0.0), cand("Kira", Some(60.0), 0.0), cand("Bard", None, 0.0)];
+        let room = [
+            cand("Aria", Some(60.0), 0.0),
+            cand("Kira", Some(60.0), 0.0),
+            cand("Bard", None, 0.0),
+        ];
         assert_eq!(next_speaker(Some((room[0].id, "so")), &room), Some(room[2].id));
-        let room = [cand("Aria", Some(60.0), 0.0), cand("Kira", Some(50.0), 1.0), cand("Bard", Some(60.0), -0.5)];
+        let room = [
+            cand("Aria", Some(60.0), 0.0),
+            cand("Kira", Some(50.0), 1.0),
+            cand("Bard", Some(60.0), -0.5),
+        ];
         assert_eq!(next_speaker(Some((room[0].id, "so")), &room), Some(room[1].id));
     }
 }

@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn formats_are_told_by_magic_bytes() {
         assert_eq!(ImageFormat::sniff(PNG), Some(ImageFormat::Png));
-        assert_eq!(ImageFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 1]), Some(ImageFormat::Jpeg));
+        assert_eq!(
+            ImageFormat::sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 1]),
+            Some(ImageFormat::Jpeg)
+        );
         assert_eq!(ImageFormat::sniff(b"RIFF\x10\0\0\0WEBPVP8 "), Some(ImageFormat::Webp));
         assert_eq!(ImageFormat::sniff(b"GIF89a\x01\0"), Some(ImageFormat::Gif));
         assert_eq!(ImageFormat::sniff(b"GIF87a"), Some(ImageFormat::Gif));
@@ -208,7 +211,10 @@ mod tests {
         assert_eq!(decode("data:image/png,rawtext", 1024), Err(ImageError::NotBase64));
         assert_eq!(decode(&b64(b"%PDF-1.7 hello"), 1024), Err(ImageError::UnknownFormat));
         assert_eq!(decode(&b64(&[0u8; 4000]), 100), Err(ImageError::TooLarge(100)));
-        assert_eq!(decode(&b64(PNG), PNG.len() - 1), Err(ImageError::TooLarge(PNG.len() - 1)));
+        assert_eq!(
+            decode(&b64(PNG), PNG.len() - 1),
+            Err(ImageError::TooLarge(PNG.len() - 1))
+        );
         assert!(decode(&b64(PNG), PNG.len()).is_ok());
     }
 

@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::context::Ctx;
+use super::framing::{RpcError, INTERNAL_ERROR};
 use super::images;
 use super::live::{self, Changed};
-use super::framing::{RpcError, INTERNAL_ERROR};
 use super::params::{non_empty, target_persona};
 use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};

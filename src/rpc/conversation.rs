@@ -83,7 +83,10 @@ impl Params for StartParams {
                 if !(2..=MAX_PARTICIPANTS).contains(&all.len()) {
                     return Err(AppError::invalid(
                         "participants",
-                        format!("participants must name 2 to {MAX_PARTICIPANTS} personas, got {}", all.len()),
+                        format!(
+                            "participants must name 2 to {MAX_PARTICIPANTS} personas, got {}",
+                            all.len()
+                        ),
                     ));
                 }
                 for p in all {

@@ -16,6 +16,7 @@ use super::router::{Params, Router};
 use crate::actors::persona::{GetEmotions, UpdateEmotions};
 use crate::domain::emotion::{EmotionalUpdate, UnknownField};
 use crate::error::AppError;
+use crate::live::events::Change;
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {

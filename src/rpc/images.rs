@@ -12,14 +12,19 @@ pub async fn accept(ctx: &Ctx, images: &[String]) -> Result<Vec<Image>, AppError
     if images.len() > chat.max_images {
         return Err(AppError::invalid(
             "images",
-            format!("images must hold at most {} images, got {}", chat.max_images, images.len()),
+            format!(
+                "images must hold at most {} images, got {}",
+                chat.max_images,
+                images.len()
+            ),
         ));
     }
     let decoded = images
         .iter()
         .enumerate()
         .map(|(i, text)| {
-            image::decode(text, chat.max_image_bytes).map_err(|e| AppError::invalid("images", format!("images[{i}] {e}")))
+            image::decode(text, chat.max_image_bytes)
+                .map_err(|e| AppError::invalid("images", format!("images[{i}] {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     media::save_images(&ctx.app.settings.storage.data_dir, &decoded).await?;

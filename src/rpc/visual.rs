@@ -56,7 +56,12 @@ impl Params for VisualUpdateParams {
         match self.data.get("description") {
             Some(Value::String(_)) => {}
             None | Some(Value::Null) => return Err(AppError::required("data.description")),
-            Some(_) => return Err(AppError::invalid("data.description", "data.description must be a string")),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "data.description",
+                    "data.description must be a string",
+                ))
+            }
         }
         match self.data.get("persona_id") {
             None | Some(Value::Null | Value::String(_)) => Ok(()),
@@ -71,7 +76,11 @@ fn general() -> String {
 
 /// Stores the scene a `visual.update` of type "scene" describes (an empty description removes it).
 async fn set_scene(ctx: &Ctx, data: &Map<String, Value>) -> Result<Scene, AppError> {
-    let persona = match data.get("persona_id").and_then(Value::as_str).filter(|s| !s.trim().is_empty()) {
+    let persona = match data
+        .get("persona_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+    {
         Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
         None => None,
     };

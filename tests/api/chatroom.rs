@@ -57,7 +57,11 @@ async fn a_chatroom_picks_the_addressed_then_the_eager_and_never_the_same_twice(
         vec!["Aria: What do you think, Bard3?", "Bard3: What do you think, Bard3?"],
         "Kira sees who said what"
     );
-    let mut speakers = vec![first["speaker_id"].clone(), second["speaker_id"].clone(), third["speaker_id"].clone()];
+    let mut speakers = vec![
+        first["speaker_id"].clone(),
+        second["speaker_id"].clone(),
+        third["speaker_id"].clone(),
+    ];
     for _ in 0..4 {
         let t = c.result("conversation.turn", json!({"conversation_id": id})).await;
         speakers.push(t["speaker_id"].clone());
@@ -67,7 +71,10 @@ async fn a_chatroom_picks_the_addressed_then_the_eager_and_never_the_same_twice(
     }
 
     let e = c
-        .error("conversation.turn", json!({"conversation_id": id, "speaker_id": "Nobody"}))
+        .error(
+            "conversation.turn",
+            json!({"conversation_id": id, "speaker_id": "Nobody"}),
+        )
         .await;
     assert_eq!(e["code"], -32001);
     let status = c.result("conversation.status", json!({"conversation_id": id})).await;
@@ -78,13 +85,20 @@ async fn a_chatroom_picks_the_addressed_then_the_eager_and_never_the_same_twice(
     let ended = c.result("conversation.end", json!({"conversation_id": id})).await;
     assert_eq!(ended["final_stats"]["turns"], 7);
     for (a, b) in [("Aria", "Bard3"), ("Kira", "Bard3"), ("Aria", "Kira")] {
-        let r = c.result("relationship.get", json!({"persona1_id": a, "persona2_id": b})).await;
+        let r = c
+            .result("relationship.get", json!({"persona1_id": a, "persona2_id": b}))
+            .await;
         assert_eq!(r["exists"], true, "{a} and {b} met in the room: {r}");
     }
     let mine = as_bard
-        .result("memory.search", json!({"persona_id": "Bard3", "query": "Aria Kira music"}))
+        .result(
+            "memory.search",
+            json!({"persona_id": "Bard3", "query": "Aria Kira music"}),
+        )
         .await;
-    let text = mine["memories"][0]["content"].as_str().unwrap_or_else(|| panic!("{mine}"));
+    let text = mine["memories"][0]["content"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{mine}"));
     assert!(text.starts_with("Talked with Aria and Kira about music."), "{text}");
     assert_eq!(mine["memories"][0]["related_personas"].as_array().unwrap().len(), 2);
 
@@ -99,7 +113,10 @@ async fn bad_chatroom_input_is_refused() {
     let (_llm, server) = boot(None);
     let mut c = server.client().await;
     let e = c.error("conversation.start", json!({"participants": ["Aria"]})).await;
-    assert_eq!((e["code"].as_i64(), e["message"].as_str()), (Some(-32602), Some("participants must name 2 to 8 personas, got 1")));
+    assert_eq!(
+        (e["code"].as_i64(), e["message"].as_str()),
+        (Some(-32602), Some("participants must name 2 to 8 personas, got 1"))
+    );
     let nine: Vec<String> = (0..9).map(|i| format!("P{i}")).collect();
     let e = c.error("conversation.start", json!({"participants": nine})).await;
     assert_eq!(e["code"], -32602);
@@ -108,12 +125,17 @@ async fn bad_chatroom_input_is_refused() {
         .await;
     assert_eq!(e["message"], "participants must name different personas (Aria twice)");
     let e = c
-        .error("conversation.start", json!({"participants": ["Aria", "Kira", "Nobody"]}))
+        .error(
+            "conversation.start",
+            json!({"participants": ["Aria", "Kira", "Nobody"]}),
+        )
         .await;
     assert_eq!(e["code"], -32001);
     let e = c.error("conversation.start", json!({"persona2_id": "Kira"})).await;
     assert_eq!(e["message"], "persona1_id is required");
-    let e = c.error("conversation.start", json!({"participants": "Aria,Kira"})).await;
+    let e = c
+        .error("conversation.start", json!({"participants": "Aria,Kira"}))
+        .await;
     assert_eq!(e["code"], -32602);
     let two = c
         .result("conversation.start", json!({"participants": ["Kira", "Aria"]}))

@@ -46,11 +46,22 @@ async fn a_scene_goes_into_prompts_until_replaced_and_survives_a_restart() {
     )
     .await;
 
-    c.result("persona.chat", json!({"persona_id": "Kira", "message": "Where are we?"})).await;
+    c.result(
+        "persona.chat",
+        json!({"persona_id": "Kira", "message": "Where are we?"}),
+    )
+    .await;
     let kira_prompt = llm.system_prompts().last().unwrap().clone();
     assert!(kira_prompt.contains("A quiet library, candles lit."), "{kira_prompt}");
-    assert!(!kira_prompt.contains("harbour"), "Kira's own scene is newer: {kira_prompt}");
-    c.result("persona.chat", json!({"persona_id": "Aria", "message": "Where are we?"})).await;
+    assert!(
+        !kira_prompt.contains("harbour"),
+        "Kira's own scene is newer: {kira_prompt}"
+    );
+    c.result(
+        "persona.chat",
+        json!({"persona_id": "Aria", "message": "Where are we?"}),
+    )
+    .await;
     let aria_prompt = llm.system_prompts().last().unwrap().clone();
     assert!(aria_prompt.contains("A rainy harbour at dusk"), "{aria_prompt}");
     assert!(!aria_prompt.contains("library"), "{aria_prompt}");
@@ -72,12 +83,21 @@ async fn a_scene_goes_into_prompts_until_replaced_and_survives_a_restart() {
     let got = c.result("visual.get", json!({"persona_id": "Kira"})).await;
     assert_eq!(got["scene"]["description"], "A sunny meadow full of bees.");
     let started = c
-        .result("conversation.start", json!({"persona1_id": "Aria", "persona2_id": "Kira"}))
+        .result(
+            "conversation.start",
+            json!({"persona1_id": "Aria", "persona2_id": "Kira"}),
+        )
         .await;
-    c.result("conversation.turn", json!({"conversation_id": started["conversation_id"]}))
-        .await;
+    c.result(
+        "conversation.turn",
+        json!({"conversation_id": started["conversation_id"]}),
+    )
+    .await;
     let prompt = llm.system_prompts().last().unwrap().clone();
-    assert!(prompt.starts_with("You are Aria") && prompt.contains("sunny meadow"), "{prompt}");
+    assert!(
+        prompt.starts_with("You are Aria") && prompt.contains("sunny meadow"),
+        "{prompt}"
+    );
 
     // An empty description removes a scene.
     c.result("visual.update", json!({"type": "scene", "data": {"description": ""}}))
@@ -93,7 +113,10 @@ async fn bad_scene_updates_are_refused_and_other_types_only_broadcast() {
     let (_llm, server) = boot(None);
     let mut c = server.client().await;
     let e = c.error("visual.update", json!({"type": "scene", "data": {}})).await;
-    assert_eq!((e["code"].as_i64(), e["message"].as_str()), (Some(-32602), Some("data.description is required")));
+    assert_eq!(
+        (e["code"].as_i64(), e["message"].as_str()),
+        (Some(-32602), Some("data.description is required"))
+    );
     let e = c
         .error("visual.update", json!({"type": "scene", "data": {"description": 5}}))
         .await;
@@ -108,12 +131,18 @@ async fn bad_scene_updates_are_refused_and_other_types_only_broadcast() {
     let mut watcher = server.client().await;
     watcher.result("visual.subscribe", json!({})).await;
     let r = c
-        .result("visual.update", json!({"type": "emotion", "data": {"persona_id": "Aria", "mood": "happy"}}))
+        .result(
+            "visual.update",
+            json!({"type": "emotion", "data": {"persona_id": "Aria", "mood": "happy"}}),
+        )
         .await;
     assert_eq!(r["recipients"], 1);
     assert!(r.get("scene").is_none());
     let f = watcher.read_frame().await.unwrap();
-    assert_eq!((f["method"].as_str(), f["params"]["update_type"].as_str()), (Some("visual.update"), Some("emotion")));
+    assert_eq!(
+        (f["method"].as_str(), f["params"]["update_type"].as_str()),
+        (Some("visual.update"), Some("emotion"))
+    );
     let got = c.result("visual.get", json!({})).await;
     assert!(got["scene"].is_null() && got["scenes"].as_array().unwrap().is_empty());
 }
@@ -122,8 +151,13 @@ async fn bad_scene_updates_are_refused_and_other_types_only_broadcast() {
 async fn subscribers_hear_about_the_personas_and_changes_they_asked_for() {
     let (_llm, server) = boot(Some("Sure thing."));
     let mut aria_watch = server.client().await;
-    let r = aria_watch.result("state.subscribe", json!({"persona_id": "Aria"})).await;
-    assert_eq!((r["subscribed"].as_bool(), r["subscribers"].as_u64()), (Some(true), Some(1)));
+    let r = aria_watch
+        .result("state.subscribe", json!({"persona_id": "Aria"}))
+        .await;
+    assert_eq!(
+        (r["subscribed"].as_bool(), r["subscribers"].as_u64()),
+        (Some(true), Some(1))
+    );
     let mut turn_watch = server.client().await;
     let r = turn_watch
         .result("state.subscribe", json!({"events": ["turn_completed"]}))
@@ -132,27 +166,32 @@ async fn subscribers_hear_about_the_personas_and_changes_they_asked_for() {
     assert_eq!(r["subscribers"], 2);
 
     let mut c = server.client().await;
-    c.result("persona.chat", json!({"persona_id": "Kira", "message": "hello Kira"})).await;
-    c.result("persona.chat", json!({"persona_id": "Aria", "message": "hello Aria"})).await;
+    c.result("persona.chat", json!({"persona_id": "Kira", "message": "hello Kira"}))
+        .await;
+    c.result("persona.chat", json!({"persona_id": "Aria", "message": "hello Aria"}))
+        .await;
     let n = next_change(&mut aria_watch).await;
-    assert_eq!(n["persona_name"], "Aria", "Kira's chat is not sent to an Aria-only subscriber: {n}");
+    assert_eq!(
+        n["persona_name"], "Aria",
+        "Kira's chat is not sent to an Aria-only subscriber: {n}"
+    );
     assert!(changes(&n).contains(&"emotional_state".to_string()) && changes(&n).contains(&"energy".to_string()));
     assert!(n["state"]["social_energy"].as_f64().unwrap() < 150.0, "{n}");
     assert!(n["state"]["emotional_state"]["mood"].is_number());
     assert_eq!(n["state"]["available"], true);
 
-    c.result(
-        "emotional.update_state",
-        json!({"persona_id": "Aria", "mood": -0.5}),
-    )
-    .await;
+    c.result("emotional.update_state", json!({"persona_id": "Aria", "mood": -0.5}))
+        .await;
     let n = next_change(&mut aria_watch).await;
     assert_eq!(changes(&n), vec!["emotional_state"]);
     let mood = n["state"]["emotional_state"]["mood"].as_f64().unwrap();
     assert!((mood + 0.5).abs() < 0.01, "{n}");
 
     let started = c
-        .result("conversation.start", json!({"persona1_id": "Aria", "persona2_id": "Kira", "topic": "music"}))
+        .result(
+            "conversation.start",
+            json!({"persona1_id": "Aria", "persona2_id": "Kira", "topic": "music"}),
+        )
         .await;
     let id = started["conversation_id"].clone();
     let n = next_change(&mut aria_watch).await;
@@ -177,7 +216,10 @@ async fn subscribers_hear_about_the_personas_and_changes_they_asked_for() {
     let n = next_change(&mut aria_watch).await;
     assert!(changes(&n).contains(&"conversation".to_string()) && changes(&n).contains(&"relationship".to_string()));
     assert!(n["state"]["current_conversation"].is_null(), "{n}");
-    assert_eq!(n["state"]["available"], false, "the conversation's cooldown started: {n}");
+    assert_eq!(
+        n["state"]["available"], false,
+        "the conversation's cooldown started: {n}"
+    );
 
     c.result(
         "relationship.update",
@@ -190,9 +232,13 @@ async fn subscribers_hear_about_the_personas_and_changes_they_asked_for() {
 
     // Unsubscribing stops the notifications.
     aria_watch.result("state.subscribe", json!({"subscribe": false})).await;
-    c.result("emotional.update_state", json!({"persona_id": "Aria", "mood": 0.2})).await;
-    turn_watch.result("state.subscribe", json!({"persona_id": "Aria"})).await;
-    c.result("emotional.update_state", json!({"persona_id": "Aria", "mood": 0.3})).await;
+    c.result("emotional.update_state", json!({"persona_id": "Aria", "mood": 0.2}))
+        .await;
+    turn_watch
+        .result("state.subscribe", json!({"persona_id": "Aria"}))
+        .await;
+    c.result("emotional.update_state", json!({"persona_id": "Aria", "mood": 0.3}))
+        .await;
     let n = next_change(&mut turn_watch).await;
     let mood = n["state"]["emotional_state"]["mood"].as_f64().unwrap();
     assert!((mood - 0.3).abs() < 0.01, "{n}");
@@ -204,9 +250,14 @@ async fn subscribers_hear_about_the_personas_and_changes_they_asked_for() {
 async fn subscriptions_end_with_the_connection_and_bad_events_are_refused() {
     let (_llm, server) = boot(None);
     let mut a = server.client().await;
-    let e = a.error("state.subscribe", json!({"events": ["energy", "gossip"]})).await;
+    let e = a
+        .error("state.subscribe", json!({"events": ["energy", "gossip"]}))
+        .await;
     assert_eq!(e["code"], -32602);
-    assert!(e["message"].as_str().unwrap().starts_with("events must hold only"), "{e}");
+    assert!(
+        e["message"].as_str().unwrap().starts_with("events must hold only"),
+        "{e}"
+    );
     let e = a.error("state.subscribe", json!({"persona_id": "Nobody"})).await;
     assert_eq!(e["code"], -32001);
     a.result("state.subscribe", json!({})).await;
@@ -216,7 +267,9 @@ async fn subscriptions_end_with_the_connection_and_bad_events_are_refused() {
     let mut c = server.client().await;
     let mut subscribers = 0;
     for _ in 0..50 {
-        subscribers = c.result("state.subscribe", json!({})).await["subscribers"].as_u64().unwrap();
+        subscribers = c.result("state.subscribe", json!({})).await["subscribers"]
+            .as_u64()
+            .unwrap();
         if subscribers == 2 {
             break;
         }

@@ -60,7 +60,10 @@ async fn a_vision_model_gets_the_pictures_from_ollama_and_the_files_are_stored()
 
     // The stream and the bridge method take pictures too.
     let id = c
-        .request("persona.chat_stream", json!({"message": "And this?", "images": [b64(GIF)]}))
+        .request(
+            "persona.chat_stream",
+            json!({"message": "And this?", "images": [b64(GIF)]}),
+        )
         .await;
     let frames = c.stream_frames(&id).await;
     assert_eq!(frames.last().unwrap()["result"]["event_type"], "stream_complete");
@@ -78,7 +81,8 @@ async fn openai_compatible_servers_get_image_url_parts() {
     let (llm, server) = vision_server("openai");
     let mut c = server.client().await;
     c.result("persona.switch", json!({"persona_id": "Kira"})).await;
-    c.result("persona.chat", json!({"message": "Look", "images": [b64(PNG)]})).await;
+    c.result("persona.chat", json!({"message": "Look", "images": [b64(PNG)]}))
+        .await;
     let user = last_user_content(&llm);
     assert_eq!(user["content"][0], json!({"type": "text", "text": "Look"}));
     assert_eq!(
@@ -100,7 +104,10 @@ async fn a_model_without_vision_gets_a_note_instead() {
     assert!(llm.images().is_empty(), "llama3.2 is not a vision model by default");
     let content = last_user_content(&llm)["content"].as_str().unwrap().to_string();
     assert!(content.starts_with("Like my cat?"), "{content}");
-    assert!(content.contains("an image (png)") && content.contains("cannot see images"), "{content}");
+    assert!(
+        content.contains("an image (png)") && content.contains("cannot see images"),
+        "{content}"
+    );
     // Stored anyway, with the message.
     assert!(server.data_dir().join("media").join(sha256_name(PNG, "png")).exists());
 }
@@ -117,14 +124,25 @@ async fn bad_pictures_are_refused_naming_the_field() {
     c.result("persona.switch", json!({"persona_id": "Aria"})).await;
     let cases = [
         (json!(["not base64 at all!"]), "images[0] must be base64 or a data URL"),
-        (json!([b64(b"%PDF-1.7 a document")]), "images[0] must be a PNG, JPEG, WebP or GIF image"),
-        (json!([b64(PNG), b64(&[0x89; 200])]), "images[1] must be at most 64 bytes"),
-        (json!([b64(PNG), b64(PNG), b64(PNG)]), "images must hold at most 2 images"),
+        (
+            json!([b64(b"%PDF-1.7 a document")]),
+            "images[0] must be a PNG, JPEG, WebP or GIF image",
+        ),
+        (
+            json!([b64(PNG), b64(&[0x89; 200])]),
+            "images[1] must be at most 64 bytes",
+        ),
+        (
+            json!([b64(PNG), b64(PNG), b64(PNG)]),
+            "images must hold at most 2 images",
+        ),
         (json!("one.png"), "images must be a list"),
         (json!([7]), "must be a string"),
     ];
     for (images, expected) in cases {
-        let e = c.error("persona.chat", json!({"message": "hi", "images": images})).await;
+        let e = c
+            .error("persona.chat", json!({"message": "hi", "images": images}))
+            .await;
         assert_eq!(e["code"], -32602, "{e}");
         let message = e["message"].as_str().unwrap();
         assert!(message.contains(expected), "{message} should contain {expected}");
