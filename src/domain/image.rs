@@ -234,7 +234,7 @@ mod tests {
         let png = Image::from_bytes(PNG.to_vec()).unwrap();
         assert!(unseen_note(std::slice::from_ref(&png)).contains("an image (png)"));
         assert!(unseen_note(&[png.clone(), png.clone()]).contains("2 images (png, png)"));
-        assert_eq!(message_for_model("hi", &[png.clone()], true), "hi");
+        assert_eq!(message_for_model("hi", std::slice::from_ref(&png), true), "hi");
         assert_eq!(message_for_model("hi", &[], false), "hi");
         assert!(message_for_model("hi", &[png], false).starts_with("hi\n\n[The user also sent an image"));
     }
