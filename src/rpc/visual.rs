@@ -1,6 +1,7 @@
 //! `visual.*`: updates broadcast to subscribed clients (`visual.update`, `visual.subscribe`), and the visual
 //! context of personas: `visual.update {type: "scene", data: {description, persona_id?}}` sets the scene a
-//! persona (or every persona) sees, written into its next prompts until replaced; `visual.get` reads it.
+//! persona (or every persona) sees, written into its next prompts until replaced; `visual.get` reads it. A scene
+//! update without a `description` (what old clients send) is only broadcast.
 
 use chrono::Utc;
 use schemars::JsonSchema;
@@ -54,8 +55,7 @@ impl Params for VisualUpdateParams {
             return Ok(());
         }
         match self.data.get("description") {
-            Some(Value::String(_)) => {}
-            None | Some(Value::Null) => return Err(AppError::required("data.description")),
+            None | Some(Value::Null | Value::String(_)) => {}
             Some(_) => {
                 return Err(AppError::invalid(
                     "data.description",
@@ -103,7 +103,7 @@ async fn set_scene(ctx: &Ctx, data: &Map<String, Value>) -> Result<Scene, AppErr
 
 async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated, AppError> {
     let scene = match p.update_type.as_str() {
-        SCENE => Some(set_scene(&ctx, &p.data).await?),
+        SCENE if p.data.get("description").is_some_and(Value::is_string) => Some(set_scene(&ctx, &p.data).await?),
         _ => None,
     };
     let timestamp = Utc::now();
