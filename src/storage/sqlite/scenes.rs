@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::schema::scenes as sc;
-use super::{from_text, parse_uuid, to_text, AnyConn, StorageError};
+use super::{from_text, on_backend, parse_uuid, to_text, AnyConn, StorageError};
 use crate::domain::scene::Scene;
 
 #[derive(Queryable, Selectable)]
@@ -42,7 +42,7 @@ pub fn set(conn: &mut AnyConn, scene: &Scene) -> Result<(), StorageError> {
         sc::description.eq(&scene.description),
         sc::updated_at.eq(to_text(scene.updated_at)),
     );
-    diesel::insert_into(sc::table)
+    let upsert = diesel::insert_into(sc::table)
         .values(row)
         .on_conflict(sc::scope)
         .do_update()
@@ -50,8 +50,8 @@ pub fn set(conn: &mut AnyConn, scene: &Scene) -> Result<(), StorageError> {
             sc::persona_id.eq(scene.persona_id.map(|p| p.to_string())),
             sc::description.eq(&scene.description),
             sc::updated_at.eq(to_text(scene.updated_at)),
-        ))
-        .execute(conn)?;
+        ));
+    on_backend!(conn, |c| upsert.execute(c))?;
     Ok(())
 }
 
