@@ -20,10 +20,10 @@ use crate::embed::{self, EmbedError, Embedder, EmbedderSettings};
 use crate::error::AppError;
 use crate::hooks::Hooks;
 use crate::live::LiveSettings;
-use crate::presence::scene::SceneHook;
 use crate::llm::{self, LlmBackend};
 use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
+use crate::presence::scene::SceneHook;
 use crate::storage::{StorageError, Store};
 
 /// The core services every protocol and transport uses (the transports' own state — connections, the method

@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::live::{self, Changed};
-use crate::presence::events::Change;
 use super::params::{target_persona, MaybePersona};
 use super::results::persona::{Emotions, EmotionsUpdated};
 use super::router::{Params, Router};
@@ -17,6 +16,7 @@ use crate::actors::persona::{GetEmotions, UpdateEmotions};
 use crate::domain::emotion::{EmotionalUpdate, UnknownField};
 use crate::error::AppError;
 use crate::live::events::Change;
+use crate::presence::events::Change;
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
