@@ -24,6 +24,7 @@ use crate::live::LiveSettings;
 use crate::llm::{self, LlmBackend};
 use crate::memory::{MemoryHook, MemoryService};
 use crate::metrics::Metrics;
+use crate::presence::scene::SceneHook;
 use crate::storage::{StorageError, Store};
 
 /// The core services every protocol and transport uses (the transports' own state — connections, the method
@@ -184,7 +185,10 @@ impl Core {
         let deps = TurnDeps {
             store: store.clone(),
             llm: llm.clone(),
-            hooks: Hooks::new(vec![Arc::new(MemoryHook(memory.clone()))]),
+            hooks: Hooks::new(vec![
+                Arc::new(MemoryHook(memory.clone())),
+                Arc::new(SceneHook(store.clone())),
+            ]),
             settings: live.clone(),
             metrics: metrics.clone(),
             embedder,

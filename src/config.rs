@@ -359,6 +359,13 @@ pub struct ChatSettings {
     pub thread_threshold: f64,
     /// Added to the current thread's similarity, so a follow-up stays in its topic.
     pub thread_continuity_bonus: f64,
+    /// Most images one chat message may carry (`images`).
+    pub max_images: usize,
+    /// Largest image accepted, in bytes once decoded (the whole frame must also fit `server.max_frame_bytes`).
+    pub max_image_bytes: usize,
+    /// Models that can see images, by name prefix (case-insensitive; `*` for every model). Other models get a
+    /// short text note instead of the pictures.
+    pub vision_models: Vec<String>,
 }
 
 impl Default for ChatSettings {
@@ -371,6 +378,27 @@ impl Default for ChatSettings {
             max_message_bytes: 64 * 1024,
             thread_threshold: 0.3,
             thread_continuity_bonus: 0.1,
+            max_images: 4,
+            max_image_bytes: 4 * 1024 * 1024,
+            vision_models: [
+                "llava",
+                "bakllava",
+                "llama3.2-vision",
+                "llama4",
+                "gemma3",
+                "qwen2.5vl",
+                "qwen2-vl",
+                "minicpm-v",
+                "moondream",
+                "granite3.2-vision",
+                "mistral-small3",
+                "pixtral",
+                "gpt-4o",
+                "gpt-4.1",
+                "gpt-5",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -512,7 +540,8 @@ impl Settings {
             .separator("__")
             .try_parsing(true)
             .list_separator(",")
-            .with_list_parse_key("server.allowed_origins");
+            .with_list_parse_key("server.allowed_origins")
+            .with_list_parse_key("chat.vision_models");
         let config = builder
             .add_source(env)
             .build()

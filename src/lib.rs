@@ -19,6 +19,7 @@ pub mod logbuf;
 pub mod mcp;
 pub mod memory;
 pub mod metrics;
+pub mod presence;
 pub mod prompt_show;
 pub mod rpc;
 pub mod server;

@@ -36,9 +36,11 @@ enum Command {
     Stdio,
     /// Load and validate the settings, print them (secrets redacted) and exit.
     CheckConfig,
-    /// Run a conversation between two personas against the configured LLM and print the transcript.
+    /// Run a conversation between two personas (or a chatroom of more) against the configured LLM and print the
+    /// transcript.
     Simulate {
-        /// The two personas, comma-separated (ids or names); the first speaks first.
+        /// The personas, comma-separated (ids or names; 2 to 8, three or more make a chatroom); the first speaks
+        /// first.
         #[arg(long, value_delimiter = ',', default_values_t = ["Aria".to_string(), "Kira".to_string()])]
         personas: Vec<String>,
         /// Most turns before the conversation is ended.
@@ -195,12 +197,12 @@ fn main() -> ExitCode {
 }
 
 fn simulate(settings: Settings, personas: Vec<String>, turns: usize, topic: String, token_budget: i64) -> ExitCode {
-    let Ok([first, second]) = <[String; 2]>::try_from(personas) else {
-        eprintln!("persona-mcp: --personas takes exactly two personas, e.g. --personas Aria,Kira");
+    if !(2..=8).contains(&personas.len()) {
+        eprintln!("persona-mcp: --personas takes 2 to 8 personas, e.g. --personas Aria,Kira or Aria,Kira,Bard3");
         return ExitCode::from(2);
-    };
+    }
     let sim = Simulation {
-        personas: [first, second],
+        personas,
         turns,
         topic,
         token_budget,

@@ -1,5 +1,6 @@
-//! `persona-mcp simulate`: runs a conversation between two personas against the configured LLM and prints the
-//! transcript (streamed as it is made) with continue scores, and the relationship before and after. It goes
+//! `persona-mcp simulate`: runs a conversation between two personas, or a chatroom of more, against the
+//! configured LLM and prints the transcript (streamed as it is made) with continue scores, and the relationships
+//! before and after. It goes
 //! through the same method table as every client, so what it shows is what clients get.
 
 use std::io::Write;
@@ -16,8 +17,8 @@ use crate::rpc::router::Router;
 /// What to simulate.
 #[derive(Debug, Clone)]
 pub struct Simulation {
-    /// The two personas (ids or names); the first speaks first.
-    pub personas: [String; 2],
+    /// The personas (ids or names), two or more; the first speaks first.
+    pub personas: Vec<String>,
     /// Most turns before the simulation ends the conversation itself.
     pub turns: usize,
     /// What they talk about.
@@ -72,6 +73,23 @@ fn describe(v: &Value) -> String {
     )
 }
 
+/// Prints the relationship of each pair of participants (naming the pair in a chatroom).
+async fn print_relationships(caller: &Caller, pairs: &[Value], when: &str) -> Result<(), String> {
+    for pair in pairs {
+        let r = call(caller, "relationship.get", pair.clone()).await?;
+        let who = match pairs.len() {
+            1 => String::new(),
+            _ => format!(
+                " ({} & {})",
+                pair["persona1_id"].as_str().unwrap_or("?"),
+                pair["persona2_id"].as_str().unwrap_or("?")
+            ),
+        };
+        println!("Relationship {when}{who}: {}", describe(&r));
+    }
+    Ok(())
+}
+
 /// Runs the simulation; must run inside an actix `System`.
 pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
     let app = Core::build(settings).map_err(|e| e.to_string())?;
@@ -80,18 +98,27 @@ pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
         router: crate::rpc::router(),
         ctx: Ctx::new(app.clone(), Arc::new(Hub::default()), conn),
     };
-    let pair = json!({ "persona1_id": sim.personas[0], "persona2_id": sim.personas[1] });
-    let before = call(&caller, "relationship.get", pair.clone()).await?;
-    println!("Relationship before: {}", describe(&before));
-    let mut start = pair.clone();
-    start["topic"] = json!(sim.topic);
-    start["token_budget"] = json!(sim.token_budget);
+    let pairs: Vec<Value> = sim
+        .personas
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            sim.personas[i + 1..]
+                .iter()
+                .map(move |b| json!({ "persona1_id": a, "persona2_id": b }))
+        })
+        .collect();
+    print_relationships(&caller, &pairs, "before").await?;
+    let start = json!({ "participants": sim.personas, "topic": sim.topic, "token_budget": sim.token_budget });
     let started = call(&caller, "conversation.start", start).await?;
     let id = started["conversation_id"].clone();
+    let names: Vec<&str> = started["participant_names"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     println!(
-        "{} and {} talk about {} (budget {} tokens)\n",
-        started["participant_names"][0].as_str().unwrap_or("?"),
-        started["participant_names"][1].as_str().unwrap_or("?"),
+        "{} talk about {} (budget {} tokens)\n",
+        crate::domain::chatroom::join_names(&names),
         sim.topic,
         sim.token_budget
     );
@@ -132,8 +159,7 @@ pub async fn run(settings: Settings, sim: Simulation) -> Result<(), String> {
         stats["tokens_used"],
         stats["duration"].as_f64().unwrap_or(0.0)
     );
-    let after = call(&caller, "relationship.get", pair).await?;
-    println!("Relationship after: {}", describe(&after));
+    print_relationships(&caller, &pairs, "after").await?;
     app.memory.save_indexes().await;
     Ok(())
 }

@@ -104,6 +104,7 @@ impl ConversationSession {
                     messages,
                     max_tokens: 400,
                     temperature: 0.3,
+                    images: Vec::new(),
                 },
             )
             .await?;
@@ -246,7 +247,7 @@ impl Handler<ShowPrompt> for ConversationSession {
         };
         let input = self.input(conversation);
         let fut = async move {
-            let a = assemble(&input, &show.message, show.token_budget, None).await?;
+            let a = assemble(&input, &show.message, &[], show.token_budget, None).await?;
             Ok(ShownPrompt {
                 model: a.request.model,
                 messages: a.request.messages,

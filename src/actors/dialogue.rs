@@ -1,7 +1,8 @@
-//! `DialogueSession`: the conversation session of two personas. It alternates speakers, asks the model for each
+//! `DialogueSession`: the conversation session of two personas, or of three and more (a chatroom). It picks the
+//! next speaker (two alternate; in a room the one addressed by name, else the most eager), asks the model for each
 //! turn in character (relationship and feelings in the prompt), stores every turn with the speaker's continue
-//! score, and ends itself when both want to stop or the token budget is spent. At the end it updates the
-//! relationship from the turns, leaves a shared memory with each persona, and starts their cooldowns.
+//! score, and ends itself when all want to stop or the token budget is spent. At the end it updates the
+//! relationships from the turns, leaves a shared memory with each persona, and starts their cooldowns.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,11 +15,13 @@ use uuid::Uuid;
 use super::persona::{ApplyTurn, GetSnapshot, Partner, PersonaActor, Snapshot, StartCooldown};
 use super::turn::{stream_reply, Chat, ChunkSink, TurnDeps};
 use crate::domain::chat::{ChatMessage, Role};
+use crate::domain::chatroom::{self, Candidate};
 use crate::domain::compatibility::CompatibilityScores;
-use crate::domain::continue_score::{both_want_to_end, cooldown_after, BASE_COOLDOWN_SECS};
+use crate::domain::continue_score::{cooldown_after, BASE_COOLDOWN_SECS};
 use crate::domain::dialogue::{Dialogue, DialogueTurn};
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::{Memory, Visibility, MEMORY_TYPE_CONVERSATION};
+use crate::domain::persona::Persona;
 use crate::domain::prompt::{self, PromptInput, PromptSection};
 use crate::domain::relationship::{conversation_quality, Relationship};
 use crate::error::AppError;
@@ -39,7 +42,7 @@ pub struct DialogueSession {
     dialogue: Dialogue,
     deps: TurnDeps,
     memory: Arc<MemoryService>,
-    personas: [Addr<PersonaActor>; 2],
+    personas: Vec<Addr<PersonaActor>>,
 }
 
 impl DialogueSession {
@@ -48,7 +51,7 @@ impl DialogueSession {
         dialogue: Dialogue,
         deps: TurnDeps,
         memory: Arc<MemoryService>,
-        personas: [Addr<PersonaActor>; 2],
+        personas: Vec<Addr<PersonaActor>>,
     ) -> Self {
         Self {
             dialogue,
@@ -67,7 +70,8 @@ impl Actor for DialogueSession {
 #[derive(Message)]
 #[rtype(result = "Result<TurnReport, AppError>")]
 pub struct TakeTurn {
-    /// Who speaks; default: the one who did not speak last (the first participant opens).
+    /// Who speaks; default: the one addressed by name, else the most eager (see [`chatroom::next_speaker`]; in a
+    /// conversation of two, the one who did not speak last); the first participant opens.
     pub speaker: Option<Uuid>,
     /// Where chunks go while the turn streams.
     pub sink: Option<ChunkSink>,
@@ -125,7 +129,7 @@ impl Handler<GetDialogue> for DialogueSession {
 struct Stage {
     deps: TurnDeps,
     memory: Arc<MemoryService>,
-    personas: [Addr<PersonaActor>; 2],
+    personas: Vec<Addr<PersonaActor>>,
 }
 
 impl Stage {
@@ -142,15 +146,80 @@ impl Stage {
             .await?)
     }
 
-    /// The speaker's prompt: identity, feelings, who it talks with and how it feels about them, memories,
-    /// then the conversation so far from its point of view.
-    async fn turn(&self, mut d: Dialogue, speaker: usize, mut msg: TakeTurn) -> Result<TurnReport, AppError> {
+    /// Every participant's snapshot, in participant order.
+    async fn snapshots(&self) -> Result<Vec<Snapshot>, AppError> {
+        let mut all = Vec::with_capacity(self.personas.len());
+        for p in &self.personas {
+            all.push(p.send(GetSnapshot).await?);
+        }
+        Ok(all)
+    }
+
+    /// The index of the next speaker: addressed by name, else the most eager given its relationship with the
+    /// last speaker.
+    async fn choose(&self, d: &Dialogue, snapshots: &[Snapshot]) -> Result<usize, AppError> {
+        let last = d.turns.last();
+        let mut candidates = Vec::with_capacity(snapshots.len());
+        for s in snapshots {
+            let id = s.persona.id;
+            let bond = match last.filter(|t| t.speaker_id != id) {
+                Some(t) => self
+                    .deps
+                    .store
+                    .relationships()
+                    .get(t.speaker_id, id)
+                    .await?
+                    .map_or(0.0, |r| r.strength()),
+                None => 0.0,
+            };
+            candidates.push(Candidate {
+                id,
+                name: s.persona.name.clone(),
+                last_score: d.last_score_of(id),
+                bond,
+            });
+        }
+        let next = chatroom::next_speaker(last.map(|t| (t.speaker_id, t.content.as_str())), &candidates);
+        Ok(next.and_then(|id| Stage::index(d, id)).unwrap_or(0))
+    }
+
+    /// The speaker's prompt: identity, feelings, who it talks with (the last speaker, or whom it opens to) and how
+    /// it feels about them, who else is in the room, memories, then the conversation so far from its point of
+    /// view (in a room, each line with its speaker's name).
+    async fn turn(&self, mut d: Dialogue, speaker: Option<usize>, mut msg: TakeTurn) -> Result<TurnReport, AppError> {
         let started = Instant::now();
-        let listener = 1 - speaker;
-        let me: Snapshot = self.personas[speaker].send(GetSnapshot).await?;
-        let them: Snapshot = self.personas[listener].send(GetSnapshot).await?;
-        let relationship = self.relationship(&d).await?;
+        let snapshots = self.snapshots().await?;
+        let speaker = match speaker {
+            Some(i) => i,
+            None => self.choose(&d, &snapshots).await?,
+        };
+        let listener = d
+            .turns
+            .last()
+            .and_then(|t| Stage::index(&d, t.speaker_id))
+            .filter(|i| *i != speaker)
+            .unwrap_or((speaker + 1) % snapshots.len());
+        let (me, them) = (&snapshots[speaker], &snapshots[listener]);
+        let relationship = self
+            .deps
+            .store
+            .relationships()
+            .get(me.persona.id, them.persona.id)
+            .await?;
+        let room = snapshots.len() > 2;
+        let name_of = |id: Uuid| {
+            snapshots
+                .iter()
+                .find(|s| s.persona.id == id)
+                .map_or("Someone", |s| s.persona.name.as_str())
+        };
+        let bystanders: Vec<&str> = snapshots
+            .iter()
+            .filter(|s| s.persona.id != me.persona.id && s.persona.id != them.persona.id)
+            .map(|s| s.persona.name.as_str())
+            .collect();
         let cue = match d.turns.last() {
+            Some(t) if room => format!("{}: {}", name_of(t.speaker_id), t.content),
             Some(t) => t.content.clone(),
             None => format!(
                 "({} is here. Start a conversation with them about {}.)",
@@ -170,17 +239,27 @@ impl Stage {
             title: "Who you are talking with".into(),
             body: prompt::describe_partner(&them.persona, relationship.as_ref(), &d.topic),
         });
+        if room {
+            sections.push(PromptSection {
+                title: "Who else is here".into(),
+                body: format!(
+                    "This is a group conversation. Also here: {}. Address someone by name to ask them something.",
+                    bystanders.join(", ")
+                ),
+            });
+        }
         let window = self.deps.chat().max_context_messages;
         let earlier = &d.turns[..d.turns.len().saturating_sub(1)];
         let history: Vec<ChatMessage> = earlier[earlier.len().saturating_sub(window)..]
             .iter()
             .map(|t| {
-                let role = if t.speaker_id == me.persona.id {
-                    Role::Assistant
+                if t.speaker_id == me.persona.id {
+                    ChatMessage::new(Role::Assistant, t.content.clone())
+                } else if room {
+                    ChatMessage::new(Role::User, format!("{}: {}", name_of(t.speaker_id), t.content))
                 } else {
-                    Role::User
-                };
-                ChatMessage::new(role, t.content.clone())
+                    ChatMessage::new(Role::User, t.content.clone())
+                }
             })
             .collect();
         let messages = prompt::build(&PromptInput {
@@ -205,12 +284,14 @@ impl Stage {
             messages,
             max_tokens,
             temperature: self.deps.temperature(),
+            images: Vec::new(),
         };
         let mut chat = Chat {
             message: cue.clone(),
             token_budget: max_tokens,
             sender: None,
             room_id: None,
+            images: Vec::new(),
             sink: msg.sink.take(),
             cancel: msg.cancel.clone(),
             timeout: msg.timeout,
@@ -262,20 +343,40 @@ impl Stage {
     async fn finish(&self, d: &mut Dialogue, reason: &str) -> Result<EndReport, AppError> {
         let now = Utc::now();
         let minutes = (now - d.started_at).num_milliseconds() as f64 / 60_000.0;
-        let scores: Vec<f64> = d.turns.iter().map(|t| t.continue_score).collect();
         let relationship = if d.turns.is_empty() {
             self.relationship(d).await?
         } else {
-            let (a, b, quality) = (d.persona1_id, d.persona2_id, conversation_quality(&scores));
+            let ids = d.participants();
             let context = format!("conversation about {}", d.topic);
-            let (r, _) = self
-                .deps
-                .store
-                .relationships()
-                .record_interaction((a, b), quality, minutes.max(0.0), context, now)
-                .await?;
-            self.remember(d, &r).await?;
-            Some(r)
+            let mut updated = Vec::new();
+            for (i, a) in ids.iter().enumerate() {
+                for b in &ids[i + 1..] {
+                    let scores: Vec<f64> = d
+                        .turns
+                        .iter()
+                        .filter(|t| t.speaker_id == *a || t.speaker_id == *b)
+                        .map(|t| t.continue_score)
+                        .collect();
+                    if scores.is_empty() {
+                        continue;
+                    }
+                    let (r, _) = self
+                        .deps
+                        .store
+                        .relationships()
+                        .record_interaction(
+                            (*a, *b),
+                            conversation_quality(&scores),
+                            minutes.max(0.0),
+                            context.clone(),
+                            now,
+                        )
+                        .await?;
+                    updated.push(r);
+                }
+            }
+            self.remember(d, &updated).await?;
+            updated.into_iter().next()
         };
         for (i, persona) in self.personas.iter().enumerate() {
             let own: Vec<f64> = d
@@ -295,41 +396,54 @@ impl Stage {
         Ok(report(d, relationship))
     }
 
-    /// One shared memory per participant: "Talked with Kira about magic…", related to the other.
-    async fn remember(&self, d: &Dialogue, relationship: &Relationship) -> Result<(), AppError> {
-        let mut snapshots = Vec::with_capacity(2);
+    /// One shared memory per participant: "Talked with Kira about magic…" (in a room, with everyone), related to
+    /// the others, quoting what the last other speaker said.
+    async fn remember(&self, d: &Dialogue, relationships: &[Relationship]) -> Result<(), AppError> {
+        let mut personas = Vec::with_capacity(self.personas.len());
         for p in &self.personas {
-            snapshots.push(p.send(GetSnapshot).await?.persona);
+            personas.push(p.send(GetSnapshot).await?.persona);
         }
         let now = Utc::now();
-        let mut memories = Vec::with_capacity(2);
-        for (i, me) in snapshots.iter().enumerate() {
-            let other = &snapshots[1 - i];
-            let said: Vec<&str> = d
-                .turns
-                .iter()
-                .filter(|t| t.speaker_id == other.id)
-                .map(|t| t.content.as_str())
+        let mut memories = Vec::with_capacity(personas.len());
+        for me in &personas {
+            let others: Vec<&Persona> = personas.iter().filter(|p| p.id != me.id).collect();
+            let last_other = d.turns.iter().rev().find(|t| t.speaker_id != me.id);
+            let quoted = last_other
+                .and_then(|t| others.iter().find(|p| p.id == t.speaker_id))
+                .or(others.first())
+                .copied();
+            let Some(quoted) = quoted else { continue };
+            let gist: String = last_other
+                .map_or("", |t| t.content.as_str())
+                .chars()
+                .take(200)
                 .collect();
-            let gist: String = said.last().copied().unwrap_or("").chars().take(200).collect();
+            let names: Vec<&str> = others.iter().map(|p| p.name.as_str()).collect();
             let text = format!(
                 "Talked with {} about {}. {} said: \"{}\"",
-                other.name,
+                chatroom::join_names(&names),
                 d.topic,
-                other.name,
+                quoted.name,
                 gist.trim()
             );
+            let strength = relationships
+                .iter()
+                .find(|r| {
+                    let pair = [r.persona1_id, r.persona2_id];
+                    pair.contains(&me.id) && pair.contains(&quoted.id)
+                })
+                .map_or(0.0, Relationship::strength);
             let score = importance::score(
                 &ImportanceInput {
                     speaker: Some(me),
-                    listener: Some(other),
-                    relationship_strength: relationship.strength(),
+                    listener: Some(quoted),
+                    relationship_strength: strength,
                     ..ImportanceInput::new(&text)
                 },
                 &ImportanceWeights::default(),
             );
             let mut m = Memory::new(me.id, text, MEMORY_TYPE_CONVERSATION, score.total, now);
-            m.related_personas = vec![other.id];
+            m.related_personas = others.iter().map(|p| p.id).collect();
             m.visibility = Visibility::Shared;
             m.metadata = serde_json::json!({ "conversation_id": d.id, "topic": d.topic, "turns": d.turns.len() });
             memories.push(m);
@@ -344,10 +458,7 @@ fn end_reason(d: &Dialogue) -> Option<&'static str> {
     if d.tokens_used >= d.token_budget {
         return Some(END_BUDGET);
     }
-    match (d.last_score_of(d.persona1_id), d.last_score_of(d.persona2_id)) {
-        (Some(a), Some(b)) if both_want_to_end(a, b) => Some(END_NATURAL),
-        _ => None,
-    }
+    d.all_want_to_end().then_some(END_NATURAL)
 }
 
 fn report(d: &Dialogue, relationship: Option<Relationship>) -> EndReport {
@@ -379,14 +490,9 @@ impl Handler<TakeTurn> for DialogueSession {
         let ready = if !d.active() {
             Err(AppError::Conflict(format!("Conversation {} has ended", d.id)))
         } else {
-            let next = d
-                .turns
-                .last()
-                .and_then(|t| Stage::index(&d, t.speaker_id))
-                .map_or(0, |i| 1 - i);
             match msg.speaker {
-                None => Ok(next),
-                Some(s) => Stage::index(&d, s).ok_or_else(|| {
+                None => Ok(None),
+                Some(s) => Stage::index(&d, s).map(Some).ok_or_else(|| {
                     AppError::invalid(
                         "speaker_id",
                         "speaker_id must be one of the conversation's participants",

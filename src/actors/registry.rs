@@ -197,7 +197,7 @@ pub struct DialogueFor {
     /// The stored conversation.
     pub dialogue: Dialogue,
     /// Its participants, in order.
-    pub personas: [Persona; 2],
+    pub personas: Vec<Persona>,
 }
 
 impl Handler<DialogueFor> for Registry {
@@ -206,10 +206,7 @@ impl Handler<DialogueFor> for Registry {
         if let Some(addr) = self.dialogues.get(&msg.dialogue.id).filter(|a| a.connected()) {
             return MessageResult(addr.clone());
         }
-        let actors = [
-            self.persona_actor(&msg.personas[0]),
-            self.persona_actor(&msg.personas[1]),
-        ];
+        let actors = msg.personas.iter().map(|p| self.persona_actor(p)).collect();
         let id = msg.dialogue.id;
         let addr = DialogueSession::new(msg.dialogue, self.deps.clone(), self.memory.clone(), actors).start();
         self.dialogues.insert(id, addr.clone());

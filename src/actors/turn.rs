@@ -13,6 +13,7 @@ use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor, Snapshot};
 use super::threading::{Placed, Placement};
 use crate::config::ChatSettings;
 use crate::domain::chat::{ChatConversation, ChatMessage, Role};
+use crate::domain::image::{self, Image};
 use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
 use crate::domain::templates::PromptTemplates;
@@ -80,6 +81,8 @@ pub struct Chat {
     pub sender: Option<String>,
     /// Chat-platform room.
     pub room_id: Option<String>,
+    /// Pictures sent with the message, already stored under the data dir.
+    pub images: Vec<Image>,
     /// Where chunks go while streaming (none for a plain chat).
     pub sink: Option<ChunkSink>,
     /// Stops the turn (cancel or disconnect); the partial reply is kept.
@@ -272,6 +275,7 @@ pub struct Assembled {
 pub async fn assemble(
     input: &TurnInput,
     message: &str,
+    images: &[Image],
     token_budget: u32,
     known: Option<Snapshot>,
 ) -> Result<Assembled, AppError> {
@@ -308,6 +312,13 @@ pub async fn assemble(
         .summary
         .as_deref()
         .or(input.conversation.summary.as_deref());
+    let model = snapshot
+        .persona
+        .model
+        .clone()
+        .unwrap_or_else(|| deps.llm.default_model().to_string());
+    let sees = deps.llm.provider() != "embedded" && image::model_sees_images(&model, &deps.chat().vision_models);
+    let user_text = image::message_for_model(message, images, sees);
     let messages = prompt::build(&PromptInput {
         persona: &snapshot.persona,
         state: &snapshot.state,
@@ -315,19 +326,16 @@ pub async fn assemble(
         sections: &sections,
         summary,
         history: &placed.history,
-        user_message: message,
+        user_message: &user_text,
         thread: Some(placed.thread.label.as_str()).filter(|l| !l.is_empty()),
         templates: &deps.templates,
     });
     let request = ChatRequest {
-        model: snapshot
-            .persona
-            .model
-            .clone()
-            .unwrap_or_else(|| deps.llm.default_model().to_string()),
+        model,
         messages,
         max_tokens: token_budget,
         temperature: deps.temperature(),
+        images: if sees { images.to_vec() } else { Vec::new() },
     };
     Ok(Assembled {
         snapshot,
@@ -345,7 +353,14 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
         snapshot,
         placed,
         request,
-    } = assemble(&input, &chat.message, chat.token_budget, chat.snapshot.take()).await?;
+    } = assemble(
+        &input,
+        &chat.message,
+        &chat.images,
+        chat.token_budget,
+        chat.snapshot.take(),
+    )
+    .await?;
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
 
     let mut thread = placed.thread;
@@ -353,6 +368,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
     user.sender = chat.sender.clone();
     user.room_id = chat.room_id.clone();
     user.thread_id = Some(thread.id);
+    user.images = chat.images.iter().map(Image::file_name).collect();
     let mut reply = ChatMessage::new(Role::Assistant, streamed.text.clone());
     reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
     reply.room_id = chat.room_id.clone();

@@ -56,6 +56,8 @@ pub struct ChatMessage {
     pub thread_id: Option<Uuid>,
     /// When it was said.
     pub created_at: DateTime<Utc>,
+    /// Pictures sent with it: their file names under the data dir's `media/` (`<sha256>.<ext>`).
+    pub images: Vec<String>,
 }
 
 impl ChatMessage {
@@ -70,6 +72,7 @@ impl ChatMessage {
             partial: false,
             thread_id: None,
             created_at: Utc::now(),
+            images: Vec::new(),
         }
     }
 }

@@ -203,11 +203,6 @@ pub fn wants_to_end(score: f64) -> bool {
     score < END_BELOW
 }
 
-/// A persona-to-persona conversation ends itself when both speakers want to end.
-pub fn both_want_to_end(score_a: f64, score_b: f64) -> bool {
-    wants_to_end(score_a) && wants_to_end(score_b)
-}
-
 /// Cooldown (seconds) after a conversation that ended with `score`: half of `base_secs` when
 /// satisfying (≥ 70), double when unsatisfying (< 30), else `base_secs` (normally
 /// [`BASE_COOLDOWN_SECS`]).
@@ -464,9 +459,6 @@ mod tests {
     fn ending_threshold() {
         assert!(wants_to_end(39.99));
         assert!(!wants_to_end(40.0));
-        assert!(both_want_to_end(10.0, 39.0));
-        assert!(!both_want_to_end(10.0, 40.0));
-        assert!(!both_want_to_end(45.0, 20.0));
     }
 
     #[test]

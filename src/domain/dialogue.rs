@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::continue_score::wants_to_end;
+
 /// A stored persona-to-persona conversation.
 #[derive(Debug, Clone)]
 pub struct Dialogue {
@@ -10,8 +12,10 @@ pub struct Dialogue {
     pub id: Uuid,
     /// Who started it.
     pub persona1_id: Uuid,
-    /// The other participant.
+    /// The second participant.
     pub persona2_id: Uuid,
+    /// Participants after the first two (a chatroom); empty for a conversation of two.
+    pub others: Vec<Uuid>,
     /// What it is about.
     pub topic: String,
     /// Tokens the whole conversation may use.
@@ -34,9 +38,19 @@ impl Dialogue {
         self.ended_at.is_none()
     }
 
-    /// The participants.
-    pub fn participants(&self) -> [Uuid; 2] {
-        [self.persona1_id, self.persona2_id]
+    /// The participants, in order.
+    pub fn participants(&self) -> Vec<Uuid> {
+        let mut all = vec![self.persona1_id, self.persona2_id];
+        all.extend(&self.others);
+        all
+    }
+
+    /// True when every participant has spoken and the latest turn of each wants to end (under 40): the
+    /// conversation ends itself.
+    pub fn all_want_to_end(&self) -> bool {
+        self.participants()
+            .iter()
+            .all(|p| self.last_score_of(*p).is_some_and(wants_to_end))
     }
 
     /// The continue score of `persona`'s latest turn, if it spoke yet.
@@ -62,4 +76,46 @@ pub struct DialogueTurn {
     pub tokens_used: i64,
     /// When.
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(speaker: Uuid, score: f64) -> DialogueTurn {
+        DialogueTurn {
+            speaker_id: speaker,
+            content: "…".into(),
+            continue_score: score,
+            tokens_used: 1,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn it_ends_itself_when_everyone_wants_to() {
+        let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut d = Dialogue {
+            id: Uuid::new_v4(),
+            persona1_id: a,
+            persona2_id: b,
+            others: vec![c],
+            topic: "music".into(),
+            token_budget: 100,
+            tokens_used: 0,
+            started_at: Utc::now(),
+            ended_at: None,
+            end_reason: None,
+            turns: vec![turn(a, 10.0), turn(b, 39.0)],
+        };
+        assert_eq!(d.participants(), vec![a, b, c]);
+        assert!(!d.all_want_to_end(), "c has not spoken");
+        d.turns.push(turn(c, 45.0));
+        assert!(!d.all_want_to_end());
+        d.turns.push(turn(c, 20.0));
+        assert!(d.all_want_to_end());
+        d.others.clear();
+        d.turns.push(turn(b, 40.0));
+        assert!(!d.all_want_to_end(), "b's latest turn wants to go on");
+    }
 }

@@ -5,6 +5,7 @@
 pub mod auto;
 mod client;
 pub mod embedded;
+mod images;
 mod lines;
 pub mod ollama;
 pub mod openai;
@@ -28,6 +29,8 @@ pub struct ChatRequest {
     pub max_tokens: u32,
     /// Sampling temperature.
     pub temperature: f32,
+    /// Pictures for the last user message (only for models that can see them).
+    pub images: Vec<crate::domain::image::Image>,
 }
 
 /// One item of a streamed reply.

@@ -90,7 +90,7 @@ impl LlmBackend for Ollama {
             let url = format!("{}/api/chat", endpoint.url);
             let body = json!({
                 "model": request.model,
-                "messages": request.messages,
+                "messages": super::images::ollama_messages(&request),
                 "stream": true,
                 "options": { "num_predict": request.max_tokens, "temperature": request.temperature },
             });

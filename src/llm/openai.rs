@@ -116,7 +116,7 @@ impl LlmBackend for OpenAi {
         async move {
             let body = json!({
                 "model": request.model,
-                "messages": request.messages,
+                "messages": super::images::openai_messages(&request),
                 "stream": true,
                 "max_tokens": request.max_tokens,
                 "temperature": request.temperature,

@@ -12,14 +12,18 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::{RpcError, INTERNAL_ERROR};
+use super::images;
+use super::live::{self, Changed};
 use super::params::{non_empty, target_snapshot};
 use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};
 use crate::actors::conversation::ConversationKey;
-use crate::actors::persona::Snapshot;
+use crate::actors::persona::{now_secs, Snapshot};
 use crate::actors::turn::{Chat, ChatOutcome, ChunkSink, TurnEnd};
+use crate::domain::image::Image;
 use crate::domain::persona::Persona;
 use crate::error::AppError;
+use crate::presence::events::Change;
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -68,6 +72,9 @@ pub struct ChatParams {
     /// The chat-platform room.
     #[serde(default)]
     pub room_id: Option<String>,
+    /// Pictures sent with the message: base64 or `data:` URLs of PNG, JPEG, WebP or GIF images.
+    #[serde(default)]
+    pub images: Vec<String>,
 }
 
 impl Params for ChatParams {
@@ -127,7 +134,20 @@ async fn converse(ctx: &Ctx, persona: &Persona, channel: String, chat: Chat) -> 
         persona: persona.id,
         channel,
     };
-    ctx.app.conversation(key, persona).await?.send(chat).await?
+    let outcome = ctx.app.conversation(key, persona).await?.send(chat).await??;
+    let mut changes = vec![Change::EmotionalState, Change::Energy];
+    if !outcome.persona_state.is_available(now_secs()) {
+        changes.push(Change::Availability);
+    }
+    live::publish(
+        ctx,
+        Changed {
+            personas: vec![persona.id],
+            changes,
+            detail: json!({ "chat": { "conversation_id": outcome.conversation_id } }),
+        },
+    );
+    Ok(outcome)
 }
 
 /// A chat request checked and ready: the message, its token budget and the persona that answers.
@@ -138,12 +158,14 @@ struct PreparedChat {
     snapshot: Option<Snapshot>,
     sender: Option<String>,
     room_id: Option<String>,
+    images: Vec<Image>,
 }
 
 async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
     check_length(ctx, "message", &p.message)?;
     let token_budget = budget(ctx, p.token_budget)?;
     let (persona, snapshot) = target_snapshot(ctx, p.persona_id.as_deref()).await?;
+    let images = images::accept(ctx, &p.images).await?;
     Ok(PreparedChat {
         message: p.message,
         token_budget,
@@ -151,6 +173,7 @@ async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
         snapshot,
         sender: p.sender,
         room_id: p.room_id,
+        images,
     })
 }
 
@@ -168,6 +191,7 @@ async fn run(
         token_budget: chat.token_budget,
         sender: chat.sender,
         room_id: chat.room_id,
+        images: chat.images,
         sink,
         cancel,
         timeout: timeout(ctx),
@@ -380,6 +404,9 @@ pub struct SendMessageParams {
     /// Extra context from the bridge (kept for compatibility; not sent to the model).
     #[serde(default)]
     pub context: Option<Map<String, Value>>,
+    /// Pictures sent with the message: base64 or `data:` URLs of PNG, JPEG, WebP or GIF images.
+    #[serde(default)]
+    pub images: Vec<String>,
 }
 impl Params for SendMessageParams {
     fn validate(&self) -> Result<(), AppError> {
@@ -390,12 +417,14 @@ impl Params for SendMessageParams {
 async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, AppError> {
     check_length(&ctx, "content", &p.content)?;
     let (persona, snapshot) = target_snapshot(&ctx, p.persona_id.as_deref()).await?;
+    let images = images::accept(&ctx, &p.images).await?;
     let channel = bridge_channel(&p.sender, &p.room_id);
     let turn = Chat {
         message: p.content,
         token_budget: ctx.app.settings.current().chat.default_token_budget,
         sender: p.sender,
         room_id: p.room_id,
+        images,
         sink: None,
         cancel: ctx.conn.closed.child_token(),
         timeout: timeout(&ctx),

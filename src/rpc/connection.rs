@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::presence::events::{Change, Subscription};
+
 /// Where a connection's outgoing frames go (the WebSocket actor, stdout, an SSE stream…).
 pub trait Outbox: Send + Sync {
     /// Queues one text frame; frames are delivered in the order they were queued.
@@ -34,6 +36,8 @@ pub struct Connection {
     outbox: Arc<dyn Outbox>,
     /// Receives `visual.update` broadcasts.
     pub visual_subscribed: AtomicBool,
+    /// What `state.changed` notifications the client asked for (`state.subscribe`); none until it asks.
+    state_subscription: Mutex<Option<Subscription>>,
 }
 
 impl Connection {
@@ -47,6 +51,7 @@ impl Connection {
             closed: CancellationToken::new(),
             outbox,
             visual_subscribed: AtomicBool::new(false),
+            state_subscription: Mutex::new(None),
         }
     }
 
@@ -81,6 +86,23 @@ impl Connection {
     /// Sets (or clears) the current persona.
     pub fn set_current_persona(&self, persona: Option<Uuid>) {
         *lock(&self.current_persona) = persona;
+    }
+
+    /// Subscribes to `state.changed` notifications (replacing an earlier subscription), or unsubscribes.
+    pub fn set_state_subscription(&self, subscription: Option<Subscription>) {
+        *lock(&self.state_subscription) = subscription;
+    }
+
+    /// True when the client subscribed to changes of this kind about one of these personas.
+    pub fn wants_state(&self, personas: &[Uuid], changes: &[Change]) -> bool {
+        lock(&self.state_subscription)
+            .as_ref()
+            .is_some_and(|s| s.wants(personas, changes))
+    }
+
+    /// True when the client subscribed to any state changes.
+    pub fn state_subscribed(&self) -> bool {
+        lock(&self.state_subscription).is_some()
     }
 
     /// Registers a running stream; the token is cancelled by `persona.chat_cancel` or disconnect.

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::notification;
+use super::live::{self, Changed};
 use super::params::non_empty;
 use super::results::conversation::{DialogueList, DialogueStatus, Ended, FinalStats, Started, TurnTaken};
 use super::router::{Params, Router};
@@ -17,14 +18,18 @@ use crate::actors::dialogue::{DialogueSession, EndDialogue, TakeTurn};
 use crate::actors::persona::CheckConverse;
 use crate::actors::registry::DialogueFor;
 use crate::actors::turn::ChunkSink;
-use crate::domain::continue_score::both_want_to_end;
 use crate::domain::dialogue::Dialogue;
 use crate::domain::persona::Persona;
 use crate::error::AppError;
+use crate::presence::events::Change;
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
-    r.method("conversation.start", "Start a conversation between two personas", start);
+    r.method(
+        "conversation.start",
+        "Start a conversation between two personas (persona1_id, persona2_id), or a chatroom of up to 8 (participants)",
+        start,
+    );
     r.method(
         "conversation.turn",
         "Let the next persona speak in a persona-to-persona conversation",
@@ -39,13 +44,22 @@ pub fn register(r: &mut Router) {
     r.method("conversation.list", "Persona-to-persona conversations", list);
 }
 
-/// `conversation.start` params.
+/// Most personas in one chatroom.
+pub const MAX_PARTICIPANTS: usize = 8;
+
+/// `conversation.start` params: two personas, or `participants` (two or more: a chatroom).
 #[derive(Deserialize, JsonSchema)]
 pub struct StartParams {
-    /// First participant (id or name); speaks first.
-    pub persona1_id: String,
-    /// Second participant (id or name).
-    pub persona2_id: String,
+    /// First participant (id or name); speaks first. Required unless `participants` is given.
+    #[serde(default)]
+    pub persona1_id: Option<String>,
+    /// Second participant (id or name). Required unless `participants` is given.
+    #[serde(default)]
+    pub persona2_id: Option<String>,
+    /// Every participant (ids or names), 2 to 8; the first speaks first. Takes the place of persona1_id and
+    /// persona2_id.
+    #[serde(default)]
+    pub participants: Option<Vec<String>>,
     /// What they talk about.
     #[serde(default = "general")]
     pub topic: String,
@@ -64,8 +78,26 @@ fn thousand() -> i64 {
 
 impl Params for StartParams {
     fn validate(&self) -> Result<(), AppError> {
-        non_empty("persona1_id", &self.persona1_id)?;
-        non_empty("persona2_id", &self.persona2_id)?;
+        match &self.participants {
+            Some(all) => {
+                if !(2..=MAX_PARTICIPANTS).contains(&all.len()) {
+                    return Err(AppError::invalid(
+                        "participants",
+                        format!(
+                            "participants must name 2 to {MAX_PARTICIPANTS} personas, got {}",
+                            all.len()
+                        ),
+                    ));
+                }
+                for p in all {
+                    non_empty("participants", p)?;
+                }
+            }
+            None => {
+                non_empty("persona1_id", self.persona1_id.as_deref().unwrap_or(""))?;
+                non_empty("persona2_id", self.persona2_id.as_deref().unwrap_or(""))?;
+            }
+        }
         non_empty("topic", &self.topic)?;
         if !(1..=1_000_000).contains(&self.token_budget) {
             return Err(AppError::invalid(
@@ -86,10 +118,10 @@ async fn load(ctx: &Ctx, id: &str) -> Result<Dialogue, AppError> {
 
 /// The live actor of an active conversation.
 async fn session(ctx: &Ctx, d: &Dialogue) -> Result<actix::Addr<DialogueSession>, AppError> {
-    let personas = [
-        ctx.app.persona_by_id(d.persona1_id).await?,
-        ctx.app.persona_by_id(d.persona2_id).await?,
-    ];
+    let mut personas = Vec::new();
+    for id in d.participants() {
+        personas.push(ctx.app.persona_by_id(id).await?);
+    }
     Ok(ctx
         .app
         .registry
@@ -103,9 +135,8 @@ async fn session(ctx: &Ctx, d: &Dialogue) -> Result<actix::Addr<DialogueSession>
 /// `conversation.status` fields of a conversation.
 /// A dialogue as `conversation.status` answers it.
 pub fn status_of(d: &Dialogue) -> DialogueStatus {
-    let (a, b) = (d.last_score_of(d.persona1_id), d.last_score_of(d.persona2_id));
     let remaining = (d.token_budget - d.tokens_used).max(0);
-    let both_done = matches!((a, b), (Some(a), Some(b)) if both_want_to_end(a, b));
+    let both_done = d.all_want_to_end();
     let end = d.ended_at.unwrap_or_else(Utc::now);
     DialogueStatus {
         id: d.id,
@@ -125,21 +156,34 @@ pub fn status_of(d: &Dialogue) -> DialogueStatus {
 }
 
 async fn start(ctx: Ctx, p: StartParams) -> Result<Started, AppError> {
-    let first = ctx.app.resolve_persona(&p.persona1_id).await?;
-    let second = ctx.app.resolve_persona(&p.persona2_id).await?;
-    if first.id == second.id {
-        return Err(AppError::invalid(
+    let (keys, field) = match p.participants {
+        Some(all) => (all, "participants"),
+        None => (
+            vec![p.persona1_id.unwrap_or_default(), p.persona2_id.unwrap_or_default()],
             "persona2_id",
-            "persona2_id must name a different persona than persona1_id",
-        ));
+        ),
+    };
+    let mut personas: Vec<Persona> = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let persona = ctx.app.resolve_persona(key).await?;
+        if personas.iter().any(|p| p.id == persona.id) {
+            let message = match field {
+                "participants" => format!("participants must name different personas ({} twice)", persona.name),
+                _ => "persona2_id must name a different persona than persona1_id".to_string(),
+            };
+            return Err(AppError::invalid(field, message));
+        }
+        personas.push(persona);
     }
-    for persona in [&first, &second] {
+    for persona in &personas {
         ctx.app.ask_persona(persona, CheckConverse).await??;
     }
+    let ids: Vec<Uuid> = personas.iter().map(|p| p.id).collect();
     let dialogue = Dialogue {
         id: Uuid::new_v4(),
-        persona1_id: first.id,
-        persona2_id: second.id,
+        persona1_id: ids[0],
+        persona2_id: ids[1],
+        others: ids[2..].to_vec(),
         topic: p.topic.trim().to_string(),
         token_budget: p.token_budget,
         tokens_used: 0,
@@ -150,10 +194,18 @@ async fn start(ctx: Ctx, p: StartParams) -> Result<Started, AppError> {
     };
     ctx.app.store.dialogues().insert(dialogue.clone()).await?;
     session(&ctx, &dialogue).await?;
+    live::publish(
+        &ctx,
+        Changed {
+            personas: ids.clone(),
+            changes: vec![Change::Conversation],
+            detail: json!({ "conversation": { "conversation_id": dialogue.id, "topic": dialogue.topic, "active": true } }),
+        },
+    );
     Ok(Started {
         conversation_id: dialogue.id,
-        participants: [first.id, second.id],
-        participant_names: [first.name, second.name],
+        participants: ids,
+        participant_names: personas.into_iter().map(|p| p.name).collect(),
         topic: dialogue.topic,
         token_budget: dialogue.token_budget,
         started: true,
@@ -214,6 +266,27 @@ async fn turn(ctx: Ctx, p: TurnParams) -> Result<TurnTaken, AppError> {
         })
         .await??;
     let speaker_name = ctx.app.persona_by_id(report.turn.speaker_id).await?.name;
+    let mut changes = vec![Change::TurnCompleted, Change::Energy, Change::EmotionalState];
+    if report.ended.is_some() {
+        changes.extend([Change::Conversation, Change::Relationship, Change::Availability]);
+    }
+    live::publish(
+        &ctx,
+        Changed {
+            personas: report.dialogue.participants().to_vec(),
+            changes,
+            detail: json!({ "turn": {
+                "conversation_id": d.id,
+                "speaker_id": report.turn.speaker_id,
+                "speaker_name": speaker_name,
+                "content": report.turn.content,
+                "continue_score": report.turn.continue_score,
+                "turn_number": report.dialogue.turns.len(),
+                "ended": report.ended.is_some(),
+                "end_reason": report.ended.as_ref().map(|e| e.reason.clone()),
+            } }),
+        },
+    );
     Ok(TurnTaken {
         conversation_id: d.id,
         speaker_id: report.turn.speaker_id,
@@ -252,6 +325,16 @@ async fn end(ctx: Ctx, p: EndParams) -> Result<Ended, AppError> {
     let d = load(&ctx, &p.conversation_id).await?;
     let addr = session(&ctx, &d).await?;
     let report = addr.send(EndDialogue(p.reason.clone())).await??;
+    if d.active() {
+        live::publish(
+            &ctx,
+            Changed {
+                personas: d.participants().to_vec(),
+                changes: vec![Change::Conversation, Change::Relationship, Change::Availability],
+                detail: json!({ "conversation": { "conversation_id": d.id, "active": false, "reason": report.reason } }),
+            },
+        );
+    }
     Ok(Ended {
         conversation_id: d.id,
         ended: true,

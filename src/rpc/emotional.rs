@@ -8,12 +8,14 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::context::Ctx;
+use super::live::{self, Changed};
 use super::params::{target_persona, MaybePersona};
 use super::results::persona::{Emotions, EmotionsUpdated};
 use super::router::{Params, Router};
 use crate::actors::persona::{GetEmotions, UpdateEmotions};
 use crate::domain::emotion::{EmotionalUpdate, UnknownField};
 use crate::error::AppError;
+use crate::presence::events::Change;
 
 /// Registers the namespace.
 pub fn register(r: &mut Router) {
@@ -93,6 +95,14 @@ async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Emotions, AppError> {
 async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<EmotionsUpdated, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
     let state = ctx.app.ask_persona(&persona, UpdateEmotions(p.into_update())).await??;
+    live::publish(
+        &ctx,
+        Changed {
+            personas: vec![persona.id],
+            changes: vec![Change::EmotionalState],
+            detail: serde_json::json!({ "source": "emotional.update_state" }),
+        },
+    );
     Ok(EmotionsUpdated {
         success: true,
         message: "Emotional state updated successfully",

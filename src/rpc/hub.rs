@@ -45,6 +45,11 @@ impl Hub {
         self.going_away.clone()
     }
 
+    /// How many connections `filter` accepts.
+    pub fn count_where(&self, filter: impl Fn(&Connection) -> bool) -> usize {
+        self.lock().values().filter(|c| filter(c)).count()
+    }
+
     /// Sends a frame to every connection `filter` accepts; answers how many got it.
     pub fn broadcast(&self, frame: &str, filter: impl Fn(&Connection) -> bool) -> usize {
         let targets: Vec<Arc<Connection>> = self.lock().values().filter(|c| filter(c)).cloned().collect();

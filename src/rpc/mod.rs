@@ -12,6 +12,8 @@ pub mod docs;
 pub mod emotional;
 pub mod framing;
 pub mod hub;
+pub mod images;
+pub mod live;
 pub mod memory;
 pub mod params;
 pub mod persona;
@@ -21,6 +23,7 @@ pub mod router;
 pub mod state;
 pub mod system;
 pub mod threads;
+pub mod visual;
 
 /// The full method table.
 pub fn router() -> router::Router {
@@ -29,6 +32,7 @@ pub fn router() -> router::Router {
     card::register(&mut r);
     chat::register(&mut r);
     system::register(&mut r);
+    visual::register(&mut r);
     config::register(&mut r);
     memory::register(&mut r);
     conversation::register(&mut r);
@@ -37,6 +41,7 @@ pub fn router() -> router::Router {
     emotional::register(&mut r);
     bot::register(&mut r);
     state::register(&mut r);
+    live::register(&mut r);
     r
 }
 

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::json;
 use uuid::Uuid;
 
 use super::context::Ctx;
+use super::live::{self, Changed};
 use super::params::{non_empty, target_persona, MaybePersona, NoParams};
 use super::results::relationship::{
     LegacyRelationship, RelationshipFound, RelationshipList, RelationshipRow, RelationshipStatsResult,
@@ -20,6 +22,7 @@ use crate::domain::compatibility::{self, CompatibilityReport, Party};
 use crate::domain::persona::Persona;
 use crate::domain::relationship::Relationship;
 use crate::error::AppError;
+use crate::presence::events::Change;
 
 /// Registers the namespace (and the legacy `persona.relationship`).
 pub fn register(r: &mut Router) {
@@ -221,7 +224,16 @@ async fn update(ctx: Ctx, p: UpdateParams) -> Result<RelationshipUpdated, AppErr
         .relationships()
         .record_interaction((first.id, second.id), quality, minutes, context, Utc::now())
         .await?;
-    Ok(RelationshipUpdated::of(&r, outcome))
+    let updated = RelationshipUpdated::of(&r, outcome);
+    live::publish(
+        &ctx,
+        Changed {
+            personas: vec![first.id, second.id],
+            changes: vec![Change::Relationship],
+            detail: json!({ "relationship": updated.updated_relationship }),
+        },
+    );
+    Ok(updated)
 }
 
 async fn stats(ctx: Ctx, _: NoParams) -> Result<RelationshipStatsResult, AppError> {

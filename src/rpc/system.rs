@@ -1,17 +1,13 @@
-//! `system.status`, `system.models`, and `visual.update` / `visual.subscribe` (broadcasts to subscribers).
+//! `system.status` and `system.models`.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 
 use super::context::Ctx;
-use super::framing::notification;
 use super::params::NoParams;
-use super::results::system::{Models, Subscribed, SystemStatus, VisualUpdated};
-use super::router::{Params, Router};
+use super::results::system::{Models, SystemStatus};
+use super::router::Router;
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::actors::registry::ActiveConversations;
 use crate::error::AppError;
@@ -24,16 +20,6 @@ pub fn register(r: &mut Router) {
         status,
     );
     r.method("system.models", "Models offered by the LLM backend", models);
-    r.method(
-        "visual.update",
-        "Broadcast a visual update to subscribed clients",
-        visual_update,
-    );
-    r.method(
-        "visual.subscribe",
-        "Receive (or stop receiving) visual.update broadcasts",
-        visual_subscribe,
-    );
 }
 
 /// How long `system.status` waits for the LLM backend before calling it unavailable.
@@ -90,61 +76,5 @@ async fn models(ctx: Ctx, _: NoParams) -> Result<Models, AppError> {
         current_model: llm.default_model().to_string(),
         provider: llm.provider().to_string(),
         hint: llm.fallback_hint(),
-    })
-}
-
-/// `visual.update` params.
-#[derive(Deserialize, JsonSchema)]
-pub struct VisualUpdateParams {
-    /// Kind of update.
-    #[serde(default = "general", rename = "type")]
-    pub update_type: String,
-    /// Payload for the clients.
-    #[serde(default)]
-    pub data: Map<String, Value>,
-}
-impl Params for VisualUpdateParams {}
-
-fn general() -> String {
-    "general".into()
-}
-
-async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated, AppError> {
-    let timestamp = Utc::now();
-    let frame = notification(
-        "visual.update",
-        json!({ "update_type": p.update_type, "data": p.data, "timestamp": timestamp, "source_session": ctx.conn.session_id() }),
-    )
-    .to_string();
-    let recipients = ctx.hub.broadcast(&frame, |c| {
-        c.id != ctx.conn.id && c.visual_subscribed.load(std::sync::atomic::Ordering::Relaxed)
-    });
-    Ok(VisualUpdated {
-        visual_updated: true,
-        update_type: p.update_type,
-        timestamp,
-        recipients,
-    })
-}
-
-/// `visual.subscribe` params.
-#[derive(Deserialize, JsonSchema)]
-pub struct SubscribeParams {
-    /// False to unsubscribe.
-    #[serde(default = "yes")]
-    pub subscribe: bool,
-}
-impl Params for SubscribeParams {}
-
-fn yes() -> bool {
-    true
-}
-
-async fn visual_subscribe(ctx: Ctx, p: SubscribeParams) -> Result<Subscribed, AppError> {
-    ctx.conn
-        .visual_subscribed
-        .store(p.subscribe, std::sync::atomic::Ordering::Relaxed);
-    Ok(Subscribed {
-        subscribed: p.subscribe,
     })
 }

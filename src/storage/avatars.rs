@@ -6,18 +6,14 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::StorageError;
+use crate::domain::image::ImageFormat;
 
-/// The image type the bytes start with: (extension, MIME type). Names and declared types are not trusted.
+/// The image type the bytes start with: (extension, MIME type). Names and declared types are not trusted; GIF is
+/// not an avatar format.
 pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(("png", "image/png"))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(("jpg", "image/jpeg"))
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some(("webp", "image/webp"))
-    } else {
-        None
-    }
+    ImageFormat::sniff(bytes)
+        .filter(|f| *f != ImageFormat::Gif)
+        .map(|f| (f.extension(), f.mime()))
 }
 
 /// The stored file name (`<sha256>.<ext>`) an avatar URL points at; `None` for anything else.
@@ -43,23 +39,7 @@ pub fn dir(data_dir: &Path) -> PathBuf {
 pub async fn save(data_dir: &Path, bytes: Vec<u8>, ext: &'static str) -> Result<String, StorageError> {
     let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
     let name = format!("{hash}.{ext}");
-    let path = dir(data_dir).join(&name);
-    let write = move || -> std::io::Result<()> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if !path.exists() {
-            let tmp = path.with_extension("part");
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-        }
-        Ok(())
-    };
-    tokio::task::spawn_blocking(write)
-        .await
-        .map_err(|e| StorageError::Task(e.to_string()))?
-        .map_err(|e| StorageError::Query(format!("writing avatar {name}: {e}")))?;
+    super::media::write_once(dir(data_dir), name.clone(), bytes).await?;
     Ok(name)
 }
 

@@ -10,9 +10,11 @@ mod bots;
 mod conversations;
 pub mod copy;
 mod dialogues;
+pub mod media;
 mod memories;
 mod personas;
 mod relationships;
+mod scenes;
 pub mod snapshot;
 mod sqlite;
 mod states;
@@ -28,6 +30,7 @@ pub use dialogues::Dialogues;
 pub use memories::{Memories, SearchRows};
 pub use personas::Personas;
 pub use relationships::Relationships;
+pub use scenes::Scenes;
 pub use snapshot::Snapshots;
 pub use states::{LoadedStates, States};
 pub use threads::Threads;
@@ -147,6 +150,11 @@ impl Store {
     /// Memories, their embeddings and pruning runs.
     pub fn memories(&self) -> Memories<'_> {
         Memories::new(&self.db)
+    }
+
+    /// Scenes personas see (visual context).
+    pub fn scenes(&self) -> Scenes<'_> {
+        Scenes::new(&self.db)
     }
 
     /// Matrix bots of personas.

@@ -6,7 +6,7 @@ use super::sqlite::{snapshot, Db};
 use super::StorageError;
 
 /// Every table of a snapshot, parents before children: the order of export and import.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "personas",
     "interaction_states",
     "emotional_states",
@@ -20,6 +20,7 @@ pub const TABLES: [&str; 13] = [
     "dialogues",
     "dialogue_turns",
     "bots",
+    "scenes",
 ];
 
 /// Receives exported rows, table by table in [`TABLES`] order.

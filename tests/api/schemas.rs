@@ -122,6 +122,13 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
     );
     call!("visual_subscribe", json!({}));
     call!("visual_update", json!({ "type": "scene", "data": { "x": 1 } }));
+    call!(
+        "visual_update",
+        json!({ "type": "scene", "data": { "description": "A hall of mirrors", "persona_id": "Aria" } })
+    );
+    call!("visual_get", json!({ "persona_id": "Aria" }));
+    call!("visual_get", json!({}));
+    call!("state_subscribe", json!({ "events": ["energy"] }));
 
     let stored = call!(
         "memory_store",

@@ -240,6 +240,26 @@ impl FakeLlm {
         lock(&self.shared.requests).clone()
     }
 
+    /// The pictures of every chat request received, in arrival order, as base64: Ollama's `images` of a message
+    /// and OpenAI's `image_url` parts (their `data:` URL prefix removed).
+    pub fn images(&self) -> Vec<String> {
+        self.requests().iter().flat_map(request_images).collect()
+    }
+
+    /// The system prompt of every chat request received, in arrival order (empty when a request had none).
+    pub fn system_prompts(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| {
+                r["messages"]
+                    .as_array()
+                    .and_then(|ms| ms.iter().find(|m| m["role"] == "system"))
+                    .map(|m| content_text(&m["content"]))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// The timing of the streamed reply to the last request whose last user message was `user_message`.
     pub fn stream_timing(&self, user_message: &str) -> Option<StreamTiming> {
         lock(&self.shared.timings).get(user_message).cloned()
@@ -351,6 +371,22 @@ fn content_text(content: &Value) -> String {
             .join(" "),
         _ => String::new(),
     }
+}
+
+/// The pictures of one chat request body, as base64.
+fn request_images(body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in body["messages"].as_array().into_iter().flatten() {
+        for img in m["images"].as_array().into_iter().flatten() {
+            out.extend(img.as_str().map(str::to_string));
+        }
+        for part in m["content"].as_array().into_iter().flatten() {
+            if let Some(url) = part.pointer("/image_url/url").and_then(Value::as_str) {
+                out.push(url.split_once(";base64,").map_or(url, |(_, b)| b).to_string());
+            }
+        }
+    }
+    out
 }
 
 fn last_user_message(body: &Value) -> String {

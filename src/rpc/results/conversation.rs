@@ -34,10 +34,10 @@ impl From<&EndReport> for FinalStats {
 pub struct Started {
     /// The conversation.
     pub conversation_id: Uuid,
-    /// Its two personas; the first speaks first.
-    pub participants: [Uuid; 2],
+    /// Its personas (two, or more in a chatroom); the first speaks first.
+    pub participants: Vec<Uuid>,
     /// Their names.
-    pub participant_names: [String; 2],
+    pub participant_names: Vec<String>,
     /// What they talk about.
     pub topic: String,
     /// Tokens the whole conversation may use.
@@ -93,8 +93,8 @@ pub struct DialogueStatus {
     pub id: Uuid,
     /// The same.
     pub conversation_id: Uuid,
-    /// Its two personas.
-    pub participants: [Uuid; 2],
+    /// Its personas (two, or more in a chatroom).
+    pub participants: Vec<Uuid>,
     /// What they talk about.
     pub topic: String,
     /// Turns taken.

@@ -5,6 +5,7 @@ pub mod bot;
 pub mod chat;
 pub mod config;
 pub mod conversation;
+pub mod live;
 pub mod memory;
 pub mod persona;
 pub mod relationship;

@@ -68,6 +68,9 @@ pub struct VisualUpdated {
     pub timestamp: DateTime<Utc>,
     /// Connections it was sent to.
     pub recipients: usize,
+    /// The scene it set (type "scene" only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scene: Option<crate::domain::scene::Scene>,
 }
 
 /// `visual.subscribe`.

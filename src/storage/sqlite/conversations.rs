@@ -45,6 +45,7 @@ pub(super) struct MessageRow {
     partial: bool,
     created_at: String,
     thread_id: Option<String>,
+    images: String,
 }
 
 impl MessageRow {
@@ -58,6 +59,8 @@ impl MessageRow {
             partial: self.partial,
             thread_id: self.thread_id.as_deref().map(parse_uuid).transpose()?,
             created_at: from_text(&self.created_at)?,
+            images: serde_json::from_str(&self.images)
+                .map_err(|e| StorageError::Corrupt(format!("message images {:?}: {e}", self.images)))?,
         })
     }
 }
@@ -152,6 +155,7 @@ pub fn append(
                     cm::partial.eq(m.partial),
                     cm::created_at.eq(to_text(m.created_at)),
                     cm::thread_id.eq(m.thread_id.map(|t| t.to_string())),
+                    cm::images.eq(serde_json::to_string(&m.images).unwrap_or_else(|_| "[]".into())),
                 ))
                 .returning(cm::seq)
                 .get_result(conn)?;

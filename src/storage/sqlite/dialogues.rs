@@ -19,6 +19,7 @@ type DialogueRow = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
 type TurnRow = (String, String, f64, i64, String);
 
@@ -48,8 +49,11 @@ fn turns_of(conn: &mut AnyConn, id: &str) -> Result<Vec<DialogueTurn>, StorageEr
 }
 
 fn into_domain(conn: &mut AnyConn, row: DialogueRow) -> Result<Dialogue, StorageError> {
-    let (id, p1, p2, topic, budget, used, started, ended, reason) = row;
+    let (id, p1, p2, topic, budget, used, started, ended, reason, more) = row;
+    let others: Vec<String> =
+        serde_json::from_str(&more).map_err(|e| StorageError::Corrupt(format!("more_participants {more:?}: {e}")))?;
     Ok(Dialogue {
+        others: others.iter().map(|p| parse_uuid(p)).collect::<Result<_, _>>()?,
         turns: turns_of(conn, &id)?,
         id: parse_uuid(&id)?,
         persona1_id: parse_uuid(&p1)?,
@@ -63,6 +67,11 @@ fn into_domain(conn: &mut AnyConn, row: DialogueRow) -> Result<Dialogue, Storage
     })
 }
 
+/// Ids as a JSON list of strings.
+fn json_ids(ids: &[Uuid]) -> String {
+    serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+}
+
 /// Stores a new conversation.
 pub fn insert(conn: &mut AnyConn, dl: &Dialogue) -> Result<(), StorageError> {
     diesel::insert_into(d::table)
@@ -74,6 +83,7 @@ pub fn insert(conn: &mut AnyConn, dl: &Dialogue) -> Result<(), StorageError> {
             d::token_budget.eq(dl.token_budget),
             d::tokens_used.eq(dl.tokens_used),
             d::started_at.eq(to_text(dl.started_at)),
+            d::more_participants.eq(json_ids(&dl.others)),
         ))
         .execute(conn)?;
     Ok(())
@@ -94,7 +104,13 @@ pub fn list(conn: &mut AnyConn, persona: Option<Uuid>, active_only: bool) -> Res
     let mut q = d::table.select(d::all_columns).order(d::started_at.desc()).into_boxed();
     if let Some(p) = persona {
         let p = p.to_string();
-        q = q.filter(d::persona1_id.eq(p.clone()).or(d::persona2_id.eq(p)));
+        let among_others = format!("%\"{p}\"%");
+        q = q.filter(
+            d::persona1_id
+                .eq(p.clone())
+                .or(d::persona2_id.eq(p))
+                .or(d::more_participants.like(among_others)),
+        );
     }
     if active_only {
         q = q.filter(d::ended_at.is_null());
@@ -129,6 +145,17 @@ pub fn end(conn: &mut AnyConn, id: Uuid, at: DateTime<Utc>, reason: &str) -> Res
     diesel::update(d::table.filter(d::id.eq(id.to_string())))
         .set((d::ended_at.eq(to_text(at)), d::end_reason.eq(reason)))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Removes the chatrooms a persona took part in beyond the first two participants (those of the first two go
+/// with the persona by cascade); their turns go by cascade.
+pub fn delete_rooms_of(conn: &mut AnyConn, persona: Uuid) -> Result<(), StorageError> {
+    let rooms: Vec<String> = d::table
+        .filter(d::more_participants.like(format!("%\"{persona}\"%")))
+        .select(d::id)
+        .load(conn)?;
+    diesel::delete(d::table.filter(d::id.eq_any(&rooms))).execute(conn)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod emotions;
 pub mod memories;
 pub mod personas;
 pub mod relationships;
+pub mod scenes;
 pub mod schema;
 pub mod snapshot;
 pub mod states;

@@ -213,6 +213,7 @@ pub fn delete(conn: &mut AnyConn, id: Uuid) -> Result<bool, StorageError> {
     super::write_tx(conn, |conn| {
         diesel::delete(interaction_states::table.filter(interaction_states::persona_id.eq(id.to_string())))
             .execute(conn)?;
+        super::dialogues::delete_rooms_of(conn, id)?;
         let n = diesel::delete(personas::table.filter(personas::id.eq(id.to_string()))).execute(conn)?;
         Ok(n > 0)
     })

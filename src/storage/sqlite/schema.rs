@@ -59,6 +59,7 @@ diesel::table! {
         partial -> Bool,
         created_at -> Text,
         thread_id -> Nullable<Text>,
+        images -> Text,
     }
 }
 
@@ -164,6 +165,7 @@ diesel::table! {
         started_at -> Text,
         ended_at -> Nullable<Text>,
         end_reason -> Nullable<Text>,
+        more_participants -> Text,
     }
 }
 
@@ -193,6 +195,15 @@ diesel::table! {
         enabled -> Bool,
         since -> Nullable<Text>,
         created_at -> Text,
+        updated_at -> Text,
+    }
+}
+
+diesel::table! {
+    scenes (scope) {
+        scope -> Text,
+        persona_id -> Nullable<Text>,
+        description -> Text,
         updated_at -> Text,
     }
 }

@@ -117,7 +117,15 @@ table_rows!(MessageRow, chat_messages, (seq), {
     // Absent from state files written before topic threads.
     #[serde(default)]
     thread_id: Option<String>,
+    #[serde(default = "empty_list")]
+    images: String,
 });
+
+/// An empty JSON list: the `images` of a message, or the `more_participants` of a conversation, from a state file
+/// written before they existed.
+fn empty_list() -> String {
+    "[]".into()
+}
 
 table_rows!(MemoryRow, memories, (key), {
     key: i64, id: String, persona_id: String, content: String, memory_type: String, importance: f64,
@@ -136,11 +144,17 @@ table_rows!(PruneRunRow, prune_runs, (id), {
 table_rows!(DialogueRow, dialogues, (id), {
     id: String, persona1_id: String, persona2_id: String, topic: String, token_budget: i64, tokens_used: i64,
     started_at: String, ended_at: Option<String>, end_reason: Option<String>,
+    #[serde(default = "empty_list")]
+    more_participants: String,
 });
 
 table_rows!(DialogueTurnRow, dialogue_turns, (seq), {
     seq: i64, dialogue_id: String, speaker_id: String, content: String, continue_score: f64, tokens_used: i64,
     created_at: String,
+});
+
+table_rows!(SceneRow, scenes, (scope), {
+    scope: String, persona_id: Option<String>, description: String, updated_at: String,
 });
 
 // Bots without their secrets: a loaded bot needs its password or access token set again.
@@ -192,7 +206,8 @@ pub fn export(conn: &mut AnyConn, sink: &mut dyn RowSink) -> Result<(), StorageE
         PruneRunRow::export(c, sink)?;
         DialogueRow::export(c, sink)?;
         DialogueTurnRow::export(c, sink)?;
-        BotRow::export(c, sink)
+        BotRow::export(c, sink)?;
+        SceneRow::export(c, sink)
     })
 }
 
@@ -210,7 +225,7 @@ pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'s
             .load(c)?;
         // Children first: every foreign key leads to a persona.
         c.batch_execute(
-            "DELETE FROM bots; DELETE FROM dialogue_turns; DELETE FROM dialogues; DELETE FROM prune_runs; DELETE FROM memories; \
+            "DELETE FROM scenes; DELETE FROM bots; DELETE FROM dialogue_turns; DELETE FROM dialogues; DELETE FROM prune_runs; DELETE FROM memories; \
              DELETE FROM chat_messages; DELETE FROM chat_threads; DELETE FROM chat_conversations; DELETE FROM interactions; \
              DELETE FROM relationships; DELETE FROM emotional_states; DELETE FROM interaction_states; \
              DELETE FROM personas;",
@@ -229,6 +244,7 @@ pub fn import(conn: &mut AnyConn, source: &mut dyn RowSource) -> Result<Vec<(&'s
             DialogueRow::import(c, source)?,
             DialogueTurnRow::import(c, source)?,
             BotRow::import(c, source)?,
+            SceneRow::import(c, source)?,
         ];
         for (id, homeserver, user_id, password, access_token) in credentials {
             let same = bots::table

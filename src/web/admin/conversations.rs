@@ -102,6 +102,8 @@ pub struct MessageRow {
     pub partial: bool,
     /// When.
     pub created_at: DateTime<Utc>,
+    /// Pictures sent with it: file names under the data dir's `media/` (`<sha256>.<ext>`).
+    pub images: Vec<String>,
 }
 
 impl From<&ChatMessage> for MessageRow {
@@ -114,6 +116,7 @@ impl From<&ChatMessage> for MessageRow {
             room_id: m.room_id.clone(),
             partial: m.partial,
             created_at: m.created_at,
+            images: m.images.clone(),
         }
     }
 }

@@ -71,4 +71,6 @@ pub const CHAT_ONLY: &[&str] = &[
     "conversation.end",
     "visual.update",
     "visual.subscribe",
+    "visual.get",
+    "state.subscribe",
 ];
