@@ -208,6 +208,9 @@ async fn a_varied_state_survives_save_wipe_and_load() {
     let mut avatar = png_bytes();
     avatar.extend_from_slice(b"mira");
     put_avatar(&server, "Mira", avatar.clone()).await;
+    // A stored scene (visual.update) is part of the state too.
+    let scene = json!({"type": "scene", "data": {"description": "A lighthouse in fog.", "persona_id": "Mira"}});
+    c.result("visual.update", scene).await;
     let session = c.result("persona.switch", json!({"persona_id": "Mira"})).await["session_id"].clone();
     // A first round of reads stores what reading initialises (the emotional state of a persona never asked).
     reads(&mut c).await;
@@ -261,6 +264,8 @@ async fn a_varied_state_survives_save_wipe_and_load() {
 
     assert_same(&before, &reads(&mut c).await);
     assert_eq!(get_avatar(&server, "Mira").await, avatar, "the avatar image came back");
+    let seen = c.result("visual.get", json!({"persona_id": "Mira"})).await;
+    assert_eq!(seen["scene"]["description"], "A lighthouse in fog.", "the scene came back: {seen}");
     assert_eq!(ranked, searches(&mut c).await, "same top 10 for every query");
 
     // The chat history came back: the next reply sees the earlier turns.
