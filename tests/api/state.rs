@@ -265,7 +265,10 @@ async fn a_varied_state_survives_save_wipe_and_load() {
     assert_same(&before, &reads(&mut c).await);
     assert_eq!(get_avatar(&server, "Mira").await, avatar, "the avatar image came back");
     let seen = c.result("visual.get", json!({"persona_id": "Mira"})).await;
-    assert_eq!(seen["scene"]["description"], "A lighthouse in fog.", "the scene came back: {seen}");
+    assert_eq!(
+        seen["scene"]["description"], "A lighthouse in fog.",
+        "the scene came back: {seen}"
+    );
     assert_eq!(ranked, searches(&mut c).await, "same top 10 for every query");
 
     // The chat history came back: the next reply sees the earlier turns.
