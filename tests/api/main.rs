@@ -13,6 +13,7 @@ mod cli;
 mod config;
 mod crash;
 mod dialogue;
+mod instances;
 mod llm_failures;
 mod mcp;
 mod memory;

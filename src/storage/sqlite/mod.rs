@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod dialogues;
 pub mod emotions;
 pub mod memories;
+pub mod notify;
 pub mod personas;
 pub mod relationships;
 pub mod schema;
@@ -144,6 +145,8 @@ pub struct Db {
     pool: Pool<Manager>,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
     backend: Backend,
+    /// This process, as the origin of the change notifications it sends.
+    instance: uuid::Uuid,
 }
 
 impl Db {
@@ -199,12 +202,24 @@ impl Db {
             pool,
             writer: Default::default(),
             backend,
+            instance: uuid::Uuid::new_v4(),
         })
     }
 
     /// The backend this handle talks to.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This process, as the origin of the change notifications it sends.
+    pub fn instance(&self) -> uuid::Uuid {
+        self.instance
+    }
+
+    /// On PostgreSQL, the keys of memories other instances stored vectors for, as they commit them.
+    pub fn listen_vectors(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>> {
+        (self.backend == Backend::Postgres)
+            .then(|| notify::listen_vectors(self.pool.manage_connection().url.clone(), self.instance))
     }
 
     /// A connection for synchronous use (start-up and tests).
