@@ -147,6 +147,8 @@ pub struct Db {
     backend: Backend,
     /// This process, as the origin of the change notifications it sends.
     instance: uuid::Uuid,
+    /// The PostgreSQL server's URL, for the notification listener's own connection.
+    pg_url: Option<String>,
 }
 
 impl Db {
@@ -203,6 +205,7 @@ impl Db {
             writer: Default::default(),
             backend,
             instance: uuid::Uuid::new_v4(),
+            pg_url: (backend == Backend::Postgres).then(|| url.to_string()),
         })
     }
 
@@ -218,8 +221,8 @@ impl Db {
 
     /// On PostgreSQL, the keys of memories other instances stored vectors for, as they commit them.
     pub fn listen_vectors(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>> {
-        (self.backend == Backend::Postgres)
-            .then(|| notify::listen_vectors(self.pool.manage_connection().url.clone(), self.instance))
+        let url = self.pg_url.clone()?;
+        Some(notify::listen_vectors(url, self.instance))
     }
 
     /// A connection for synchronous use (start-up and tests).
