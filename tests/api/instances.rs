@@ -74,6 +74,8 @@ async fn a_persona_and_a_memory_stored_on_one_instance_are_found_on_the_other() 
         )
         .await;
     let id = stored["memory_id"].clone();
+    // A private memory is read as its persona.
+    on_b.result("persona.switch", json!({"persona_id": "Nova"})).await;
     let acknowledged = Instant::now();
     let has = |r: &Value| {
         r["memories"]
