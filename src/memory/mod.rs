@@ -37,34 +37,6 @@ use crate::metrics::Metrics;
 use crate::storage::vectors::VectorStore;
 use crate::storage::{StorageError, Store};
 
-/// Adds the vectors other instances sharing the database stored to this instance's indexes, as they are
-/// announced (each instance keeps its own usearch indexes).
-async fn index_others(
-    mut news: tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>,
-    store: Store,
-    embedder: String,
-    vectors: Arc<VectorStore>,
-) {
-    while let Some(keys) = news.recv().await {
-        let fresh = match store.memories().vectors_of(keys, embedder.clone()).await {
-            Ok(fresh) => fresh,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading another instance's vectors failed; the start-up check will add them");
-                continue;
-            }
-        };
-        let mut by_persona: std::collections::HashMap<Uuid, Vec<(u64, Vec<f32>)>> = Default::default();
-        for (persona, key, v) in fresh {
-            by_persona.entry(persona).or_default().push((key as u64, v));
-        }
-        for (persona, items) in by_persona {
-            if let Err(e) = vectors.add_batch(persona, &items) {
-                tracing::warn!(%persona, error = %e, "indexing another instance's vectors failed");
-            }
-        }
-    }
-}
-
 /// The memory layer.
 pub struct MemoryService {
     store: Store,
@@ -139,9 +111,6 @@ impl MemoryService {
                 self.settings().embed_backlog,
                 self.metrics.clone(),
             ));
-            if let Some(news) = self.store.memories().listen_vectors() {
-                tokio::spawn(index_others(news, self.store.clone(), e.name().to_string(), v.clone()));
-            }
         }
     }
 

@@ -48,8 +48,7 @@ impl<'a> Memories<'a> {
         self.db
             .write(move |c| {
                 memories::set_embeddings(c, &embedder, &vectors)?;
-                let keys: Vec<i64> = vectors.iter().map(|(k, _)| *k).collect();
-                notify::vectors_stored(c, origin, &keys)
+                notify::announce(c, origin, notify::Topic::Vectors, Uuid::nil())
             })
             .await
     }
@@ -134,21 +133,6 @@ impl<'a> Memories<'a> {
     /// The stored vectors of these keys (those that have one).
     pub async fn embeddings(&self, keys: Vec<i64>) -> Result<Vec<(i64, Vec<f32>)>, StorageError> {
         self.db.run(move |c| memories::embeddings(c, &keys)).await
-    }
-
-    /// The vectors `embedder` made of these memories, with each memory's persona: (persona, key, vector).
-    pub async fn vectors_of(
-        &self,
-        keys: Vec<i64>,
-        embedder: String,
-    ) -> Result<Vec<(Uuid, i64, Vec<f32>)>, StorageError> {
-        self.db.run(move |c| memories::vectors_of(c, &keys, &embedder)).await
-    }
-
-    /// On PostgreSQL, the keys of memories other instances (sharing the database) stored vectors for, as they
-    /// commit them; `None` on SQLite.
-    pub fn listen_vectors(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>> {
-        self.db.listen_vectors()
     }
 
     /// Memories without a vector from `embedder` (new, or made by another embedder): (key, persona, content).

@@ -28,6 +28,7 @@ pub use dialogues::Dialogues;
 pub use memories::{Memories, SearchRows};
 pub use personas::Personas;
 pub use relationships::Relationships;
+pub use sqlite::notify::{Notice, Topic};
 pub use snapshot::Snapshots;
 pub use states::{LoadedStates, States};
 pub use threads::Threads;
@@ -107,6 +108,17 @@ impl Store {
     /// True when this store is a PostgreSQL database (shared with other instances).
     pub fn is_shared(&self) -> bool {
         self.db.backend() == sqlite::Backend::Postgres
+    }
+
+    /// What other instances sharing the database announce as they commit it (PostgreSQL); `None` on SQLite,
+    /// where this process is the only one that serves clients.
+    pub fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        self.db.subscribe()
+    }
+
+    /// This process, as the origin of the changes it announces and the holder of the leases it takes.
+    pub fn instance(&self) -> uuid::Uuid {
+        self.db.instance()
     }
 
     /// True when the database answers a trivial query.

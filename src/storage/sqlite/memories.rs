@@ -328,28 +328,6 @@ pub fn embeddings(conn: &mut AnyConn, keys: &[i64]) -> Result<Vec<(i64, Vec<f32>
     Ok(out)
 }
 
-/// The vectors `embedder` made of these memories: (persona, key, vector).
-pub fn vectors_of(
-    conn: &mut AnyConn,
-    keys: &[i64],
-    embedder: &str,
-) -> Result<Vec<(Uuid, i64, Vec<f32>)>, StorageError> {
-    let mut out = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(500) {
-        let rows: Vec<(String, i64, Option<Vec<u8>>)> = m::table
-            .filter(m::key.eq_any(chunk))
-            .filter(m::embedder.eq(embedder))
-            .select((m::persona_id, m::key, m::embedding))
-            .load(conn)?;
-        for (persona, key, bytes) in rows {
-            if let Some(b) = bytes {
-                out.push((parse_uuid(&persona)?, key, decode_vector(&b)));
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Every stored vector of a persona made by `embedder` (the index is rebuilt from these).
 pub fn persona_embeddings(
     conn: &mut AnyConn,

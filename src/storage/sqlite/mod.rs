@@ -149,6 +149,8 @@ pub struct Db {
     instance: uuid::Uuid,
     /// The PostgreSQL server's URL, for the notification listener's own connection.
     pg_url: Option<String>,
+    /// The running notification listener's sender (PostgreSQL).
+    notices: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::broadcast::Sender<notify::Notice>>>>,
 }
 
 impl Db {
@@ -206,6 +208,7 @@ impl Db {
             backend,
             instance: uuid::Uuid::new_v4(),
             pg_url: (backend == Backend::Postgres).then(|| url.to_string()),
+            notices: Default::default(),
         })
     }
 
@@ -219,10 +222,17 @@ impl Db {
         self.instance
     }
 
-    /// On PostgreSQL, the keys of memories other instances stored vectors for, as they commit them.
-    pub fn listen_vectors(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Vec<i64>>> {
+    /// On PostgreSQL, what other instances announce as they commit it (the listener starts with the first
+    /// subscriber and stops when none is left); `None` on SQLite.
+    pub fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<notify::Notice>> {
         let url = self.pg_url.clone()?;
-        Some(notify::listen_vectors(url, self.instance))
+        let mut running = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = running.as_ref().filter(|tx| tx.receiver_count() > 0) {
+            return Some(tx.subscribe());
+        }
+        let (tx, rx) = notify::listen(url, self.instance);
+        *running = Some(tx);
+        Some(rx)
     }
 
     /// A connection for synchronous use (start-up and tests).
