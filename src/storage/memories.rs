@@ -48,7 +48,11 @@ impl<'a> Memories<'a> {
         self.db
             .write(move |c| {
                 memories::set_embeddings(c, &embedder, &vectors)?;
-                notify::announce(c, origin, notify::Topic::Vectors, Uuid::nil())
+                // Stored either way: the other instances find the vectors in the log at their next look.
+                if let Err(e) = notify::announce(c, origin, notify::Topic::Vectors, Uuid::nil()) {
+                    tracing::warn!(error = %e, "announcing new vectors to other instances failed");
+                }
+                Ok(())
             })
             .await
     }

@@ -10,6 +10,7 @@ mod bots;
 mod conversations;
 pub mod copy;
 mod dialogues;
+pub mod leases;
 mod memories;
 mod personas;
 mod relationships;
@@ -25,12 +26,13 @@ use std::path::Path;
 pub use bots::Bots;
 pub use conversations::{Conversations, LoadedConversation, LIVE_THREADS};
 pub use dialogues::Dialogues;
+pub use leases::Leases;
 pub use memories::{Memories, SearchRows};
 pub use personas::Personas;
 pub use relationships::Relationships;
 pub use sqlite::notify::{Notice, Topic};
 pub use snapshot::Snapshots;
-pub use states::{LoadedStates, States};
+pub use states::{LoadedStates, States, StoredStates};
 pub use threads::Threads;
 pub use vector_changes::VectorChanges;
 
@@ -129,6 +131,11 @@ impl Store {
     /// Persona cards.
     pub fn personas(&self) -> Personas<'_> {
         Personas::new(&self.db)
+    }
+
+    /// Leases of instances sharing the database.
+    pub fn leases(&self) -> Leases<'_> {
+        Leases::new(&self.db)
     }
 
     /// Interaction and emotional states of personas.

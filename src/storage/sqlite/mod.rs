@@ -6,6 +6,7 @@ pub mod bots;
 pub mod conversations;
 pub mod dialogues;
 pub mod emotions;
+pub mod leases;
 pub mod memories;
 pub mod notify;
 pub mod personas;
