@@ -176,7 +176,13 @@ impl Core {
         let memory = Arc::new(memory);
         spawn_memory_upkeep(memory.clone());
         let mode = DecayMode::parse(&settings.memory.decay_mode).unwrap_or_default();
-        let decay = DecayScheduler::new(memory.clone(), store.clone(), mode, settings.memory.decay_interval_minutes).start();
+        let decay = DecayScheduler::new(
+            memory.clone(),
+            store.clone(),
+            mode,
+            settings.memory.decay_interval_minutes,
+        )
+        .start();
         if settings.memory.decay_enabled {
             decay.do_send(StartDecay {
                 interval_minutes: None,

@@ -87,7 +87,12 @@ impl DecayScheduler {
         let ttl = (self.stats.interval_minutes.max(1) * 60 + DECAY_LEASE_SLACK_SECS) as f64;
         ctx.spawn(
             async move {
-                if store.is_shared() && !store.leases().hold(vec![DECAY_LEASE.into()], ttl).await?.contains(DECAY_LEASE)
+                if store.is_shared()
+                    && !store
+                        .leases()
+                        .hold(vec![DECAY_LEASE.into()], ttl)
+                        .await?
+                        .contains(DECAY_LEASE)
                 {
                     return Ok(None);
                 }

@@ -488,10 +488,7 @@ impl Handler<Reload> for PersonaActor {
         let (store, id) = (self.store.clone(), self.persona.id);
         let load = async move { store.states().load(id, Utc::now()).await };
         ctx.spawn(load.into_actor(self).map(move |loaded, act, _| match loaded {
-            Ok(LoadedStates {
-                interaction,
-                emotions,
-            }) => act.adopt(&StoredStates {
+            Ok(LoadedStates { interaction, emotions }) => act.adopt(&StoredStates {
                 interaction: interaction.unwrap_or((act.state.clone(), act.version)),
                 emotions,
             }),

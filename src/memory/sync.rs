@@ -50,18 +50,23 @@ impl IndexSync {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                match notices.as_mut() {
+                let closed = match notices.as_mut() {
                     Some(news) => tokio::select! {
-                        _ = tick.tick() => {}
+                        _ = tick.tick() => false,
                         heard = news.recv() => match heard {
                             Ok(n) if n.topic != Topic::Vectors => continue,
-                            Err(broadcast::error::RecvError::Closed) => notices = None,
-                            _ => {}
+                            Err(broadcast::error::RecvError::Closed) => true,
+                            // New vectors, or announcements missed: read the log now.
+                            _ => false,
                         },
                     },
                     None => {
                         tick.tick().await;
+                        false
                     }
+                };
+                if closed {
+                    notices = None;
                 }
                 if let Err(e) = sync.step().await {
                     tracing::warn!(error = %e, "following the vector change log failed; retrying");

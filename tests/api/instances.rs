@@ -184,7 +184,10 @@ async fn chats_with_one_persona_through_two_instances_all_apply_to_its_state() {
     for server in [&a, &b] {
         let mut c = server.client().await;
         let state = state_until(&mut c, "Aria", Duration::from_secs(2), |s| s["social_energy"] == last).await;
-        assert_eq!(state["social_energy"], last, "both instances read the final state: {state}");
+        assert_eq!(
+            state["social_energy"], last,
+            "both instances read the final state: {state}"
+        );
     }
     a.stop().await;
     b.stop().await;
@@ -219,14 +222,20 @@ async fn chat_until_gone(url: String, acked: Arc<Mutex<Vec<f64>>>) {
     let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await else {
         return;
     };
-    if call_raw(&mut ws, 1, "persona.switch", json!({"persona_id": "Aria"})).await.is_none() {
+    if call_raw(&mut ws, 1, "persona.switch", json!({"persona_id": "Aria"}))
+        .await
+        .is_none()
+    {
         return;
     }
     for id in 2.. {
         let Some(r) = call_raw(&mut ws, id, "persona.chat", json!({"message": format!("Turn {id}?")})).await else {
             return;
         };
-        acked.lock().unwrap().push(r["persona_state"]["social_energy"].as_f64().unwrap());
+        acked
+            .lock()
+            .unwrap()
+            .push(r["persona_state"]["social_energy"].as_f64().unwrap());
     }
 }
 
@@ -310,7 +319,10 @@ async fn kill_9_of_the_instance_holding_a_persona_loses_no_acknowledged_turn_and
     }
     let lease = format!("persona:{aria}");
     let holder = wait_for_holder(&url, &lease, Duration::from_secs(5), |_| true).expect("someone holds Aria's lease");
-    let owner = instances.iter().position(|i| *i == holder).expect("one of the two holds it");
+    let owner = instances
+        .iter()
+        .position(|i| *i == holder)
+        .expect("one of the two holds it");
     let survivor = 1 - owner;
 
     // A burst of chats through the holder, killed in the middle.
@@ -329,7 +341,9 @@ async fn kill_9_of_the_instance_holding_a_persona_loses_no_acknowledged_turn_and
     let mut on_survivor = clients.remove(survivor);
 
     // The survivor serves Aria at once, from every acknowledged turn's state.
-    let r = on_survivor.result("persona.chat", json!({"message": "Still there?"})).await;
+    let r = on_survivor
+        .result("persona.chat", json!({"message": "Still there?"}))
+        .await;
     let energy = r["persona_state"]["social_energy"].as_f64().unwrap();
     let acknowledged = 2 + acked.lock().unwrap().len() + 1;
     let lowest_acked = acked.lock().unwrap().iter().copied().fold(f64::MAX, f64::min);
