@@ -36,6 +36,27 @@ fn share_database(from: &std::path::Path, to: &std::path::Path) {
     std::fs::copy(from.join("persona-mcp.toml"), to.join("persona-mcp.toml")).unwrap();
 }
 
+/// Calls `method` on `c` until `done` holds of the part of its result at `pointer` (a JSON pointer, "" for all
+/// of it), for at most `within`; answers that part.
+async fn result_until(
+    c: &mut WsClient,
+    method: &str,
+    params: Value,
+    pointer: &str,
+    within: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let start = Instant::now();
+    loop {
+        let r = c.result(method, params.clone()).await;
+        let part = r.pointer(pointer).cloned().unwrap_or(Value::Null);
+        if done(&part) || start.elapsed() > within {
+            return part;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Searches `persona`'s memories on `c` until `found` holds of the result, for at most `within`.
 async fn search_until(
     c: &mut WsClient,
@@ -44,19 +65,8 @@ async fn search_until(
     within: Duration,
     found: impl Fn(&Value) -> bool,
 ) -> Value {
-    let start = Instant::now();
-    loop {
-        let r = c
-            .result(
-                "memory.search",
-                json!({"persona_id": persona, "query": query, "n_results": 3}),
-            )
-            .await;
-        if found(&r) || start.elapsed() > within {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let params = json!({"persona_id": persona, "query": query, "n_results": 3});
+    result_until(c, "memory.search", params, "", within, found).await
 }
 
 #[tokio::test]
@@ -132,14 +142,8 @@ const ARIA_ENERGY: f64 = 150.0;
 
 /// Reads `persona`'s status on `c` until `done` holds of its interaction state, for at most `within`.
 async fn state_until(c: &mut WsClient, persona: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
-    let start = Instant::now();
-    loop {
-        let state = c.result("persona.status", json!({"persona_id": persona})).await["interaction_state"].clone();
-        if done(&state) || start.elapsed() > within {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let params = json!({"persona_id": persona});
+    result_until(c, "persona.status", params, "/interaction_state", within, done).await
 }
 
 #[tokio::test]
