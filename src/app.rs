@@ -153,6 +153,9 @@ impl Core {
     pub fn build(settings: Settings) -> Result<Arc<Self>, StartError> {
         std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| StorageError::Pool(e.to_string()))?;
         let store = Store::connect(&settings.storage)?;
+        if store.is_shared() {
+            tracing::info!(instance = %store.instance(), "sharing the database with other instances");
+        }
         if settings.persona.seed_defaults {
             seed_defaults(&store)?;
         }
@@ -174,7 +177,13 @@ impl Core {
         let memory = Arc::new(memory);
         spawn_memory_upkeep(memory.clone());
         let mode = DecayMode::parse(&settings.memory.decay_mode).unwrap_or_default();
-        let decay = DecayScheduler::new(memory.clone(), mode, settings.memory.decay_interval_minutes).start();
+        let decay = DecayScheduler::new(
+            memory.clone(),
+            store.clone(),
+            mode,
+            settings.memory.decay_interval_minutes,
+        )
+        .start();
         if settings.memory.decay_enabled {
             decay.do_send(StartDecay {
                 interval_minutes: None,

@@ -3,7 +3,7 @@
 //! message.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -39,12 +39,20 @@ pub struct ConversationSession {
     message_count: i64,
     started: Instant,
     last_used: Arc<AtomicU64>,
+    /// The stored conversation's id, for the registry (announcements of other instances name it).
+    known_id: Arc<Mutex<Option<uuid::Uuid>>>,
     summarizing: bool,
 }
 
 impl ConversationSession {
     /// A session for `key`; the stored conversation is loaded before any message is handled.
-    pub fn new(key: ConversationKey, deps: TurnDeps, persona: Addr<PersonaActor>, last_used: Arc<AtomicU64>) -> Self {
+    pub fn new(
+        key: ConversationKey,
+        deps: TurnDeps,
+        persona: Addr<PersonaActor>,
+        last_used: Arc<AtomicU64>,
+        known_id: Arc<Mutex<Option<uuid::Uuid>>>,
+    ) -> Self {
         Self {
             key,
             deps,
@@ -55,8 +63,44 @@ impl ConversationSession {
             message_count: 0,
             started: Instant::now(),
             last_used,
+            known_id,
             summarizing: false,
         }
+    }
+
+    /// Publishes the stored conversation's id to the registry.
+    fn publish_id(&self) {
+        let id = self.conversation.as_ref().map(|c| c.id);
+        *self.known_id.lock().unwrap_or_else(|p| p.into_inner()) = id;
+    }
+
+    /// Loads the stored conversation: its history window, live threads and size (before the first message, and
+    /// again when another instance added messages to it).
+    fn load(&mut self, ctx: &mut Context<Self>) {
+        let (store, key, window) = (
+            self.deps.store.clone(),
+            self.key.clone(),
+            self.deps.chat().max_context_messages,
+        );
+        let load = async move {
+            store
+                .conversations()
+                .load(&key.session_id, key.persona, &key.channel, window)
+                .await
+        };
+        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
+            Ok(loaded) => {
+                act.conversation = Some(loaded.conversation);
+                act.history = loaded.history;
+                act.threads = loaded.threads;
+                act.message_count = loaded.message_count;
+                act.publish_id();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "loading chat conversation failed");
+                ctx.stop();
+            }
+        }));
     }
 
     fn touch(&self) {
@@ -152,29 +196,20 @@ impl Actor for ConversationSession {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.touch();
-        let (store, key, window) = (
-            self.deps.store.clone(),
-            self.key.clone(),
-            self.deps.chat().max_context_messages,
-        );
-        let load = async move {
-            store
-                .conversations()
-                .load(&key.session_id, key.persona, &key.channel, window)
-                .await
-        };
-        ctx.wait(load.into_actor(self).map(|res, act, ctx| match res {
-            Ok(loaded) => {
-                act.conversation = Some(loaded.conversation);
-                act.history = loaded.history;
-                act.threads = loaded.threads;
-                act.message_count = loaded.message_count;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "loading chat conversation failed");
-                ctx.stop();
-            }
-        }));
+        self.load(ctx);
+    }
+}
+
+/// Another instance sharing the database added messages to the conversation: the window is read again (after
+/// the turn in progress, if any).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReloadWindow;
+
+impl Handler<ReloadWindow> for ConversationSession {
+    type Result = ();
+    fn handle(&mut self, _: ReloadWindow, ctx: &mut Context<Self>) {
+        self.load(ctx);
     }
 }
 
@@ -200,6 +235,7 @@ impl Handler<Chat> for ConversationSession {
                     if let Some(c) = act.conversation.as_mut() {
                         c.id = outcome.conversation_id;
                     }
+                    act.publish_id();
                     act.joined(thread);
                     act.message_count += stored.len() as i64;
                     act.history.extend(stored);

@@ -1,5 +1,7 @@
 //! `DecayScheduler`: runs a memory decay cycle every interval while started, never two at once, and keeps the
-//! statistics `memory.decay_stats` reports.
+//! statistics `memory.decay_stats` reports. When several instances share a PostgreSQL database, the timer's
+//! cycles run on the instance holding the decay lease (renewed at each of its ticks, taken over by another
+//! instance's tick once it has expired); a forced cycle (`memory.decay_force`) runs where it is asked for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +15,11 @@ use crate::config::Settings;
 use crate::domain::decay::DecayMode;
 use crate::error::AppError;
 use crate::memory::{DecayCycle, MemoryService};
+use crate::storage::leases::DECAY_LEASE;
+use crate::storage::Store;
+
+/// How long the decay lease outlives its holder's interval: a holder that misses a tick by less keeps it.
+const DECAY_LEASE_SLACK_SECS: u64 = 30;
 
 /// Statistics of the scheduler.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -38,6 +45,7 @@ pub struct DecayStats {
 /// The actor.
 pub struct DecayScheduler {
     memory: Arc<MemoryService>,
+    store: Store,
     stats: DecayStats,
     mode: DecayMode,
     timer: Option<SpawnHandle>,
@@ -46,9 +54,10 @@ pub struct DecayScheduler {
 
 impl DecayScheduler {
     /// A stopped scheduler.
-    pub fn new(memory: Arc<MemoryService>, mode: DecayMode, interval_minutes: u64) -> Self {
+    pub fn new(memory: Arc<MemoryService>, store: Store, mode: DecayMode, interval_minutes: u64) -> Self {
         Self {
             memory,
+            store,
             stats: DecayStats {
                 mode: mode.as_str().into(),
                 interval_minutes,
@@ -68,23 +77,36 @@ impl DecayScheduler {
         self.stats.recent_cycle = Some(cycle.clone());
     }
 
-    /// Starts a cycle unless one is running.
+    /// Starts a cycle unless one is running (or, on a shared database, another instance holds the decay lease).
     fn tick(&mut self, ctx: &mut Context<Self>) {
         if self.cycle_running {
             return;
         }
         self.cycle_running = true;
-        let (memory, mode) = (self.memory.clone(), self.mode);
+        let (memory, mode, store) = (self.memory.clone(), self.mode, self.store.clone());
+        let ttl = (self.stats.interval_minutes.max(1) * 60 + DECAY_LEASE_SLACK_SECS) as f64;
         ctx.spawn(
-            async move { memory.decay_cycle(mode).await }
-                .into_actor(self)
-                .map(|res, act, _| {
-                    act.cycle_running = false;
-                    match res {
-                        Ok(cycle) => act.record(&cycle),
-                        Err(e) => tracing::warn!(error = %e, "decay cycle failed"),
-                    }
-                }),
+            async move {
+                if store.is_shared()
+                    && !store
+                        .leases()
+                        .hold(vec![DECAY_LEASE.into()], ttl)
+                        .await?
+                        .contains(DECAY_LEASE)
+                {
+                    return Ok(None);
+                }
+                memory.decay_cycle(mode).await.map(Some)
+            }
+            .into_actor(self)
+            .map(|res, act, _| {
+                act.cycle_running = false;
+                match res {
+                    Ok(Some(cycle)) => act.record(&cycle),
+                    Ok(None) => tracing::debug!("another instance holds the decay lease; no cycle here"),
+                    Err(e) => tracing::warn!(error = %e, "decay cycle failed"),
+                }
+            }),
         );
     }
 }

@@ -317,7 +317,7 @@ impl Stage {
                     relationship_strength: relationship.as_ref().map_or(0.0, Relationship::strength),
                 }),
             })
-            .await?;
+            .await??;
         let turn = DialogueTurn {
             speaker_id: me.persona.id,
             content: streamed.text,

@@ -1,6 +1,11 @@
 //! `PersonaActor`: the only writer of one persona's interaction state and emotional state. It regenerates energy
 //! on a tick, applies the cost of each chat turn and its effect on the persona's feelings, serialises emotional
 //! updates, and persists every change (versioned, so a late write never wins).
+//!
+//! When several instances share a PostgreSQL database, each has its own actor for a persona: there every change
+//! is made on the stored state, re-read under the database's write lock, and the cached copy only answers reads
+//! (it is replaced by what each change stored, and re-read when another instance announces a change). Only the
+//! instance holding the persona's lease regenerates it (the registry takes and renews the leases).
 
 use std::future::Future;
 use std::time::Duration;
@@ -12,9 +17,9 @@ use crate::config::PersonaSettings;
 use crate::domain::continue_score::{self, ContinueInputs, Resources, TurnRole};
 use crate::domain::emotion::{EmotionalState, EmotionalUpdate, UnknownField};
 use crate::domain::importance;
-use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
+use crate::domain::persona::{InteractionState, Persona, PersonaChanges, Priority};
 use crate::error::AppError;
-use crate::storage::{LoadedStates, StorageError, Store};
+use crate::storage::{LoadedStates, StorageError, Store, StoredStates};
 
 /// A persona, its interaction state and its feelings at one moment.
 #[derive(Debug, Clone)]
@@ -36,19 +41,94 @@ pub struct PersonaActor {
     emotions_version: i64,
     store: Store,
     settings: PersonaSettings,
+    /// Other instances share the database: changes are made on the stored state, not on this copy.
+    shared: bool,
+    /// This instance regenerates the persona (it holds the persona's lease; always on SQLite).
+    regenerates: bool,
+}
+
+/// The interaction state of a persona that has none stored.
+fn initial_state() -> InteractionState {
+    InteractionState::new(Priority::Casual, 100.0, 300.0)
+}
+
+/// One regeneration tick: energy and time come back, fatigue fades.
+fn regenerated(s: &mut InteractionState, energy_per_tick: f64) {
+    s.social_energy = (s.social_energy + energy_per_tick).min(s.base_energy.max(s.social_energy));
+    s.interaction_fatigue = (s.interaction_fatigue - 1.0).max(0.0);
+    s.available_time = (s.available_time + 10.0).min(s.base_available_time.max(s.available_time));
+}
+
+/// What a chat turn does to `persona`'s state and feelings: energy cost, fatigue, time spent, then its effect on
+/// the feelings; answers the continue score (0..100, two decimals).
+fn turn_applied(
+    persona: &Persona,
+    s: &mut InteractionState,
+    feelings: &mut EmotionalState,
+    turn: &ApplyTurn,
+    now: chrono::DateTime<Utc>,
+) -> f64 {
+    s.social_energy = (s.social_energy - continue_score::energy_cost_for_turn(turn.reply_chars)).max(0.0);
+    s.interaction_fatigue += continue_score::fatigue_for_turn(turn.turn_seconds, TurnRole::Speaker);
+    s.available_time = (s.available_time - turn.turn_seconds).max(0.0);
+    let score = continue_score::continue_score(&ContinueInputs {
+        priority: s.current_priority,
+        minutes_in_conversation: turn.conversation_minutes,
+        topic_alignment: importance::interest(Some(persona), &turn.user_message),
+        social_compatibility: turn.partner.map_or(NEUTRAL_COMPATIBILITY, |p| p.compatibility),
+        resources: Resources {
+            available_time_secs: s.available_time,
+            tokens_remaining: f64::from(turn.tokens_remaining),
+            social_energy: s.social_energy,
+        },
+        fatigue: s.interaction_fatigue,
+        relationship_strength: turn.partner.map_or(0.0, |p| p.relationship_strength),
+    })
+    .total;
+    *feelings = feelings.after_chat_turn(&turn.user_message, persona, turn.conversation_len, now);
+    (score * 100.0).round() / 100.0
 }
 
 impl PersonaActor {
     /// An actor for `persona`; its stored state is loaded before it handles any message.
     pub fn new(persona: Persona, store: Store, settings: PersonaSettings) -> Self {
+        let shared = store.is_shared();
         Self {
-            state: InteractionState::new(crate::domain::persona::Priority::Casual, 100.0, 300.0),
+            state: initial_state(),
             persona,
             version: 0,
             emotions: EmotionalState::initial(Utc::now()),
             emotions_version: 0,
             store,
             settings,
+            shared,
+            regenerates: !shared,
+        }
+    }
+
+    /// Makes `change` on the stored states (the shared path, see the module comment); the cached copy takes what
+    /// was stored. Answers what `change` answered and the states as stored.
+    fn change_stored<R, F>(&self, change: F) -> ResponseActFuture<Self, Result<(R, StoredStates), AppError>>
+    where
+        F: FnOnce(&mut InteractionState, &mut EmotionalState) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (store, id) = (self.store.clone(), self.persona.id);
+        let update = async move { store.states().update(id, initial_state(), Utc::now(), change).await };
+        Box::pin(update.into_actor(self).map(|stored, act, _| {
+            let (stored, answer) = stored?;
+            act.adopt(&stored);
+            Ok((answer, stored))
+        }))
+    }
+
+    /// Takes stored states that are newer than the cached ones.
+    fn adopt(&mut self, stored: &StoredStates) {
+        if stored.interaction.1 > self.version {
+            (self.state, self.version) = stored.interaction.clone();
+        }
+        if stored.emotions.1 > self.emotions_version {
+            (self.emotions, self.emotions_version) = stored.emotions.clone();
         }
     }
 
@@ -97,14 +177,26 @@ impl PersonaActor {
         }
     }
 
-    /// One regeneration tick: energy and time come back, fatigue fades.
+    /// One regeneration tick, by the instance that regenerates the persona (on the stored state when shared).
     fn regenerate(&mut self, ctx: &mut Context<Self>) {
-        let before = self.state.clone();
-        let s = &mut self.state;
-        s.social_energy = (s.social_energy + self.settings.energy_per_tick).min(s.base_energy.max(s.social_energy));
-        s.interaction_fatigue = (s.interaction_fatigue - 1.0).max(0.0);
-        s.available_time = (s.available_time + 10.0).min(s.base_available_time.max(s.available_time));
-        if self.state != before {
+        let per_tick = self.settings.energy_per_tick;
+        let mut next = self.state.clone();
+        regenerated(&mut next, per_tick);
+        if !self.regenerates || next == self.state {
+            return;
+        }
+        if self.shared {
+            let id = self.persona.id;
+            ctx.spawn(
+                self.change_stored(move |s, _| regenerated(s, per_tick))
+                    .map(move |done, _, _| {
+                        if let Err(e) = done {
+                            tracing::warn!(persona = %id, error = %e, "regenerating the persona failed");
+                        }
+                    }),
+            );
+        } else {
+            self.state = next;
             self.persist(ctx);
         }
     }
@@ -204,7 +296,7 @@ impl Handler<ReplaceCard> for PersonaActor {
 /// Applies one chat turn: energy cost, fatigue, time spent, its effect on the persona's feelings; answers the
 /// new state and the continue score.
 #[derive(Message)]
-#[rtype(result = "TurnEffect")]
+#[rtype(result = "Result<TurnEffect, AppError>")]
 pub struct ApplyTurn {
     /// The user's message.
     pub user_message: String,
@@ -244,30 +336,24 @@ pub struct TurnEffect {
 }
 
 impl Handler<ApplyTurn> for PersonaActor {
-    type Result = MessageResult<ApplyTurn>;
+    type Result = ResponseActFuture<Self, Result<TurnEffect, AppError>>;
     fn handle(&mut self, turn: ApplyTurn, ctx: &mut Context<Self>) -> Self::Result {
-        let s = &mut self.state;
-        s.social_energy = (s.social_energy - continue_score::energy_cost_for_turn(turn.reply_chars)).max(0.0);
-        s.interaction_fatigue += continue_score::fatigue_for_turn(turn.turn_seconds, TurnRole::Speaker);
-        s.available_time = (s.available_time - turn.turn_seconds).max(0.0);
-        let score = continue_score::continue_score(&ContinueInputs {
-            priority: s.current_priority,
-            minutes_in_conversation: turn.conversation_minutes,
-            topic_alignment: importance::interest(Some(&self.persona), &turn.user_message),
-            social_compatibility: turn.partner.map_or(NEUTRAL_COMPATIBILITY, |p| p.compatibility),
-            resources: Resources {
-                available_time_secs: s.available_time,
-                tokens_remaining: f64::from(turn.tokens_remaining),
-                social_energy: s.social_energy,
-            },
-            fatigue: s.interaction_fatigue,
-            relationship_strength: turn.partner.map_or(0.0, |p| p.relationship_strength),
-        })
-        .total;
+        let now = Utc::now();
+        if self.shared {
+            let persona = self.persona.clone();
+            return Box::pin(
+                self.change_stored(move |s, feelings| turn_applied(&persona, s, feelings, &turn, now))
+                    .map(|done, _, _| {
+                        let (continue_score, stored) = done?;
+                        Ok(TurnEffect {
+                            state: stored.interaction.0,
+                            continue_score,
+                        })
+                    }),
+            );
+        }
+        let continue_score = turn_applied(&self.persona, &mut self.state, &mut self.emotions, &turn, now);
         self.persist(ctx);
-        self.emotions =
-            self.emotions
-                .after_chat_turn(&turn.user_message, &self.persona, turn.conversation_len, Utc::now());
         let save = self.save_emotions();
         ctx.spawn(
             async move {
@@ -275,10 +361,10 @@ impl Handler<ApplyTurn> for PersonaActor {
             }
             .into_actor(self),
         );
-        MessageResult(TurnEffect {
+        Box::pin(fut::ready(Ok(TurnEffect {
             state: self.state.clone(),
-            continue_score: (score * 100.0).round() / 100.0,
-        })
+            continue_score,
+        })))
     }
 }
 
@@ -302,18 +388,31 @@ impl Handler<GetEmotions> for PersonaActor {
 pub struct UpdateEmotions(pub EmotionalUpdate);
 
 impl Handler<UpdateEmotions> for PersonaActor {
-    type Result = ResponseFuture<Result<EmotionalState, AppError>>;
+    type Result = ResponseActFuture<Self, Result<EmotionalState, AppError>>;
     fn handle(&mut self, msg: UpdateEmotions, _: &mut Context<Self>) -> Self::Result {
-        if let Err(UnknownField(field)) = self.emotions.apply_update(&msg.0, Utc::now()) {
+        let now = Utc::now();
+        // The fields an update names do not depend on the state: checked on the cached copy when shared.
+        let mut checked = self.emotions.clone();
+        if let Err(UnknownField(field)) = checked.apply_update(&msg.0, now) {
             let message = UnknownField(field.clone()).to_string();
-            return Box::pin(async move { Err(AppError::invalid(format!("deltas.{field}"), message)) });
+            return Box::pin(fut::ready(Err(AppError::invalid(format!("deltas.{field}"), message))));
         }
+        if self.shared {
+            return Box::pin(
+                self.change_stored(move |_, feelings| feelings.apply_update(&msg.0, now))
+                    .map(|done, _, _| {
+                        let (_, stored) = done?;
+                        Ok(stored.emotions.0)
+                    }),
+            );
+        }
+        self.emotions = checked;
         let updated = self.emotions.clone();
         let save = self.save_emotions();
-        Box::pin(async move {
+        Box::pin(fut::wrap_future(async move {
             save.await?;
             Ok(updated)
-        })
+        }))
     }
 }
 
@@ -360,8 +459,53 @@ pub struct StartCooldown(pub f64);
 impl Handler<StartCooldown> for PersonaActor {
     type Result = ();
     fn handle(&mut self, msg: StartCooldown, ctx: &mut Context<Self>) {
-        self.state.cooldown_until = now_secs() + msg.0.max(0.0);
+        let until = now_secs() + msg.0.max(0.0);
+        if self.shared {
+            let id = self.persona.id;
+            ctx.spawn(
+                self.change_stored(move |s, _| s.cooldown_until = until)
+                    .map(move |done, _, _| {
+                        if let Err(e) = done {
+                            tracing::warn!(persona = %id, error = %e, "storing the cooldown failed");
+                        }
+                    }),
+            );
+            return;
+        }
+        self.state.cooldown_until = until;
         self.persist(ctx);
+    }
+}
+
+/// Another instance sharing the database changed the persona's state: the cached copy is read again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reload;
+
+impl Handler<Reload> for PersonaActor {
+    type Result = ();
+    fn handle(&mut self, _: Reload, ctx: &mut Context<Self>) {
+        let (store, id) = (self.store.clone(), self.persona.id);
+        let load = async move { store.states().load(id, Utc::now()).await };
+        ctx.spawn(load.into_actor(self).map(move |loaded, act, _| match loaded {
+            Ok(LoadedStates { interaction, emotions }) => act.adopt(&StoredStates {
+                interaction: interaction.unwrap_or((act.state.clone(), act.version)),
+                emotions,
+            }),
+            Err(e) => tracing::warn!(persona = %id, error = %e, "re-reading the persona's state failed"),
+        }));
+    }
+}
+
+/// Whether this instance regenerates the persona (it holds, or no longer holds, the persona's lease).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Regenerates(pub bool);
+
+impl Handler<Regenerates> for PersonaActor {
+    type Result = ();
+    fn handle(&mut self, msg: Regenerates, _: &mut Context<Self>) {
+        self.regenerates = msg.0;
     }
 }
 

@@ -1,27 +1,39 @@
 //! `Registry`: starts persona and conversation actors on demand, spreads conversations over a small pool of
-//! arbiters (threads), and lets idle conversations go.
+//! arbiters (threads), and lets idle conversations go. On a database shared with other instances it also takes
+//! and renews the leases of its running personas (the holder regenerates a persona) and has the cached state of
+//! a persona or conversation read again when another instance announces a change to it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
 use uuid::Uuid;
 
 use super::clock::epoch_secs;
-use super::conversation::{ConversationKey, ConversationSession};
+use super::conversation::{ConversationKey, ConversationSession, ReloadWindow};
 use super::dialogue::DialogueSession;
-use super::persona::{PersonaActor, ReplaceCard, Retire};
+use super::persona::{PersonaActor, Regenerates, Reload, ReplaceCard, Retire};
 use super::turn::TurnDeps;
 use crate::config::PersonaSettings;
 use crate::domain::dialogue::Dialogue;
 use crate::domain::persona::Persona;
 use crate::memory::MemoryService;
+use crate::storage::leases::persona_lease;
+use crate::storage::{Notice, Topic};
+
+/// How long a persona's lease lasts unless renewed: an instance that dies stops regenerating its personas, and
+/// another instance serving them takes over within this and one [`LEASE_RENEWAL`].
+pub const LEASE_SECS: f64 = 5.0;
+/// How often the leases are renewed.
+const LEASE_RENEWAL: Duration = Duration::from_secs(1);
 
 struct LiveConversation {
     addr: Addr<ConversationSession>,
     last_used: Arc<AtomicU64>,
+    /// The stored conversation's id, once the session knows it.
+    id: Arc<Mutex<Option<Uuid>>>,
 }
 
 /// The actor.
@@ -36,6 +48,8 @@ pub struct Registry {
     memory: Arc<MemoryService>,
     arbiters: Vec<Arbiter>,
     next_arbiter: usize,
+    /// The personas whose lease this instance holds (on a shared database).
+    leased: HashSet<Uuid>,
 }
 
 impl Registry {
@@ -51,6 +65,68 @@ impl Registry {
             memory,
             arbiters: (0..threads.max(1)).map(|_| Arbiter::new()).collect(),
             next_arbiter: 0,
+            leased: HashSet::new(),
+        }
+    }
+
+    /// Takes or renews the leases of the running personas; each actor learns whether it regenerates its persona.
+    fn renew_leases(&mut self, ctx: &mut Context<Self>) {
+        if self.personas.is_empty() {
+            return;
+        }
+        let names: Vec<String> = self.personas.keys().map(|id| persona_lease(*id)).collect();
+        let store = self.deps.store.clone();
+        let hold = async move { store.leases().hold(names, LEASE_SECS).await };
+        ctx.spawn(hold.into_actor(self).map(|held, act, _| {
+            let held = match held {
+                Ok(held) => held,
+                Err(e) => {
+                    // Unrenewed leases expire: stop regenerating rather than risk two instances doing it.
+                    tracing::warn!(error = %e, "renewing persona leases failed");
+                    HashSet::new()
+                }
+            };
+            for (id, addr) in &act.personas {
+                let holds = held.contains(&persona_lease(*id));
+                if holds != act.leased.contains(id) {
+                    addr.do_send(Regenerates(holds));
+                    if holds {
+                        act.leased.insert(*id);
+                    } else {
+                        act.leased.remove(id);
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Another instance changed a persona's state or a conversation: its cached copy here is read again.
+    fn heard(&mut self, notice: Option<Notice>) {
+        let Some(notice) = notice else {
+            // Announcements were missed: everything cached may be stale.
+            for addr in self.personas.values() {
+                addr.do_send(Reload);
+            }
+            for live in self.conversations.values() {
+                live.addr.do_send(ReloadWindow);
+            }
+            return;
+        };
+        match notice.topic {
+            Topic::State => {
+                if let Some(addr) = self.personas.get(&notice.subject) {
+                    addr.do_send(Reload);
+                }
+            }
+            Topic::Conversation => {
+                let wanted = Some(notice.subject);
+                for live in self.conversations.values() {
+                    if *live.id.lock().unwrap_or_else(|p| p.into_inner()) == wanted {
+                        live.addr.do_send(ReloadWindow);
+                    }
+                }
+            }
+            Topic::Vectors => {}
         }
     }
 
@@ -58,6 +134,8 @@ impl Registry {
         if let Some(addr) = self.personas.get(&persona.id).filter(|a| a.connected()) {
             return addr.clone();
         }
+        // A new actor does not regenerate until the next renewal tells it that this instance holds the lease.
+        self.leased.remove(&persona.id);
         let actor = PersonaActor::new(persona.clone(), self.deps.store.clone(), self.settings.clone());
         let addr = actor.start();
         self.personas.insert(persona.id, addr.clone());
@@ -99,6 +177,7 @@ impl Registry {
 
     fn forget(&mut self, id: Uuid) {
         self.cards.remove(&id);
+        self.leased.remove(&id);
         if let Some(addr) = self.personas.remove(&id) {
             addr.do_send(Retire);
         }
@@ -122,6 +201,19 @@ impl Actor for Registry {
         let every = Duration::from_secs((self.settings.conversation_idle_secs / 4).clamp(1, 60));
         ctx.run_interval(every, |act, _| act.sweep());
         ctx.run_interval(Duration::from_millis(500), |act, ctx| act.refresh_cards(ctx));
+        if let Some(mut notices) = self.deps.store.subscribe() {
+            ctx.run_interval(LEASE_RENEWAL, |act, ctx| act.renew_leases(ctx));
+            let me = ctx.address();
+            actix::spawn(async move {
+                loop {
+                    match notices.recv().await {
+                        Ok(n) => me.do_send(Heard(Some(n))),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => me.do_send(Heard(None)),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+        }
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -173,17 +265,19 @@ impl Handler<ConversationFor> for Registry {
         }
         let persona = self.persona_actor(&msg.persona);
         let last_used = Arc::new(AtomicU64::new(epoch_secs()));
+        let id = Arc::new(Mutex::new(None));
         let arbiter = &self.arbiters[self.next_arbiter % self.arbiters.len()];
         self.next_arbiter = self.next_arbiter.wrapping_add(1);
-        let (deps, key, used) = (self.deps.clone(), msg.key.clone(), last_used.clone());
+        let (deps, key, used, known) = (self.deps.clone(), msg.key.clone(), last_used.clone(), id.clone());
         let addr = ConversationSession::start_in_arbiter(&arbiter.handle(), move |_| {
-            ConversationSession::new(key, deps, persona, used)
+            ConversationSession::new(key, deps, persona, used, known)
         });
         self.conversations.insert(
             msg.key,
             LiveConversation {
                 addr: addr.clone(),
                 last_used,
+                id,
             },
         );
         MessageResult(addr)
@@ -226,6 +320,18 @@ impl Handler<CardChanged> for Registry {
     }
 }
 
+/// What another instance sharing the database announced (`None`: some announcements were missed).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Heard(Option<Notice>);
+
+impl Handler<Heard> for Registry {
+    type Result = ();
+    fn handle(&mut self, msg: Heard, _: &mut Context<Self>) {
+        self.heard(msg.0);
+    }
+}
+
 /// A persona was deleted: drop its actors.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -264,6 +370,7 @@ impl Handler<Quiesce> for Registry {
     fn handle(&mut self, _: Quiesce, _: &mut Context<Self>) -> Self::Result {
         self.conversations.clear();
         self.dialogues.clear();
+        self.leased.clear();
         MessageResult(self.personas.drain().map(|(_, addr)| addr).collect())
     }
 }

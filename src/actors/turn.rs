@@ -399,7 +399,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
             partner: None,
         },
     )
-    .await?;
+    .await??;
     let memory_stored = deps
         .hooks
         .after_turn(&CompletedTurn {

@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use super::sqlite::notify::{self, Topic};
 use super::sqlite::{conversations, threads, Db};
 use super::StorageError;
 use crate::domain::chat::{ChatConversation, ChatMessage};
@@ -90,9 +91,16 @@ impl<'a> Conversations<'a> {
         messages: Vec<ChatMessage>,
         thread: Option<Thread>,
     ) -> Result<(Uuid, Vec<i64>), StorageError> {
-        let persona = conversation.persona_id;
+        let (persona, origin) = (conversation.persona_id, self.db.instance());
         self.db
-            .write(move |c| conversations::append(c, &conversation, &messages, thread.as_ref()))
+            .write(move |c| {
+                let appended = conversations::append(c, &conversation, &messages, thread.as_ref())?;
+                // Stored either way: an instance that misses this reads the messages when it next loads them.
+                if let Err(e) = notify::announce(c, origin, Topic::Conversation, appended.0) {
+                    tracing::warn!(error = %e, "announcing new messages to other instances failed");
+                }
+                Ok(appended)
+            })
             .await
             .map_err(|e| e.about(persona))
     }

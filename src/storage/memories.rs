@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::sqlite::{memories, Db};
+use super::sqlite::{memories, notify, Db};
 use super::StorageError;
 use crate::domain::memory::{Memory, MemoryGroup, PruneRun, StoredMemory};
 
@@ -44,8 +44,16 @@ impl<'a> Memories<'a> {
 
     /// Records the embeddings `embedder` made of stored memories.
     pub async fn set_embeddings(&self, embedder: String, vectors: Vec<(i64, Vec<f32>)>) -> Result<(), StorageError> {
+        let origin = self.db.instance();
         self.db
-            .write(move |c| memories::set_embeddings(c, &embedder, &vectors))
+            .write(move |c| {
+                memories::set_embeddings(c, &embedder, &vectors)?;
+                // Stored either way: the other instances find the vectors in the log at their next look.
+                if let Err(e) = notify::announce(c, origin, notify::Topic::Vectors, Uuid::nil()) {
+                    tracing::warn!(error = %e, "announcing new vectors to other instances failed");
+                }
+                Ok(())
+            })
             .await
     }
 

@@ -10,6 +10,7 @@ mod bots;
 mod conversations;
 pub mod copy;
 mod dialogues;
+pub mod leases;
 pub mod media;
 mod memories;
 mod personas;
@@ -27,12 +28,14 @@ use std::path::Path;
 pub use bots::Bots;
 pub use conversations::{Conversations, LoadedConversation, LIVE_THREADS};
 pub use dialogues::Dialogues;
+pub use leases::Leases;
 pub use memories::{Memories, SearchRows};
 pub use personas::Personas;
 pub use relationships::Relationships;
 pub use scenes::Scenes;
 pub use snapshot::Snapshots;
-pub use states::{LoadedStates, States};
+pub use sqlite::notify::{Notice, Topic};
+pub use states::{LoadedStates, States, StoredStates};
 pub use threads::Threads;
 pub use vector_changes::VectorChanges;
 
@@ -112,6 +115,17 @@ impl Store {
         self.db.backend() == sqlite::Backend::Postgres
     }
 
+    /// What other instances sharing the database announce as they commit it (PostgreSQL); `None` on SQLite,
+    /// where this process is the only one that serves clients.
+    pub fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<Notice>> {
+        self.db.subscribe()
+    }
+
+    /// This process, as the origin of the changes it announces and the holder of the leases it takes.
+    pub fn instance(&self) -> uuid::Uuid {
+        self.db.instance()
+    }
+
     /// True when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.ping().await
@@ -120,6 +134,11 @@ impl Store {
     /// Persona cards.
     pub fn personas(&self) -> Personas<'_> {
         Personas::new(&self.db)
+    }
+
+    /// Leases of instances sharing the database.
+    pub fn leases(&self) -> Leases<'_> {
+        Leases::new(&self.db)
     }
 
     /// Interaction and emotional states of personas.

@@ -14,6 +14,7 @@ mod cli;
 mod config;
 mod crash;
 mod dialogue;
+mod instances;
 mod live;
 mod llm_failures;
 mod mcp;

@@ -6,7 +6,9 @@ pub mod bots;
 pub mod conversations;
 pub mod dialogues;
 pub mod emotions;
+pub mod leases;
 pub mod memories;
+pub mod notify;
 pub mod personas;
 pub mod relationships;
 pub mod scenes;
@@ -145,6 +147,12 @@ pub struct Db {
     pool: Pool<Manager>,
     writer: std::sync::Arc<std::sync::Mutex<()>>,
     backend: Backend,
+    /// This process, as the origin of the change notifications it sends.
+    instance: uuid::Uuid,
+    /// The PostgreSQL server's URL, for the notification listener's own connection.
+    pg_url: Option<String>,
+    /// The running notification listener's sender (PostgreSQL).
+    notices: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::broadcast::Sender<notify::Notice>>>>,
 }
 
 impl Db {
@@ -200,12 +208,33 @@ impl Db {
             pool,
             writer: Default::default(),
             backend,
+            instance: uuid::Uuid::new_v4(),
+            pg_url: (backend == Backend::Postgres).then(|| url.to_string()),
+            notices: Default::default(),
         })
     }
 
     /// The backend this handle talks to.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// This process, as the origin of the change notifications it sends.
+    pub fn instance(&self) -> uuid::Uuid {
+        self.instance
+    }
+
+    /// On PostgreSQL, what other instances announce as they commit it (the listener starts with the first
+    /// subscriber and stops when none is left); `None` on SQLite.
+    pub fn subscribe(&self) -> Option<tokio::sync::broadcast::Receiver<notify::Notice>> {
+        let url = self.pg_url.clone()?;
+        let mut running = self.notices.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = running.as_ref().filter(|tx| tx.receiver_count() > 0) {
+            return Some(tx.subscribe());
+        }
+        let (tx, rx) = notify::listen(url, self.instance);
+        *running = Some(tx);
+        Some(rx)
     }
 
     /// A connection for synchronous use (start-up and tests).
