@@ -8,11 +8,12 @@
 //! 3. End to end: `persona-mcp serve` on a free port with a fresh data dir, driven over WebSocket by
 //!    concurrent pipelined `memory.store` calls (memories/s, errors), then sequential `memory.search` calls
 //!    (p50/p99). Skipped, not failed, while the server lacks `memory.store`.
+//! 4. Recall at scale ([`recall`]): a chat turn's recall over 10k memories of one persona, whole and by halves.
 //!
 //! Every result is one plain `name: value unit` line. Exits non-zero only when something really failed.
 //!
 //! ```text
-//! cargo bench --bench memory -- [--quick] [--skip-server]
+//! cargo bench --bench memory -- [--quick] [--skip-server] [--recall-only --recall-memories 10000]
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -22,6 +23,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 mod common;
+#[path = "common/fill.rs"]
+mod fill;
+#[path = "memory/recall.rs"]
+mod recall;
 
 use common::{next_json, ServerProcess};
 use persona_mcp::embed::minilm::MiniLmEmbedder;
@@ -31,12 +36,6 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
-
-const USAGE: &str = "\
-usage: cargo bench --bench memory -- [--quick] [--skip-server]
-  --quick        vector search at 10k only, with fewer queries
-  --skip-server  leave out the end-to-end section (no server is started)
-  --embed-only   the embedding section alone";
 
 /// Where `make model` puts all-MiniLM-L6-v2.
 const MODEL_DIR: &str = "data/models/all-MiniLM-L6-v2";
@@ -58,40 +57,35 @@ const SEARCH_CALLS: usize = 200;
 /// JSON-RPC "Method not found".
 const METHOD_NOT_FOUND: i64 = -32601;
 
+/// The memory benchmark's options.
+#[derive(clap::Parser)]
+#[command(about = "Memory benchmark: embedding, vector search, recall at scale, store/search end to end")]
 struct Args {
+    /// Vector search at 10k only, with fewer queries.
+    #[arg(long)]
     quick: bool,
+    /// Leave out the end-to-end section (no server is started).
+    #[arg(long)]
     skip_server: bool,
+    /// The embedding section alone.
+    #[arg(long)]
     embed_only: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        quick: false,
-        skip_server: false,
-        embed_only: false,
-    };
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            // `cargo bench` appends `--bench` to a harness-less bench's arguments.
-            "--bench" => {}
-            "--quick" => args.quick = true,
-            "--skip-server" => args.skip_server = true,
-            "--embed-only" => args.embed_only = true,
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument: {other}\n{USAGE}")),
-        }
-    }
-    Ok(args)
+    /// The recall section alone.
+    #[arg(long)]
+    recall_only: bool,
+    /// Memories of the one persona the recall section recalls from.
+    #[arg(long, default_value_t = 10_000)]
+    recall_memories: usize,
+    /// Recalls timed in the recall section.
+    #[arg(long, default_value_t = 200)]
+    recalls: usize,
+    /// Added by `cargo bench` to a harness-less bench's arguments.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("warning: cannot raise the open-file limit: {e}");
     }
@@ -122,6 +116,12 @@ async fn run(args: &Args) -> Vec<String> {
         std::thread::available_parallelism().map_or(1, usize::from)
     );
 
+    if args.recall_only {
+        if let Err(e) = recall::recall(&model_dir, args.recall_memories, args.recalls).await {
+            failures.push(format!("recall: {e}"));
+        }
+        return failures;
+    }
     if let Err(e) = embedding(&model_dir).await {
         failures.push(format!("embedding: {e}"));
     }
@@ -140,6 +140,9 @@ async fn run(args: &Args) -> Vec<String> {
         println!("end_to_end: skipped (--skip-server)");
     } else if let Err(e) = end_to_end(&model_dir).await {
         failures.push(format!("end to end: {e}"));
+    }
+    if let Err(e) = recall::recall(&model_dir, args.recall_memories, args.recalls).await {
+        failures.push(format!("recall: {e}"));
     }
     println!("load_average_at_end: {}", load_average());
     failures
