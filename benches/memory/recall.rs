@@ -103,7 +103,7 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
         let started = Instant::now();
         store
             .memories()
-            .search_rows(Some(owner), text, 40, Vec::new())
+            .search_rows(Some(owner), text, 40)
             .await
             .map_err(|e| e.to_string())?;
         keywords.push(started.elapsed());
