@@ -12,7 +12,7 @@ use persona_mcp::memory::{MemoryService, SearchQuery};
 use persona_mcp::metrics::Metrics;
 use persona_mcp::storage::Store;
 
-use super::fill::{fill, WORDS};
+use super::common::fill::{fill, WORDS};
 use super::print_latency;
 
 /// The persona whose memories are recalled.
@@ -29,10 +29,7 @@ fn message(i: usize, salt: &str) -> String {
 
 /// Recalls `queries` distinct messages over `memories` memories of one persona.
 pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result<(), String> {
-    let temp = tempfile::Builder::new()
-        .prefix("persona-mcp-bench-recall-")
-        .tempdir()
-        .map_err(|e| e.to_string())?;
+    let temp = super::common::temp_dir("recall")?;
     let data = temp.path().join("data");
     let started = Instant::now();
     fill(&data, memories, Some(OWNER)).await?;
