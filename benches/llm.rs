@@ -21,7 +21,7 @@ use persona_mcp::domain::seeds;
 use persona_mcp::domain::templates::PromptTemplates;
 use persona_mcp::llm::embedded::model::{KvCache, Model};
 use persona_mcp::llm::embedded::{chatml, tokenizer};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -22,7 +22,6 @@ use common::stats::percentile_ms;
 use common::ws::{call, connect_url, describe_error, next_json, send_json};
 use common::{proc_status_kb, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
-use futures_util::SinkExt;
 use serde_json::{json, Value};
 
 /// The load benchmark's options.

@@ -129,10 +129,8 @@ impl MemoryService {
         };
         // The keyword half (the FTS query and the rows of its hits, on a blocking thread) runs while the query is
         // embedded, instead of after it.
-        let keyword = self
-            .store
-            .memories()
-            .search_rows(keyword_scope, query.to_string(), fetch as i64);
+        let memories = self.store.memories();
+        let keyword = memories.search_rows(keyword_scope, query.to_string(), fetch as i64);
         let (query_vector, keyword) = tokio::join!(embedding, keyword);
         let SearchRows { keyword_keys, rows } = keyword?;
         let mut rows: HashMap<i64, StoredMemory> = rows.into_iter().map(|s| (s.key, s)).collect();
