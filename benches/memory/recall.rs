@@ -80,7 +80,8 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
     for i in 0..8 {
         service.recall(query(message(i, "warm-up"))).await.map_err(|e| e.to_string())?;
     }
-    let late_before = late(&metrics);
+    let late = || metric(&metrics, "memory_recall_vector_late_total");
+    let late_before = late();
     let mut whole = Vec::with_capacity(queries);
     let mut hits = 0;
     for i in 0..queries {
@@ -88,7 +89,7 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
         hits += service.recall(query(message(i, "turn"))).await.map_err(|e| e.to_string())?.len();
         whole.push(started.elapsed());
     }
-    let late_count = late(&metrics) - late_before;
+    let late_count = late() - late_before;
     // The halves alone, on messages nobody embedded yet.
     let mut embedding = Vec::with_capacity(queries);
     let mut keywords = Vec::with_capacity(queries);
@@ -116,12 +117,13 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
     Ok(())
 }
 
-/// Recalls whose vector half missed the deadline so far.
-fn late(metrics: &Metrics) -> u64 {
+/// The value of the metric whose name (labels included) ends with `name` (the server prefixes its own).
+fn metric(metrics: &Metrics, name: &str) -> u64 {
     metrics
         .render()
         .lines()
-        .find_map(|line| line.strip_prefix("memory_recall_vector_late_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter_map(|line| line.rsplit_once(' '))
+        .find(|(key, _)| key.ends_with(name))
+        .and_then(|(_, value)| value.parse::<f64>().ok())
         .map_or(0, |v| v as u64)
 }
