@@ -770,7 +770,14 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
 
     // One store first: it tells whether the method exists, and warms the model up.
     let mut probe = connect_url(&url).await?;
-    let frame = call_frame(&mut probe, 1, "memory.store", store_params("The benchmark starts now."), FRAME_TIMEOUT).await?;
+    let frame = call_frame(
+        &mut probe,
+        1,
+        "memory.store",
+        store_params("The benchmark starts now."),
+        FRAME_TIMEOUT,
+    )
+    .await?;
     if frame.pointer("/error/code").and_then(Value::as_i64) == Some(METHOD_NOT_FOUND) {
         println!(
             "end_to_end: skipped (memory.store answers Method not found: {})",
@@ -825,7 +832,14 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
         "a lost set of keys",
     ];
     // The searches read as Aria, who sees all of her memories (a persona-less reader sees public ones only).
-    let frame = call_frame(&mut probe, 9_999, "persona.switch", json!({"persona_id": "Aria"}), FRAME_TIMEOUT).await?;
+    let frame = call_frame(
+        &mut probe,
+        9_999,
+        "persona.switch",
+        json!({"persona_id": "Aria"}),
+        FRAME_TIMEOUT,
+    )
+    .await?;
     if frame.get("error").is_some() {
         return Err(format!("persona.switch: {}", describe_error(&frame)));
     }

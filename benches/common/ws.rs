@@ -90,7 +90,13 @@ pub async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<V
 }
 
 /// [`call`] for a method that may take up to `timeout`.
-pub async fn call_within(ws: &mut Ws, id: u64, method: &str, params: Value, timeout: Duration) -> Result<Value, String> {
+pub async fn call_within(
+    ws: &mut Ws,
+    id: u64,
+    method: &str,
+    params: Value,
+    timeout: Duration,
+) -> Result<Value, String> {
     let mut frame = call_frame(ws, id, method, params, timeout).await?;
     match frame.get_mut("result") {
         Some(result) => Ok(result.take()),

@@ -63,10 +63,7 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
     .map_err(|e| e.to_string())?;
     let metrics = Metrics::new();
     service.start_queue(32, &metrics);
-    println!(
-        "recall_index_build: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    println!("recall_index_build: {:.1} s", started.elapsed().as_secs_f64());
     let query = |text: String| SearchQuery {
         persona: owner,
         reader: Some(owner),
@@ -78,7 +75,10 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
         deadline: None,
     };
     for i in 0..8 {
-        service.recall(query(message(i, "warm-up"))).await.map_err(|e| e.to_string())?;
+        service
+            .recall(query(message(i, "warm-up")))
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let late = || metric(&metrics, "memory_recall_vector_late_total");
     let late_before = late();
@@ -86,7 +86,11 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
     let mut hits = 0;
     for i in 0..queries {
         let started = Instant::now();
-        hits += service.recall(query(message(i, "turn"))).await.map_err(|e| e.to_string())?.len();
+        hits += service
+            .recall(query(message(i, "turn")))
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
         whole.push(started.elapsed());
     }
     let late_count = late() - late_before;

@@ -244,7 +244,10 @@ mod tests {
     async fn a_failed_computation_is_not_kept() {
         let (inner, cache) = slow(1);
         assert!(cache.embed_query("dragon").await.is_err());
-        assert_eq!(cache.embed_query("dragon").await.expect("embedded"), Counting::vector("dragon"));
+        assert_eq!(
+            cache.embed_query("dragon").await.expect("embedded"),
+            Counting::vector("dragon")
+        );
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         // A batch takes the kept vector of dragon and computes only wyrm.
         let texts = vec!["dragon".to_string(), "wyrm".to_string()];

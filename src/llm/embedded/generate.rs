@@ -202,10 +202,16 @@ mod tests {
             role,
             content: content.into(),
         };
-        let system = format!("You are Aria.{}\nYou feel calm.\n\nThings you remember:\n- a song", prompt::IDENTITY_END);
+        let system = format!(
+            "You are Aria.{}\nYou feel calm.\n\nThings you remember:\n- a song",
+            prompt::IDENTITY_END
+        );
         let first = vec![message(Role::System, &system), message(Role::User, "Hi")];
         let text = chatml(&first);
-        let stable = format!("<|im_start|>system\nYou are Aria.{}{BREVITY}<|im_end|>\n", prompt::IDENTITY_END);
+        let stable = format!(
+            "<|im_start|>system\nYou are Aria.{}{BREVITY}<|im_end|>\n",
+            prompt::IDENTITY_END
+        );
         assert_eq!(
             text,
             format!(
