@@ -14,15 +14,14 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{next_json, proc_status_kb, ServerProcess};
-use futures_util::SinkExt;
+use common::ws::{call, connect, next_json, send_json, Ws};
+use common::{proc_status_kb, ServerProcess};
 use persona_mcp::domain::prompt::{self, PromptInput};
 use persona_mcp::domain::seeds;
 use persona_mcp::domain::templates::PromptTemplates;
 use persona_mcp::llm::embedded::model::{KvCache, Model};
 use persona_mcp::llm::embedded::{chatml, tokenizer};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
 const MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -123,29 +122,6 @@ fn in_process() -> Result<(), String> {
     Ok(())
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(port: u16) -> Result<Ws, String> {
-    let url = format!("ws://127.0.0.1:{port}/mcp");
-    let (ws, _) = tokio_tungstenite::connect_async(&url)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(ws)
-}
-
-async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
-    let frame = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    ws.send(Message::text(frame.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
-    loop {
-        let f = next_json(ws).await?;
-        if f["id"] == id {
-            return Ok(f);
-        }
-    }
-}
-
 /// One streamed chat: time to the first chunk, time from it to the end, tokens used.
 struct Streamed {
     first_chunk: Duration,
@@ -157,9 +133,7 @@ async fn stream(ws: &mut Ws, id: u64, message: &str) -> Result<Streamed, String>
     let frame = json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
         "params": {"message": message, "token_budget": BUDGET}});
     let sent = Instant::now();
-    ws.send(Message::text(frame.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
+    send_json(ws, frame).await?;
     let mut first = None;
     loop {
         let f = next_json(ws).await?;
@@ -183,10 +157,7 @@ async fn stream(ws: &mut Ws, id: u64, message: &str) -> Result<Streamed, String>
 }
 
 async fn through_the_server() -> Result<(), String> {
-    let temp = tempfile::Builder::new()
-        .prefix("persona-mcp-bench-llm-")
-        .tempdir()
-        .map_err(|e| e.to_string())?;
+    let temp = common::temp_dir("llm")?;
     let settings = [
         ("PERSONA_MCP__LLM__PROVIDER", "embedded".to_string()),
         ("PERSONA_MCP__LLM__EMBEDDED_MODEL", MODEL.to_string()),
@@ -200,10 +171,7 @@ async fn through_the_server() -> Result<(), String> {
     server.wait_healthy().await?;
     let mut ws = connect(server.port).await?;
     let started = Instant::now();
-    let models = call(&mut ws, 1, "system.models", json!({})).await?;
-    if models.get("error").is_some() {
-        return Err(format!("system.models: {models}"));
-    }
+    call(&mut ws, 1, "system.models", json!({})).await?;
     println!("server: model ready {} ms after healthy", started.elapsed().as_millis());
     call(&mut ws, 2, "persona.switch", json!({"persona_id": "Aria"})).await?;
     let first = stream(&mut ws, 3, GREETING).await?;

@@ -18,112 +18,66 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{next_json, proc_status_kb, ServerProcess};
+use common::stats::percentile_ms;
+use common::ws::{call, connect_url, describe_error, next_json, send_json};
+use common::{proc_status_kb, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
-use futures_util::SinkExt;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
-const USAGE: &str = "\
-usage: cargo bench --bench load -- [options]
-  --clients N         concurrent WebSocket clients (default 100)
-  --chats N           streamed chats per client (default 2)
-  --tokens N          tokens per fake LLM reply (default 20)
-  --first-token-ms N  fake LLM delay before the first token (default 20)
-  --token-ms N        fake LLM delay between tokens (default 5)
-  --ramp-ms N         clients connect spread over this time (default 1000)
-  --idle-secs N       idle time before the idle RSS is read (default 3)
-  --persona NAME      persona every client switches to (default Aria)
-  --embedder NAME     the server's embedder: minilm (default, as a new user gets it: each reply first
-                      recalls memories by the message's embedding and each exchange is embedded after
-                      it) or none (the chat path alone)
-  --own-persona       each client creates a persona of its own and switches to it, so the personas'
-                      social energy and cooldowns do not limit the run
-  --server-bin PATH   server binary (default: the one cargo built)";
-
+/// The load benchmark's options.
+#[derive(clap::Parser)]
+#[command(about = "Many WebSocket clients streaming chats through the server against the fake LLM")]
 struct Args {
+    /// Concurrent WebSocket clients.
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     clients: usize,
+    /// Streamed chats per client.
+    #[arg(long, default_value_t = 2)]
     chats: usize,
+    /// Tokens per fake LLM reply.
+    #[arg(long, default_value_t = 20)]
     tokens: usize,
+    /// The fake LLM's delay before the first token, in ms.
+    #[arg(long, default_value_t = 20)]
     first_token_ms: u64,
+    /// The fake LLM's delay between tokens, in ms.
+    #[arg(long, default_value_t = 5)]
     token_ms: u64,
+    /// Clients connect spread over this time, in ms.
+    #[arg(long, default_value_t = 1000)]
     ramp_ms: u64,
+    /// Idle time before the idle RSS is read, in seconds.
+    #[arg(long, default_value_t = 3)]
     idle_secs: u64,
+    /// The persona every client switches to.
+    #[arg(long, default_value = "Aria")]
     persona: String,
-    own_persona: bool,
+    /// The server's embedder: minilm (as a new user gets it: each reply first recalls memories by the message's
+    /// embedding and each exchange is embedded after it) or none (the chat path alone).
+    #[arg(long, default_value = "minilm")]
     embedder: String,
+    /// Each client creates a persona of its own and switches to it, so the personas' social energy and
+    /// cooldowns do not limit the run.
+    #[arg(long)]
+    own_persona: bool,
+    /// The server binary (default: the one cargo built).
+    #[arg(long, default_value = env!("CARGO_BIN_EXE_persona-mcp"))]
     server_bin: PathBuf,
+    #[command(flatten)]
+    cargo: common::CargoBench,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        clients: 100,
-        chats: 2,
-        tokens: 20,
-        first_token_ms: 20,
-        token_ms: 5,
-        ramp_ms: 1000,
-        idle_secs: 3,
-        persona: "Aria".to_string(),
-        own_persona: false,
-        embedder: "minilm".to_string(),
-        server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
-            None => (arg.clone(), None),
-        };
-        // `cargo bench` appends `--bench` to a harness-less bench's arguments.
-        if flag == "--bench" {
-            continue;
-        }
-        if flag == "--help" || flag == "-h" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        if flag == "--own-persona" {
-            args.own_persona = true;
-            continue;
-        }
-        let value = match inline {
-            Some(value) => value,
-            None => it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?,
-        };
-        let number = || -> Result<u64, String> {
-            value
-                .parse::<u64>()
-                .map_err(|_| format!("{flag}: not a number: {value}"))
-        };
-        match flag.as_str() {
-            "--clients" => args.clients = number()? as usize,
-            "--chats" => args.chats = number()? as usize,
-            "--tokens" => args.tokens = number()? as usize,
-            "--first-token-ms" => args.first_token_ms = number()?,
-            "--token-ms" => args.token_ms = number()?,
-            "--ramp-ms" => args.ramp_ms = number()?,
-            "--idle-secs" => args.idle_secs = number()?,
-            "--persona" => args.persona = value,
-            "--embedder" => args.embedder = value,
-            "--server-bin" => args.server_bin = PathBuf::from(value),
-            _ => return Err(format!("unknown argument: {flag}\n{USAGE}")),
-        }
+/// A count of one or more.
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
-    if args.clients == 0 {
-        return Err("--clients must be at least 1".to_string());
-    }
-    Ok(args)
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -297,21 +251,6 @@ impl Latencies {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn send_json(ws: &mut Ws, value: Value) -> Result<(), String> {
-    ws.send(Message::text(value.to_string()))
-        .await
-        .map_err(|e| format!("send: {e}"))
-}
-
-fn describe_error(frame: &Value) -> String {
-    match frame.get("error") {
-        Some(error) => error.to_string(),
-        None => frame.to_string(),
-    }
-}
-
 /// What a client does: which persona it talks to.
 #[derive(Clone)]
 struct Plan {
@@ -321,30 +260,8 @@ struct Plan {
     own_persona: bool,
 }
 
-/// Sends a request and waits for the response with its id, skipping other frames; a JSON-RPC error is an `Err`.
-async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
-    send_json(
-        ws,
-        json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-    )
-    .await?;
-    loop {
-        let mut frame = next_json(ws).await?;
-        if frame.get("id") != Some(&json!(id)) {
-            continue;
-        }
-        return match frame.get_mut("result") {
-            Some(result) => Ok(result.take()),
-            None => Err(format!("{method}: {}", describe_error(&frame))),
-        };
-    }
-}
-
 async fn client_session(index: usize, plan: &Plan, stats: &mut ClientStats) -> Result<(), String> {
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(30), tokio_tungstenite::connect_async(&plan.url))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
+    let mut ws = connect_url(&plan.url).await?;
 
     let persona = if plan.own_persona {
         let name = format!("Bench {index}");
@@ -403,15 +320,6 @@ async fn run_client(index: usize, plan: Plan, start_after: Duration) -> ClientSt
 }
 
 /// Nearest-rank percentile of sorted samples, in milliseconds.
-fn percentile_ms(sorted: &[Duration], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1].as_secs_f64() * 1000.0)
-}
-
-/// "p50 / p99 ms", each minus `offset_ms`.
 fn p50_p99(sorted: &[Duration], offset_ms: f64) -> String {
     match (percentile_ms(sorted, 0.50), percentile_ms(sorted, 0.99)) {
         (Some(p50), Some(p99)) => format!("{:.2} / {:.2} ms", p50 - offset_ms, p99 - offset_ms),
@@ -439,10 +347,10 @@ async fn run(args: Args) -> i32 {
         token_delay: Duration::from_millis(args.token_ms),
         ..FakeLlmConfig::default()
     });
-    let temp = match tempfile::Builder::new().prefix("persona-mcp-bench-").tempdir() {
+    let temp = match common::temp_dir("load") {
         Ok(temp) => temp,
         Err(e) => {
-            eprintln!("cannot create a temp dir: {e}");
+            eprintln!("{e}");
             return 1;
         }
     };

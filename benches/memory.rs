@@ -8,11 +8,12 @@
 //! 3. End to end: `persona-mcp serve` on a free port with a fresh data dir, driven over WebSocket by
 //!    concurrent pipelined `memory.store` calls (memories/s, errors), then sequential `memory.search` calls
 //!    (p50/p99). Skipped, not failed, while the server lacks `memory.store`.
+//! 4. Recall at scale ([`recall`]): a chat turn's recall over 10k memories of one persona, whole and by halves.
 //!
 //! Every result is one plain `name: value unit` line. Exits non-zero only when something really failed.
 //!
 //! ```text
-//! cargo bench --bench memory -- [--quick] [--skip-server]
+//! cargo bench --bench memory -- [--quick] [--skip-server] [--recall-only --recall-memories 10000]
 //! ```
 
 use std::collections::{HashMap, HashSet};
@@ -22,8 +23,12 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 mod common;
+#[path = "memory/recall.rs"]
+mod recall;
 
-use common::{next_json, ServerProcess};
+use common::stats::percentile;
+use common::ws::{call_frame, connect_url, describe_error, next_json, FRAME_TIMEOUT};
+use common::ServerProcess;
 use persona_mcp::embed::minilm::MiniLmEmbedder;
 use persona_mcp::embed::Embedder;
 use persona_mcp::storage::vectors::VectorStore;
@@ -31,12 +36,6 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
-
-const USAGE: &str = "\
-usage: cargo bench --bench memory -- [--quick] [--skip-server]
-  --quick        vector search at 10k only, with fewer queries
-  --skip-server  leave out the end-to-end section (no server is started)
-  --embed-only   the embedding section alone";
 
 /// Where `make model` puts all-MiniLM-L6-v2.
 const MODEL_DIR: &str = "data/models/all-MiniLM-L6-v2";
@@ -58,40 +57,34 @@ const SEARCH_CALLS: usize = 200;
 /// JSON-RPC "Method not found".
 const METHOD_NOT_FOUND: i64 = -32601;
 
+/// The memory benchmark's options.
+#[derive(clap::Parser)]
+#[command(about = "Memory benchmark: embedding, vector search, recall at scale, store/search end to end")]
 struct Args {
+    /// Vector search at 10k only, with fewer queries.
+    #[arg(long)]
     quick: bool,
+    /// Leave out the end-to-end section (no server is started).
+    #[arg(long)]
     skip_server: bool,
+    /// The embedding section alone.
+    #[arg(long)]
     embed_only: bool,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        quick: false,
-        skip_server: false,
-        embed_only: false,
-    };
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            // `cargo bench` appends `--bench` to a harness-less bench's arguments.
-            "--bench" => {}
-            "--quick" => args.quick = true,
-            "--skip-server" => args.skip_server = true,
-            "--embed-only" => args.embed_only = true,
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown argument: {other}\n{USAGE}")),
-        }
-    }
-    Ok(args)
+    /// The recall section alone.
+    #[arg(long)]
+    recall_only: bool,
+    /// Memories of the one persona the recall section recalls from.
+    #[arg(long, default_value_t = 10_000)]
+    recall_memories: usize,
+    /// Recalls timed in the recall section.
+    #[arg(long, default_value_t = 200)]
+    recalls: usize,
+    #[command(flatten)]
+    cargo: common::CargoBench,
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("warning: cannot raise the open-file limit: {e}");
     }
@@ -122,6 +115,12 @@ async fn run(args: &Args) -> Vec<String> {
         std::thread::available_parallelism().map_or(1, usize::from)
     );
 
+    if args.recall_only {
+        if let Err(e) = recall::recall(&model_dir, args.recall_memories, args.recalls).await {
+            failures.push(format!("recall: {e}"));
+        }
+        return failures;
+    }
     if let Err(e) = embedding(&model_dir).await {
         failures.push(format!("embedding: {e}"));
     }
@@ -140,6 +139,9 @@ async fn run(args: &Args) -> Vec<String> {
         println!("end_to_end: skipped (--skip-server)");
     } else if let Err(e) = end_to_end(&model_dir).await {
         failures.push(format!("end to end: {e}"));
+    }
+    if let Err(e) = recall::recall(&model_dir, args.recall_memories, args.recalls).await {
+        failures.push(format!("recall: {e}"));
     }
     println!("load_average_at_end: {}", load_average());
     failures
@@ -289,21 +291,14 @@ fn normalize(v: &mut [f32]) {
 // ---------------------------------------------------------------------------------------------------------
 // Timing helpers
 
-/// Nearest-rank percentile of sorted samples.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
 /// Prints `<name>_p50` and `<name>_p99` in µs (`micros`) or ms.
 fn print_latency(name: &str, samples: &mut [Duration], micros: bool) {
-    if samples.is_empty() {
-        println!("{name}: n/a (no samples)");
-        return;
-    }
     samples.sort();
     for (label, q) in [("p50", 0.50), ("p99", 0.99)] {
-        let value = percentile(samples, q);
+        let Some(value) = percentile(samples, q) else {
+            println!("{name}: n/a (no samples)");
+            return;
+        };
         if micros {
             println!("{name}_{label}: {:.1} µs", value.as_secs_f64() * 1e6);
         } else {
@@ -509,10 +504,7 @@ fn vector_search(sizes: &[usize], queries_per_size: usize) -> Result<(), String>
     );
     drop(probe);
     for (dataset, seed) in [(Dataset::Uniform, 0x5EED_0001), (Dataset::EmbeddingLike, 0x5EED_0002)] {
-        let temp = tempfile::Builder::new()
-            .prefix("persona-mcp-bench-vectors-")
-            .tempdir()
-            .map_err(|e| format!("temp dir: {e}"))?;
+        let temp = common::temp_dir("vectors")?;
         let store = VectorStore::open(temp.path(), "bench:synthetic", DIM).map_err(|e| e.to_string())?;
         let persona = Uuid::new_v4();
         let mut generator = Generator::new(dataset, seed);
@@ -678,30 +670,6 @@ fn exact_one(corpus: &Corpus, query: &[f32]) -> Vec<u64> {
 // ---------------------------------------------------------------------------------------------------------
 // 3. End to end through the server
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(url: &str) -> Result<Ws, String> {
-    let (ws, _) = tokio::time::timeout(Duration::from_secs(30), tokio_tungstenite::connect_async(url))
-        .await
-        .map_err(|_| "connect timed out".to_string())?
-        .map_err(|e| format!("connect: {e}"))?;
-    Ok(ws)
-}
-
-/// Sends one request and waits for the response with its id.
-async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
-    let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    ws.send(Message::text(request.to_string()))
-        .await
-        .map_err(|e| format!("send: {e}"))?;
-    loop {
-        let frame = next_json(ws).await?;
-        if frame.get("id") == Some(&json!(id)) {
-            return Ok(frame);
-        }
-    }
-}
-
 fn store_params(content: &str) -> Value {
     json!({"persona_id": "Aria", "content": content, "importance": 0.5})
 }
@@ -717,7 +685,7 @@ struct StoreStats {
 /// Stores `contents` over one connection, up to `STORE_IN_FLIGHT` requests outstanding at once.
 async fn store_connection(url: String, contents: Vec<(u64, String)>) -> StoreStats {
     let mut stats = StoreStats::default();
-    let ws = match connect(&url).await {
+    let ws = match connect_url(&url).await {
         Ok(ws) => ws,
         Err(e) => {
             stats.errors.push(e);
@@ -772,7 +740,7 @@ async fn store_connection(url: String, contents: Vec<(u64, String)>) -> StoreSta
                 stats.errors.push(format!(
                     "memory.store {id} after {} ms: {}",
                     latency.as_millis(),
-                    describe(&frame)
+                    describe_error(&frame)
                 ));
             }
         }
@@ -785,15 +753,8 @@ async fn store_connection(url: String, contents: Vec<(u64, String)>) -> StoreSta
     stats
 }
 
-fn describe(frame: &Value) -> String {
-    frame.get("error").unwrap_or(frame).to_string()
-}
-
 async fn end_to_end(model_dir: &Path) -> Result<(), String> {
-    let temp = tempfile::Builder::new()
-        .prefix("persona-mcp-bench-memory-")
-        .tempdir()
-        .map_err(|e| format!("temp dir: {e}"))?;
+    let temp = common::temp_dir("memory")?;
     // Declared after `temp`, so killed before the directory is removed.
     let settings = [
         ("PERSONA_MCP__EMBEDDER__PROVIDER", "minilm".to_string()),
@@ -808,17 +769,24 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
     let url = format!("ws://127.0.0.1:{port}/mcp");
 
     // One store first: it tells whether the method exists, and warms the model up.
-    let mut probe = connect(&url).await?;
-    let frame = call(&mut probe, 1, "memory.store", store_params("The benchmark starts now.")).await?;
+    let mut probe = connect_url(&url).await?;
+    let frame = call_frame(
+        &mut probe,
+        1,
+        "memory.store",
+        store_params("The benchmark starts now."),
+        FRAME_TIMEOUT,
+    )
+    .await?;
     if frame.pointer("/error/code").and_then(Value::as_i64) == Some(METHOD_NOT_FOUND) {
         println!(
             "end_to_end: skipped (memory.store answers Method not found: {})",
-            describe(&frame)
+            describe_error(&frame)
         );
         return Ok(());
     }
     if frame.pointer("/result/stored") != Some(&json!(true)) {
-        return Err(format!("the first memory.store failed: {}", describe(&frame)));
+        return Err(format!("the first memory.store failed: {}", describe_error(&frame)));
     }
 
     let contents = sentences(STORE_TOTAL);
@@ -864,21 +832,28 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
         "a lost set of keys",
     ];
     // The searches read as Aria, who sees all of her memories (a persona-less reader sees public ones only).
-    let frame = call(&mut probe, 9_999, "persona.switch", json!({"persona_id": "Aria"})).await?;
+    let frame = call_frame(
+        &mut probe,
+        9_999,
+        "persona.switch",
+        json!({"persona_id": "Aria"}),
+        FRAME_TIMEOUT,
+    )
+    .await?;
     if frame.get("error").is_some() {
-        return Err(format!("persona.switch: {}", describe(&frame)));
+        return Err(format!("persona.switch: {}", describe_error(&frame)));
     }
     let mut latencies = Vec::with_capacity(SEARCH_CALLS);
     let mut search_errors = 0usize;
     for i in 0..SEARCH_CALLS {
         let params = json!({"persona_id": "Aria", "query": queries[i % queries.len()], "n_results": 10});
         let started = Instant::now();
-        let frame = call(&mut probe, 10_000 + i as u64, "memory.search", params).await?;
+        let frame = call_frame(&mut probe, 10_000 + i as u64, "memory.search", params, FRAME_TIMEOUT).await?;
         latencies.push(started.elapsed());
         if frame.pointer("/result/memories").and_then(Value::as_array).is_none() {
             search_errors += 1;
             if search_errors <= 5 {
-                eprintln!("  memory.search: {}", describe(&frame));
+                eprintln!("  memory.search: {}", describe_error(&frame));
             }
         }
     }

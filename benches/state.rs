@@ -19,150 +19,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use common::{next_json, proc_status_kb, ServerProcess};
+use common::stats::percentile_ms;
+use common::ws::{call, call_within, connect, next_json, send_json, Ws};
+use common::{proc_status_kb, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
-use futures_util::{SinkExt, StreamExt};
-use persona_mcp::domain::memory::{Memory, Visibility};
-use persona_mcp::storage::Store;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
-const USAGE: &str = "\
-usage: cargo bench --bench state -- [options]
-  --memories N        memories in the database (default 100000)
-  --clients N         clients chatting during the save (default 4)
-  --baseline N        chats per client before the save, for the baseline (default 25)
-  --server-bin PATH   server binary (default: the one cargo built)";
-
+/// The state benchmark's options.
+#[derive(clap::Parser)]
+#[command(about = "state.save and state.load with many memories, and chats during a save")]
 struct Args {
+    /// Memories in the database.
+    #[arg(long, default_value_t = 100_000)]
     memories: usize,
+    /// Clients chatting during the save.
+    #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// Chats per client before the save, for the baseline.
+    #[arg(long, default_value_t = 25)]
     baseline: usize,
+    /// The server binary (default: the one cargo built).
+    #[arg(long, default_value = env!("CARGO_BIN_EXE_persona-mcp"))]
     server_bin: PathBuf,
+    #[command(flatten)]
+    cargo: common::CargoBench,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        memories: 100_000,
-        clients: 4,
-        baseline: 25,
-        server_bin: PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp")),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--bench" => {}
-            "--memories" => args.memories = value()?.parse().map_err(|e| format!("--memories: {e}"))?,
-            "--clients" => args.clients = value()?.parse().map_err(|e| format!("--clients: {e}"))?,
-            "--baseline" => args.baseline = value()?.parse().map_err(|e| format!("--baseline: {e}"))?,
-            "--server-bin" => args.server_bin = PathBuf::from(value()?),
-            "--help" | "-h" => return Err(USAGE.to_string()),
-            other => return Err(format!("unknown option {other}\n{USAGE}")),
-        }
-    }
-    Ok(args)
-}
-
-/// A unit vector from a seed (xorshift), shaped like an embedding.
-fn vector(seed: u64) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v: Vec<f32> = (0..384)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect();
-    let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-    v.iter_mut().for_each(|a| *a /= norm);
-    v
-}
-
-const WORDS: [&str; 16] = [
-    "harbour", "lantern", "violin", "orchard", "comet", "market", "letter", "storm", "garden", "bridge", "winter",
-    "festival", "library", "river", "mountain", "kitchen",
-];
-
-/// Fills `data_dir`'s database: the default personas and `n` memories with vectors, spread over both.
-async fn fill(data_dir: &Path, n: usize) -> Result<(), String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| e.to_string())?;
-    let store = Store::open(&data_dir.join("persona-mcp.db"), 4, 5000).map_err(|e| e.to_string())?;
-    persona_mcp::app::seed_defaults(&store).map_err(|e| e.to_string())?;
-    let personas: Vec<_> = store.personas().list().await.map_err(|e| e.to_string())?;
-    let now = Utc::now();
-    let visibility = [Visibility::Private, Visibility::Shared, Visibility::Public];
-    for start in (0..n).step_by(2000) {
-        let batch: Vec<Memory> = (start..(start + 2000).min(n))
-            .map(|i| {
-                let owner = &personas[i % personas.len()];
-                let content = format!(
-                    "{} remembers the {} near the {} ({i}), and how the {} looked that evening.",
-                    owner.name,
-                    WORDS[i % 16],
-                    WORDS[(i / 16) % 16],
-                    WORDS[(i / 256) % 16]
-                );
-                let mut m = Memory::new(owner.id, content, "observation", 0.3 + (i % 7) as f64 / 10.0, now);
-                m.visibility = visibility[i % 3];
-                m
-            })
-            .collect();
-        let stored = store.memories().insert(batch).await.map_err(|e| e.to_string())?;
-        let vectors = stored.iter().map(|s| (s.key, vector(s.key as u64))).collect();
-        store
-            .memories()
-            .set_embeddings(persona_mcp::embed::minilm::NAME.to_string(), vectors)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn connect(port: u16) -> Result<Ws, String> {
-    let url = format!("ws://127.0.0.1:{port}/mcp");
-    let (ws, _) = tokio_tungstenite::connect_async(&url)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(ws)
-}
-
-/// One call and its result (a save or load of 100k memories may take minutes on a busy machine).
-async fn call(ws: &mut Ws, id: u64, method: &str, params: Value) -> Result<Value, String> {
-    let frame = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-    ws.send(Message::text(frame.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(900), ws.next())
-            .await
-            .map_err(|_| format!("{method}: no answer in 15 minutes"))?;
-        let frame: Value = match next {
-            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?,
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.to_string()),
-            None => return Err("connection closed".into()),
-        };
-        if frame["id"] == json!(id) {
-            return match frame.get("result") {
-                Some(r) => Ok(r.clone()),
-                None => Err(format!("{method}: {}", frame["error"])),
-            };
-        }
-    }
-}
+/// How long a `state.save` or `state.load` of 100k memories may take on a busy machine.
+const STATE_CALL_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// One streamed chat: (when it was sent, time to its first chunk).
 async fn streamed_chat(ws: &mut Ws, id: u64) -> Result<(Instant, Duration), String> {
     let frame = json!({"jsonrpc": "2.0", "id": id, "method": "persona.chat_stream",
                        "params": {"message": format!("How was your day? ({id})")}});
-    ws.send(Message::text(frame.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
+    send_json(ws, frame).await?;
     let sent = Instant::now();
     let mut first = None;
     loop {
@@ -201,33 +91,23 @@ async fn chatter(
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[i].as_secs_f64() * 1000.0
-}
-
 fn p50_p99(mut v: Vec<Duration>) -> String {
     v.sort();
+    let ms = |q| percentile_ms(&v, q).unwrap_or(f64::NAN);
     format!(
         "p50 {:.1} ms / p99 {:.1} ms / max {:.1} ms ({} chats)",
-        percentile(&v, 0.50),
-        percentile(&v, 0.99),
-        percentile(&v, 1.0),
+        ms(0.50),
+        ms(0.99),
+        ms(1.0),
         v.len()
     )
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let temp = tempfile::Builder::new()
-        .prefix("persona-mcp-bench-state-")
-        .tempdir()
-        .map_err(|e| e.to_string())?;
+    let temp = common::temp_dir("state")?;
     let data = temp.path().join("data");
     let filled = Instant::now();
-    fill(&data, args.memories).await?;
+    common::fill::fill(&data, args.memories, None).await?;
     println!(
         "filled {} memories in {:.1} s",
         args.memories,
@@ -273,7 +153,7 @@ async fn run(args: Args) -> Result<(), String> {
     // The save, while the same clients keep chatting.
     let mut admin = connect(port).await?;
     let started = Instant::now();
-    let saved = call(&mut admin, 1, "state.save", json!({})).await?;
+    let saved = call_within(&mut admin, 1, "state.save", json!({}), STATE_CALL_TIMEOUT).await?;
     let save_time = started.elapsed();
     let ended = Instant::now();
     stop.store(true, Ordering::SeqCst);
@@ -289,11 +169,12 @@ async fn run(args: Args) -> Result<(), String> {
         .collect();
 
     let started = Instant::now();
-    let loaded = call(
+    let loaded = call_within(
         &mut admin,
         2,
         "state.load",
         json!({"path": saved["path"], "confirm": true}),
+        STATE_CALL_TIMEOUT,
     )
     .await?;
     let load_time = started.elapsed();
@@ -325,13 +206,7 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
+    let args = <Args as clap::Parser>::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

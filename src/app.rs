@@ -16,7 +16,6 @@ use crate::config::Settings;
 use crate::domain::decay::DecayMode;
 use crate::domain::persona::Persona;
 use crate::domain::seeds;
-use crate::embed::memo::QueryMemo;
 use crate::embed::{self, EmbedError, Embedder, EmbedderOptions};
 use crate::error::AppError;
 use crate::hooks::Hooks;
@@ -164,8 +163,8 @@ impl Core {
         crate::live::signal::watch_sighup(live.clone());
         let llm = llm::build(&live)?;
         let metrics = Arc::new(Metrics::new());
-        // One vector per message for memory recall and topic threading alike.
-        let embedder = build_embedder(&settings)?.map(|e| Arc::new(QueryMemo::new(e)) as Arc<dyn Embedder>);
+        // One vector per message for memory recall and topic threading alike (the embedder's query cache).
+        let embedder = build_embedder(&settings)?;
         let mut memory = MemoryService::open(
             store.clone(),
             embedder.clone(),

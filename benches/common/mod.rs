@@ -1,5 +1,13 @@
-//! What both benchmarks share: the server as a child process (killed on drop, panics included), started in a
-//! temporary directory on a free port, the wait until it is healthy, and reading JSON frames.
+//! What the benchmarks share: the server as a child process (killed on drop, panics included), started in a
+//! temporary directory on a free port, the wait until it is healthy ([`ServerProcess`]); a client of its
+//! WebSocket ([`ws`]); percentiles ([`stats`]); a database filled with many memories ([`fill`]).
+
+// Each benchmark uses a part of these helpers.
+#![allow(dead_code)]
+
+pub mod fill;
+pub mod stats;
+pub mod ws;
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -7,32 +15,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::{Stream, StreamExt};
-use serde_json::Value;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+/// A fresh temporary directory `persona-mcp-bench-<what>-…`, removed on drop.
+pub fn temp_dir(what: &str) -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix(&format!("persona-mcp-bench-{what}-"))
+        .tempdir()
+        .map_err(|e| format!("cannot create a temp dir: {e}"))
+}
 
-/// How long a client waits for the server's next frame.
-pub const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The next JSON text frame (of a whole or a split WebSocket stream); pings are answered by tungstenite itself.
-pub async fn next_json<S>(stream: &mut S) -> Result<Value, String>
-where
-    S: Stream<Item = Result<Message, WsError>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
-            .await
-            .map_err(|_| format!("no frame for {} s", FRAME_TIMEOUT.as_secs()))?;
-        match message {
-            None => return Err("connection closed by the server".to_string()),
-            Some(Err(e)) => return Err(format!("receive: {e}")),
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(text.as_str()).map_err(|e| format!("frame is not JSON: {e}"))
-            }
-            Some(Ok(Message::Close(frame))) => return Err(format!("server closed the connection: {frame:?}")),
-            Some(Ok(_)) => {}
-        }
-    }
+/// The flag `cargo bench` adds to a harness-less benchmark's arguments: accepted and ignored.
+#[derive(clap::Args)]
+pub struct CargoBench {
+    #[arg(long = "bench", hide = true)]
+    _bench: bool,
 }
 
 /// The server child process.
@@ -125,8 +120,6 @@ impl Drop for ServerProcess {
 }
 
 /// A `/proc/PID/status` field in kB (`VmRSS`, `VmHWM`).
-// The memory benchmark measures no process memory.
-#[allow(dead_code)]
 pub fn proc_status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find_map(|line| {

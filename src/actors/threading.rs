@@ -25,7 +25,7 @@ pub struct Placement<'a> {
     /// Storage (a thread's older messages).
     pub store: &'a Store,
     /// The embedder whose query vector the memory recall computed for the same message (remembered by
-    /// [`crate::embed::memo::QueryMemo`]); `None`: keywords only.
+    /// [`crate::embed::cache::CachedEmbedder`]); `None`: keywords only.
     pub embedder: Option<&'a Arc<dyn Embedder>>,
     /// The sorting rules.
     pub rules: ThreadRules,

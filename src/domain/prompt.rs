@@ -18,6 +18,19 @@ pub struct PromptSection {
     pub body: String,
 }
 
+/// The last line of [`identity`]: where the persona's card ends and, in the built-in system template, the parts
+/// that change from turn to turn (feelings, memories, summary) begin.
+pub const IDENTITY_END: &str = "\nStay in character. Answer as yourself, in the first person, without narrating.";
+
+/// A system prompt split into what stays the same every turn (up to and including the end of the identity) and
+/// what follows it; all of it is stable (the second part empty) when it holds no identity.
+pub fn split_identity(system: &str) -> (&str, &str) {
+    match system.find(IDENTITY_END) {
+        Some(at) => system.split_at(at + IDENTITY_END.len()),
+        None => (system, ""),
+    }
+}
+
 /// Everything the prompt is made from.
 pub struct PromptInput<'a> {
     /// Who speaks.
@@ -76,7 +89,7 @@ pub fn identity(persona: &Persona) -> String {
         out.push('\n');
         out.push_str(extra.trim());
     }
-    out.push_str("\nStay in character. Answer as yourself, in the first person, without narrating.");
+    out.push_str(IDENTITY_END);
     out
 }
 
@@ -324,5 +337,27 @@ mod tests {
         let system = &msgs[0].content;
         assert!(system.contains("\nYou feel cheerful but tired."), "{system}");
         assert!(system.find("You feel") > system.find("Stay in character"));
+    }
+
+    #[test]
+    fn the_system_prompt_splits_after_the_identity() {
+        let p = aria();
+        let state = InteractionState::new(Priority::Social, 150.0, 600.0);
+        let feelings = EmotionalState::initial(chrono::Utc::now());
+        let msgs = build(&PromptInput {
+            persona: &p,
+            state: &state,
+            emotions: Some(&feelings),
+            sections: &[],
+            summary: Some("We met."),
+            history: &[],
+            user_message: "hey",
+            thread: None,
+            templates: &PromptTemplates::builtin(),
+        });
+        let (stable, late) = split_identity(&msgs[0].content);
+        assert_eq!(stable, identity(&p));
+        assert!(late.contains("You feel") && late.contains("We met."), "{late}");
+        assert_eq!(split_identity("Summarise this."), ("Summarise this.", ""));
     }
 }

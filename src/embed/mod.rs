@@ -10,7 +10,6 @@ pub mod bert;
 pub mod cache;
 pub mod fused;
 pub mod http;
-pub mod memo;
 pub mod minilm;
 
 use std::future::Future;

@@ -121,10 +121,19 @@ impl MemoryService {
         fetch: usize,
         deadline: Option<Duration>,
     ) -> Result<Candidates, AppError> {
-        let query_vector = match deadline {
-            Some(deadline) => self.embed_query_within(query, deadline).await,
-            None => self.embed_query(query).await,
+        let embedding = async {
+            match deadline {
+                Some(deadline) => self.embed_query_within(query, deadline).await,
+                None => self.embed_query(query).await,
+            }
         };
+        // The keyword half (the FTS query and the rows of its hits, on a blocking thread) runs while the query is
+        // embedded, instead of after it.
+        let memories = self.store.memories();
+        let keyword = memories.search_rows(keyword_scope, query.to_string(), fetch as i64);
+        let (query_vector, keyword) = tokio::join!(embedding, keyword);
+        let SearchRows { keyword_keys, rows } = keyword?;
+        let mut rows: HashMap<i64, StoredMemory> = rows.into_iter().map(|s| (s.key, s)).collect();
         let mut vector_hits = Vec::new();
         if let (Some(v), Some(vectors)) = (&query_vector, &self.vectors) {
             for persona in personas {
@@ -134,14 +143,16 @@ impl MemoryService {
                 }
             }
         }
-        let vector_keys: Vec<i64> = vector_hits.iter().map(|(k, _)| *k).collect();
-        // One trip to storage for both the keyword search and the rows of every candidate.
-        let SearchRows { keyword_keys, rows } = self
-            .store
-            .memories()
-            .search_rows(keyword_scope, query.to_string(), fetch as i64, vector_keys)
-            .await?;
-        let rows = rows.into_iter().map(|s| (s.key, s)).collect();
+        // The rows of the vector hits the keyword half did not bring.
+        let unknown: Vec<i64> = vector_hits
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| !rows.contains_key(k))
+            .collect();
+        if !unknown.is_empty() {
+            let found = self.store.memories().by_keys(unknown).await?;
+            rows.extend(found.into_iter().map(|s| (s.key, s)));
+        }
         Ok(Candidates {
             query_vector,
             vector_hits,

@@ -78,19 +78,18 @@ impl<'a> Memories<'a> {
         self.db.run(move |c| memories::groups(c, persona, day)).await
     }
 
-    /// Keyword search (BM25 ranked, within one persona or across all) for `text`, and the rows of its hits and
-    /// of `extra_keys`, in one trip.
+    /// Keyword search (BM25 ranked, within one persona or across all) for `text`, and the rows of its hits, in
+    /// one trip.
     pub async fn search_rows(
         &self,
         persona: Option<Uuid>,
         text: String,
         limit: i64,
-        extra_keys: Vec<i64>,
     ) -> Result<SearchRows, StorageError> {
         self.db
             .run(move |c| {
                 let keyword_keys = memories::keyword_search(c, persona, &text, limit)?;
-                let mut keys: Vec<i64> = extra_keys.into_iter().chain(keyword_keys.iter().copied()).collect();
+                let mut keys = keyword_keys.clone();
                 keys.sort_unstable();
                 keys.dedup();
                 Ok(SearchRows {
@@ -99,6 +98,11 @@ impl<'a> Memories<'a> {
                 })
             })
             .await
+    }
+
+    /// The memories with these keys (those still there), in no particular order.
+    pub async fn by_keys(&self, keys: Vec<i64>) -> Result<Vec<StoredMemory>, StorageError> {
+        self.db.run(move |c| memories::by_keys(c, &keys)).await
     }
 
     /// Deletes memories by key; answers how many went (a key already gone counts for nothing).

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use super::model::Model;
 use super::prefix::PrefixCache;
 use crate::domain::chat::{PromptMessage, Role};
+use crate::domain::prompt;
 use crate::llm::LlmEvent;
 
 /// Tokens of the prompt processed between two checks for cancellation.
@@ -49,20 +50,41 @@ pub struct Sampler {
 const BREVITY: &str = "\nReply in two or three sentences.";
 
 /// The ChatML text of a conversation, ending where the assistant's reply begins.
+///
+/// The part of the system prompt that changes every turn (feelings, memories, summary: what follows the
+/// persona's identity, see [`prompt::split_identity`]) goes in a second system message just before the new user
+/// message, so the next turn's prompt starts with this one's stable system prompt and history and resumes from
+/// its saved cache instead of processing the whole conversation again.
 pub fn chatml(messages: &[PromptMessage]) -> String {
+    let late = match messages.first() {
+        Some(m) if m.role == Role::System => prompt::split_identity(&m.content).1.trim(),
+        _ => "",
+    };
+    let last_user = messages.iter().rposition(|m| m.role == Role::User);
     let mut text = String::new();
-    for m in messages {
-        text.push_str("<|im_start|>");
-        text.push_str(m.role.as_str());
-        text.push('\n');
-        text.push_str(&m.content);
-        if m.role == Role::System {
-            text.push_str(BREVITY);
+    for (i, m) in messages.iter().enumerate() {
+        if Some(i) == last_user && !late.is_empty() {
+            push_message(&mut text, Role::System.as_str(), late);
         }
-        text.push_str("<|im_end|>\n");
+        match m.role {
+            Role::System if i == 0 => {
+                let stable = prompt::split_identity(&m.content).0;
+                push_message(&mut text, m.role.as_str(), &format!("{stable}{BREVITY}"));
+            }
+            Role::System => push_message(&mut text, m.role.as_str(), &format!("{}{BREVITY}", m.content)),
+            _ => push_message(&mut text, m.role.as_str(), &m.content),
+        }
     }
     text.push_str("<|im_start|>assistant\n");
     text
+}
+
+fn push_message(text: &mut String, role: &str, content: &str) {
+    text.push_str("<|im_start|>");
+    text.push_str(role);
+    text.push('\n');
+    text.push_str(content);
+    text.push_str("<|im_end|>\n");
 }
 
 /// What a generation sends: text pieces, then `Done`; or an error message.
@@ -172,5 +194,40 @@ mod tests {
             chatml(&messages),
             "<|im_start|>system\nBe kind.\nReply in two or three sentences.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
         );
+    }
+
+    #[test]
+    fn the_per_turn_part_of_the_system_prompt_comes_before_the_new_message() {
+        let message = |role, content: &str| PromptMessage {
+            role,
+            content: content.into(),
+        };
+        let system = format!(
+            "You are Aria.{}\nYou feel calm.\n\nThings you remember:\n- a song",
+            prompt::IDENTITY_END
+        );
+        let first = vec![message(Role::System, &system), message(Role::User, "Hi")];
+        let text = chatml(&first);
+        let stable = format!(
+            "<|im_start|>system\nYou are Aria.{}{BREVITY}<|im_end|>\n",
+            prompt::IDENTITY_END
+        );
+        assert_eq!(
+            text,
+            format!(
+                "{stable}<|im_start|>system\nYou feel calm.\n\nThings you remember:\n- a song<|im_end|>\n\
+                 <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+            )
+        );
+        // The next turn, with other feelings, starts with the stable part and the first exchange.
+        let system = format!("You are Aria.{}\nYou feel glad.", prompt::IDENTITY_END);
+        let next = vec![
+            message(Role::System, &system),
+            message(Role::User, "Hi"),
+            message(Role::Assistant, "Hello!"),
+            message(Role::User, "Sing?"),
+        ];
+        let exchange = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n";
+        assert!(chatml(&next).starts_with(&format!("{stable}{exchange}<|im_start|>system\nYou feel glad.")));
     }
 }
