@@ -148,8 +148,14 @@ fn spawn_memory_upkeep(memory: Arc<MemoryService>) {
 }
 
 impl Core {
-    /// Opens storage and starts the actors. Must run inside an actix `System`.
+    /// Opens storage and starts the actors with the configured LLM backend. Must run inside an actix `System`.
     pub fn build(settings: Settings) -> Result<Arc<Self>, StartError> {
+        Self::build_with(settings, None)
+    }
+
+    /// [`Core::build`], with a given chat model instead of the configured one (the scripted model of scenario
+    /// tests).
+    pub fn build_with(settings: Settings, model: Option<Arc<dyn LlmBackend>>) -> Result<Arc<Self>, StartError> {
         std::fs::create_dir_all(&settings.storage.data_dir).map_err(|e| StorageError::Pool(e.to_string()))?;
         let store = Store::connect(&settings.storage)?;
         if store.is_shared() {
@@ -161,7 +167,10 @@ impl Core {
         let templates = Arc::new(crate::templates::load(&settings.storage.data_dir)?);
         let live = LiveSettings::new(settings.clone());
         crate::live::signal::watch_sighup(live.clone());
-        let llm = llm::build(&live)?;
+        let llm = match model {
+            Some(m) => m,
+            None => llm::build(&live)?,
+        };
         let metrics = Arc::new(Metrics::new());
         // One vector per message for memory recall and topic threading alike (the embedder's query cache).
         let embedder = build_embedder(&settings)?;

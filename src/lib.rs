@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod presence;
 pub mod prompt_show;
 pub mod rpc;
+pub mod scenario;
 pub mod server;
 pub mod simulate;
 pub mod state;

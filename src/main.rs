@@ -86,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         action: PromptCommand,
     },
+    /// Scenario tests of how personas behave.
+    Scenario {
+        #[command(subcommand)]
+        action: ScenarioCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,6 +107,26 @@ enum PromptCommand {
         #[arg(long, default_value = "cli")]
         session: String,
     },
+}
+
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// Play FILE.toml on a fresh temporary data dir, print the transcript and a report; exit 1 when an
+    /// expectation fails.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+        /// `fake`: the scripted model in the binary (the steps' replies, then echoes); `configured`: the
+        /// configured LLM backend.
+        #[arg(long, value_enum, default_value_t = ScenarioLlm::Fake)]
+        llm: ScenarioLlm,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScenarioLlm {
+    Fake,
+    Configured,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +196,9 @@ fn main() -> ExitCode {
             action: MemoryCommand::Reindex,
         } => reindex(settings),
         Command::State { action } => state(settings, action),
+        Command::Scenario {
+            action: ScenarioCommand::Run { file, llm },
+        } => scenario(settings, &file, llm),
         Command::Migrate { from, to } => migrate(settings, &from, &to),
         Command::Prompt {
             action:
@@ -226,6 +254,21 @@ fn prompt_show(settings: Settings, query: persona_mcp::prompt_show::PromptQuery)
         Err(e) => {
             eprintln!("persona-mcp: {e}");
             ExitCode::from(1)
+        }
+    }
+}
+
+fn scenario(settings: Settings, file: &std::path::Path, llm: ScenarioLlm) -> ExitCode {
+    let model = match llm {
+        ScenarioLlm::Fake => persona_mcp::scenario::Model::Fake,
+        ScenarioLlm::Configured => persona_mcp::scenario::Model::Configured,
+    };
+    match actix_web::rt::System::new().block_on(persona_mcp::scenario::run_file(settings, file, model)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -9,6 +9,7 @@ mod images;
 mod lines;
 pub mod ollama;
 pub mod openai;
+pub mod scripted;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,6 +26,7 @@ mod protocol;
 mod races;
 mod recall;
 mod restart;
+mod scenario;
 mod schemas;
 mod social;
 mod state;

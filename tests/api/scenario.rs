@@ -1,0 +1,68 @@
+//! `persona-mcp scenario run`: the example scenarios under `scenarios/` pass against the scripted model, and the
+//! one meant to fail fails, naming its expectations.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(file: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Command::new(env!("CARGO_BIN_EXE_persona-mcp"))
+        .current_dir(dir.path())
+        .env("PERSONA_MCP__STORAGE__DATA_DIR", dir.path())
+        .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
+        .env("PERSONA_MCP__EMBEDDER__MODEL_DIR", root.join("data/models/all-MiniLM-L6-v2"))
+        .args(["scenario", "run"])
+        .arg(root.join(file))
+        .args(["--llm", "fake"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_example_scenarios_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "{files:?}");
+    for file in files {
+        let out = run(file.to_str().unwrap());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}:\n{text}\n{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(" 0 failed"), "{text}");
+        assert!(!text.contains("FAIL "), "{text}");
+    }
+}
+
+#[test]
+fn a_scenario_meant_to_fail_fails_naming_the_expectations() {
+    let out = run("scenarios/failing/kira_not_a_close_friend.toml");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL  step 1: Kira's reply contains \"dragon\" — reply: \"We are acquainted. Aria is kind, if loud.\""),
+        "{text}"
+    );
+    assert!(text.contains("FAIL  expect 1: Aria and Kira are close_friend — type acquaintance"), "{text}");
+    assert!(text.contains("2 expectations, 0 passed, 2 failed"), "{text}");
+}
+
+#[test]
+fn a_broken_scenario_file_is_refused_with_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.toml");
+    std::fs::write(&file, "name = \"x\"\n[[step]]\nchat = \"Aria\"\n").unwrap();
+    let out = run(file.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.toml: step 1: give either chat + message"), "{err}");
+}
