@@ -182,7 +182,9 @@ impl Scenario {
                 return Err(format!("expect {n}: name exactly one of relationship, memory, emotion"));
             }
             if e.relationship.is_some() && e.relationship_type.is_none() && e.strength.is_none() {
-                return Err(format!("expect {n}: a relationship expectation needs type and/or strength"));
+                return Err(format!(
+                    "expect {n}: a relationship expectation needs type and/or strength"
+                ));
             }
             if e.memory.is_some() && e.contains.is_empty() {
                 return Err(format!("expect {n}: a memory expectation needs contains = [words]"));

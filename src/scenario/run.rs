@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::file::{Direction, Expect, Scenario, Step};
 use crate::app::Core;
+use crate::domain::memory::Memory;
 use crate::llm::scripted::Scripted;
 use crate::rpc::context::{Connection, Ctx, Outbox};
 use crate::rpc::hub::Hub;
@@ -38,26 +39,42 @@ struct Client {
 
 impl Client {
     async fn call(&self, method: &str, params: Value) -> Result<Value, String> {
-        self.call_as(&self.ctx, method, params).await
-    }
-
-    async fn call_as(&self, ctx: &Ctx, method: &str, params: Value) -> Result<Value, String> {
-        match self.router.invoke(ctx.clone(), method, params).await {
+        match self.router.invoke(self.ctx.clone(), method, params).await {
             Ok(Reply::Value(v)) => Ok(v),
             Ok(Reply::Sent) => Ok(Value::Null),
             Err(e) => Err(format!("{method}: {e}")),
         }
     }
 
-    /// A context whose current persona is `persona` (the reader of its own memories).
-    async fn as_persona(&self, persona: &str) -> Result<Ctx, String> {
-        let id = self.call("persona.get", json!({ "persona_id": persona })).await?["persona"]["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("persona {persona} has no id"))?;
-        let conn = Arc::new(Connection::new(Arc::new(Silent)));
-        conn.set_current_persona(Some(id));
-        Ok(Ctx::new(self.ctx.app.clone(), self.ctx.hub.clone(), conn))
+    /// The type and the exact strength (not rounded as `relationship.get` shows it: a short conversation moves
+    /// it by less than its third decimal) of the relationship of `a` and `b`; `none` and 0 without one.
+    async fn relationship(&self, a: &str, b: &str) -> Result<(String, f64), String> {
+        let app = &self.ctx.app;
+        let (a, b) = (
+            app.resolve_persona(a).await.map_err(|e| e.to_string())?,
+            app.resolve_persona(b).await.map_err(|e| e.to_string())?,
+        );
+        let found = app
+            .store
+            .relationships()
+            .get(a.id, b.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(match found {
+            Some(r) => {
+                let kind = serde_json::to_value(r.relationship_type).map_err(|e| e.to_string())?;
+                (kind.as_str().unwrap_or("none").to_string(), r.strength())
+            }
+            None => ("none".to_string(), 0.0),
+        })
+    }
+
+    /// Every memory `persona` owns, whatever its visibility.
+    async fn memories(&self, persona: &str) -> Result<Vec<Memory>, String> {
+        let app = &self.ctx.app;
+        let id = app.resolve_persona(persona).await.map_err(|e| e.to_string())?.id;
+        let stored = app.store.memories().all(Some(id)).await.map_err(|e| e.to_string())?;
+        Ok(stored.into_iter().map(|s| s.memory).collect())
     }
 }
 
@@ -71,10 +88,7 @@ fn with_persona(mut params: std::collections::BTreeMap<String, Value>) -> Value 
 /// The numbers the final expectations compare against, read after the setup.
 async fn baseline(client: &Client, e: &Expect) -> Result<Option<f64>, String> {
     if let Some([a, b]) = &e.relationship {
-        let r = client
-            .call("relationship.get", json!({ "persona1_id": a, "persona2_id": b }))
-            .await?;
-        return Ok(Some(r["relationship"]["relationship_strength"].as_f64().unwrap_or(0.0)));
+        return Ok(Some(client.relationship(a, b).await?.1));
     }
     if let (Some(p), Some(field)) = (&e.emotion, &e.field) {
         let s = client.call("emotional.get_state", json!({ "persona_id": p })).await?;
@@ -145,7 +159,9 @@ async fn step(client: &Client, n: usize, st: &Step, out: &mut Vec<Outcome>) -> R
     let id = started["conversation_id"].clone();
     let mut ended_at = None;
     for turn in 1..=st.turns {
-        let t = client.call("conversation.turn", json!({ "conversation_id": id })).await?;
+        let t = client
+            .call("conversation.turn", json!({ "conversation_id": id }))
+            .await?;
         println!(
             "[step {n}] turn {turn} {} (continue {:.1}): {}",
             t["speaker_name"].as_str().unwrap_or("?"),
@@ -153,14 +169,20 @@ async fn step(client: &Client, n: usize, st: &Step, out: &mut Vec<Outcome>) -> R
             t["content"].as_str().unwrap_or("")
         );
         if t["ended"] == true {
-            println!("[step {n}] ended by itself: {}", t["end_reason"].as_str().unwrap_or("?"));
+            println!(
+                "[step {n}] ended by itself: {}",
+                t["end_reason"].as_str().unwrap_or("?")
+            );
             ended_at = Some(turn);
             break;
         }
     }
     if ended_at.is_none() {
         client
-            .call("conversation.end", json!({ "conversation_id": id, "reason": "scenario_turn_limit" }))
+            .call(
+                "conversation.end",
+                json!({ "conversation_id": id, "reason": "scenario_turn_limit" }),
+            )
             .await?;
     }
     if let Some(limit) = st.expect_ends_within {
@@ -179,11 +201,7 @@ async fn step(client: &Client, n: usize, st: &Step, out: &mut Vec<Outcome>) -> R
 async fn check(client: &Client, n: usize, e: &Expect, before: Option<f64>) -> Result<Vec<Outcome>, String> {
     let mut out = Vec::new();
     if let Some([a, b]) = &e.relationship {
-        let r = client
-            .call("relationship.get", json!({ "persona1_id": a, "persona2_id": b }))
-            .await?;
-        let kind = r["relationship"]["relationship_type"].as_str().unwrap_or("none").to_string();
-        let strength = r["relationship"]["relationship_strength"].as_f64().unwrap_or(0.0);
+        let (kind, strength) = client.relationship(a, b).await?;
         if let Some(want) = &e.relationship_type {
             out.push(Outcome {
                 name: format!("expect {n}: {a} and {b} are {want}"),
@@ -194,23 +212,27 @@ async fn check(client: &Client, n: usize, e: &Expect, before: Option<f64>) -> Re
         if let Some(dir) = e.strength {
             let was = before.unwrap_or(0.0);
             out.push(Outcome {
-                name: format!("expect {n}: the relationship of {a} and {b} grows {}", words(dir)),
+                name: format!(
+                    "expect {n}: the relationship strength of {a} and {b} goes {}",
+                    words(dir)
+                ),
                 passed: dir.holds(was, strength),
-                detail: format!("strength {was:.3} → {strength:.3}"),
+                detail: format!("strength {was:.6} → {strength:.6} ({:+.1e})", strength - was),
             });
         }
     }
     if let Some(p) = &e.memory {
-        let ctx = client.as_persona(p).await?;
-        let query = e.contains.join(" ");
-        let found = client
-            .call_as(&ctx, "memory.search", json!({ "persona_id": p, "query": query, "n_results": 50 }))
-            .await?;
-        let hit = found["memories"].as_array().into_iter().flatten().find(|m| {
-            let text = m["content"].as_str().unwrap_or_default();
-            e.contains.iter().all(|w| contains(text, w))
-                && e.visibility.as_deref().is_none_or(|v| m["visibility"] == v)
-        });
+        let memories = client.memories(p).await?;
+        let visibility = |m: &Memory| match serde_json::to_value(m.visibility) {
+            Ok(Value::String(v)) => v,
+            _ => String::new(),
+        };
+        let wanted = |m: &&Memory| e.visibility.as_deref().is_none_or(|v| visibility(m) == v);
+        let worded: Vec<&Memory> = memories
+            .iter()
+            .filter(|m| e.contains.iter().all(|w| contains(&m.content, w)))
+            .collect();
+        let hit = worded.iter().copied().find(wanted);
         out.push(Outcome {
             name: format!(
                 "expect {n}: {p} remembers {:?}{}",
@@ -218,9 +240,10 @@ async fn check(client: &Client, n: usize, e: &Expect, before: Option<f64>) -> Re
                 e.visibility.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
             ),
             passed: hit.is_some(),
-            detail: match hit {
-                Some(m) => format!("memory: {}", m["content"]),
-                None => format!("{} memories searched, none matches", found["result_count"]),
+            detail: match (hit, worded.first()) {
+                (Some(m), _) => format!("memory: {:?}", m.content),
+                (None, Some(m)) => format!("only with another visibility: {:?} ({})", m.content, visibility(m)),
+                (None, None) => format!("none of its {} memories has those words", memories.len()),
             },
         });
     }
