@@ -333,6 +333,8 @@ pub struct TurnEffect {
     pub state: InteractionState,
     /// How much the persona wants to go on (0..100).
     pub continue_score: f64,
+    /// How the persona feels after the turn.
+    pub emotions: EmotionalState,
 }
 
 impl Handler<ApplyTurn> for PersonaActor {
@@ -348,6 +350,7 @@ impl Handler<ApplyTurn> for PersonaActor {
                         Ok(TurnEffect {
                             state: stored.interaction.0,
                             continue_score,
+                            emotions: stored.emotions.0,
                         })
                     }),
             );
@@ -364,6 +367,7 @@ impl Handler<ApplyTurn> for PersonaActor {
         Box::pin(fut::ready(Ok(TurnEffect {
             state: self.state.clone(),
             continue_score,
+            emotions: self.emotions.clone(),
         })))
     }
 }
