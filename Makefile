@@ -98,11 +98,15 @@ bench-load: model
 bench-load-pg: model
 	@dir=$$(mktemp -d /tmp/persona-mcp-pg.XXXXXX); \
 	url=$$(bash scripts/pg-cluster.sh start $$dir $(PG_TEST_PORT)) || exit 1; \
-	cargo bench --locked --bench load -- --clients 50 --chats 3 --database-url $$url $(BENCH_MODEL) && \
-	bash scripts/pg-cluster.sh stop $$dir && rm -rf $$dir/data && \
-	url=$$(bash scripts/pg-cluster.sh start $$dir $(PG_TEST_PORT)) && \
-	cargo bench --locked --bench load -- --clients 50 --chats 3 --database-url $$url --instances 2 $(BENCH_MODEL); \
-	status=$$?; bash scripts/pg-cluster.sh stop $$dir; rm -rf $$dir; exit $$status
+	cargo bench --locked --bench load -- --clients 50 --chats 3 --database-url $$url $(BENCH_MODEL); status=$$?; \
+	bash scripts/pg-cluster.sh stop $$dir; rm -rf $$dir/data; \
+	if [ $$status = 0 ]; then \
+		url=$$(bash scripts/pg-cluster.sh start $$dir $(PG_TEST_PORT)) && \
+		cargo bench --locked --bench load -- --clients 50 --chats 3 --database-url $$url --instances 2 \
+			$(BENCH_MODEL); \
+		status=$$?; bash scripts/pg-cluster.sh stop $$dir; \
+	fi; \
+	rm -rf $$dir; exit $$status
 
 ## Memory benchmark: embedding throughput, usearch search latency and recall@10 at 10k and 100k, store/search
 ## end to end over WebSocket.
