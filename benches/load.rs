@@ -511,7 +511,7 @@ async fn run(args: Args) -> i32 {
     println!("chunks/s: {:.0}", chunks as f64 / wall.as_secs_f64());
     println!("idle RSS MB: {}", mb(idle_rss));
     println!(
-        "peak RSS MB: {} (sampled every 100 ms)",
+        "peak RSS MB{summed}: {} (sampled every 100 ms)",
         mb(Some(peak_rss.load(Ordering::Relaxed)))
     );
     println!("peak RSS MB (VmHWM): {}", mb(hwm));
