@@ -1,5 +1,5 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test test-pg model interop-sdk synapse browser-deps lint fmt bench bench-load bench-memory bench-llm bench-state clean
+.PHONY: run test test-pg model interop-sdk synapse browser-deps lint fmt bench bench-load bench-load-pg bench-memory bench-llm bench-state clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
@@ -80,7 +80,7 @@ fmt:
 	cargo fmt
 
 ## Load benchmark: many real WebSocket clients streaming chats against the fake LLM.
-bench: bench-load bench-memory bench-llm bench-state
+bench: bench-load bench-load-pg bench-memory bench-llm bench-state
 
 ## The default configuration (MiniLM on) first, as in the issue (fake model: 60 tokens 2 ms apart); then the chat
 ## path alone (embedder off).
@@ -91,6 +91,22 @@ bench-load: model
 	cargo bench --locked --bench load -- --clients 200 --chats 3 $(BENCH_MODEL)
 	cargo bench --locked --bench load -- --clients 100 --chats 3 --embedder none
 	cargo bench --locked --bench load -- --clients 1000 --chats 2 --embedder none
+
+## The load benchmark on PostgreSQL (a throwaway cluster, as for test-pg): one instance, then two instances sharing
+## the database with the clients spread over them (every client chats with Aria: her state changes serialise in the
+## database); compare with bench-load's 50-client run on SQLite.
+bench-load-pg: model
+	@dir=$$(mktemp -d /tmp/persona-mcp-pg.XXXXXX); \
+	url=$$(bash scripts/pg-cluster.sh start $$dir $(PG_TEST_PORT)) || exit 1; \
+	cargo bench --locked --bench load -- --clients 50 --chats 3 --database-url $$url $(BENCH_MODEL); status=$$?; \
+	bash scripts/pg-cluster.sh stop $$dir; rm -rf $$dir/data; \
+	if [ $$status = 0 ]; then \
+		url=$$(bash scripts/pg-cluster.sh start $$dir $(PG_TEST_PORT)) && \
+		cargo bench --locked --bench load -- --clients 50 --chats 3 --database-url $$url --instances 2 \
+			$(BENCH_MODEL); \
+		status=$$?; bash scripts/pg-cluster.sh stop $$dir; \
+	fi; \
+	rm -rf $$dir; exit $$status
 
 ## Memory benchmark: embedding throughput, usearch search latency and recall@10 at 10k and 100k, store/search
 ## end to end over WebSocket.

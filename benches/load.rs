@@ -3,7 +3,9 @@
 //! It starts the fake LLM in-process, spawns `persona-mcp serve` on a free port with a fresh data dir, measures the
 //! server's idle memory, then drives N clients that each switch to a persona and run streamed chats, and prints
 //! latency (time to first chunk, gaps between chunks, both raw and minus the fake LLM's own delays), throughput and
-//! memory. Exits non-zero if anything failed.
+//! memory. Exits non-zero if anything failed. With `--instances N --database-url postgres://…` it starts N servers
+//! on one PostgreSQL database and spreads the clients over them round-robin (server figures are then per
+//! instance, memory and CPU summed).
 //!
 //! ```text
 //! cargo bench --bench load -- --clients 1000 --chats 2 --tokens 20 --first-token-ms 20 --token-ms 5
@@ -60,6 +62,13 @@ struct Args {
     /// cooldowns do not limit the run.
     #[arg(long)]
     own_persona: bool,
+    /// The servers' database (`storage.database_url`), e.g. an empty PostgreSQL database; default: a SQLite file
+    /// in each server's data dir.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Servers sharing `--database-url`, the clients spread over them round-robin.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    instances: usize,
     /// The server binary (default: the one cargo built).
     #[arg(long, default_value = env!("CARGO_BIN_EXE_persona-mcp"))]
     server_bin: PathBuf,
@@ -150,13 +159,53 @@ async fn server_histogram(port: u16, name: &str, within_ms: f64) -> Option<Strin
     ))
 }
 
-/// How long after the load the server had embedded and indexed one memory per chat (the exchange), its backlog
-/// empty: polled for at most [`EMBEDDED_WITHIN`].
-async fn wait_embedded(port: u16, chats: usize) -> Result<Duration, String> {
+/// What one server's `/metrics` says about the run.
+struct ServerFigures {
+    forwarding: Option<String>,
+    setup: Option<String>,
+    first_chunk: Option<String>,
+    recall: Option<String>,
+    late: Option<f64>,
+}
+
+impl ServerFigures {
+    async fn of(port: u16) -> Self {
+        Self {
+            forwarding: server_histogram(port, "stream_chunk_forward_seconds", 1.0).await,
+            setup: server_histogram(port, "stream_setup_seconds", 5.0).await,
+            first_chunk: server_histogram(port, "stream_first_chunk_seconds", 25.0).await,
+            recall: server_histogram(port, "memory_recall_seconds", 5.0).await,
+            late: server_value(port, "memory_recall_vector_late_total").await,
+        }
+    }
+
+    fn print(&self, server: &str) {
+        if let Some(f) = &self.forwarding {
+            println!("{server} per-chunk forwarding (token in → frame on socket): {f}");
+        }
+        if let Some(s) = &self.setup {
+            println!("{server} time to first chunk, before the model (request in → request to the model): {s}");
+        }
+        if let Some(f) = &self.first_chunk {
+            println!("{server} time to first chunk (request in → first token in, the model's wait included): {f}");
+        }
+        if let Some(r) = &self.recall {
+            let late = self.late.map_or_else(|| "n/a".to_string(), |n| format!("{n}"));
+            println!("{server} memory recall per turn: {r}; {late} answered by keywords (vector late)");
+        }
+    }
+}
+
+/// How long after the load the servers had embedded and indexed one memory per chat (the exchange), their
+/// backlogs empty: polled for at most [`EMBEDDED_WITHIN`].
+async fn wait_embedded(ports: &[u16], chats: usize) -> Result<Duration, String> {
     let started = Instant::now();
     loop {
-        let embedded = server_value(port, "memory_embedded_total").await.unwrap_or(0.0);
-        let backlog = server_value(port, "memory_embed_backlog").await.unwrap_or(f64::MAX);
+        let (mut embedded, mut backlog) = (0.0, 0.0);
+        for &port in ports {
+            embedded += server_value(port, "memory_embedded_total").await.unwrap_or(0.0);
+            backlog += server_value(port, "memory_embed_backlog").await.unwrap_or(f64::MAX);
+        }
         if embedded >= chats as f64 && backlog == 0.0 {
             return Ok(started.elapsed());
         }
@@ -254,14 +303,15 @@ impl Latencies {
 /// What a client does: which persona it talks to.
 #[derive(Clone)]
 struct Plan {
-    url: String,
+    /// The servers' WebSocket URLs; client `i` uses the `i % len`-th.
+    urls: Arc<Vec<String>>,
     chats: usize,
     persona: String,
     own_persona: bool,
 }
 
 async fn client_session(index: usize, plan: &Plan, stats: &mut ClientStats) -> Result<(), String> {
-    let mut ws = connect_url(&plan.url).await?;
+    let mut ws = connect_url(&plan.urls[index % plan.urls.len()]).await?;
 
     let persona = if plan.own_persona {
         let name = format!("Bench {index}");
@@ -328,6 +378,10 @@ fn p50_p99(sorted: &[Duration], offset_ms: f64) -> String {
 }
 
 async fn run(args: Args) -> i32 {
+    if args.instances > 1 && args.database_url.is_none() {
+        eprintln!("--instances above 1 needs --database-url (instances share a PostgreSQL database)");
+        return 2;
+    }
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => {
             let needed = args.clients as u64 * 2 + 64;
@@ -354,7 +408,7 @@ async fn run(args: Args) -> i32 {
             return 1;
         }
     };
-    let settings = [
+    let mut settings = vec![
         ("PERSONA_MCP__LLM__URL", llm.url()),
         ("PERSONA_MCP__LLM__PROVIDER", "ollama".to_string()),
         ("PERSONA_MCP__SERVER__MAX_CONNECTIONS", "20000".to_string()),
@@ -364,44 +418,67 @@ async fn run(args: Args) -> i32 {
             concat!(env!("CARGO_MANIFEST_DIR"), "/data/models/all-MiniLM-L6-v2").to_string(),
         ),
     ];
-    // Declared after `temp` and `llm`, so dropped (killed) before them.
-    let mut server = match ServerProcess::spawn(&args.server_bin, temp.path(), &settings) {
-        Ok(server) => server,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
+    if let Some(url) = &args.database_url {
+        settings.push(("PERSONA_MCP__STORAGE__DATABASE_URL", url.clone()));
+    }
+    // Declared after `temp` and `llm`, so dropped (killed) before them. One after the other: the first creates
+    // the shared database's tables.
+    let mut servers = Vec::new();
+    for n in 0..args.instances {
+        let dir = temp.path().join(format!("instance-{n}"));
+        let spawned = std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+            .and_then(|()| ServerProcess::spawn(&args.server_bin, &dir, &settings));
+        let mut server = match spawned {
+            Ok(server) => server,
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
+        };
+        match server.wait_healthy().await {
+            Ok(elapsed) => println!(
+                "server {n}: pid {}, port {}, healthy after {} ms",
+                server.pid(),
+                server.port,
+                elapsed.as_millis()
+            ),
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
         }
-    };
-    let (pid, port) = (server.pid(), server.port);
-    let ready_in = match server.wait_healthy().await {
-        Ok(elapsed) => elapsed,
-        Err(e) => {
-            eprintln!("{e}");
-            return 1;
-        }
-    };
+        servers.push(server);
+    }
+    let pids: Vec<u32> = servers.iter().map(ServerProcess::pid).collect();
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
     let persona = if args.own_persona { "own" } else { args.persona.as_str() };
+    let database = if args.database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     println!(
         "persona-mcp load: clients={} chats/client={} tokens={} first-token={}ms token={}ms persona={persona} \
-         embedder={}",
-        args.clients, args.chats, args.tokens, args.first_token_ms, args.token_ms, args.embedder
+         embedder={} database={database} instances={}",
+        args.clients, args.chats, args.tokens, args.first_token_ms, args.token_ms, args.embedder, args.instances
     );
-    println!(
-        "server: pid {pid}, port {port}, healthy after {} ms",
-        ready_in.as_millis()
-    );
+    // Summed over the servers.
+    let rss = |key: &str| -> Option<u64> { pids.iter().map(|&pid| proc_status_kb(pid, key)).sum() };
+    let summed = if servers.len() > 1 { " (servers summed)" } else { "" };
 
     tokio::time::sleep(Duration::from_secs(args.idle_secs)).await;
-    let idle_rss = proc_status_kb(pid, "VmRSS");
+    let idle_rss = rss("VmRSS");
 
     let peak_rss = Arc::new(AtomicU64::new(idle_rss.unwrap_or(0)));
     let sampler = {
-        let peak_rss = Arc::clone(&peak_rss);
+        let (peak_rss, pids) = (Arc::clone(&peak_rss), pids.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
             loop {
                 tick.tick().await;
-                if let Some(kb) = proc_status_kb(pid, "VmRSS") {
+                let summed: Option<u64> = pids.iter().map(|&pid| proc_status_kb(pid, "VmRSS")).sum();
+                if let Some(kb) = summed {
                     peak_rss.fetch_max(kb, Ordering::Relaxed);
                 }
             }
@@ -409,7 +486,7 @@ async fn run(args: Args) -> i32 {
     };
 
     let plan = Plan {
-        url: format!("ws://127.0.0.1:{port}/mcp"),
+        urls: Arc::new(ports.iter().map(|port| format!("ws://127.0.0.1:{port}/mcp")).collect()),
         chats: args.chats,
         persona: args.persona.clone(),
         own_persona: args.own_persona,
@@ -437,22 +514,23 @@ async fn run(args: Args) -> i32 {
     }
     let wall = started.elapsed();
     sampler.abort();
-    if let Some(kb) = proc_status_kb(pid, "VmRSS") {
+    if let Some(kb) = rss("VmRSS") {
         peak_rss.fetch_max(kb, Ordering::Relaxed);
     }
-    let hwm = proc_status_kb(pid, "VmHWM");
-    let server_cpu = cpu_seconds(pid);
-    let forwarding = server_histogram(port, "stream_chunk_forward_seconds", 1.0).await;
-    let setup = server_histogram(port, "stream_setup_seconds", 5.0).await;
-    let first_chunk = server_histogram(port, "stream_first_chunk_seconds", 25.0).await;
-    let recall = server_histogram(port, "memory_recall_seconds", 5.0).await;
-    let late = server_value(port, "memory_recall_vector_late_total").await;
+    let hwm = rss("VmHWM");
+    let server_cpu: Option<f64> = pids.iter().map(|&pid| cpu_seconds(pid)).sum();
+    let mut figures = Vec::new();
+    for &port in &ports {
+        figures.push(ServerFigures::of(port).await);
+    }
     let embedded = if args.embedder == "none" {
         None
     } else {
-        Some(wait_embedded(port, total.chats_ok).await)
+        Some(wait_embedded(&ports, total.chats_ok).await)
     };
-    let server_alive = matches!(server.child.try_wait(), Ok(None));
+    let dead: Vec<usize> = (0..servers.len())
+        .filter(|&n| !matches!(servers[n].child.try_wait(), Ok(None)))
+        .collect();
 
     let latencies = Latencies::of(&total.traces, &llm);
     let chunks: usize = total.traces.iter().map(|trace| trace.chunks.len()).sum();
@@ -482,18 +560,13 @@ async fn run(args: Args) -> i32 {
         "inter-chunk gap minus the nominal token delay p50/p99: {}",
         p50_p99(&latencies.gaps, token_ms)
     );
-    if let Some(f) = &forwarding {
-        println!("server per-chunk forwarding (token in → frame on socket): {f}");
-    }
-    if let Some(s) = &setup {
-        println!("server time to first chunk, before the model (request in → request to the model): {s}");
-    }
-    if let Some(f) = &first_chunk {
-        println!("server time to first chunk (request in → first token in, the model's wait included): {f}");
-    }
-    if let Some(r) = &recall {
-        let late = late.map_or_else(|| "n/a".to_string(), |n| format!("{n}"));
-        println!("server memory recall per turn: {r}; {late} answered by keywords (vector late)");
+    for (n, f) in figures.iter().enumerate() {
+        let server = if figures.len() == 1 {
+            "server".to_string()
+        } else {
+            format!("server {n}")
+        };
+        f.print(&server);
     }
     match &embedded {
         Some(Ok(after)) => println!(
@@ -509,16 +582,16 @@ async fn run(args: Args) -> i32 {
         println!("per-chunk overhead mean: {mean_ms:.3} ms");
     }
     println!("chunks/s: {:.0}", chunks as f64 / wall.as_secs_f64());
-    println!("idle RSS MB: {}", mb(idle_rss));
+    println!("idle RSS MB{summed}: {}", mb(idle_rss));
     println!(
-        "peak RSS MB: {} (sampled every 100 ms)",
+        "peak RSS MB{summed}: {} (sampled every 100 ms)",
         mb(Some(peak_rss.load(Ordering::Relaxed)))
     );
-    println!("peak RSS MB (VmHWM): {}", mb(hwm));
+    println!("peak RSS MB (VmHWM){summed}: {}", mb(hwm));
     println!("wall time s: {:.2}", wall.as_secs_f64());
     if let Some(cpu) = server_cpu {
         let per_chunk_us = cpu * 1e6 / chunks.max(1) as f64;
-        println!("server CPU s: {cpu:.2} (whole run incl. start; {per_chunk_us:.0} µs per chunk)");
+        println!("server CPU s{summed}: {cpu:.2} (whole run incl. start; {per_chunk_us:.0} µs per chunk)");
     }
     // Give streams the server should have closed a moment to go away before counting them.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -529,9 +602,12 @@ async fn run(args: Args) -> i32 {
     );
 
     let mut failed = !total.errors.is_empty() || matches!(embedded, Some(Err(_)));
-    if !server_alive {
+    for n in dead {
         failed = true;
-        eprintln!("server died during the run; its last output:\n{}", server.log_tail(30));
+        eprintln!(
+            "server {n} died during the run; its last output:\n{}",
+            servers[n].log_tail(30)
+        );
     }
     if !total.errors.is_empty() {
         eprintln!("first errors:");
@@ -539,7 +615,7 @@ async fn run(args: Args) -> i32 {
             eprintln!("  {error}");
         }
     }
-    drop(server);
+    drop(servers);
     drop(temp);
     drop(llm);
     i32::from(failed)

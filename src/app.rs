@@ -167,11 +167,12 @@ impl Core {
         let templates = Arc::new(crate::templates::load(&settings.storage.data_dir)?);
         let live = LiveSettings::new(settings.clone());
         crate::live::signal::watch_sighup(live.clone());
+        let metrics = Arc::new(Metrics::new());
         let llm = match model {
             Some(m) => m,
             None => llm::build(&live)?,
         };
-        let metrics = Arc::new(Metrics::new());
+        let llm = llm::fallback::Fallback::wrap(llm, &metrics);
         // One vector per message for memory recall and topic threading alike (the embedder's query cache).
         let embedder = build_embedder(&settings)?;
         let mut memory = MemoryService::open(

@@ -33,6 +33,8 @@ pub struct Settings {
     pub admin: AdminSettings,
     /// State files (`state.save`).
     pub state: StateSettings,
+    /// Model selection rules, per-persona model options and the fallback chain.
+    pub models: crate::domain::model_rules::ModelSettings,
     /// The `--config` file these settings were read from (SIGHUP reads it again); not a setting itself.
     #[serde(skip)]
     pub config_file: Option<PathBuf>,
@@ -639,6 +641,9 @@ impl Settings {
         }
         if l.model.trim().is_empty() {
             return Err(ConfigError::new("llm.model", &l.model, "a model name such as llama3.2"));
+        }
+        if let Some(p) = self.models.problem() {
+            return Err(ConfigError::new(&p.key, p.value, &p.allowed));
         }
         check_min("llm.connect_timeout_secs", l.connect_timeout_secs as usize, 1)?;
         check_min("llm.read_timeout_secs", l.read_timeout_secs as usize, 1)?;

@@ -92,6 +92,12 @@ impl RunningServer {
         let saving = std::time::Instant::now();
         self.app.memory.save_indexes().await;
         tracing::info!(elapsed_ms = saving.elapsed().as_millis() as u64, "memory indexes saved");
+        // Last, as the process ends: other instances take these leases at their next renewal, not at expiry.
+        if self.app.store.is_shared() {
+            if let Err(e) = self.app.store.leases().release().await {
+                tracing::warn!(error = %e, "releasing leases failed; they expire by themselves");
+            }
+        }
         result
     }
 }

@@ -94,7 +94,12 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
         whole.push(started.elapsed());
     }
     let late_count = late() - late_before;
-    // The halves alone, on messages nobody embedded yet.
+
+    // The halves alone, on messages nobody embedded yet, once the embeddings of late recalls are done.
+    embedder
+        .embed_query(&message(0, "after"))
+        .await
+        .map_err(|e| e.to_string())?;
     let mut embedding = Vec::with_capacity(queries);
     let mut keywords = Vec::with_capacity(queries);
     for i in 0..queries {
@@ -126,6 +131,7 @@ fn metric(metrics: &Metrics, name: &str) -> u64 {
     metrics
         .render()
         .lines()
+        .filter(|line| !line.starts_with('#'))
         .filter_map(|line| line.rsplit_once(' '))
         .find(|(key, _)| key.ends_with(name))
         .and_then(|(_, value)| value.parse::<f64>().ok())

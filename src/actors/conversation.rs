@@ -11,10 +11,14 @@ use actix::prelude::*;
 use super::persona::PersonaActor;
 use super::turn::{assemble, run_turn, Chat, ChatOutcome, TurnDeps, TurnInput, TurnRecord};
 use crate::domain::chat::{ChatConversation, ChatMessage, PromptMessage};
+use crate::domain::model_rules::{Situation, Task};
 use crate::domain::prompt;
 use crate::domain::thread::Thread;
 use crate::error::AppError;
 use crate::llm::{self, ChatRequest};
+
+/// The most tokens a thread summary may take.
+const SUMMARY_TOKENS: u32 = 400;
 
 /// What identifies a chat conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -121,6 +125,7 @@ impl ConversationSession {
         let deps = self.deps.clone();
         let persona = self.persona.clone();
         let window = self.deps.chat().max_context_messages;
+        let thread_count = self.threads.len();
         let fut = async move {
             let threads = deps.store.threads();
             let shown = threads.recent(conv.id, thread.id, window).await?;
@@ -136,22 +141,13 @@ impl ConversationSession {
             let snapshot = persona.send(super::persona::GetSnapshot).await?;
             let messages =
                 prompt::summary_request(&deps.templates, &snapshot.persona, thread.summary.as_deref(), &older);
-            let model = snapshot
-                .persona
-                .model
-                .clone()
-                .unwrap_or_else(|| deps.llm.default_model().to_string());
-            let summary = llm::complete(
-                deps.llm.as_ref(),
-                ChatRequest {
-                    model,
-                    messages,
-                    max_tokens: 400,
-                    temperature: 0.3,
-                    images: Vec::new(),
-                },
-            )
-            .await?;
+            let choice = deps.choose_model(&Situation {
+                token_budget: SUMMARY_TOKENS,
+                message_chars: older.iter().map(|m| m.content.chars().count()).sum(),
+                threads: thread_count,
+                ..Situation::new(&snapshot.persona, Task::Summary)
+            });
+            let summary = llm::complete(deps.llm.as_ref(), ChatRequest::new(choice, messages, SUMMARY_TOKENS)).await?;
             threads.set_summary(thread.id, summary.clone(), through).await?;
             Ok::<_, AppError>(Some((summary, through)))
         };
@@ -183,8 +179,39 @@ impl ConversationSession {
         }
     }
 
-    /// Puts the thread a turn joined first among the live threads.
-    fn joined(&mut self, thread: Thread) {
+    /// Names the thread a turn joined by model, when a title model is configured and the thread is due one.
+    fn maybe_title(&mut self, ctx: &mut Context<Self>, thread: &Thread) {
+        if !super::titling::due(&self.deps, thread) {
+            return;
+        }
+        let fut = super::titling::title(
+            self.deps.clone(),
+            self.persona.clone(),
+            thread.clone(),
+            self.threads.len(),
+        );
+        let id = thread.id;
+        ctx.spawn(fut.into_actor(self).map(move |res, act, _| match res {
+            Ok(Some(title)) => {
+                if let Some(t) = act.threads.iter_mut().find(|t| t.id == id) {
+                    t.set_title(title);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "titling the thread failed; it keeps its keyword label"),
+        }));
+    }
+
+    /// Puts the thread a turn joined first among the live threads (keeping a title given meanwhile).
+    fn joined(&mut self, mut thread: Thread) {
+        let titled = self
+            .threads
+            .iter()
+            .find(|t| t.id == thread.id)
+            .and_then(|t| t.title.clone());
+        if let (None, Some(title)) = (&thread.title, titled) {
+            thread.set_title(title);
+        }
         self.threads.retain(|t| t.id != thread.id);
         self.threads.insert(0, thread);
         self.threads.truncate(crate::storage::LIVE_THREADS);
@@ -236,6 +263,7 @@ impl Handler<Chat> for ConversationSession {
                         c.id = outcome.conversation_id;
                     }
                     act.publish_id();
+                    act.maybe_title(ctx, &thread);
                     act.joined(thread);
                     act.message_count += stored.len() as i64;
                     act.history.extend(stored);

@@ -21,6 +21,7 @@ use crate::domain::continue_score::{cooldown_after, BASE_COOLDOWN_SECS};
 use crate::domain::dialogue::{Dialogue, DialogueTurn};
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::{Memory, Visibility, MEMORY_TYPE_CONVERSATION};
+use crate::domain::model_rules::{Situation, Task};
 use crate::domain::persona::Persona;
 use crate::domain::prompt::{self, PromptInput, PromptSection};
 use crate::domain::relationship::{conversation_quality, Relationship};
@@ -238,6 +239,7 @@ impl Stage {
         sections.push(PromptSection {
             title: "Who you are talking with".into(),
             body: prompt::describe_partner(&them.persona, relationship.as_ref(), &d.topic),
+            recalled: Vec::new(),
         });
         if room {
             sections.push(PromptSection {
@@ -246,6 +248,7 @@ impl Stage {
                     "This is a group conversation. Also here: {}. Address someone by name to ask them something.",
                     bystanders.join(", ")
                 ),
+                recalled: Vec::new(),
             });
         }
         let window = self.deps.chat().max_context_messages;
@@ -275,17 +278,13 @@ impl Stage {
         });
         let remaining = (d.token_budget - d.tokens_used).max(0) as u32;
         let max_tokens = remaining.clamp(1, MAX_TOKENS_PER_TURN);
-        let request = ChatRequest {
-            model: me
-                .persona
-                .model
-                .clone()
-                .unwrap_or_else(|| self.deps.llm.default_model().to_string()),
-            messages,
-            max_tokens,
-            temperature: self.deps.temperature(),
-            images: Vec::new(),
-        };
+        let choice = self.deps.choose_model(&Situation {
+            token_budget: max_tokens,
+            message_chars: cue.chars().count(),
+            threads: 1,
+            ..Situation::new(&me.persona, Task::PersonaToPersona)
+        });
+        let request = ChatRequest::new(choice, messages, max_tokens);
         let mut chat = Chat {
             message: cue.clone(),
             token_budget: max_tokens,

@@ -10,4 +10,5 @@ pub mod dialogue;
 pub mod persona;
 pub mod registry;
 pub mod threading;
+pub mod titling;
 pub mod turn;

@@ -333,6 +333,8 @@ pub struct TurnEffect {
     pub state: InteractionState,
     /// How much the persona wants to go on (0..100).
     pub continue_score: f64,
+    /// How the persona feels after the turn.
+    pub emotions: EmotionalState,
 }
 
 impl Handler<ApplyTurn> for PersonaActor {
@@ -348,6 +350,7 @@ impl Handler<ApplyTurn> for PersonaActor {
                         Ok(TurnEffect {
                             state: stored.interaction.0,
                             continue_score,
+                            emotions: stored.emotions.0,
                         })
                     }),
             );
@@ -364,6 +367,7 @@ impl Handler<ApplyTurn> for PersonaActor {
         Box::pin(fut::ready(Ok(TurnEffect {
             state: self.state.clone(),
             continue_score,
+            emotions: self.emotions.clone(),
         })))
     }
 }
@@ -486,11 +490,11 @@ impl Handler<Reload> for PersonaActor {
     type Result = ();
     fn handle(&mut self, _: Reload, ctx: &mut Context<Self>) {
         let (store, id) = (self.store.clone(), self.persona.id);
-        let load = async move { store.states().load(id, Utc::now()).await };
-        ctx.spawn(load.into_actor(self).map(move |loaded, act, _| match loaded {
-            Ok(LoadedStates { interaction, emotions }) => act.adopt(&StoredStates {
+        let read = async move { store.states().read(id).await };
+        ctx.spawn(read.into_actor(self).map(move |stored, act, _| match stored {
+            Ok((interaction, emotions)) => act.adopt(&StoredStates {
                 interaction: interaction.unwrap_or((act.state.clone(), act.version)),
-                emotions,
+                emotions: emotions.unwrap_or((act.emotions.clone(), act.emotions_version)),
             }),
             Err(e) => tracing::warn!(persona = %id, error = %e, "re-reading the persona's state failed"),
         }));

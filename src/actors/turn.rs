@@ -12,8 +12,9 @@ use uuid::Uuid;
 use super::persona::{self, ApplyTurn, GetSnapshot, PersonaActor, Snapshot};
 use super::threading::{Placed, Placement};
 use crate::config::ChatSettings;
-use crate::domain::chat::{ChatConversation, ChatMessage, Role};
+use crate::domain::chat::{ChatConversation, ChatMessage, Role, TurnStats};
 use crate::domain::image::{self, Image};
+use crate::domain::model_rules::{ModelChoice, Situation, Task};
 use crate::domain::persona::InteractionState;
 use crate::domain::prompt::{self, PromptInput};
 use crate::domain::templates::PromptTemplates;
@@ -51,9 +52,15 @@ impl TurnDeps {
         self.settings.current().chat.clone()
     }
 
-    /// Sampling temperature in force.
-    pub fn temperature(&self) -> f32 {
-        self.settings.current().llm.temperature
+    /// The model, fallbacks and options for a call (the `[models]` rules in force); summaries and titles default
+    /// to a cooler temperature than replies.
+    pub fn choose_model(&self, situation: &Situation) -> ModelChoice {
+        let settings = self.settings.current();
+        let temperature = match situation.task {
+            Task::Summary | Task::Title => 0.3,
+            Task::Chat | Task::PersonaToPersona => settings.llm.temperature,
+        };
+        settings.models.choose(situation, self.llm.default_model(), temperature)
     }
 
     /// How messages are sorted into topic threads.
@@ -184,6 +191,8 @@ pub(crate) struct Streamed {
     pub(crate) text: String,
     pub(crate) chunks: usize,
     pub(crate) tokens: Option<u32>,
+    pub(crate) prompt_tokens: Option<u32>,
+    pub(crate) first_chunk: Option<Duration>,
     pub(crate) end: TurnEnd,
     pub(crate) failure: Option<LlmError>,
 }
@@ -202,6 +211,8 @@ pub(crate) async fn stream_reply(
         text: String::new(),
         chunks: 0,
         tokens: None,
+        prompt_tokens: None,
+        first_chunk: None,
         end: TurnEnd::Complete,
         failure: None,
     };
@@ -224,9 +235,9 @@ pub(crate) async fn stream_reply(
             None => break,
             Some(Ok(LlmEvent::Token(t))) => {
                 if out.chunks == 0 {
-                    deps.metrics
-                        .stream_first_chunk_seconds
-                        .observe(started.elapsed().as_secs_f64());
+                    let first = started.elapsed();
+                    deps.metrics.stream_first_chunk_seconds.observe(first.as_secs_f64());
+                    out.first_chunk = Some(first);
                 }
                 out.chunks += 1;
                 out.text.push_str(&t);
@@ -239,8 +250,12 @@ pub(crate) async fn stream_reply(
                     break;
                 }
             }
-            Some(Ok(LlmEvent::Done { completion_tokens, .. })) => {
+            Some(Ok(LlmEvent::Done {
+                completion_tokens,
+                prompt_tokens,
+            })) => {
                 out.tokens = completion_tokens;
+                out.prompt_tokens = prompt_tokens;
                 break;
             }
             Some(Err(e)) if out.chunks == 0 => {
@@ -268,6 +283,8 @@ pub struct Assembled {
     pub placed: Placed,
     /// The request for the model.
     pub request: ChatRequest,
+    /// The memories recalled into the prompt.
+    pub recalled: Vec<Uuid>,
 }
 
 /// Builds the prompt a turn sends for `message` (memories, feelings, the thread's history and summary): what
@@ -312,12 +329,14 @@ pub async fn assemble(
         .summary
         .as_deref()
         .or(input.conversation.summary.as_deref());
-    let model = snapshot
-        .persona
-        .model
-        .clone()
-        .unwrap_or_else(|| deps.llm.default_model().to_string());
-    let sees = deps.llm.provider() != "embedded" && image::model_sees_images(&model, &deps.chat().vision_models);
+    let joined = input.threads.iter().any(|t| t.id == placed.thread.id);
+    let choice = deps.choose_model(&Situation {
+        token_budget,
+        message_chars: message.chars().count(),
+        threads: input.threads.len() + usize::from(!joined),
+        ..Situation::new(&snapshot.persona, Task::Chat)
+    });
+    let sees = deps.llm.provider() != "embedded" && image::model_sees_images(&choice.model, &deps.chat().vision_models);
     let user_text = image::message_for_model(message, images, sees);
     let messages = prompt::build(&PromptInput {
         persona: &snapshot.persona,
@@ -330,17 +349,15 @@ pub async fn assemble(
         thread: Some(placed.thread.label.as_str()).filter(|l| !l.is_empty()),
         templates: &deps.templates,
     });
-    let request = ChatRequest {
-        model,
-        messages,
-        max_tokens: token_budget,
-        temperature: deps.temperature(),
-        images: if sees { images.to_vec() } else { Vec::new() },
-    };
+    let mut request = ChatRequest::new(choice, messages, token_budget);
+    if sees {
+        request.images = images.to_vec();
+    }
     Ok(Assembled {
         snapshot,
         placed,
         request,
+        recalled: sections.iter().flat_map(|s| s.recalled.iter().copied()).collect(),
     })
 }
 
@@ -353,6 +370,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
         snapshot,
         placed,
         request,
+        recalled,
     } = assemble(
         &input,
         &chat.message,
@@ -362,6 +380,22 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
     )
     .await?;
     let streamed = stream_reply(deps, request, &mut chat, started).await?;
+    let latency = started.elapsed().as_secs_f64();
+    let tokens_used = streamed.tokens.unwrap_or(streamed.chunks as u32);
+    let effect = persona::ask(
+        &input.persona,
+        persona_id,
+        ApplyTurn {
+            user_message: chat.message.clone(),
+            conversation_len: input.history.len() + 2,
+            reply_chars: streamed.text.chars().count(),
+            conversation_minutes: input.conversation_minutes,
+            turn_seconds: latency,
+            tokens_remaining: chat.token_budget.saturating_sub(tokens_used),
+            partner: None,
+        },
+    )
+    .await??;
 
     let mut thread = placed.thread;
     let mut user = ChatMessage::new(Role::User, chat.message.clone());
@@ -373,6 +407,15 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
     reply.partial = !matches!(streamed.end, TurnEnd::Complete | TurnEnd::BudgetReached);
     reply.room_id = chat.room_id.clone();
     reply.thread_id = Some(thread.id);
+    reply.stats = Some(TurnStats {
+        tokens_in: streamed.prompt_tokens,
+        tokens_out: tokens_used,
+        latency_seconds: latency,
+        ttfc_seconds: streamed.first_chunk.map(|d| d.as_secs_f64()),
+        continue_score: effect.continue_score,
+        emotions: effect.emotions,
+        recalled,
+    });
     let mut stored = vec![user, reply];
     let (conv_id, seqs) = deps
         .store
@@ -383,23 +426,7 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
     for (m, seq) in stored.iter_mut().zip(seqs) {
         m.seq = seq;
     }
-
-    let tokens_used = streamed.tokens.unwrap_or(streamed.chunks as u32);
     let processing_time = started.elapsed().as_secs_f64();
-    let effect = persona::ask(
-        &input.persona,
-        persona_id,
-        ApplyTurn {
-            user_message: chat.message.clone(),
-            conversation_len: input.history.len() + stored.len(),
-            reply_chars: streamed.text.chars().count(),
-            conversation_minutes: input.conversation_minutes,
-            turn_seconds: processing_time,
-            tokens_remaining: chat.token_budget.saturating_sub(tokens_used),
-            partner: None,
-        },
-    )
-    .await??;
     let memory_stored = deps
         .hooks
         .after_turn(&CompletedTurn {

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::emotion::EmotionalState;
+
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +60,27 @@ pub struct ChatMessage {
     pub created_at: DateTime<Utc>,
     /// Pictures sent with it: their file names under the data dir's `media/` (`<sha256>.<ext>`).
     pub images: Vec<String>,
+    /// For a reply: what its turn cost and did (conversation analytics read these).
+    pub stats: Option<TurnStats>,
+}
+
+/// What a chat turn cost and did, stored with its reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnStats {
+    /// Prompt tokens, when the model server says.
+    pub tokens_in: Option<u32>,
+    /// Reply tokens (the server's count, else the chunk count).
+    pub tokens_out: u32,
+    /// Seconds from the turn's start to the reply's last token.
+    pub latency_seconds: f64,
+    /// Seconds from the turn's start to the reply's first chunk (none without a chunk).
+    pub ttfc_seconds: Option<f64>,
+    /// The persona's wish to go on after the turn (0..100).
+    pub continue_score: f64,
+    /// How the persona felt after the turn.
+    pub emotions: EmotionalState,
+    /// The memories recalled into the prompt.
+    pub recalled: Vec<Uuid>,
 }
 
 impl ChatMessage {
@@ -73,6 +96,7 @@ impl ChatMessage {
             thread_id: None,
             created_at: Utc::now(),
             images: Vec::new(),
+            stats: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Pure domain logic: no actix, no I/O. Each module is unit-tested on its own.
 
+pub mod analytics;
 pub mod bot;
 pub mod card;
 pub mod chat;
@@ -12,6 +13,7 @@ pub mod emotion;
 pub mod image;
 pub mod importance;
 pub mod memory;
+pub mod model_rules;
 pub mod persona;
 pub mod prompt;
 pub mod pruning;

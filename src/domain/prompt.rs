@@ -4,6 +4,8 @@ use super::chat::{ChatMessage, PromptMessage, Role};
 use super::emotion::EmotionalState;
 use super::persona::{InteractionState, Persona};
 use super::relationship::Relationship;
+use uuid::Uuid;
+
 use super::templates::{PersonaView, PromptTemplates, SectionView, SummaryContext, SystemContext};
 
 /// Social energy under which a persona keeps its replies short and says it needs a rest.
@@ -16,6 +18,8 @@ pub struct PromptSection {
     pub title: String,
     /// The section's text.
     pub body: String,
+    /// The memories it holds (their ids), recorded with the turn as recall hits.
+    pub recalled: Vec<Uuid>,
 }
 
 /// The last line of [`identity`]: where the persona's card ends and, in the built-in system template, the parts
@@ -197,6 +201,20 @@ pub fn build(input: &PromptInput<'_>) -> Vec<PromptMessage> {
     messages
 }
 
+/// `Speaker: text` lines of `messages`, the persona speaking as itself.
+fn transcript(persona: &Persona, messages: &[ChatMessage]) -> String {
+    let mut text = String::new();
+    for m in messages {
+        let who = match m.role {
+            Role::Assistant => persona.name.as_str(),
+            Role::User => m.sender.as_deref().unwrap_or("User"),
+            Role::System => "System",
+        };
+        text.push_str(&format!("{who}: {}\n", m.content));
+    }
+    text
+}
+
 /// Instructions for folding old messages into the running summary.
 pub fn summary_request(
     templates: &PromptTemplates,
@@ -209,20 +227,30 @@ pub fn summary_request(
         text.push_str(&format!("Summary so far:\n{}\n\n", p.trim()));
     }
     text.push_str("New messages:\n");
-    for m in messages {
-        let who = match m.role {
-            Role::Assistant => persona.name.as_str(),
-            Role::User => m.sender.as_deref().unwrap_or("User"),
-            Role::System => "System",
-        };
-        text.push_str(&format!("{who}: {}\n", m.content));
-    }
+    text.push_str(&transcript(persona, messages));
     vec![
         PromptMessage {
             role: Role::System,
             content: templates.summary(&SummaryContext {
                 persona: persona_view(persona),
             }),
+        },
+        PromptMessage {
+            role: Role::User,
+            content: text,
+        },
+    ]
+}
+
+/// Asks for a few words naming the topic of `messages` (a thread's first exchanges).
+pub fn title_request(persona: &Persona, messages: &[ChatMessage]) -> Vec<PromptMessage> {
+    let text = format!("Conversation:\n{}", transcript(persona, messages));
+    vec![
+        PromptMessage {
+            role: Role::System,
+            content: "Name the topic of this conversation in two to five words. Answer with those words only: no \
+                      quotes, no full sentence."
+                .into(),
         },
         PromptMessage {
             role: Role::User,
@@ -261,6 +289,7 @@ mod tests {
         let sections = vec![PromptSection {
             title: "Things you remember".into(),
             body: "- the harvest festival".into(),
+            recalled: Vec::new(),
         }];
         let msgs = build(&PromptInput {
             persona: &p,

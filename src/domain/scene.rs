@@ -32,6 +32,7 @@ pub fn section(scene: &Scene) -> PromptSection {
     PromptSection {
         title: "Where you are (what you see now)".into(),
         body: scene.description.trim().to_string(),
+        recalled: Vec::new(),
     }
 }
 

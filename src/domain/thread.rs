@@ -56,8 +56,10 @@ pub struct Thread {
     pub id: Uuid,
     /// The conversation it belongs to.
     pub conversation_id: Uuid,
-    /// A short label: its top keywords.
+    /// A short label: its title when it has one, else its top keywords.
     pub label: String,
+    /// A few words naming it, from the model configured for the `title` task (none without one).
+    pub title: Option<String>,
     /// How often each keyword occurred in its user messages.
     pub keywords: BTreeMap<String, u32>,
     /// Moving mean of its recent user-message vectors (unit length), if an embedder is configured.
@@ -81,6 +83,7 @@ impl Thread {
             id: Uuid::new_v4(),
             conversation_id,
             label: String::new(),
+            title: None,
             keywords: BTreeMap::new(),
             centroid: None,
             message_count: 0,
@@ -110,9 +113,15 @@ impl Thread {
         for w in words {
             *self.keywords.entry(w.clone()).or_insert(0) += 1;
         }
-        self.label = label(&self.keywords);
+        self.label = self.title.clone().unwrap_or_else(|| label(&self.keywords));
         self.message_count += messages;
         self.last_active = now;
+    }
+
+    /// Names it with `title` from now on.
+    pub fn set_title(&mut self, title: String) {
+        self.label = title.clone();
+        self.title = Some(title);
     }
 
     /// Its top keywords, most frequent first.
@@ -141,6 +150,28 @@ fn label(keywords: &BTreeMap<String, u32>) -> String {
         .map(|(w, _)| w.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Most words a model's title keeps.
+const TITLE_WORDS: usize = 6;
+
+/// A model's answer to "name this topic" made into a label: its first non-empty line, without quotes, a
+/// `Title:` prefix or closing punctuation, at most six words; `None` when nothing is left.
+pub fn clean_title(answer: &str) -> Option<String> {
+    let line = answer.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = line
+        .split_once(':')
+        .filter(|(head, _)| head.trim().eq_ignore_ascii_case("title") || head.trim().eq_ignore_ascii_case("topic"))
+        .map_or(line, |(_, rest)| rest);
+    let words: Vec<&str> = line
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| matches!(c, '"' | '\'' | '*' | '`' | '“' | '”')))
+        .filter(|w| !w.is_empty())
+        .take(TITLE_WORDS)
+        .collect();
+    let title = words.join(" ");
+    let title = title.trim_end_matches(['.', '!', '?', ',', ';', ':']).trim();
+    (!title.is_empty()).then(|| title.to_string())
 }
 
 /// The distinct content words of a text, lower-case, in order of first appearance.
@@ -232,6 +263,32 @@ mod tests {
         let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         t.absorb(centroid.as_deref(), &words, 2, Utc::now());
         t
+    }
+
+    #[test]
+    fn a_title_replaces_the_keyword_label_for_good() {
+        let mut t = thread(&["dragon", "ember"], None);
+        assert_eq!(t.label, "dragon ember");
+        t.set_title("Ember the dragon".into());
+        t.absorb(None, &["cooking".to_string()], 2, Utc::now());
+        assert_eq!(t.label, "Ember the dragon");
+    }
+
+    #[test]
+    fn titles_are_cleaned() {
+        assert_eq!(
+            clean_title("\n  \"Ember the Dragon.\"\nMore text").as_deref(),
+            Some("Ember the Dragon")
+        );
+        assert_eq!(
+            clean_title("Title: **Cooking pasta**").as_deref(),
+            Some("Cooking pasta")
+        );
+        assert_eq!(
+            clean_title("one two three four five six seven eight").as_deref(),
+            Some("one two three four five six")
+        );
+        assert_eq!(clean_title(" \n\"\" "), None);
     }
 
     fn message(seq: i64) -> ChatMessage {

@@ -16,6 +16,7 @@ const LIVE: &[&str] = &[
     "llm.read_timeout_secs",
     "chat.",
     "memory.",
+    "models.",
     "state.keep",
 ];
 

@@ -61,6 +61,10 @@ mod tests {
             ],
             max_tokens: 10,
             temperature: 0.5,
+            top_p: None,
+            num_ctx: None,
+            stop: Vec::new(),
+            fallback: Vec::new(),
             images,
         }
     }

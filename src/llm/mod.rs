@@ -5,6 +5,7 @@
 pub mod auto;
 mod client;
 pub mod embedded;
+pub mod fallback;
 mod images;
 mod lines;
 pub mod ollama;
@@ -18,6 +19,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
 use crate::domain::chat::PromptMessage;
+use crate::domain::model_rules::ModelChoice;
 
 /// What a chat call asks of the model.
 #[derive(Debug, Clone)]
@@ -32,6 +34,32 @@ pub struct ChatRequest {
     pub temperature: f32,
     /// Pictures for the last user message (only for models that can see them).
     pub images: Vec<crate::domain::image::Image>,
+    /// Nucleus sampling, when set (else the server's default; the embedded model's `llm.top_p`).
+    pub top_p: Option<f32>,
+    /// Context window in tokens, when set (Ollama only).
+    pub num_ctx: Option<u32>,
+    /// Sequences that end the reply (servers only).
+    pub stop: Vec<String>,
+    /// Models asked next, in order, when the server does not have `model` (see [`fallback`]).
+    pub fallback: Vec<String>,
+}
+
+impl ChatRequest {
+    /// A request to the model `choice` names, with its options and fallbacks.
+    pub fn new(choice: ModelChoice, messages: Vec<PromptMessage>, max_tokens: u32) -> Self {
+        let options = choice.options;
+        Self {
+            model: choice.model,
+            messages,
+            max_tokens,
+            temperature: choice.temperature,
+            top_p: options.top_p,
+            num_ctx: options.num_ctx,
+            stop: options.stop.unwrap_or_default(),
+            fallback: choice.fallback,
+            images: Vec::new(),
+        }
+    }
 }
 
 /// One item of a streamed reply.
@@ -83,6 +111,15 @@ pub struct LlmError {
 }
 
 impl LlmError {
+    /// True when the server does not have the model asked for (Ollama's 404, OpenAI's `model_not_found`).
+    pub fn model_missing(&self) -> bool {
+        match self.kind {
+            LlmErrorKind::Status(404) => true,
+            LlmErrorKind::Status(400) => self.detail.contains("model_not_found"),
+            _ => false,
+        }
+    }
+
     /// What the operator should start or change.
     pub fn hint(&self) -> String {
         let setting = "set llm.url (env PERSONA_MCP__LLM__URL, or OLLAMA_HOST) to your model server";

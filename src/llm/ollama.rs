@@ -71,6 +71,21 @@ fn parse_line(line: &str) -> Result<Option<LlmEvent>, String> {
         .map(LlmEvent::Token))
 }
 
+/// The request's Ollama `options`: the token limit and temperature, and the other options that are set.
+fn options(request: &ChatRequest) -> serde_json::Value {
+    let mut options = json!({ "num_predict": request.max_tokens, "temperature": request.temperature });
+    if let Some(top_p) = request.top_p {
+        options["top_p"] = json!(top_p);
+    }
+    if let Some(num_ctx) = request.num_ctx {
+        options["num_ctx"] = json!(num_ctx);
+    }
+    if !request.stop.is_empty() {
+        options["stop"] = json!(request.stop);
+    }
+    options
+}
+
 impl LlmBackend for Ollama {
     fn provider(&self) -> &'static str {
         "ollama"
@@ -92,7 +107,7 @@ impl LlmBackend for Ollama {
                 "model": request.model,
                 "messages": super::images::ollama_messages(&request),
                 "stream": true,
-                "options": { "num_predict": request.max_tokens, "temperature": request.temperature },
+                "options": options(&request),
             });
             let resp = endpoint.send(&request.model, |c| c.post(&url).json(&body)).await?;
             let model = request.model.clone();

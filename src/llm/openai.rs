@@ -114,7 +114,7 @@ impl LlmBackend for OpenAi {
         let endpoint = self.endpoint.clone();
         let url = self.api("chat/completions");
         async move {
-            let body = json!({
+            let mut body = json!({
                 "model": request.model,
                 "messages": super::images::openai_messages(&request),
                 "stream": true,
@@ -122,6 +122,12 @@ impl LlmBackend for OpenAi {
                 "temperature": request.temperature,
                 "stream_options": { "include_usage": true },
             });
+            if let Some(top_p) = request.top_p {
+                body["top_p"] = json!(top_p);
+            }
+            if !request.stop.is_empty() {
+                body["stop"] = json!(request.stop);
+            }
             let resp = endpoint.send(&request.model, |c| c.post(&url).json(&body)).await?;
             let model = request.model.clone();
             let cut_short = endpoint.cut_short(&model);

@@ -94,6 +94,10 @@ mod tests {
             max_tokens: 100,
             temperature: 0.0,
             images: Vec::new(),
+            top_p: None,
+            num_ctx: None,
+            stop: Vec::new(),
+            fallback: Vec::new(),
         }
     }
 

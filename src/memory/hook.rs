@@ -81,6 +81,7 @@ impl TurnHook for MemoryHook {
                         .map(|h| format!("- {}", h.memory.content.replace('\n', " / ")))
                         .collect::<Vec<_>>()
                         .join("\n"),
+                    recalled: hits.iter().map(|h| h.memory.id).collect(),
                 }],
                 Ok(_) => Vec::new(),
                 Err(e) => {

@@ -1,5 +1,6 @@
 //! JSON-RPC 2.0: framing, the method table, and one module per namespace.
 
+pub mod analytics;
 pub mod batch;
 pub mod bot;
 pub mod card;
@@ -37,6 +38,7 @@ pub fn router() -> router::Router {
     memory::register(&mut r);
     conversation::register(&mut r);
     threads::register(&mut r);
+    analytics::register(&mut r);
     relationship::register(&mut r);
     emotional::register(&mut r);
     bot::register(&mut r);

@@ -6,10 +6,11 @@ use chrono::Utc;
 
 use super::context::Ctx;
 use super::params::NoParams;
-use super::results::system::{Models, SystemStatus};
+use super::results::system::{ConfiguredModel, Models, SystemStatus};
 use super::router::Router;
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::actors::registry::ActiveConversations;
+use crate::domain::model_rules::offered;
 use crate::error::AppError;
 
 /// Registers the namespace.
@@ -19,7 +20,11 @@ pub fn register(r: &mut Router) {
         "Server health, personas, connections and this session",
         status,
     );
-    r.method("system.models", "Models offered by the LLM backend", models);
+    r.method(
+        "system.models",
+        "Models offered by the LLM backend, the model selection rules and which of their models exist",
+        models,
+    );
 }
 
 /// How long `system.status` waits for the LLM backend before calling it unavailable.
@@ -71,10 +76,23 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
 async fn models(ctx: Ctx, _: NoParams) -> Result<Models, AppError> {
     let llm = &ctx.app.llm;
     let available = llm.list_models().await?;
+    let models = ctx.app.settings.current().models.clone();
+    let configured_models = models
+        .named_models()
+        .into_iter()
+        .map(|model| ConfiguredModel {
+            available: offered(&model, &available),
+            model,
+        })
+        .collect();
     Ok(Models {
         available_models: available,
         current_model: llm.default_model().to_string(),
         provider: llm.provider().to_string(),
         hint: llm.fallback_hint(),
+        rules: models.rules,
+        persona_models: models.personas,
+        fallback: models.fallback,
+        configured_models,
     })
 }

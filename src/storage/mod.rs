@@ -5,6 +5,7 @@
 //! PRAGMAs, the rowid keys the vector index uses, the in-process writer lock) live in the private `sqlite`
 //! module; a PostgreSQL backend would be a module beside it. The vector index itself is [`vectors`].
 
+mod analytics;
 pub mod avatars;
 mod bots;
 mod conversations;
@@ -25,6 +26,7 @@ pub mod vectors;
 
 use std::path::Path;
 
+pub use analytics::Analytics;
 pub use bots::Bots;
 pub use conversations::{Conversations, LoadedConversation, LIVE_THREADS};
 pub use dialogues::Dialogues;
@@ -154,6 +156,11 @@ impl Store {
     /// Topic threads of chat conversations.
     pub fn threads(&self) -> Threads<'_> {
         Threads::new(&self.db)
+    }
+
+    /// What conversation analytics are computed from.
+    pub fn analytics(&self) -> Analytics<'_> {
+        Analytics::new(&self.db)
     }
 
     /// Persona-to-persona conversations.

@@ -89,6 +89,16 @@ impl<'a> States<'a> {
             .map_err(|e| e.about(persona))
     }
 
+    /// Both states of `persona` as stored, read without the write lock; `None` for one that is not stored.
+    pub async fn read(
+        &self,
+        persona: Uuid,
+    ) -> Result<(Option<(InteractionState, i64)>, Option<(EmotionalState, i64)>), StorageError> {
+        self.db
+            .run(move |c| Ok((states::load(c, persona)?, emotions::load(c, persona)?)))
+            .await
+    }
+
     /// Stores the interaction state unless a newer version is stored.
     pub async fn save_interaction(
         &self,

@@ -53,6 +53,11 @@ impl<'a> Threads<'a> {
             .await
     }
 
+    /// Names a thread with a title from the model.
+    pub async fn set_title(&self, thread: Uuid, title: String) -> Result<(), StorageError> {
+        self.db.write(move |c| threads::set_title(c, thread, &title)).await
+    }
+
     /// Stores a thread's new summary covering its messages up to `through_seq`.
     pub async fn set_summary(&self, thread: Uuid, summary: String, through_seq: i64) -> Result<(), StorageError> {
         self.db

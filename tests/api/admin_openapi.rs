@@ -509,6 +509,12 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
     }
     c.expect(M::GET, "/conversations", "/conversations?kind=never", Body::None, 422)
         .await;
+    let figures = c
+        .expect(M::GET, "/analytics", "/analytics?persona=Aria", Body::None, 200)
+        .await;
+    assert_eq!(figures["personas"][0]["name"], "Aria", "{figures}");
+    c.expect(M::GET, "/analytics", "/analytics?since=yesterday", Body::None, 422)
+        .await;
 
     // Logs and system.
     c.expect(M::GET, "/logs", "/logs?lines=20", Body::None, 200).await;

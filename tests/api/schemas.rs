@@ -182,6 +182,8 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
     call!("conversation_status", conversation.clone());
     call!("conversation_list", json!({ "active_only": false }));
     call!("conversation_threads", json!({}));
+    call!("conversation_analytics", json!({}));
+    call!("conversation_analytics", json!({ "persona_id": "Kira" }));
     call!("conversation_end", conversation);
 
     // A bot that is not enabled starts no process: no Matrix homeserver is needed for these.

@@ -48,6 +48,9 @@ pub struct FakeLlmConfig {
     pub models: Vec<String>,
     /// Answer every chat and embedding request with this HTTP status and a JSON error body.
     pub fail_status: Option<u16>,
+    /// Chats naming one of these models are answered like a server without it: Ollama's 404 `model "…" not
+    /// found, try pulling it first`, OpenAI's 404 `model_not_found`.
+    pub missing_models: Vec<String>,
     /// The length of every embedding vector.
     pub embed_dim: usize,
     /// Break every streamed chat after this many good tokens, in this way.
@@ -78,6 +81,7 @@ impl Default for FakeLlmConfig {
             token_delay: Duration::ZERO,
             models: vec!["llama3.2".to_string(), "fake-model".to_string()],
             fail_status: None,
+            missing_models: Vec::new(),
             embed_dim: 384,
             fault: None,
         }
@@ -726,6 +730,20 @@ fn failure(flavor: Flavor, status: u16) -> HttpResponse {
     HttpResponse::build(status).json(body)
 }
 
+/// The answer of a server that does not have the model.
+fn model_not_found(flavor: Flavor, model: &str) -> HttpResponse {
+    let body = match flavor {
+        Flavor::Ollama => json!({"error": format!("model \"{model}\" not found, try pulling it first")}),
+        Flavor::OpenAi => json!({"error": {
+            "message": format!("The model `{model}` does not exist or you do not have access to it."),
+            "type": "invalid_request_error",
+            "param": null,
+            "code": "model_not_found",
+        }}),
+    };
+    HttpResponse::NotFound().json(body)
+}
+
 async fn chat(shared: web::Data<Shared>, body: Bytes, flavor: Flavor) -> HttpResponse {
     let body = match parse_body(&body) {
         Ok(body) => body,
@@ -735,6 +753,10 @@ async fn chat(shared: web::Data<Shared>, body: Bytes, flavor: Flavor) -> HttpRes
     let config = shared.config();
     if let Some(status) = config.fail_status {
         return failure(flavor, status);
+    }
+    let model = body.get("model").and_then(Value::as_str).unwrap_or_default();
+    if config.missing_models.iter().any(|m| m == model) {
+        return model_not_found(flavor, model);
     }
     let (stream, limit) = match flavor {
         Flavor::Ollama => (

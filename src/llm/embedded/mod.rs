@@ -140,7 +140,7 @@ impl LlmBackend for Embedded {
         let failed = self.error(LlmErrorKind::Protocol, "");
         let sampler = Sampler {
             temperature: request.temperature,
-            top_p: self.top_p,
+            top_p: request.top_p.unwrap_or(self.top_p),
             repeat_penalty: self.repeat_penalty,
             max_tokens: request.max_tokens.max(1),
         };

@@ -5,6 +5,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::domain::model_rules::{ModelRule, PersonaModel};
+
 /// `system.status`.
 #[derive(Serialize, JsonSchema)]
 pub struct SystemStatus {
@@ -55,6 +57,23 @@ pub struct Models {
     /// start.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The `[models]` rules, in the order they are tried (the first that matches picks the model).
+    pub rules: Vec<ModelRule>,
+    /// Per-persona models and options (`[[models.personas]]`).
+    pub persona_models: Vec<PersonaModel>,
+    /// Models tried in order, after a rule's own, when the chosen one is missing.
+    pub fallback: Vec<String>,
+    /// Every model the settings name, and whether the server offers it.
+    pub configured_models: Vec<ConfiguredModel>,
+}
+
+/// A model the settings name.
+#[derive(Serialize, JsonSchema)]
+pub struct ConfiguredModel {
+    /// Its name.
+    pub model: String,
+    /// True when the server lists it (`name` and `name:latest` are the same model).
+    pub available: bool,
 }
 
 /// `visual.update`.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::schema::{chat_conversations as cc, chat_messages as cm};
 use super::{from_text, parse_uuid, threads, to_text, StorageError};
-use crate::domain::chat::{ChatConversation, ChatMessage, Role};
+use crate::domain::chat::{ChatConversation, ChatMessage, Role, TurnStats};
 use crate::domain::thread::Thread;
 
 #[derive(Queryable, Selectable)]
@@ -46,6 +46,75 @@ pub(super) struct MessageRow {
     created_at: String,
     thread_id: Option<String>,
     images: String,
+    #[diesel(embed)]
+    stats: StatsRow,
+}
+
+/// A reply's turn statistics, as stored (every column NULL on user messages and older replies).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cm)]
+pub(super) struct StatsRow {
+    tokens_in: Option<i64>,
+    tokens_out: Option<i64>,
+    latency_seconds: Option<f64>,
+    ttfc_seconds: Option<f64>,
+    continue_score: Option<f64>,
+    emotions: Option<String>,
+    recalled: Option<String>,
+}
+
+impl StatsRow {
+    /// The statistics, when the row has them.
+    pub(super) fn into_domain(self) -> Result<Option<TurnStats>, StorageError> {
+        let (Some(tokens_out), Some(latency_seconds), Some(continue_score), Some(emotions)) = (
+            self.tokens_out,
+            self.latency_seconds,
+            self.continue_score,
+            self.emotions,
+        ) else {
+            return Ok(None);
+        };
+        let corrupt = |what: &str, e: serde_json::Error| StorageError::Corrupt(format!("turn {what}: {e}"));
+        Ok(Some(TurnStats {
+            tokens_in: self.tokens_in.and_then(|t| u32::try_from(t).ok()),
+            tokens_out: u32::try_from(tokens_out).unwrap_or(u32::MAX),
+            latency_seconds,
+            ttfc_seconds: self.ttfc_seconds,
+            continue_score,
+            emotions: serde_json::from_str(&emotions).map_err(|e| corrupt("emotions", e))?,
+            recalled: match self.recalled {
+                Some(ids) => serde_json::from_str(&ids).map_err(|e| corrupt("recalled memories", e))?,
+                None => Vec::new(),
+            },
+        }))
+    }
+}
+
+/// The columns of a reply's turn statistics (all NULL without them).
+type StatsColumns = (
+    Option<i64>,
+    Option<i64>,
+    Option<f64>,
+    Option<f64>,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn stats_columns(stats: Option<&TurnStats>) -> Result<StatsColumns, StorageError> {
+    let Some(s) = stats else {
+        return Ok((None, None, None, None, None, None, None));
+    };
+    let json = |e: serde_json::Error| StorageError::Query(e.to_string());
+    Ok((
+        s.tokens_in.map(i64::from),
+        Some(i64::from(s.tokens_out)),
+        Some(s.latency_seconds),
+        s.ttfc_seconds,
+        Some(s.continue_score),
+        Some(serde_json::to_string(&s.emotions).map_err(json)?),
+        Some(serde_json::to_string(&s.recalled).map_err(json)?),
+    ))
 }
 
 impl MessageRow {
@@ -61,6 +130,7 @@ impl MessageRow {
             created_at: from_text(&self.created_at)?,
             images: serde_json::from_str(&self.images)
                 .map_err(|e| StorageError::Corrupt(format!("message images {:?}: {e}", self.images)))?,
+            stats: self.stats.into_domain()?,
         })
     }
 }
@@ -145,17 +215,30 @@ pub fn append(
         let id = stored_id.to_string();
         let mut seqs = Vec::with_capacity(messages.len());
         for m in messages {
+            let (tokens_in, tokens_out, latency, ttfc, continue_score, emotions, recalled) =
+                stats_columns(m.stats.as_ref())?;
             let seq: i64 = diesel::insert_into(cm::table)
                 .values((
-                    cm::conversation_id.eq(&id),
-                    cm::role.eq(m.role.as_str()),
-                    cm::content.eq(&m.content),
-                    cm::sender.eq(&m.sender),
-                    cm::room_id.eq(&m.room_id),
-                    cm::partial.eq(m.partial),
-                    cm::created_at.eq(to_text(m.created_at)),
-                    cm::thread_id.eq(m.thread_id.map(|t| t.to_string())),
-                    cm::images.eq(serde_json::to_string(&m.images).unwrap_or_else(|_| "[]".into())),
+                    (
+                        cm::conversation_id.eq(&id),
+                        cm::role.eq(m.role.as_str()),
+                        cm::content.eq(&m.content),
+                        cm::sender.eq(&m.sender),
+                        cm::room_id.eq(&m.room_id),
+                        cm::partial.eq(m.partial),
+                        cm::created_at.eq(to_text(m.created_at)),
+                        cm::thread_id.eq(m.thread_id.map(|t| t.to_string())),
+                        cm::images.eq(serde_json::to_string(&m.images).unwrap_or_else(|_| "[]".into())),
+                    ),
+                    (
+                        cm::tokens_in.eq(tokens_in),
+                        cm::tokens_out.eq(tokens_out),
+                        cm::latency_seconds.eq(latency),
+                        cm::ttfc_seconds.eq(ttfc),
+                        cm::continue_score.eq(continue_score),
+                        cm::emotions.eq(emotions),
+                        cm::recalled.eq(recalled),
+                    ),
                 ))
                 .returning(cm::seq)
                 .get_result(conn)?;

@@ -401,13 +401,14 @@ pub fn keyword_search(
         return Ok(Vec::new());
     }
     let filter = if persona.is_some() { "AND m.persona_id = ?" } else { "" };
-    // SQLite: the FTS5 index ranked by BM25. PostgreSQL: the `search` tsvector column (GIN indexed) ranked by
+    // SQLite: the FTS5 index ranked by BM25 (`rank`, whose default is `bm25()`: FTS5 sorts its matches itself, so
+    // the join reads memories only until the limit is reached). PostgreSQL: the `search` tsvector column (GIN indexed) ranked by
     // ts_rank_cd; both match any of the words, none stemmed.
     let (sql, query) = match conn {
         AnyConn::Sqlite(_) => (
             format!(
                 "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
-                 WHERE memories_fts MATCH ? {filter} ORDER BY bm25(memories_fts) LIMIT ?"
+                 WHERE memories_fts MATCH ? {filter} ORDER BY memories_fts.rank LIMIT ?"
             ),
             words
                 .iter()

@@ -2,6 +2,7 @@
 //! Nothing here is visible outside `storage`: the repositories in `storage/` call these functions on the
 //! blocking pool through [`Db::run`] (reads) and [`Db::write`] (writes, one at a time).
 
+pub mod analytics;
 pub mod bots;
 pub mod conversations;
 pub mod dialogues;

@@ -60,6 +60,13 @@ diesel::table! {
         created_at -> Text,
         thread_id -> Nullable<Text>,
         images -> Text,
+        tokens_in -> Nullable<BigInt>,
+        tokens_out -> Nullable<BigInt>,
+        latency_seconds -> Nullable<Double>,
+        ttfc_seconds -> Nullable<Double>,
+        continue_score -> Nullable<Double>,
+        emotions -> Nullable<Text>,
+        recalled -> Nullable<Text>,
     }
 }
 
@@ -75,6 +82,7 @@ diesel::table! {
         summarized_through -> BigInt,
         created_at -> Text,
         last_active -> Text,
+        title -> Nullable<Text>,
     }
 }
 

@@ -109,6 +109,9 @@ table_rows!(ThreadRow, chat_threads, (id), {
     #[serde(with = "vector")]
     centroid: Option<Vec<u8>>,
     message_count: i64, summary: Option<String>, summarized_through: i64, created_at: String, last_active: String,
+    // Absent from state files written before thread titles.
+    #[serde(default)]
+    title: Option<String>,
 });
 
 table_rows!(MessageRow, chat_messages, (seq), {
@@ -119,6 +122,21 @@ table_rows!(MessageRow, chat_messages, (seq), {
     thread_id: Option<String>,
     #[serde(default = "empty_list")]
     images: String,
+    // Absent from state files written before turn statistics.
+    #[serde(default)]
+    tokens_in: Option<i64>,
+    #[serde(default)]
+    tokens_out: Option<i64>,
+    #[serde(default)]
+    latency_seconds: Option<f64>,
+    #[serde(default)]
+    ttfc_seconds: Option<f64>,
+    #[serde(default)]
+    continue_score: Option<f64>,
+    #[serde(default)]
+    emotions: Option<String>,
+    #[serde(default)]
+    recalled: Option<String>,
 });
 
 /// An empty JSON list: the `images` of a message, or the `more_participants` of a conversation, from a state file

@@ -26,6 +26,7 @@ struct ThreadRow {
     summarized_through: i64,
     created_at: String,
     last_active: String,
+    title: Option<String>,
 }
 
 impl ThreadRow {
@@ -35,7 +36,8 @@ impl ThreadRow {
         Ok(Thread {
             id: parse_uuid(&self.id)?,
             conversation_id: parse_uuid(&self.conversation_id)?,
-            label: self.label,
+            label: self.title.clone().unwrap_or(self.label),
+            title: self.title,
             keywords,
             centroid: self.centroid.as_deref().map(decode_vector),
             message_count: self.message_count,
@@ -72,6 +74,14 @@ pub fn save(conn: &mut AnyConn, conversation: Uuid, t: &Thread) -> Result<(), St
             ct::last_active.eq(to_text(t.last_active)),
         ));
     on_backend!(&mut *conn, |c| upsert.execute(c))?;
+    Ok(())
+}
+
+/// Names a thread with a title from the model.
+pub fn set_title(conn: &mut AnyConn, thread: Uuid, title: &str) -> Result<(), StorageError> {
+    diesel::update(ct::table.filter(ct::id.eq(thread.to_string())))
+        .set((ct::title.eq(title), ct::label.eq(title)))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! the admin token and the Origin/Host rules ([`auth`]). The API calls the same methods as JSON-RPC
 //! ([`bridge`]); errors have the one body shape of [`crate::web::error`].
 
+pub mod analytics;
 pub mod auth;
 pub mod avatars;
 pub mod body;
@@ -43,6 +44,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
     maintenance::routes(cfg);
     social::routes(cfg);
     conversations::routes(cfg);
+    analytics::routes(cfg);
     logs::routes(cfg);
     system::routes(cfg);
     config::routes(cfg);

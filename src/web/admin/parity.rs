@@ -38,6 +38,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("emotional.update_state", "PUT /personas/{id}/emotions"),
     ("conversation.list", "GET /conversations"),
     ("conversation.status", "GET /conversations/{cid}"),
+    ("conversation.analytics", "GET /analytics"),
     ("system.status", "GET /system/status"),
     ("system.models", "GET /system/models"),
     ("system.config_get", "GET /system/config/keys"),

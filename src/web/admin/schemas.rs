@@ -14,6 +14,7 @@ use crate::actors::bot_supervisor::BotView;
 use crate::domain::compatibility::CompatibilityReport;
 use crate::logbuf::LogLine;
 use crate::rpc::config::ConfigSetParams;
+use crate::rpc::results::analytics::ConversationAnalytics;
 use crate::rpc::results::bot::{BotDeleted, BotList, BotLogLines};
 use crate::rpc::results::config::{ConfigChanged, ConfigView};
 use crate::rpc::results::memory::{
@@ -43,6 +44,7 @@ crate::openapi_schemas!(fn responses; Response:
     ImportedPersona => "ImportedPersona",
     ConversationPage => "ConversationPage",
     Transcript => "Transcript",
+    ConversationAnalytics => "ConversationAnalytics",
     LogTail => "LogTail",
     LogLine => "LogLine",
     DecayStatsResult => "DecayStatsResult",
