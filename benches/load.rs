@@ -166,6 +166,8 @@ struct ServerFigures {
     first_chunk: Option<String>,
     recall: Option<String>,
     late: Option<f64>,
+    threading: Option<String>,
+    threading_own: Option<String>,
 }
 
 impl ServerFigures {
@@ -176,6 +178,8 @@ impl ServerFigures {
             first_chunk: server_histogram(port, "stream_first_chunk_seconds", 25.0).await,
             recall: server_histogram(port, "memory_recall_seconds", 5.0).await,
             late: server_value(port, "memory_recall_vector_late_total").await,
+            threading: server_histogram(port, "thread_step_seconds", 2.0).await,
+            threading_own: server_histogram(port, "thread_step_own_seconds", 2.0).await,
         }
     }
 
@@ -192,6 +196,12 @@ impl ServerFigures {
         if let Some(r) = &self.recall {
             let late = self.late.map_or_else(|| "n/a".to_string(), |n| format!("{n}"));
             println!("{server} memory recall per turn: {r}; {late} answered by keywords (vector late)");
+        }
+        if let Some(t) = &self.threading {
+            println!("{server} topic-threading step per turn: {t}");
+        }
+        if let Some(o) = &self.threading_own {
+            println!("{server}   of it, its own work (without waiting for the message's vector): {o}");
         }
     }
 }

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub llm_seconds: Histogram,
     /// Seconds a chat turn spends choosing its topic thread and gathering the thread's history.
     pub thread_step_seconds: Histogram,
+    /// The threading step without its wait for the message's vector (the one memory recall started): its own work.
+    pub thread_step_own_seconds: Histogram,
 }
 
 const CHUNK_BUCKETS: &[f64] = &[
@@ -76,6 +78,14 @@ impl Metrics {
             .buckets(CHUNK_BUCKETS.to_vec()),
         )
         .expect("static metric");
+        let thread_step_own_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "thread_step_own_seconds",
+                "The threading step without its wait for the message's vector (the one memory recall started)",
+            )
+            .buckets(CHUNK_BUCKETS.to_vec()),
+        )
+        .expect("static metric");
         let stream_chunk_forward_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "stream_chunk_forward_seconds",
@@ -103,6 +113,7 @@ impl Metrics {
             Box::new(llm_errors.clone()),
             Box::new(llm_seconds.clone()),
             Box::new(thread_step_seconds.clone()),
+            Box::new(thread_step_own_seconds.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
         }
@@ -119,6 +130,7 @@ impl Metrics {
             llm_errors,
             llm_seconds,
             thread_step_seconds,
+            thread_step_own_seconds,
         }
     }
 

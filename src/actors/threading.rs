@@ -2,6 +2,7 @@
 //! model gets is that thread's messages first, then the most recent others.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -18,6 +19,8 @@ pub struct Placed {
     pub thread: Thread,
     /// The history for the prompt, oldest first.
     pub history: Vec<ChatMessage>,
+    /// How long the step waited for the message's vector.
+    pub vector_wait: Duration,
 }
 
 /// What the step works from.
@@ -44,6 +47,7 @@ pub struct Placement<'a> {
 impl Placement<'_> {
     /// Sorts `message` into a thread and gathers the history.
     pub async fn place(&self, message: &str) -> Result<Placed, AppError> {
+        let waiting = Instant::now();
         let vector = match self.embedder {
             Some(e) => match e.embed_query(message).await {
                 Ok(v) => Some(v),
@@ -54,6 +58,7 @@ impl Placement<'_> {
             },
             None => None,
         };
+        let vector_wait = waiting.elapsed();
         let words = thread::keywords(message);
         let (conversation, stored) = self.conversation;
         let chosen = thread::choose(self.threads, self.current, vector.as_deref(), &words, &self.rules);
@@ -71,6 +76,7 @@ impl Placement<'_> {
         Ok(Placed {
             thread: joined,
             history,
+            vector_wait,
         })
     }
 

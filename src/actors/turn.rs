@@ -324,6 +324,9 @@ pub async fn assemble(
     deps.metrics
         .thread_step_seconds
         .observe(threading.elapsed().as_secs_f64());
+    deps.metrics
+        .thread_step_own_seconds
+        .observe(threading.elapsed().saturating_sub(placed.vector_wait).as_secs_f64());
     let summary = placed
         .thread
         .summary

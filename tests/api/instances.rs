@@ -384,3 +384,66 @@ async fn kill_9_of_the_instance_holding_a_persona_loses_no_acknowledged_turn_and
     assert!(killed.elapsed() < Duration::from_secs(15), "{:?}", killed.elapsed());
     drop(survivor_process);
 }
+
+#[tokio::test]
+async fn a_lease_has_one_holder_until_it_expires_or_is_given_up() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut storage = test_settings("http://127.0.0.1:9", dir.path()).storage;
+    storage.pool_size = 2;
+    // Two stores on one database: two instances, as far as leases go.
+    let (a, b) = (
+        persona_mcp::storage::Store::connect(&storage).unwrap(),
+        persona_mcp::storage::Store::connect(&storage).unwrap(),
+    );
+    let name = || vec!["decay".to_string()];
+    assert!(a.leases().hold(name(), 0.5).await.unwrap().contains("decay"));
+    assert!(b.leases().hold(name(), 0.5).await.unwrap().is_empty(), "held by A");
+    assert!(
+        a.leases().hold(name(), 0.5).await.unwrap().contains("decay"),
+        "A renews it"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        b.leases().hold(name(), 60.0).await.unwrap().contains("decay"),
+        "expired: B takes it"
+    );
+    assert!(a.leases().hold(name(), 0.5).await.unwrap().is_empty(), "held by B");
+    b.leases().release().await.unwrap();
+    assert!(
+        a.leases().hold(name(), 0.5).await.unwrap().contains("decay"),
+        "given up by B: A takes it"
+    );
+}
+
+#[tokio::test]
+async fn an_instance_stopped_with_sigterm_gives_its_leases_up() {
+    if !on_postgres() {
+        return;
+    }
+    let llm = short_replies();
+    let dir = tempfile::tempdir().unwrap();
+    let url = test_database_url(dir.path()).expect("a PostgreSQL database");
+    let mut server = ServerProcess::start(&ProcessOptions::new(dir.path(), &llm.url()));
+    let me = instance_of(&mut server);
+    let mut c = WsClient::connect(&server.ws_url).await;
+    let aria = c.result("persona.switch", json!({"persona_id": "Aria"})).await["persona_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.result("persona.chat", json!({"message": "Hello?"})).await;
+    let lease = format!("persona:{aria}");
+    assert!(wait_for_holder(&url, &lease, Duration::from_secs(5), |h| h == me).is_some());
+    server.signal("TERM");
+    assert!(
+        server.wait_exit(Duration::from_secs(20)),
+        "the server exits after SIGTERM"
+    );
+    assert_eq!(
+        lease_holder(&url, &lease),
+        None,
+        "the lease was given up, not left to expire"
+    );
+}

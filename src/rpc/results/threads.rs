@@ -19,7 +19,7 @@ pub struct ThreadView {
     pub conversation_id: Uuid,
     /// The persona spoken to.
     pub persona_id: Uuid,
-    /// A short label: its top keywords.
+    /// A short label: its title from the title model when one is configured, else its top keywords.
     pub label: String,
     /// Its most frequent keywords, most frequent first.
     pub keywords: Vec<String>,
