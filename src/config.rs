@@ -79,12 +79,76 @@ impl Default for StateSettings {
     }
 }
 
+/// Which backend answers chats (`llm.provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LlmProvider {
+    /// The Ollama server at `llm.url` when it answers, the embedded model when it does not.
+    Auto,
+    /// The Ollama server at `llm.url`.
+    Ollama,
+    /// Any OpenAI-compatible server at `llm.url`.
+    Openai,
+    /// Always the small model inside the server.
+    Embedded,
+}
+
+/// Which model embeds memories (`embedder.provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedderProvider {
+    /// all-MiniLM-L6-v2, in process and offline.
+    Minilm,
+    /// Ollama's `/api/embed`.
+    Ollama,
+    /// An OpenAI-compatible `/v1/embeddings`.
+    Openai,
+    /// No vectors: keyword search only.
+    None,
+}
+
+impl LlmProvider {
+    /// The name used in the settings and in answers (`system.status`'s `llm_provider`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Ollama => "ollama",
+            Self::Openai => "openai",
+            Self::Embedded => "embedded",
+        }
+    }
+}
+
+impl EmbedderProvider {
+    /// The name used in the settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Minilm => "minilm",
+            Self::Ollama => "ollama",
+            Self::Openai => "openai",
+            Self::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for LlmProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for EmbedderProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `[embedder]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EmbedderSettings {
     /// `minilm` (built in, offline), `ollama`, `openai`, or `none` (keyword search only).
-    pub provider: String,
+    pub provider: EmbedderProvider,
     /// Directory with the MiniLM files; default `<data_dir>/models/all-MiniLM-L6-v2`.
     pub model_dir: Option<PathBuf>,
     /// Base URL for `ollama`/`openai`; default: `llm.url`.
@@ -104,7 +168,7 @@ pub struct EmbedderSettings {
 impl Default for EmbedderSettings {
     fn default() -> Self {
         Self {
-            provider: "minilm".into(),
+            provider: EmbedderProvider::Minilm,
             model_dir: None,
             url: None,
             model: "nomic-embed-text".into(),
@@ -255,7 +319,7 @@ impl Default for ServerSettings {
 pub struct LlmSettings {
     /// `auto` (the Ollama server at `url` when it answers, the embedded model when not), `ollama`, `openai` (any
     /// OpenAI-compatible server) or `embedded` (always the small model inside the server).
-    pub provider: String,
+    pub provider: LlmProvider,
     /// Base URL of the model server.
     pub url: String,
     /// Default chat model; a persona's `model` overrides it.
@@ -287,7 +351,7 @@ pub struct LlmSettings {
 impl Default for LlmSettings {
     fn default() -> Self {
         Self {
-            provider: "auto".into(),
+            provider: LlmProvider::Auto,
             url: "http://localhost:11434".into(),
             model: "llama3.2".into(),
             api_key: None,
@@ -604,13 +668,6 @@ impl Settings {
             }
         }
         let l = &self.llm;
-        if !matches!(l.provider.as_str(), "auto" | "ollama" | "openai" | "embedded") {
-            return Err(ConfigError::new(
-                "llm.provider",
-                &l.provider,
-                "auto, ollama, openai or embedded",
-            ));
-        }
         if !(l.top_p > 0.0 && l.top_p <= 1.0) {
             return Err(ConfigError::new(
                 "llm.top_p",
@@ -704,14 +761,7 @@ impl Settings {
             1,
         )?;
         let e = &self.embedder;
-        if !matches!(e.provider.as_str(), "minilm" | "ollama" | "openai" | "none") {
-            return Err(ConfigError::new(
-                "embedder.provider",
-                &e.provider,
-                "minilm, ollama, openai or none",
-            ));
-        }
-        if matches!(e.provider.as_str(), "ollama" | "openai") && e.dimension == 0 {
+        if matches!(e.provider, EmbedderProvider::Ollama | EmbedderProvider::Openai) && e.dimension == 0 {
             return Err(ConfigError::new(
                 "embedder.dimension",
                 e.dimension,
@@ -796,12 +846,29 @@ mod tests {
     }
 
     #[test]
-    fn bad_provider_names_the_key() {
-        let mut s = Settings::default();
-        s.llm.provider = "gpt".into();
-        let e = s.validate().unwrap_err();
-        assert_eq!(e.key, "llm.provider");
-        assert!(e.to_string().contains("auto, ollama, openai or embedded"));
+    fn providers_read_and_write_their_lowercase_names() {
+        for (name, provider) in [
+            ("auto", LlmProvider::Auto),
+            ("ollama", LlmProvider::Ollama),
+            ("openai", LlmProvider::Openai),
+            ("embedded", LlmProvider::Embedded),
+        ] {
+            let read: LlmProvider = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(read, provider);
+            assert_eq!(provider.to_string(), name);
+        }
+        for (name, provider) in [
+            ("minilm", EmbedderProvider::Minilm),
+            ("ollama", EmbedderProvider::Ollama),
+            ("openai", EmbedderProvider::Openai),
+            ("none", EmbedderProvider::None),
+        ] {
+            let read: EmbedderProvider = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(read, provider);
+            assert_eq!(provider.to_string(), name);
+        }
+        let unknown = serde_json::from_value::<LlmProvider>(serde_json::json!("gpt")).unwrap_err();
+        assert!(unknown.to_string().contains("`embedded`"), "{unknown}");
     }
 
     #[test]
