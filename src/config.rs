@@ -81,7 +81,7 @@ impl Default for StateSettings {
 
 /// Which backend answers chats (`llm.provider`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum LlmProvider {
     /// The Ollama server at `llm.url` when it answers, the embedded model when it does not.
     Auto,
@@ -95,7 +95,7 @@ pub enum LlmProvider {
 
 /// Which model embeds memories (`embedder.provider`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum EmbedderProvider {
     /// all-MiniLM-L6-v2, in process and offline.
     Minilm,
@@ -108,6 +108,8 @@ pub enum EmbedderProvider {
 }
 
 impl LlmProvider {
+    const ALL: [Self; 4] = [Self::Auto, Self::Ollama, Self::Openai, Self::Embedded];
+
     /// The name used in the settings and in answers (`system.status`'s `llm_provider`).
     pub fn name(self) -> &'static str {
         match self {
@@ -120,6 +122,8 @@ impl LlmProvider {
 }
 
 impl EmbedderProvider {
+    const ALL: [Self; 4] = [Self::Minilm, Self::Ollama, Self::Openai, Self::None];
+
     /// The name used in the settings.
     pub fn name(self) -> &'static str {
         match self {
@@ -129,6 +133,50 @@ impl EmbedderProvider {
             Self::None => "none",
         }
     }
+}
+
+impl std::str::FromStr for LlmProvider {
+    type Err = String;
+
+    fn from_str(given: &str) -> Result<Self, String> {
+        one_of(&Self::ALL, Self::name, given)
+    }
+}
+
+impl TryFrom<String> for LlmProvider {
+    type Error = String;
+
+    fn try_from(given: String) -> Result<Self, String> {
+        given.parse()
+    }
+}
+
+impl std::str::FromStr for EmbedderProvider {
+    type Err = String;
+
+    fn from_str(given: &str) -> Result<Self, String> {
+        one_of(&Self::ALL, Self::name, given)
+    }
+}
+
+impl TryFrom<String> for EmbedderProvider {
+    type Error = String;
+
+    fn try_from(given: String) -> Result<Self, String> {
+        given.parse()
+    }
+}
+
+/// The choice named `given`, or what is allowed ("a, b or c") as the error.
+fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, given: &str) -> Result<T, String> {
+    if let Some(found) = all.iter().copied().find(|&choice| name(choice) == given) {
+        return Ok(found);
+    }
+    let names: Vec<&str> = all.iter().map(|&choice| name(choice)).collect();
+    Err(match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    })
 }
 
 impl std::fmt::Display for LlmProvider {
@@ -612,9 +660,13 @@ impl Settings {
             .add_source(env)
             .build()
             .map_err(|e| ConfigError::new("(config)", "", &e.to_string()))?;
-        let mut settings: Settings = config
-            .try_deserialize()
-            .map_err(|e| ConfigError::new(&config_key(&e), "", &e.to_string()))?;
+        let mut settings: Settings = config.clone().try_deserialize().map_err(|e| {
+            let key = config_key(&e);
+            let given = config.get_string(&key).unwrap_or_default();
+            let text = e.to_string();
+            let allowed = text.split(" for key `").next().unwrap_or(&text);
+            ConfigError::new(&key, given, allowed)
+        })?;
         settings.validate()?;
         settings.config_file = file.map(Path::to_path_buf);
         Ok(settings)
@@ -868,7 +920,9 @@ mod tests {
             assert_eq!(provider.to_string(), name);
         }
         let unknown = serde_json::from_value::<LlmProvider>(serde_json::json!("gpt")).unwrap_err();
-        assert!(unknown.to_string().contains("`embedded`"), "{unknown}");
+        assert_eq!(unknown.to_string(), "auto, ollama, openai or embedded");
+        let unknown = serde_json::from_value::<EmbedderProvider>(serde_json::json!("w2v")).unwrap_err();
+        assert_eq!(unknown.to_string(), "minilm, ollama, openai or none");
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn closed_url() -> (String, u16) {
 /// A server chatting through `provider` with the embedded model at hand, greedy sampling (repeatable).
 fn boot(provider: &str, url: &str, dir: &Path) -> TestServer {
     let mut settings = test_settings(url, dir);
-    settings.llm.provider = serde_json::from_value(serde_json::json!(provider)).expect("a provider name");
+    settings.llm.provider = provider.parse().expect("a provider name");
     settings.llm.embedded_model = Some(chat_model());
     settings.llm.temperature = 0.0;
     settings.llm.embedded_max_concurrent = 1;

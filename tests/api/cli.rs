@@ -41,7 +41,10 @@ fn a_bad_setting_exits_2_naming_the_key() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("llm.provider") && err.contains("`embedded`"), "{err}");
+    assert!(
+        err.contains("llm.provider = \"gpt\"") && err.contains("auto, ollama, openai or embedded"),
+        "{err}"
+    );
     let out = binary(dir.path(), "http://127.0.0.1:9")
         .env("SERVER_PORT", "99999")
         .arg("check-config")

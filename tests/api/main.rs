@@ -15,6 +15,7 @@ mod config;
 mod crash;
 mod dialogue;
 mod instances;
+mod layers;
 mod live;
 mod llm_failures;
 mod mcp;
