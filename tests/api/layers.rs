@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
         "load_gate",
     ],
     &["error"],
-    &["memory", "bot"],
+    &["memory", "bot", "presence"],
     &["actors"],
     &["app", "state"],
     &["rpc"],
