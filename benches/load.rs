@@ -12,8 +12,7 @@
 //! ```
 
 mod common;
-#[path = "../tests/support/fake_llm.rs"]
-mod fake_llm;
+use persona_test_support::fake_llm;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

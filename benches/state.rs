@@ -11,8 +11,7 @@
 //! ```
 
 mod common;
-#[path = "../tests/support/fake_llm.rs"]
-mod fake_llm;
+use persona_test_support::fake_llm;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

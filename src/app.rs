@@ -48,7 +48,7 @@ pub struct Core {
     /// Process start.
     pub started_at: Instant,
     /// Closed while `state.load` replaces the data.
-    pub load_gate: crate::state::gate::LoadGate,
+    pub load_gate: crate::load_gate::LoadGate,
 }
 
 /// Why the server could not start.
@@ -112,7 +112,7 @@ pub fn seed_defaults(store: &Store) -> Result<(), StorageError> {
 pub fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, StartError> {
     let e = &settings.embedder;
     let options = EmbedderOptions {
-        provider: e.provider.clone(),
+        provider: e.provider,
         model_dir: settings.model_dir(),
         url: e.url.clone().unwrap_or_else(|| settings.llm.url.clone()),
         model: e.model.clone(),

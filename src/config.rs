@@ -79,12 +79,124 @@ impl Default for StateSettings {
     }
 }
 
+/// Which backend answers chats (`llm.provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum LlmProvider {
+    /// The Ollama server at `llm.url` when it answers, the embedded model when it does not.
+    Auto,
+    /// The Ollama server at `llm.url`.
+    Ollama,
+    /// Any OpenAI-compatible server at `llm.url`.
+    Openai,
+    /// Always the small model inside the server.
+    Embedded,
+}
+
+/// Which model embeds memories (`embedder.provider`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum EmbedderProvider {
+    /// all-MiniLM-L6-v2, in process and offline.
+    Minilm,
+    /// Ollama's `/api/embed`.
+    Ollama,
+    /// An OpenAI-compatible `/v1/embeddings`.
+    Openai,
+    /// No vectors: keyword search only.
+    None,
+}
+
+impl LlmProvider {
+    const ALL: [Self; 4] = [Self::Auto, Self::Ollama, Self::Openai, Self::Embedded];
+
+    /// The name used in the settings and in answers (`system.status`'s `llm_provider`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Ollama => "ollama",
+            Self::Openai => "openai",
+            Self::Embedded => "embedded",
+        }
+    }
+}
+
+impl EmbedderProvider {
+    const ALL: [Self; 4] = [Self::Minilm, Self::Ollama, Self::Openai, Self::None];
+
+    /// The name used in the settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Minilm => "minilm",
+            Self::Ollama => "ollama",
+            Self::Openai => "openai",
+            Self::None => "none",
+        }
+    }
+}
+
+impl std::str::FromStr for LlmProvider {
+    type Err = String;
+
+    fn from_str(given: &str) -> Result<Self, String> {
+        one_of(&Self::ALL, Self::name, given)
+    }
+}
+
+impl TryFrom<String> for LlmProvider {
+    type Error = String;
+
+    fn try_from(given: String) -> Result<Self, String> {
+        given.parse()
+    }
+}
+
+impl std::str::FromStr for EmbedderProvider {
+    type Err = String;
+
+    fn from_str(given: &str) -> Result<Self, String> {
+        one_of(&Self::ALL, Self::name, given)
+    }
+}
+
+impl TryFrom<String> for EmbedderProvider {
+    type Error = String;
+
+    fn try_from(given: String) -> Result<Self, String> {
+        given.parse()
+    }
+}
+
+/// The choice named `given`, or what is allowed ("a, b or c") as the error.
+fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, given: &str) -> Result<T, String> {
+    if let Some(found) = all.iter().copied().find(|&choice| name(choice) == given) {
+        return Ok(found);
+    }
+    let names: Vec<&str> = all.iter().map(|&choice| name(choice)).collect();
+    Err(match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.concat(),
+    })
+}
+
+impl std::fmt::Display for LlmProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Display for EmbedderProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `[embedder]`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EmbedderSettings {
     /// `minilm` (built in, offline), `ollama`, `openai`, or `none` (keyword search only).
-    pub provider: String,
+    pub provider: EmbedderProvider,
     /// Directory with the MiniLM files; default `<data_dir>/models/all-MiniLM-L6-v2`.
     pub model_dir: Option<PathBuf>,
     /// Base URL for `ollama`/`openai`; default: `llm.url`.
@@ -104,7 +216,7 @@ pub struct EmbedderSettings {
 impl Default for EmbedderSettings {
     fn default() -> Self {
         Self {
-            provider: "minilm".into(),
+            provider: EmbedderProvider::Minilm,
             model_dir: None,
             url: None,
             model: "nomic-embed-text".into(),
@@ -255,7 +367,7 @@ impl Default for ServerSettings {
 pub struct LlmSettings {
     /// `auto` (the Ollama server at `url` when it answers, the embedded model when not), `ollama`, `openai` (any
     /// OpenAI-compatible server) or `embedded` (always the small model inside the server).
-    pub provider: String,
+    pub provider: LlmProvider,
     /// Base URL of the model server.
     pub url: String,
     /// Default chat model; a persona's `model` overrides it.
@@ -287,7 +399,7 @@ pub struct LlmSettings {
 impl Default for LlmSettings {
     fn default() -> Self {
         Self {
-            provider: "auto".into(),
+            provider: LlmProvider::Auto,
             url: "http://localhost:11434".into(),
             model: "llama3.2".into(),
             api_key: None,
@@ -548,9 +660,13 @@ impl Settings {
             .add_source(env)
             .build()
             .map_err(|e| ConfigError::new("(config)", "", &e.to_string()))?;
-        let mut settings: Settings = config
-            .try_deserialize()
-            .map_err(|e| ConfigError::new(&config_key(&e), "", &e.to_string()))?;
+        let mut settings: Settings = config.clone().try_deserialize().map_err(|e| {
+            let key = config_key(&e);
+            let given = config.get_string(&key).unwrap_or_default();
+            let text = e.to_string();
+            let allowed = text.split(" for key `").next().unwrap_or(&text);
+            ConfigError::new(&key, given, allowed)
+        })?;
         settings.validate()?;
         settings.config_file = file.map(Path::to_path_buf);
         Ok(settings)
@@ -604,13 +720,6 @@ impl Settings {
             }
         }
         let l = &self.llm;
-        if !matches!(l.provider.as_str(), "auto" | "ollama" | "openai" | "embedded") {
-            return Err(ConfigError::new(
-                "llm.provider",
-                &l.provider,
-                "auto, ollama, openai or embedded",
-            ));
-        }
         if !(l.top_p > 0.0 && l.top_p <= 1.0) {
             return Err(ConfigError::new(
                 "llm.top_p",
@@ -704,14 +813,7 @@ impl Settings {
             1,
         )?;
         let e = &self.embedder;
-        if !matches!(e.provider.as_str(), "minilm" | "ollama" | "openai" | "none") {
-            return Err(ConfigError::new(
-                "embedder.provider",
-                &e.provider,
-                "minilm, ollama, openai or none",
-            ));
-        }
-        if matches!(e.provider.as_str(), "ollama" | "openai") && e.dimension == 0 {
+        if matches!(e.provider, EmbedderProvider::Ollama | EmbedderProvider::Openai) && e.dimension == 0 {
             return Err(ConfigError::new(
                 "embedder.dimension",
                 e.dimension,
@@ -796,12 +898,31 @@ mod tests {
     }
 
     #[test]
-    fn bad_provider_names_the_key() {
-        let mut s = Settings::default();
-        s.llm.provider = "gpt".into();
-        let e = s.validate().unwrap_err();
-        assert_eq!(e.key, "llm.provider");
-        assert!(e.to_string().contains("auto, ollama, openai or embedded"));
+    fn providers_read_and_write_their_lowercase_names() {
+        for (name, provider) in [
+            ("auto", LlmProvider::Auto),
+            ("ollama", LlmProvider::Ollama),
+            ("openai", LlmProvider::Openai),
+            ("embedded", LlmProvider::Embedded),
+        ] {
+            let read: LlmProvider = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(read, provider);
+            assert_eq!(provider.to_string(), name);
+        }
+        for (name, provider) in [
+            ("minilm", EmbedderProvider::Minilm),
+            ("ollama", EmbedderProvider::Ollama),
+            ("openai", EmbedderProvider::Openai),
+            ("none", EmbedderProvider::None),
+        ] {
+            let read: EmbedderProvider = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(read, provider);
+            assert_eq!(provider.to_string(), name);
+        }
+        let unknown = serde_json::from_value::<LlmProvider>(serde_json::json!("gpt")).unwrap_err();
+        assert_eq!(unknown.to_string(), "auto, ollama, openai or embedded");
+        let unknown = serde_json::from_value::<EmbedderProvider>(serde_json::json!("w2v")).unwrap_err();
+        assert_eq!(unknown.to_string(), "minilm, ollama, openai or none");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hooks;
 pub mod live;
 pub mod llm;
+pub mod load_gate;
 pub mod logbuf;
 pub mod mcp;
 pub mod memory;

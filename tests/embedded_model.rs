@@ -4,8 +4,7 @@
 //! A test binary of its own: the model keeps both cores busy and adds ~150 MB per server, which would disturb the
 //! timing and memory measurements of the tests in `api` if they ran side by side.
 
-#[path = "support/mod.rs"]
-mod support;
+use persona_test_support as support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -29,7 +28,7 @@ fn closed_url() -> (String, u16) {
 /// A server chatting through `provider` with the embedded model at hand, greedy sampling (repeatable).
 fn boot(provider: &str, url: &str, dir: &Path) -> TestServer {
     let mut settings = test_settings(url, dir);
-    settings.llm.provider = provider.into();
+    settings.llm.provider = provider.parse().expect("a provider name");
     settings.llm.embedded_model = Some(chat_model());
     settings.llm.temperature = 0.0;
     settings.llm.embedded_max_concurrent = 1;

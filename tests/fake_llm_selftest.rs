@@ -1,8 +1,7 @@
 //! Checks the fake LLM used by the integration tests and the load benchmark speaks the Ollama and OpenAI wire
 //! formats the way the real services do.
 
-#[path = "support/fake_llm.rs"]
-mod fake_llm;
+use persona_test_support::fake_llm;
 
 use std::time::{Duration, Instant};
 

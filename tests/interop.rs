@@ -4,8 +4,7 @@
 //! made by `make interop-sdk` (part of `make test`) under `target/interop-venv2` and `target/interop-venv1`, or
 //! named by `PERSONA_MCP_INTEROP_PYTHON2` / `PERSONA_MCP_INTEROP_PYTHON1`.
 
-#[path = "support/mod.rs"]
-mod support;
+use persona_test_support as support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -217,6 +217,8 @@ mod tests {
     use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
     use std::path::PathBuf;
+
+    use crate::config::EmbedderProvider;
     use std::sync::mpsc;
     use std::thread;
 
@@ -257,7 +259,7 @@ mod tests {
 
     fn settings(url: &str, dimension: usize, api_key: Option<&str>) -> EmbedderOptions {
         EmbedderOptions {
-            provider: String::new(),
+            provider: EmbedderProvider::Openai,
             model_dir: PathBuf::new(),
             url: format!("{url}/"),
             model: "test-model".to_string(),

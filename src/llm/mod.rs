@@ -18,6 +18,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
+use crate::config::LlmProvider;
 use crate::domain::chat::PromptMessage;
 use crate::domain::model_rules::ModelChoice;
 
@@ -330,10 +331,10 @@ pub fn build(live: &crate::live::LiveSettings) -> Result<Arc<dyn LlmBackend>, re
         api_key: l.api_key.clone(),
         retries: l.retries,
     };
-    let backend: Arc<dyn LlmBackend> = match l.provider.as_str() {
-        "openai" => Arc::new(openai::OpenAi::new(endpoint("openai"))),
-        "ollama" => Arc::new(ollama::Ollama::new(endpoint("ollama"))),
-        "embedded" => {
+    let backend: Arc<dyn LlmBackend> = match l.provider {
+        LlmProvider::Openai => Arc::new(openai::OpenAi::new(endpoint("openai"))),
+        LlmProvider::Ollama => Arc::new(ollama::Ollama::new(endpoint("ollama"))),
+        LlmProvider::Embedded => {
             let embedded = embedded::Embedded::new(settings);
             if tokio::runtime::Handle::try_current().is_ok() {
                 let loading = embedded.engine();
@@ -345,7 +346,7 @@ pub fn build(live: &crate::live::LiveSettings) -> Result<Arc<dyn LlmBackend>, re
             }
             Arc::new(embedded)
         }
-        _ => {
+        LlmProvider::Auto => {
             let remote = Arc::new(ollama::Ollama::new(endpoint("ollama")));
             let every = Duration::from_secs(l.probe_interval_secs);
             return Ok(auto::Auto::start(remote, embedded::Embedded::new(settings), every));

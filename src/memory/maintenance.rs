@@ -1,6 +1,7 @@
 //! Pruning, decay and statistics over stored memories (the rules are in `domain::pruning` / `domain::decay`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -24,6 +25,27 @@ pub struct PruneOutcome {
     pub removed: usize,
     /// Seconds it took.
     pub processing_time: f64,
+}
+
+/// Memory counts before and after pruning several personas ([`MemoryService::prune_everyone`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PruneTotals {
+    /// Memories before.
+    pub before: usize,
+    /// Memories after.
+    pub after: usize,
+    /// Personas whose pruning failed.
+    pub errors: usize,
+}
+
+/// Bytes used by the database file, its write-ahead log and the vector indexes under `data_dir`.
+fn disk_usage(data_dir: &Path, database: &Path) -> u64 {
+    let file = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let wal = database.with_extension("db-wal");
+    let vectors: u64 = std::fs::read_dir(data_dir.join("vectors"))
+        .map(|dir| dir.flatten().map(|e| file(&e.path())).sum())
+        .unwrap_or(0);
+    file(database) + file(&wal) + vectors
 }
 
 /// The result of decaying one persona.
@@ -194,6 +216,30 @@ impl MemoryService {
         Ok(true)
     }
 
+    /// `memory.prune_all`: prunes every persona in `personas` that needs it. A persona whose pruning fails is
+    /// logged and counted, and the others go on.
+    pub async fn prune_everyone(&self, personas: &[Uuid]) -> Result<PruneTotals, AppError> {
+        let mut totals = PruneTotals::default();
+        for &persona in personas {
+            match self.prune(persona, false).await {
+                Ok(Some(o)) => {
+                    totals.before += o.plan.current_count;
+                    totals.after += o.plan.current_count - o.removed;
+                }
+                Ok(None) => {
+                    let n = self.prune_plan(persona, false).await?.current_count;
+                    totals.before += n;
+                    totals.after += n;
+                }
+                Err(e) => {
+                    tracing::warn!(persona = %persona, error = %e, "pruning failed");
+                    totals.errors += 1;
+                }
+            }
+        }
+        Ok(totals)
+    }
+
     /// Every recorded pruning run.
     pub async fn prune_runs(&self) -> Result<Vec<PruneRun>, AppError> {
         Ok(self.store.memories().prune_runs().await?)
@@ -297,8 +343,12 @@ impl MemoryService {
     }
 
     /// `memory.stats`: for one persona, or all.
-    pub async fn stats(&self, persona: Option<Uuid>, storage_bytes: u64) -> Result<MemoryStats, AppError> {
+    pub async fn stats(&self, persona: Option<Uuid>) -> Result<MemoryStats, AppError> {
         let started = Instant::now();
+        let storage_bytes = {
+            let settings = self.settings.current();
+            disk_usage(&settings.storage.data_dir, &settings.storage.database_file())
+        };
         let groups = self.groups(persona).await?;
         let mut types: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_persona: BTreeMap<String, usize> = BTreeMap::new();

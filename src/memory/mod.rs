@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 pub use hook::MemoryHook;
 pub use maintenance::{
-    DecayCycle, ImportanceDistribution, MemoryStats, MostShared, PersonaDecay, PersonaShare, PruneOutcome, SharedStats,
+    DecayCycle, ImportanceDistribution, MemoryStats, MostShared, PersonaDecay, PersonaShare, PruneOutcome, PruneTotals,
+    SharedStats,
 };
 pub use queue::{EmbedJob, EmbedQueue};
 pub use search::{CrossHit, Hit, SearchQuery};
@@ -27,8 +28,10 @@ pub use telemetry::MemoryMetrics;
 
 use crate::config::MemorySettings;
 use crate::domain::decay::DecayConfig;
+use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::Memory;
 use crate::domain::memory::StoredMemory;
+use crate::domain::persona::Persona;
 use crate::domain::pruning::PruneConfig;
 use crate::embed::Embedder;
 use crate::error::AppError;
@@ -317,6 +320,19 @@ impl MemoryService {
             .await?
             .into_iter()
             .collect())
+    }
+
+    /// The importance `memory.store` gives a new memory of `owner` with `importance: "auto"`: the scorer's total,
+    /// with the strongest relationship between the owner and the `related` personas.
+    pub async fn auto_importance(&self, owner: &Persona, content: &str, related: &[Uuid]) -> Result<f64, AppError> {
+        let found = self.store.relationships().between(owner.id, related.to_vec()).await?;
+        let strength = found.iter().map(|r| r.strength().abs()).fold(0.0, f64::max);
+        let input = ImportanceInput {
+            speaker: Some(owner),
+            relationship_strength: strength,
+            ..ImportanceInput::new(content)
+        };
+        Ok(importance::score(&input, &ImportanceWeights::default()).total)
     }
 }
 

@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
-use super::memory::memory_stats;
 use super::params::{non_empty, target_persona, MaybePersona, NoParams, PersonaRef};
 use super::results::persona::{
     CardWithStats, Created, Deleted, InteractionView, PersonaCard, PersonaList, PersonaSummary, Status, StatusCard,
@@ -79,7 +78,7 @@ async fn list(ctx: Ctx, _: NoParams) -> Result<PersonaList, AppError> {
 
 async fn get(ctx: Ctx, p: PersonaRef) -> Result<PersonaCard, AppError> {
     let persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    let memory_stats = memory_stats(&ctx, Some(persona.id)).await?;
+    let memory_stats = ctx.app.memory.stats(Some(persona.id)).await?;
     Ok(PersonaCard {
         persona: CardWithStats {
             card: persona,
@@ -292,6 +291,6 @@ async fn status(ctx: Ctx, p: MaybePersona) -> Result<Status, AppError> {
     Ok(Status {
         persona: StatusCard::from(&persona),
         interaction_state: InteractionView::of(&s.state, now_secs()),
-        memory_stats: memory_stats(&ctx, Some(persona.id)).await?,
+        memory_stats: ctx.app.memory.stats(Some(persona.id)).await?,
     })
 }

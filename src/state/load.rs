@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 use super::format::EmbedderInfo;
-use super::gate::DRAIN;
 use super::{StateError, StateFiles};
 use crate::actors::bot_supervisor::BotsReplaced;
 use crate::actors::persona::Retire;
 use crate::actors::registry::Quiesce;
 use crate::app::Core;
 use crate::error::AppError;
+use crate::load_gate::DRAIN;
 
 /// The state files of the running server.
 pub fn files(app: &Core) -> StateFiles {
@@ -43,7 +43,11 @@ pub struct Loaded {
 pub async fn load(app: &Core, path: PathBuf) -> Result<Loaded, AppError> {
     let files = files(app);
     let prepared = files.prepare(path).await?;
-    let _closed = app.load_gate.close().await?;
+    let _closed = app
+        .load_gate
+        .close()
+        .await
+        .map_err(|busy| StateError::Refused(busy.to_string()))?;
     if !app.memory.embeddings_settled(DRAIN).await {
         return Err(
             StateError::Refused("memories are still being embedded; nothing was loaded, try again".into()).into(),

@@ -6,7 +6,6 @@ pub mod avatars;
 pub mod cli;
 pub mod files;
 pub mod format;
-pub mod gate;
 pub mod load;
 
 use std::path::Path;

@@ -18,10 +18,12 @@ mod personas;
 mod relationships;
 mod scenes;
 pub mod snapshot;
+mod snapshot_rows;
 mod sqlite;
 mod states;
 mod threads;
 pub mod vector_changes;
+mod vector_log;
 pub mod vectors;
 
 use std::path::Path;

@@ -2,38 +2,9 @@
 //! (one JSON object per row, named by the logical columns). The state files of `crate::state` are built on
 //! it, so a snapshot taken from one backend loads into another.
 
+pub use super::snapshot_rows::{RowSink, RowSource, TABLES};
 use super::sqlite::{snapshot, Db};
 use super::StorageError;
-
-/// Every table of a snapshot, parents before children: the order of export and import.
-pub const TABLES: [&str; 14] = [
-    "personas",
-    "interaction_states",
-    "emotional_states",
-    "relationships",
-    "interactions",
-    "chat_conversations",
-    "chat_threads",
-    "chat_messages",
-    "memories",
-    "prune_runs",
-    "dialogues",
-    "dialogue_turns",
-    "bots",
-    "scenes",
-];
-
-/// Receives exported rows, table by table in [`TABLES`] order.
-pub trait RowSink {
-    /// One row of `table`, serialized as one JSON object (no trailing newline).
-    fn row(&mut self, table: &str, json: &[u8]) -> Result<(), String>;
-}
-
-/// Yields the rows to import, table by table in [`TABLES`] order.
-pub trait RowSource {
-    /// The next row of `table` as one JSON object, or `None` when the table has no more rows.
-    fn next_row(&mut self, table: &str) -> Result<Option<Vec<u8>>, String>;
-}
 
 /// Whole-database snapshots; reached through [`super::Store::snapshots`].
 pub struct Snapshots<'a> {

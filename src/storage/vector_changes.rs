@@ -1,34 +1,9 @@
 //! The log of vector changes other processes on the same database read to keep their own vector indexes in
 //! step; reached through [`super::Store::vector_changes`].
 
-use uuid::Uuid;
-
 use super::sqlite::{vector_changes, Db};
+pub use super::vector_log::{Change, VectorChange};
 use super::StorageError;
-
-/// What happened to a memory's vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// It got one.
-    Added,
-    /// It lost it (deleted, or cleared to be embedded anew).
-    Removed,
-    /// It got another one.
-    Replaced,
-}
-
-/// One entry of the log.
-#[derive(Debug, Clone)]
-pub struct VectorChange {
-    /// Its place in the log.
-    pub seq: i64,
-    /// The memory's storage key (the index key).
-    pub key: i64,
-    /// The memory's owner (whose index holds it).
-    pub persona: Uuid,
-    /// What happened.
-    pub change: Change,
-}
 
 /// The vector change log.
 pub struct VectorChanges<'a> {

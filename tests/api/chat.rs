@@ -323,7 +323,7 @@ async fn openai_compatible_backend_streams_too() {
     });
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(&llm.url(), dir.path());
-    settings.llm.provider = "openai".into();
+    settings.llm.provider = persona_mcp::config::LlmProvider::Openai;
     settings.llm.api_key = Some("sk-test".into());
     settings.llm.model = "fake-model".into();
     let server = TestServer::start_with(settings);

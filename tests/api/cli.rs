@@ -42,7 +42,7 @@ fn a_bad_setting_exits_2_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("llm.provider") && err.contains("auto, ollama, openai or embedded"),
+        err.contains("llm.provider = \"gpt\"") && err.contains("auto, ollama, openai or embedded"),
         "{err}"
     );
     let out = binary(dir.path(), "http://127.0.0.1:9")
@@ -141,7 +141,7 @@ async fn a_changed_embedder_stops_the_server_until_reindexed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("re-embedded 1 memories"));
 
     let mut settings = settings;
-    settings.embedder.provider = "ollama".into();
+    settings.embedder.provider = persona_mcp::config::EmbedderProvider::Ollama;
     settings.embedder.model = "fake-embed".into();
     settings.embedder.dimension = 384;
     let server = crate::support::TestServer::start_with(settings);

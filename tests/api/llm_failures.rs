@@ -21,7 +21,7 @@ fn boot_faulty(fault: StreamFault, provider: &str) -> (FakeLlm, TestServer, temp
     });
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(&llm.url(), dir.path());
-    settings.llm.provider = provider.to_string();
+    settings.llm.provider = provider.parse().expect("a provider name");
     settings.llm.read_timeout_secs = 1;
     (llm, TestServer::start_with(settings), dir)
 }

@@ -1,7 +1,6 @@
 //! Integration tests over real sockets: the server boots on an ephemeral port against the fake LLM.
 
-#[path = "../support/mod.rs"]
-mod support;
+use persona_test_support as support;
 
 mod admin;
 mod admin_openapi;
@@ -16,6 +15,7 @@ mod config;
 mod crash;
 mod dialogue;
 mod instances;
+mod layers;
 mod live;
 mod llm_failures;
 mod mcp;

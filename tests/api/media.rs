@@ -34,7 +34,7 @@ fn vision_server(provider: &str) -> (FakeLlm, TestServer) {
     });
     let dir = tempfile::tempdir().unwrap().keep();
     let mut s = test_settings(&llm.url(), &dir);
-    s.llm.provider = provider.into();
+    s.llm.provider = provider.parse().expect("a provider name");
     s.chat.vision_models = vec!["llama3".into()];
     (llm, TestServer::start_with(s))
 }

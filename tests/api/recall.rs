@@ -98,7 +98,7 @@ async fn a_full_backlog_is_swept_until_every_memory_has_its_vector() {
     let dir = tempfile::tempdir().expect("temp dir");
     // Chat turns stored without an embedder leave rows without a vector, which the next start queues at once.
     let mut settings = test_settings(&llm.url(), dir.path());
-    settings.embedder.provider = "none".into();
+    settings.embedder.provider = persona_mcp::config::EmbedderProvider::None;
     let server = TestServer::start_with(settings.clone());
     let mut c = server.client().await;
     c.result("persona.switch", json!({"persona_id": "Kira"})).await;
@@ -110,7 +110,7 @@ async fn a_full_backlog_is_swept_until_every_memory_has_its_vector() {
     c.close().await;
     server.stop().await;
 
-    settings.embedder.provider = "minilm".into();
+    settings.embedder.provider = persona_mcp::config::EmbedderProvider::Minilm;
     settings.memory.embed_backlog = 1;
     let server = TestServer::start_with(settings);
     let deadline = Instant::now() + Duration::from_secs(60);

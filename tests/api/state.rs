@@ -433,7 +433,7 @@ fn cli(data_dir: &Path, args: &[&str]) -> (bool, Value, String) {
 async fn fill(data_dir: &Path, memories: usize) {
     let llm = fake_llm();
     let mut settings = test_settings(&llm.url(), data_dir);
-    settings.embedder.provider = "none".into();
+    settings.embedder.provider = persona_mcp::config::EmbedderProvider::None;
     let server = TestServer::start_with(settings);
     let mut c = server.client().await;
     let filler = "lorem ipsum dolor sit amet ".repeat(150);

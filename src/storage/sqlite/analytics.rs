@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::conversations::StatsRow;
+use super::messages::StatsRow;
 use super::schema::{chat_conversations as cc, chat_messages as cm, chat_threads as ct, interactions as ia};
 use super::{from_text, parse_uuid, to_text, AnyConn, StorageError};
 use crate::domain::analytics::{InteractionRecord, Span, ThreadActivity, TurnRow};

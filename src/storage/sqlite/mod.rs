@@ -9,6 +9,7 @@ pub mod dialogues;
 pub mod emotions;
 pub mod leases;
 pub mod memories;
+mod messages;
 pub mod notify;
 pub mod personas;
 pub mod relationships;

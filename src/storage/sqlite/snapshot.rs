@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::memories::{decode_vector, encode_vector};
 use super::schema::*;
 use super::StorageError;
-use crate::storage::snapshot::{RowSink, RowSource, TABLES};
+use crate::storage::snapshot_rows::{RowSink, RowSource, TABLES};
 
 /// Rows read per query while exporting, so a big table is never held in memory whole.
 const PAGE: i64 = 2_000;

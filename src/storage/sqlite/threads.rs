@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::conversations::MessageRow;
 use super::memories::{decode_vector, encode_vector};
+use super::messages::MessageRow;
 use super::schema::{chat_conversations as cc, chat_messages as cm, chat_threads as ct};
 use super::{from_text, parse_uuid, to_text, StorageError};
 use super::{on_backend, AnyConn};

@@ -5,7 +5,7 @@ use diesel::sql_types::{BigInt, Binary, Nullable, Text};
 
 use super::memories::decode_vector;
 use super::{parse_uuid, sql_query, AnyConn};
-use crate::storage::vector_changes::{Change, VectorChange};
+use crate::storage::vector_log::{Change, VectorChange};
 use crate::storage::StorageError;
 
 #[derive(QueryableByName)]

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use super::StateError;
+/// The requests already running did not finish within [`DRAIN`]: the gate stayed open, nothing was loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("requests were still running after {} s; nothing was loaded, try again", DRAIN.as_secs())]
+pub struct StillBusy;
 
 /// How long a load waits for the requests already running.
 pub const DRAIN: Duration = Duration::from_secs(30);
@@ -33,13 +36,10 @@ impl LoadGate {
 
     /// Closes the gate for a load once the running requests are done (at most [`DRAIN`]); requests arriving
     /// meanwhile wait behind it.
-    pub async fn close(&self) -> Result<RwLockWriteGuard<'_, ()>, StateError> {
-        tokio::time::timeout(DRAIN, self.lock.write()).await.map_err(|_| {
-            StateError::Refused(format!(
-                "requests were still running after {} s; nothing was loaded, try again",
-                DRAIN.as_secs()
-            ))
-        })
+    pub async fn close(&self) -> Result<RwLockWriteGuard<'_, ()>, StillBusy> {
+        tokio::time::timeout(DRAIN, self.lock.write())
+            .await
+            .map_err(|_| StillBusy)
     }
 }
 

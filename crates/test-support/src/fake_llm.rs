@@ -12,10 +12,6 @@
 //!
 //! The server runs on its own OS thread with its own actix `System`, on `127.0.0.1:<free port>`; dropping the
 //! [`FakeLlm`] stops it. Behaviour can be changed while it runs with [`FakeLlm::set_config`].
-//!
-//! Used from integration tests and benches as `#[path = "support/fake_llm.rs"] mod fake_llm;` (or through a
-//! `support` module), so it refers to nothing in the product crate.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
-//! Test support: boot the real server on an ephemeral port with a temporary data dir, and talk to it over a
-//! real WebSocket.
-#![allow(dead_code)]
+//! Test support for persona-mcp's integration tests and benches: boot the real server on an ephemeral port with a
+//! temporary data dir and talk to it over a real WebSocket ([`TestServer`], [`Client`]), a fake LLM server
+//! ([`fake_llm`]), child processes of the real binary ([`process`]) and a real Synapse homeserver ([`synapse`]).
 
 pub mod fake_llm;
 pub mod process;
@@ -19,6 +19,22 @@ use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The persona-mcp checkout (where `data/models/` and `target/` are).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `persona-mcp` binary cargo built beside the running test or bench (`target/<profile>/persona-mcp`; the
+/// test itself runs from `target/<profile>/deps/`).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from target/<profile>/deps");
+    profile_dir.join(format!("persona-mcp{}", std::env::consts::EXE_SUFFIX))
+}
 
 /// Sends this test binary's log events (persona-mcp's down to debug, others' from info) into the admin log buffer,
 /// once per binary (the binary's `main` does this for a real process). Every test that reads the admin log shares
@@ -54,11 +70,11 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.server.rate_limit_burst = 10_000;
     s.llm.url = llm_url.to_string();
     // The fake LLM (or a closed port) stands in for the model server: no fallback to the embedded model.
-    s.llm.provider = "ollama".into();
+    s.llm.provider = persona_mcp::config::LlmProvider::Ollama;
     s.llm.connect_timeout_secs = 2;
     s.llm.retries = 0;
     s.storage.data_dir = data_dir.to_path_buf();
-    s.embedder.model_dir = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"));
+    s.embedder.model_dir = Some(repo_root().join("data/models/all-MiniLM-L6-v2"));
     s.memory.decay_enabled = false;
     s.admin.port = 0;
     s.storage.database_url = test_database_url(data_dir);

@@ -32,7 +32,7 @@ static SYNAPSE: OnceCell<Synapse> = OnceCell::const_new();
 fn venv() -> PathBuf {
     std::env::var_os("SYNAPSE_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/synapse-venv"))
+        .unwrap_or_else(|| crate::repo_root().join("target/synapse-venv"))
 }
 
 fn free_port() -> u16 {

@@ -46,7 +46,7 @@ impl ProcessOptions {
 impl ServerProcess {
     /// Starts the binary and waits (up to 60 s) until it listens.
     pub fn start(o: &ProcessOptions) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_persona-mcp"));
+        let mut cmd = Command::new(crate::binary());
         if let Some(file) = &o.config {
             cmd.arg("--config").arg(file);
         }
@@ -62,7 +62,7 @@ impl ServerProcess {
             .env("PERSONA_MCP__MEMORY__DECAY_ENABLED", "false")
             .env(
                 "PERSONA_MCP__EMBEDDER__MODEL_DIR",
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("data/models/all-MiniLM-L6-v2"),
+                crate::repo_root().join("data/models/all-MiniLM-L6-v2"),
             )
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

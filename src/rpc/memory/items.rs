@@ -1,0 +1,261 @@
+//! `memory.store`, `memory.search`, `memory.get`, `memory.delete` and `memory.stats`: one persona's memories.
+
+use chrono::Utc;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::super::context::Ctx;
+use super::super::params::{non_empty, target_persona, MaybePersona};
+use super::super::results::memory::{MemoryDeleted, MemoryGot, SearchHit, SearchResult, StatsOf, Stored};
+use super::super::router::Params;
+use super::{check_range, count_param};
+use crate::domain::memory::{Memory, StoredMemory, Visibility};
+use crate::error::AppError;
+use crate::memory::SearchQuery;
+
+/// `memory.store` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct StoreParams {
+    /// Owner (id or name); default: the current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
+    /// What to remember (at most 32 KiB).
+    pub content: String,
+    /// conversation, user_input, event, relationship, observation, reflection…
+    #[serde(default = "user_input")]
+    pub memory_type: String,
+    /// 0..1, or "auto" to score it.
+    #[serde(default)]
+    pub importance: Option<Value>,
+    /// −1..1.
+    #[serde(default)]
+    pub emotional_valence: f64,
+    /// Personas (ids or names) the memory relates to.
+    #[serde(default)]
+    pub related_personas: Vec<String>,
+    /// private, shared or public.
+    #[serde(default = "private")]
+    pub visibility: String,
+    /// Free JSON.
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+}
+
+fn user_input() -> String {
+    "user_input".into()
+}
+
+fn private() -> String {
+    "private".into()
+}
+
+/// How the importance of a new memory is set.
+enum ImportanceSpec {
+    Given(f64),
+    Auto,
+}
+
+impl StoreParams {
+    fn importance(&self) -> Result<ImportanceSpec, AppError> {
+        let bad = || {
+            AppError::invalid(
+                "importance",
+                "importance must be a number between 0.0 and 1.0 or \"auto\"",
+            )
+        };
+        match &self.importance {
+            None => Ok(ImportanceSpec::Given(0.5)),
+            Some(Value::String(s)) if s == "auto" => Ok(ImportanceSpec::Auto),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(v) if (0.0..=1.0).contains(&v) => Ok(ImportanceSpec::Given(v)),
+                _ => Err(bad()),
+            },
+            Some(_) => Err(bad()),
+        }
+    }
+}
+
+impl Params for StoreParams {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("content", &self.content)?;
+        non_empty("memory_type", &self.memory_type)?;
+        if self.memory_type.len() > 64 {
+            return Err(AppError::invalid(
+                "memory_type",
+                "memory_type must be at most 64 characters",
+            ));
+        }
+        self.importance()?;
+        check_range("emotional_valence", self.emotional_valence, -1.0, 1.0)?;
+        if Visibility::parse(&self.visibility).is_none() {
+            return Err(AppError::invalid(
+                "visibility",
+                "visibility must be private, shared or public",
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn store(ctx: Ctx, p: StoreParams) -> Result<Stored, AppError> {
+    let max = ctx.app.memory.settings().max_content_bytes;
+    if p.content.len() > max {
+        return Err(AppError::invalid(
+            "content",
+            format!("content must be at most {max} bytes"),
+        ));
+    }
+    let owner = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let mut related = Vec::with_capacity(p.related_personas.len());
+    for r in &p.related_personas {
+        related.push(ctx.app.resolve_persona(r).await?.id);
+    }
+    let importance = match p.importance()? {
+        ImportanceSpec::Given(v) => v,
+        ImportanceSpec::Auto => ctx.app.memory.auto_importance(&owner, &p.content, &related).await?,
+    };
+    let mut memory = Memory::new(owner.id, p.content, p.memory_type, importance, Utc::now());
+    memory.emotional_valence = p.emotional_valence;
+    memory.related_personas = related;
+    memory.visibility = Visibility::parse(&p.visibility).unwrap_or_default();
+    memory.metadata = Value::Object(p.metadata);
+    let stored = ctx.app.memory.store(vec![memory], true).await?;
+    let m = &stored[0].memory;
+    Ok(Stored {
+        memory_id: m.id,
+        stored: true,
+        importance: m.importance,
+        persona_id: m.persona_id,
+    })
+}
+
+/// `memory.search` params.
+#[derive(Deserialize, JsonSchema)]
+pub struct SearchParams {
+    /// Whose memories (id or name); default: the current persona.
+    #[serde(default)]
+    pub persona_id: Option<String>,
+    /// What to look for.
+    #[serde(default)]
+    pub query: String,
+    /// Hits wanted, 1..100 (default 5).
+    #[serde(default)]
+    pub n_results: Option<i64>,
+    /// Alias of `n_results`.
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Lowest importance.
+    #[serde(default)]
+    pub min_importance: f64,
+    /// Only this type.
+    #[serde(default)]
+    pub memory_type: Option<String>,
+}
+
+impl Params for SearchParams {
+    fn validate(&self) -> Result<(), AppError> {
+        if self.query.trim().is_empty() {
+            return Err(AppError::invalid("query", "Query is required"));
+        }
+        match (self.n_results, self.limit) {
+            (Some(n), _) => count_param("n_results", n, 100)?,
+            (None, Some(l)) => count_param("limit", l, 100)?,
+            _ => 5,
+        };
+        check_range("min_importance", self.min_importance, 0.0, 1.0)
+    }
+}
+
+pub(super) async fn search(ctx: Ctx, p: SearchParams) -> Result<SearchResult, AppError> {
+    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
+    let n = p.n_results.or(p.limit).unwrap_or(5) as usize;
+    let hits = ctx
+        .app
+        .memory
+        .search(SearchQuery {
+            persona: persona.id,
+            reader: ctx.conn.current_persona(),
+            query: p.query.clone(),
+            n_results: n,
+            min_importance: p.min_importance,
+            memory_type: p.memory_type.clone(),
+            touch: true,
+            deadline: None,
+        })
+        .await?;
+    let memories: Vec<SearchHit> = hits.iter().map(SearchHit::from).collect();
+    Ok(SearchResult {
+        result_count: memories.len(),
+        memories,
+        query: p.query,
+        persona_id: persona.id,
+    })
+}
+
+/// A memory named by id. The reader is the connection's current persona (see [`visible_memory`]).
+#[derive(Deserialize, JsonSchema)]
+pub struct MemoryRef {
+    /// The memory's id.
+    pub memory_id: String,
+}
+
+impl Params for MemoryRef {
+    fn validate(&self) -> Result<(), AppError> {
+        non_empty("memory_id", &self.memory_id)?;
+        Uuid::parse_str(self.memory_id.trim())
+            .map(|_| ())
+            .map_err(|_| AppError::invalid("memory_id", "memory_id must be a UUID"))
+    }
+}
+
+/// The memory, if the connection's current persona may see it (with none: if it is public); else -32008 as if
+/// it did not exist. Also answers the reader.
+async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(StoredMemory, Option<Uuid>), AppError> {
+    let id =
+        Uuid::parse_str(p.memory_id.trim()).map_err(|_| AppError::invalid("memory_id", "memory_id must be a UUID"))?;
+    let reader = ctx.conn.current_persona();
+    let not_found = || AppError::MemoryNotFound(p.memory_id.clone());
+    let stored = ctx.app.memory.get(id).await?.ok_or_else(not_found)?;
+    let related = ctx.app.memory.related(reader, stored.memory.persona_id).await?;
+    if !stored.memory.is_readable_by(reader, related) {
+        return Err(not_found());
+    }
+    Ok((stored, reader))
+}
+
+pub(super) async fn get(ctx: Ctx, p: MemoryRef) -> Result<MemoryGot, AppError> {
+    let (stored, _) = visible_memory(&ctx, &p).await?;
+    Ok(MemoryGot {
+        memory: stored.memory.into(),
+    })
+}
+
+/// Only the owner deletes: the connection's current persona must own the memory.
+pub(super) async fn delete(ctx: Ctx, p: MemoryRef) -> Result<MemoryDeleted, AppError> {
+    let (stored, reader) = visible_memory(&ctx, &p).await?;
+    if reader != Some(stored.memory.persona_id) {
+        return Err(AppError::MemoryNotFound(p.memory_id));
+    }
+    let id = stored.memory.id;
+    // Concurrent deletes of one memory all find it; only the one whose delete removed the row reports it.
+    if ctx.app.memory.remove(&[stored]).await? == 0 {
+        return Err(AppError::MemoryNotFound(p.memory_id));
+    }
+    Ok(MemoryDeleted {
+        deleted: true,
+        memory_id: id,
+    })
+}
+
+pub(super) async fn stats(ctx: Ctx, p: MaybePersona) -> Result<StatsOf, AppError> {
+    let persona = match p.persona_id.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
+        None => ctx.conn.current_persona(),
+    };
+    Ok(StatsOf {
+        stats: ctx.app.memory.stats(persona).await?,
+        persona_id: persona,
+    })
+}
