@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["rpc"],
     &["mcp"],
     &["web"],
-    &["server", "simulate", "prompt_show", "main", "lib"],
+    &["server", "simulate", "scenario", "prompt_show", "main", "lib"],
 ];
 
 type Module = Vec<String>;
