@@ -473,6 +473,9 @@ pub struct ChatSettings {
     pub thread_threshold: f64,
     /// Added to the current thread's similarity, so a follow-up stays in its topic.
     pub thread_continuity_bonus: f64,
+    /// How long (from the start of a turn) the threading step waits for the message's vector, which memory
+    /// recall computes; past it the thread is chosen by keywords and its centroid takes the vector later.
+    pub thread_vector_wait_ms: u64,
     /// Most images one chat message may carry (`images`).
     pub max_images: usize,
     /// Largest image accepted, in bytes once decoded (the whole frame must also fit `server.max_frame_bytes`).
@@ -492,6 +495,7 @@ impl Default for ChatSettings {
             max_message_bytes: 64 * 1024,
             thread_threshold: 0.3,
             thread_continuity_bonus: 0.1,
+            thread_vector_wait_ms: 5,
             max_images: 4,
             max_image_bytes: 4 * 1024 * 1024,
             vision_models: [

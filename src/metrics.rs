@@ -32,6 +32,8 @@ pub struct Metrics {
     pub thread_step_seconds: Histogram,
     /// The threading step without its wait for the message's vector (the one memory recall started): its own work.
     pub thread_step_own_seconds: Histogram,
+    /// Turns whose message vector missed `chat.thread_vector_wait_ms`: their thread was chosen by keywords.
+    pub thread_vector_late: IntCounter,
 }
 
 const CHUNK_BUCKETS: &[f64] = &[
@@ -86,6 +88,12 @@ impl Metrics {
             .buckets(CHUNK_BUCKETS.to_vec()),
         )
         .expect("static metric");
+        let thread_vector_late = IntCounter::new(
+            "thread_vector_late_total",
+            "Chat turns whose topic thread was chosen by keywords because the message's vector missed \
+             chat.thread_vector_wait_ms",
+        )
+        .expect("static metric");
         let stream_chunk_forward_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "stream_chunk_forward_seconds",
@@ -114,6 +122,7 @@ impl Metrics {
             Box::new(llm_seconds.clone()),
             Box::new(thread_step_seconds.clone()),
             Box::new(thread_step_own_seconds.clone()),
+            Box::new(thread_vector_late.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
         }
@@ -131,6 +140,7 @@ impl Metrics {
             llm_seconds,
             thread_step_seconds,
             thread_step_own_seconds,
+            thread_vector_late,
         }
     }
 

@@ -6,6 +6,9 @@ use crate::actors::conversation::{ConversationKey, ShowPrompt, ShownPrompt};
 use crate::app::Core;
 use crate::config::Settings;
 
+/// The vector deadlines of a shown prompt: long enough for any embedding.
+const UNHURRIED_MS: u64 = 60_000;
+
 /// What to show.
 #[derive(Debug, Clone)]
 pub struct PromptQuery {
@@ -26,8 +29,11 @@ pub fn render(shown: &ShownPrompt) -> String {
     out
 }
 
-/// Builds the prompt; must run inside an actix `System`.
-pub async fn show(settings: Settings, query: PromptQuery) -> Result<ShownPrompt, String> {
+/// Builds the prompt; must run inside an actix `System`. Unlike a chat turn it waits for the message's vector
+/// (recall and threading both): it shows the prompt a turn gets when the embedding is in time.
+pub async fn show(mut settings: Settings, query: PromptQuery) -> Result<ShownPrompt, String> {
+    settings.memory.recall_deadline_ms = UNHURRIED_MS;
+    settings.chat.thread_vector_wait_ms = UNHURRIED_MS;
     let app = Core::build(settings).map_err(|e| e.to_string())?;
     let persona = app.resolve_persona(&query.persona).await.map_err(|e| e.to_string())?;
     let key = ConversationKey {

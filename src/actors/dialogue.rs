@@ -386,7 +386,9 @@ impl Stage {
                 .collect();
             if !own.is_empty() {
                 let mean = own.iter().sum::<f64>() / own.len() as f64;
-                persona.do_send(StartCooldown(cooldown_after(mean, BASE_COOLDOWN_SECS)));
+                persona
+                    .send(StartCooldown(cooldown_after(mean, BASE_COOLDOWN_SECS)))
+                    .await?;
             }
         }
         self.deps.store.dialogues().end(d.id, now, reason.to_string()).await?;

@@ -455,18 +455,19 @@ impl Handler<CheckConverse> for PersonaActor {
     }
 }
 
-/// Starts a cooldown of `secs` seconds (after a persona-to-persona conversation).
+/// Starts a cooldown of `secs` seconds (after a persona-to-persona conversation); answers once the cooldown is
+/// in effect (stored first when instances share the database), so a state read after it sees the cooldown.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct StartCooldown(pub f64);
 
 impl Handler<StartCooldown> for PersonaActor {
-    type Result = ();
-    fn handle(&mut self, msg: StartCooldown, ctx: &mut Context<Self>) {
+    type Result = ResponseActFuture<Self, ()>;
+    fn handle(&mut self, msg: StartCooldown, ctx: &mut Context<Self>) -> Self::Result {
         let until = now_secs() + msg.0.max(0.0);
         if self.shared {
             let id = self.persona.id;
-            ctx.spawn(
+            return Box::pin(
                 self.change_stored(move |s, _| s.cooldown_until = until)
                     .map(move |done, _, _| {
                         if let Err(e) = done {
@@ -474,10 +475,10 @@ impl Handler<StartCooldown> for PersonaActor {
                         }
                     }),
             );
-            return;
         }
         self.state.cooldown_until = until;
         self.persist(ctx);
+        Box::pin(actix::fut::ready(()))
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Placed {
     pub history: Vec<ChatMessage>,
     /// How long the step waited for the message's vector.
     pub vector_wait: Duration,
+    /// The vector missed `vector_by`: the thread was chosen by keywords, and its centroid takes the vector when
+    /// it comes ([`Thread::mix_vector`], before the thread is stored with the turn).
+    pub vector_late: bool,
 }
 
 /// What the step works from.
@@ -30,6 +33,9 @@ pub struct Placement<'a> {
     /// The embedder whose query vector the memory recall computed for the same message (remembered by
     /// [`crate::embed::cache::CachedEmbedder`]); `None`: keywords only.
     pub embedder: Option<&'a Arc<dyn Embedder>>,
+    /// When the step stops waiting for the message's vector (`chat.thread_vector_wait_ms` after the turn
+    /// began) and sorts by keywords.
+    pub vector_by: Instant,
     /// The sorting rules.
     pub rules: ThreadRules,
     /// The history budget, in messages.
@@ -48,15 +54,9 @@ impl Placement<'_> {
     /// Sorts `message` into a thread and gathers the history.
     pub async fn place(&self, message: &str) -> Result<Placed, AppError> {
         let waiting = Instant::now();
-        let vector = match self.embedder {
-            Some(e) => match e.embed_query(message).await {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::warn!(error = %e, "embedding the message for threading failed; using keywords");
-                    None
-                }
-            },
-            None => None,
+        let (vector, vector_late) = match self.embedder {
+            Some(e) => self.vector_in_time(e, message).await,
+            None => (None, false),
         };
         let vector_wait = waiting.elapsed();
         let words = thread::keywords(message);
@@ -77,7 +77,27 @@ impl Placement<'_> {
             thread: joined,
             history,
             vector_wait,
+            vector_late,
         })
+    }
+
+    /// The message's vector if it comes by `vector_by` (and whether it was late). The embedding runs on as a task
+    /// of its own, so a late vector still lands in the embedder's cache of recent queries for the turn to take.
+    async fn vector_in_time(&self, embedder: &Arc<dyn Embedder>, message: &str) -> (Option<Vec<f32>>, bool) {
+        let (embedder, text) = (embedder.clone(), message.to_string());
+        let pending = tokio::spawn(async move { embedder.embed_query(&text).await });
+        match tokio::time::timeout_at(self.vector_by.into(), pending).await {
+            Ok(Ok(Ok(v))) => (Some(v), false),
+            Ok(Ok(Err(e))) => {
+                tracing::warn!(error = %e, "embedding the message for threading failed; using keywords");
+                (None, false)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the threading embedding task failed; using keywords");
+                (None, false)
+            }
+            Err(_) => (None, true),
+        }
     }
 
     /// The newest messages of `t` (at most the window): from the recent window when they are all in it, else

@@ -297,6 +297,7 @@ pub async fn assemble(
     known: Option<Snapshot>,
 ) -> Result<Assembled, AppError> {
     let deps = &input.deps;
+    let vector_by = Instant::now() + Duration::from_millis(deps.chat().thread_vector_wait_ms);
     let persona_id = input.conversation.persona_id;
     let snapshot = match known {
         Some(snapshot) => snapshot,
@@ -312,6 +313,7 @@ pub async fn assemble(
     let placed = Placement {
         store: &deps.store,
         embedder: deps.embedder.as_ref(),
+        vector_by,
         rules: deps.thread_rules(),
         window: deps.chat().max_context_messages,
         conversation: (input.conversation.id, input.stored),
@@ -327,6 +329,9 @@ pub async fn assemble(
     deps.metrics
         .thread_step_own_seconds
         .observe(threading.elapsed().saturating_sub(placed.vector_wait).as_secs_f64());
+    if placed.vector_late {
+        deps.metrics.thread_vector_late.inc();
+    }
     let summary = placed
         .thread
         .summary
@@ -401,6 +406,16 @@ pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, Ap
     .await??;
 
     let mut thread = placed.thread;
+    if placed.vector_late {
+        // The reply has streamed meanwhile: the message's vector (still computing when the thread was chosen)
+        // is in the embedder's cache by now, and the thread's centroid takes it.
+        if let Some(embedder) = deps.embedder.as_ref() {
+            match embedder.embed_query(&chat.message).await {
+                Ok(v) => thread.mix_vector(&v),
+                Err(e) => tracing::warn!(error = %e, "the message's late vector failed; its thread keeps its centroid"),
+            }
+        }
+    }
     let mut user = ChatMessage::new(Role::User, chat.message.clone());
     user.sender = chat.sender.clone();
     user.room_id = chat.room_id.clone();

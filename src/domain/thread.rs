@@ -97,18 +97,7 @@ impl Thread {
     /// Takes in a user message (its vector and keywords) and the `messages` stored with it.
     pub fn absorb(&mut self, vector: Option<&[f32]>, words: &[String], messages: i64, now: DateTime<Utc>) {
         if let Some(v) = vector {
-            self.centroid = Some(match self.centroid.take() {
-                Some(old) if old.len() == v.len() => {
-                    let mut mixed: Vec<f32> = old
-                        .iter()
-                        .zip(v)
-                        .map(|(o, n)| o * (1.0 - NEW_VECTOR_WEIGHT) + n * NEW_VECTOR_WEIGHT)
-                        .collect();
-                    unit(&mut mixed);
-                    mixed
-                }
-                _ => v.to_vec(),
-            });
+            self.mix_vector(v);
         }
         for w in words {
             *self.keywords.entry(w.clone()).or_insert(0) += 1;
@@ -116,6 +105,22 @@ impl Thread {
         self.label = self.title.clone().unwrap_or_else(|| label(&self.keywords));
         self.message_count += messages;
         self.last_active = now;
+    }
+
+    /// Moves its centroid toward `v`, a new message's vector (or starts it there).
+    pub fn mix_vector(&mut self, v: &[f32]) {
+        self.centroid = Some(match self.centroid.take() {
+            Some(old) if old.len() == v.len() => {
+                let mut mixed: Vec<f32> = old
+                    .iter()
+                    .zip(v)
+                    .map(|(o, n)| o * (1.0 - NEW_VECTOR_WEIGHT) + n * NEW_VECTOR_WEIGHT)
+                    .collect();
+                unit(&mut mixed);
+                mixed
+            }
+            _ => v.to_vec(),
+        });
     }
 
     /// Names it with `title` from now on.

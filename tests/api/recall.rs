@@ -13,7 +13,7 @@ const MEMORY: &str = "Aria performed her new ballad at the harvest festival";
 const QUESTION: &str = "Which song did you sing at the autumn fair?";
 
 /// The value of a metric line (`name` with its labels, as rendered) at `/metrics`, 0 when absent.
-async fn metric(server: &TestServer, name: &str) -> f64 {
+pub async fn metric(server: &TestServer, name: &str) -> f64 {
     let text = reqwest::get(server.http_url("/metrics"))
         .await
         .expect("metrics answer")

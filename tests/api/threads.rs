@@ -4,7 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::boot;
-use crate::support::fake_llm::FakeLlm;
+use crate::recall::metric;
+use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
+use crate::support::{test_settings, TestServer};
 
 const DRAGON: [&str; 2] = [
     "I have a pet dragon named Ember who breathes fire.",
@@ -156,4 +158,32 @@ async fn returning_to_an_earlier_topic_brings_its_messages_back_into_the_prompt(
     let dragon_at = history.iter().position(|m| *m == DRAGON[0]).unwrap();
     let cooking_at = history.iter().position(|m| m.contains("cook")).unwrap();
     assert!(dragon_at < cooking_at, "{history:#?}");
+}
+
+#[tokio::test]
+async fn a_late_message_vector_leaves_the_thread_choice_to_keywords() {
+    let llm = FakeLlm::start(FakeLlmConfig::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(&llm.url(), dir.path());
+    settings.chat.thread_vector_wait_ms = 0;
+    let server = TestServer::start_with(settings);
+    let mut c = server.client().await;
+    c.result("persona.switch", json!({"persona_id": "Aria"})).await;
+    let mut ids = Vec::new();
+    for message in DRAGON.iter().copied().map(String::from).chain([cooking(0)]) {
+        let r = c.result("persona.chat", json!({"message": message})).await;
+        ids.push(r["thread_id"].as_str().expect("thread_id").to_string());
+    }
+    assert_eq!(
+        metric(&server, "persona_mcp_thread_vector_late_total").await,
+        3.0,
+        "no vector is ready the moment a turn starts"
+    );
+    assert_eq!(
+        ids[0], ids[1],
+        "the dragon messages share words (dragon, ember): {ids:?}"
+    );
+    assert_ne!(ids[1], ids[2], "cooking shares none: a new thread: {ids:?}");
+    let list = c.result("conversation.threads", json!({})).await;
+    assert_eq!(list["count"], 2, "{list}");
 }

@@ -76,6 +76,9 @@ pub fn test_settings(llm_url: &str, data_dir: &Path) -> Settings {
     s.storage.data_dir = data_dir.to_path_buf();
     s.embedder.model_dir = Some(repo_root().join("data/models/all-MiniLM-L6-v2"));
     s.memory.decay_enabled = false;
+    // Tests check which thread a message joins, not how fast: threading waits for the message's vector (an
+    // unoptimised test build embeds in tens of milliseconds). The keyword fallback has a test of its own.
+    s.chat.thread_vector_wait_ms = 60_000;
     s.admin.port = 0;
     s.storage.database_url = test_database_url(data_dir);
     s
