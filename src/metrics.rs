@@ -32,7 +32,8 @@ pub struct Metrics {
     pub thread_step_seconds: Histogram,
     /// The threading step without its wait for the message's vector (the one memory recall started): its own work.
     pub thread_step_own_seconds: Histogram,
-    /// Turns whose message vector missed `chat.thread_vector_wait_ms`: their thread was chosen by keywords.
+    /// Turns whose message vector missed `chat.thread_vector_wait_ms` (late, or not started under load): their
+    /// thread was chosen by keywords.
     pub thread_vector_late: IntCounter,
 }
 

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::chat::ChatMessage;
 use crate::domain::thread::{self, Thread, ThreadRules};
+use crate::embed::cache::{embed_query_by, Timely};
 use crate::embed::Embedder;
 use crate::error::AppError;
 use crate::storage::Store;
@@ -24,6 +25,9 @@ pub struct Placed {
     /// The vector missed `vector_by`: the thread was chosen by keywords, and its centroid takes the vector when
     /// it comes ([`Thread::mix_vector`], before the thread is stored with the turn).
     pub vector_late: bool,
+    /// The vector missed `vector_by` (late, or not started because the queries queued ahead would have been
+    /// late too): keywords chose the thread.
+    pub by_keywords: bool,
 }
 
 /// What the step works from.
@@ -54,9 +58,15 @@ impl Placement<'_> {
     /// Sorts `message` into a thread and gathers the history.
     pub async fn place(&self, message: &str) -> Result<Placed, AppError> {
         let waiting = Instant::now();
-        let (vector, vector_late) = match self.embedder {
-            Some(e) => self.vector_in_time(e, message).await,
-            None => (None, false),
+        let timely = match self.embedder {
+            Some(e) => Some(embed_query_by(e, message, self.vector_by).await),
+            None => None,
+        };
+        let vector_late = matches!(timely, Some(Timely::Late));
+        let by_keywords = vector_late || matches!(timely, Some(Timely::Shed));
+        let vector = match timely {
+            Some(Timely::Ready(v)) => Some(v),
+            _ => None,
         };
         let vector_wait = waiting.elapsed();
         let words = thread::keywords(message);
@@ -78,26 +88,8 @@ impl Placement<'_> {
             history,
             vector_wait,
             vector_late,
+            by_keywords,
         })
-    }
-
-    /// The message's vector if it comes by `vector_by` (and whether it was late). The embedding runs on as a task
-    /// of its own, so a late vector still lands in the embedder's cache of recent queries for the turn to take.
-    async fn vector_in_time(&self, embedder: &Arc<dyn Embedder>, message: &str) -> (Option<Vec<f32>>, bool) {
-        let (embedder, text) = (embedder.clone(), message.to_string());
-        let pending = tokio::spawn(async move { embedder.embed_query(&text).await });
-        match tokio::time::timeout_at(self.vector_by.into(), pending).await {
-            Ok(Ok(Ok(v))) => (Some(v), false),
-            Ok(Ok(Err(e))) => {
-                tracing::warn!(error = %e, "embedding the message for threading failed; using keywords");
-                (None, false)
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the threading embedding task failed; using keywords");
-                (None, false)
-            }
-            Err(_) => (None, true),
-        }
     }
 
     /// The newest messages of `t` (at most the window): from the recent window when they are all in it, else

@@ -329,7 +329,7 @@ pub async fn assemble(
     deps.metrics
         .thread_step_own_seconds
         .observe(threading.elapsed().saturating_sub(placed.vector_wait).as_secs_f64());
-    if placed.vector_late {
+    if placed.by_keywords {
         deps.metrics.thread_vector_late.inc();
     }
     let summary = placed

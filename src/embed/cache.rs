@@ -7,7 +7,9 @@
 //! [`Embedder`]; the name and vectors stay the inner one's.
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use tokio::sync::OnceCell;
@@ -24,6 +26,63 @@ type Slot = Arc<OnceCell<Vec<f32>>>;
 pub struct CachedEmbedder {
     inner: Arc<dyn Embedder>,
     recent: Mutex<LruCache<String, Slot>>,
+    /// Queries being computed by the inner embedder (queued or running).
+    in_flight: AtomicUsize,
+    /// A moving average of how long one query takes when none is ahead of it, in microseconds (0: none yet).
+    typical_micros: AtomicU64,
+}
+
+/// A query vector asked for by a deadline ([`embed_query_by`]).
+#[derive(Debug)]
+pub enum Timely {
+    /// In time.
+    Ready(Vec<f32>),
+    /// Still being computed at the deadline: the computation goes on and its vector lands in the cache of recent
+    /// queries, for the same turn's later steps and for a repeat of the words.
+    Late,
+    /// Not started: the queries queued ahead of it would have made it miss the deadline anyway (load shedding).
+    Shed,
+    /// The embedder failed (logged).
+    Failed,
+}
+
+/// The vector of `text` if it comes by `by`. The embedding runs as a task of its own, so a late one still
+/// finishes (and is kept by [`CachedEmbedder`]); one that could not come in time is not started at all.
+pub async fn embed_query_by(embedder: &Arc<dyn Embedder>, text: &str, by: Instant) -> Timely {
+    if embedder.would_miss(text, by.saturating_duration_since(Instant::now())) {
+        return Timely::Shed;
+    }
+    let (embedder, owned) = (embedder.clone(), text.to_string());
+    let pending = tokio::spawn(async move { embedder.embed_query(&owned).await });
+    match tokio::time::timeout_at(by.into(), pending).await {
+        Ok(Ok(Ok(vector))) => Timely::Ready(vector),
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(error = %e, "embedding a query failed; using keywords");
+            Timely::Failed
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "a query embedding task failed; using keywords");
+            Timely::Failed
+        }
+        Err(_) => Timely::Late,
+    }
+}
+
+/// Counts one query computation for as long as it lives (also when its future is dropped).
+struct Computing<'a>(&'a AtomicUsize);
+
+impl<'a> Computing<'a> {
+    /// Counts one more; answers the guard and how many were counted before it.
+    fn start(count: &'a AtomicUsize) -> (Self, usize) {
+        let ahead = count.fetch_add(1, Ordering::SeqCst);
+        (Self(count), ahead)
+    }
+}
+
+impl Drop for Computing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl CachedEmbedder {
@@ -32,7 +91,24 @@ impl CachedEmbedder {
         Self {
             inner,
             recent: Mutex::new(LruCache::new(capacity)),
+            in_flight: AtomicUsize::new(0),
+            typical_micros: AtomicU64::new(0),
         }
+    }
+
+    /// Computes `text`'s query vector with the inner embedder, counted in flight; a computation with none ahead
+    /// of it updates the typical duration (an eighth of the new one each time).
+    async fn compute(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        let (_counted, ahead) = Computing::start(&self.in_flight);
+        let started = Instant::now();
+        let vector = self.inner.embed_query(text).await?;
+        if ahead == 0 {
+            let took = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let old = self.typical_micros.load(Ordering::Relaxed);
+            let new = if old == 0 { took } else { old - old / 8 + took / 8 };
+            self.typical_micros.store(new.max(1), Ordering::Relaxed);
+        }
+        Ok(vector)
     }
 
     fn recent(&self) -> MutexGuard<'_, LruCache<String, Slot>> {
@@ -70,14 +146,26 @@ impl Embedder for CachedEmbedder {
         self.embed_known(texts, true)
     }
 
+    fn would_miss(&self, text: &str, within: Duration) -> bool {
+        if self.recent().peek(text).is_some() {
+            // Known, or being computed: waiting for it adds no work.
+            return false;
+        }
+        let ahead = self.in_flight.load(Ordering::SeqCst);
+        let typical = Duration::from_micros(self.typical_micros.load(Ordering::Relaxed));
+        // With none ahead it is always started (a late vector still serves the turn's later steps); with some,
+        // only when they and it (one at a time, as the built-in model's query thread runs them) fit.
+        ahead > 0 && typical.saturating_mul(u32::try_from(ahead + 1).unwrap_or(u32::MAX)) > within
+    }
+
     fn embed_query<'a>(&'a self, text: &'a str) -> BoxFuture<'a, Result<Vec<f32>, EmbedError>> {
         Box::pin(async move {
             if text.len() > MAX_TEXT_BYTES {
-                return self.inner.embed_query(text).await;
+                return self.compute(text).await;
             }
             // A failed (or abandoned) computation leaves the slot empty: the next caller computes it anew.
             let slot = self.slot(text);
-            slot.get_or_try_init(|| self.inner.embed_query(text)).await.cloned()
+            slot.get_or_try_init(|| self.compute(text)).await.cloned()
         })
     }
 }
@@ -229,6 +317,46 @@ mod tests {
         });
         let capacity = NonZeroUsize::new(4).expect("not zero");
         (inner.clone(), CachedEmbedder::new(inner, capacity))
+    }
+
+    #[tokio::test]
+    async fn a_query_that_would_queue_past_its_deadline_is_not_started() {
+        let (inner, cache) = slow(0);
+        let cache: Arc<dyn Embedder> = Arc::new(cache);
+        assert!(!cache.would_miss("first", Duration::ZERO), "none ahead: always started");
+        cache.embed_query("first").await.expect("embedded");
+        let busy = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.embed_query("second").await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(
+            cache.would_miss("third", Duration::from_millis(10)),
+            "one of ~20 ms ahead, and its own"
+        );
+        assert!(!cache.would_miss("third", Duration::from_secs(2)));
+        assert!(
+            !cache.would_miss("second", Duration::ZERO),
+            "joining the one in flight costs nothing"
+        );
+        let shed = embed_query_by(&cache, "third", Instant::now() + Duration::from_millis(10)).await;
+        assert!(matches!(shed, Timely::Shed), "{shed:?}");
+        busy.await.expect("joined").expect("embedded");
+        assert_eq!(inner.calls.load(Ordering::SeqCst), 2, "third was never computed");
+
+        // Idle again: a query that cannot make its deadline is started anyway, and its vector kept.
+        let late = embed_query_by(&cache, "fourth", Instant::now()).await;
+        assert!(matches!(late, Timely::Late), "{late:?}");
+        let kept = embed_query_by(&cache, "fourth", Instant::now() + Duration::from_secs(5)).await;
+        assert!(
+            matches!(kept, Timely::Ready(ref v) if *v == Counting::vector("fourth")),
+            "{kept:?}"
+        );
+        assert_eq!(
+            inner.calls.load(Ordering::SeqCst),
+            3,
+            "the late computation served the second ask"
+        );
     }
 
     #[tokio::test]

@@ -99,6 +99,13 @@ pub trait Embedder: Send + Sync {
         self.embed(texts)
     }
 
+    /// Whether a query for `text` asked now would come later than `within`, because the queries queued ahead of
+    /// it take longer than that: then a caller with a deadline ([`cache::embed_query_by`]) does not start it.
+    /// By default `false` (no queue is known).
+    fn would_miss(&self, _text: &str, _within: Duration) -> bool {
+        false
+    }
+
     /// Embeds one search query. Somebody waits for it (a reply about to be generated, a search), so an embedder
     /// that computes locally runs it ahead of the memories queued for embedding in the background; by default
     /// it is a batch of one.

@@ -11,6 +11,7 @@ use crate::domain::memory::StoredMemory;
 use crate::domain::memory::{
     cross_persona_source, rerank_score, rrf_fuse, CrossPersonaFilter, Memory, MemorySource, RRF_K,
 };
+use crate::embed::cache::{embed_query_by, Timely};
 use crate::error::AppError;
 use crate::storage::SearchRows;
 
@@ -90,26 +91,22 @@ impl MemoryService {
         }
     }
 
-    /// The query's vector within `deadline`, or `None` (then the embedding goes on without us and lands in the
-    /// embedder's cache of recent queries, for a repeat of the same words).
+    /// The query's vector within `deadline`, or `None`: late (the embedding goes on without us and lands in the
+    /// embedder's cache of recent queries, for the turn's threading step and a repeat of the same words), not
+    /// started because the queries queued ahead would have missed the deadline too, or failed.
     async fn embed_query_within(&self, query: &str, deadline: Duration) -> Option<Vec<f32>> {
-        let embedder = self.embedder.clone()?;
-        let text = query.to_string();
-        let pending = tokio::spawn(async move { embedder.embed_query(&text).await });
-        match tokio::time::timeout(deadline, pending).await {
-            Ok(Ok(Ok(vector))) => Some(vector),
-            Ok(Ok(Err(e))) => {
-                tracing::warn!(error = %e, "embedding the query failed; recalling by keywords only");
-                None
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "the query embedding task failed; recalling by keywords only");
-                None
-            }
-            Err(_) => {
+        let embedder = self.embedder.as_ref()?;
+        match embed_query_by(embedder, query, Instant::now() + deadline).await {
+            Timely::Ready(vector) => Some(vector),
+            Timely::Late => {
                 self.metrics.recall_vector_late.inc();
                 None
             }
+            Timely::Shed => {
+                self.metrics.recall_vector_shed.inc();
+                None
+            }
+            Timely::Failed => None,
         }
     }
 

@@ -17,6 +17,9 @@ pub struct MemoryMetrics {
     recall_seconds: HistogramVec,
     /// Recalls that answered without their vector half because the query embedding missed the deadline.
     pub recall_vector_late: IntCounter,
+    /// Recalls that answered without their vector half because the query embeddings already queued would have
+    /// made this one miss the deadline: it was not started (load shedding).
+    pub recall_vector_shed: IntCounter,
     /// Memories waiting for their vector in the background queue.
     pub embed_backlog: IntGauge,
     /// Memories left to the database sweep because the backlog was full.
@@ -43,6 +46,11 @@ impl MemoryMetrics {
             recall_vector_late: counter(
                 "memory_recall_vector_late_total",
                 "Recalls answered by keywords because the query embedding missed memory.recall_deadline_ms",
+            ),
+            recall_vector_shed: counter(
+                "memory_recall_vector_shed_total",
+                "Recalls answered by keywords without embedding the query: the query embeddings queued ahead \
+                 would have made it miss memory.recall_deadline_ms",
             ),
             embed_backlog: IntGauge::new(
                 "memory_embed_backlog",
@@ -71,6 +79,7 @@ impl MemoryMetrics {
         vec![
             Box::new(self.recall_seconds.clone()),
             Box::new(self.recall_vector_late.clone()),
+            Box::new(self.recall_vector_shed.clone()),
             Box::new(self.embed_backlog.clone()),
             Box::new(self.embed_deferred.clone()),
             Box::new(self.embedded.clone()),
@@ -102,6 +111,7 @@ mod tests {
         for name in [
             "memory_recall_seconds",
             "memory_recall_vector_late_total",
+            "memory_recall_vector_shed_total",
             "memory_embed_backlog",
             "memory_embed_deferred_total",
             "memory_embedded_total",
