@@ -68,6 +68,18 @@ pub async fn embed_query_by(embedder: &Arc<dyn Embedder>, text: &str, by: Instan
     }
 }
 
+/// Starts computing `text`'s query vector now, for a step that asks for it within `within` and then joins this
+/// computation ([`embed_query_by`]): a chat message is embedded while the request is routed to its conversation.
+/// Not started when it would be late anyway, or when the text is too long to be kept.
+pub fn embed_query_ahead(embedder: &Arc<dyn Embedder>, text: &str, within: Duration) {
+    if text.len() > MAX_TEXT_BYTES || embedder.would_miss(text, within) {
+        return;
+    }
+    let (embedder, owned) = (embedder.clone(), text.to_string());
+    // A failure leaves the slot empty: the step that asks computes it again and reports the error.
+    tokio::spawn(async move { embedder.embed_query(&owned).await.ok() });
+}
+
 /// Counts one query computation for as long as it lives (also when its future is dropped).
 struct Computing<'a>(&'a AtomicUsize);
 
@@ -357,6 +369,27 @@ mod tests {
             3,
             "the late computation served the second ask"
         );
+    }
+
+    #[tokio::test]
+    async fn a_query_started_ahead_is_joined_by_the_step_that_asks() {
+        let (inner, cache) = slow(0);
+        let cache: Arc<dyn Embedder> = Arc::new(cache);
+        embed_query_ahead(&cache, "dragon", Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(inner.calls.load(Ordering::SeqCst), 1, "started before anyone asked");
+        let got = embed_query_by(&cache, "dragon", Instant::now() + Duration::from_secs(5)).await;
+        assert!(
+            matches!(got, Timely::Ready(ref v) if *v == Counting::vector("dragon")),
+            "{got:?}"
+        );
+        assert_eq!(inner.calls.load(Ordering::SeqCst), 1, "one computation");
+        // While one is computed, another that would be late is not started ahead either.
+        embed_query_ahead(&cache, "knight", Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        embed_query_ahead(&cache, "castle", Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(inner.calls.load(Ordering::SeqCst), 2, "castle was shed");
     }
 
     #[tokio::test]

@@ -183,6 +183,15 @@ impl MemoryService {
         }
     }
 
+    /// Starts embedding a chat message for its turn's recall as the request arrives; the recall (and the topic
+    /// threading after it) join that computation instead of starting their own.
+    pub fn prepare_recall(&self, message: &str) {
+        if let Some(embedder) = &self.embedder {
+            let within = std::time::Duration::from_millis(self.settings().recall_deadline_ms);
+            crate::embed::cache::embed_query_ahead(embedder, message, within);
+        }
+    }
+
     /// The embedder's name, if any.
     pub fn embedder_name(&self) -> Option<&str> {
         self.embedder.as_deref().map(|e| e.name())

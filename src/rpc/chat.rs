@@ -164,6 +164,7 @@ struct PreparedChat {
 async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
     check_length(ctx, "message", &p.message)?;
     let token_budget = budget(ctx, p.token_budget)?;
+    ctx.app.memory.prepare_recall(&p.message);
     let (persona, snapshot) = target_snapshot(ctx, p.persona_id.as_deref()).await?;
     let images = images::accept(ctx, &p.images).await?;
     Ok(PreparedChat {
@@ -416,6 +417,7 @@ impl Params for SendMessageParams {
 
 async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, AppError> {
     check_length(&ctx, "content", &p.content)?;
+    ctx.app.memory.prepare_recall(&p.content);
     let (persona, snapshot) = target_snapshot(&ctx, p.persona_id.as_deref()).await?;
     let images = images::accept(&ctx, &p.images).await?;
     let channel = bridge_channel(&p.sender, &p.room_id);
