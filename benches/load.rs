@@ -114,7 +114,11 @@ async fn server_value(port: u16, name: &str) -> Option<f64> {
 /// upper bucket bounds that hold 50 % and 99 % of the samples, and the share within `within_ms`.
 async fn server_histogram(port: u16, name: &str, within_ms: f64) -> Option<String> {
     let text = server_metrics(port).await?;
-    let prefix = format!("persona_mcp_{name}_bucket{{");
+    // `name` may carry a label that comes before `le`: `turn_stage_seconds{stage="route"`.
+    let prefix = match name.split_once('{') {
+        Some((metric, labels)) => format!("persona_mcp_{metric}_bucket{{{labels},"),
+        None => format!("persona_mcp_{name}_bucket{{"),
+    };
     let mut buckets: Vec<(f64, f64)> = Vec::new();
     for line in text.lines() {
         let Some(rest) = line.strip_prefix(prefix.as_str()) else {
@@ -165,8 +169,10 @@ struct ServerFigures {
     first_chunk: Option<String>,
     recall: Option<String>,
     late: Option<f64>,
+    shed: Option<f64>,
     threading: Option<String>,
     threading_own: Option<String>,
+    stages: Vec<(&'static str, Option<String>)>,
 }
 
 impl ServerFigures {
@@ -177,8 +183,23 @@ impl ServerFigures {
             first_chunk: server_histogram(port, "stream_first_chunk_seconds", 25.0).await,
             recall: server_histogram(port, "memory_recall_seconds", 5.0).await,
             late: server_value(port, "memory_recall_vector_late_total").await,
+            shed: server_value(port, "memory_recall_vector_shed_total").await,
             threading: server_histogram(port, "thread_step_seconds", 2.0).await,
             threading_own: server_histogram(port, "thread_step_own_seconds", 2.0).await,
+            stages: vec![
+                (
+                    "route (request in → turn starts)",
+                    server_histogram(port, "turn_stage_seconds{stage=\"route\"", 1.0).await,
+                ),
+                (
+                    "prompt sections (recall, scene)",
+                    server_histogram(port, "turn_stage_seconds{stage=\"sections\"", 5.0).await,
+                ),
+                (
+                    "prompt building (after threading)",
+                    server_histogram(port, "turn_stage_seconds{stage=\"prompt\"", 1.0).await,
+                ),
+            ],
         }
     }
 
@@ -193,14 +214,24 @@ impl ServerFigures {
             println!("{server} time to first chunk (request in → first token in, the model's wait included): {f}");
         }
         if let Some(r) = &self.recall {
-            let late = self.late.map_or_else(|| "n/a".to_string(), |n| format!("{n}"));
-            println!("{server} memory recall per turn: {r}; {late} answered by keywords (vector late)");
+            let count = |n: Option<f64>| n.map_or_else(|| "n/a".to_string(), |n| format!("{n}"));
+            println!(
+                "{server} memory recall per turn: {r}; answered by keywords: {} (vector late), {} (vector not \
+                 started: the queries queued ahead would have been late)",
+                count(self.late),
+                count(self.shed)
+            );
         }
         if let Some(t) = &self.threading {
             println!("{server} topic-threading step per turn: {t}");
         }
         if let Some(o) = &self.threading_own {
             println!("{server}   of it, its own work (without waiting for the message's vector): {o}");
+        }
+        for (stage, figures) in &self.stages {
+            if let Some(f) = figures {
+                println!("{server} turn stage, {stage}: {f}");
+            }
         }
     }
 }

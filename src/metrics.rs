@@ -32,6 +32,10 @@ pub struct Metrics {
     pub thread_step_seconds: Histogram,
     /// The threading step without its wait for the message's vector (the one memory recall started): its own work.
     pub thread_step_own_seconds: Histogram,
+    /// Seconds a chat turn spends in each stage before its request to the model, by `stage`: `route` (request in →
+    /// the turn starts in its conversation), `sections` (memory recall and the other prompt sections), `prompt`
+    /// (model choice and prompt building, after threading).
+    pub turn_stage_seconds: HistogramVec,
     /// Turns whose message vector missed `chat.thread_vector_wait_ms` (late, or not started under load): their
     /// thread was chosen by keywords.
     pub thread_vector_late: IntCounter,
@@ -89,6 +93,15 @@ impl Metrics {
             .buckets(CHUNK_BUCKETS.to_vec()),
         )
         .expect("static metric");
+        let turn_stage_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "turn_stage_seconds",
+                "Time a chat turn spends in each stage before its request to the model (route, sections, prompt)",
+            )
+            .buckets(CHUNK_BUCKETS.to_vec()),
+            &["stage"],
+        )
+        .expect("static metric");
         let thread_vector_late = IntCounter::new(
             "thread_vector_late_total",
             "Chat turns whose topic thread was chosen by keywords because the message's vector missed \
@@ -123,6 +136,7 @@ impl Metrics {
             Box::new(llm_seconds.clone()),
             Box::new(thread_step_seconds.clone()),
             Box::new(thread_step_own_seconds.clone()),
+            Box::new(turn_stage_seconds.clone()),
             Box::new(thread_vector_late.clone()),
         ] {
             registry.register(m).expect("metric names are unique");
@@ -141,8 +155,16 @@ impl Metrics {
             llm_seconds,
             thread_step_seconds,
             thread_step_own_seconds,
+            turn_stage_seconds,
             thread_vector_late,
         }
+    }
+
+    /// Times a turn's `stage` (one of `route`, `sections`, `prompt`) from `since` to now.
+    pub fn observe_stage(&self, stage: &str, since: Instant) {
+        self.turn_stage_seconds
+            .with_label_values(&[stage])
+            .observe(since.elapsed().as_secs_f64());
     }
 
     /// Counts a finished request and its latency.

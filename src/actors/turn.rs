@@ -308,7 +308,9 @@ pub async fn assemble(
         user_message: message.to_string(),
         partner: None,
     };
+    let gathering = Instant::now();
     let sections = deps.hooks.sections(&context).await;
+    deps.metrics.observe_stage("sections", gathering);
     let threading = Instant::now();
     let placed = Placement {
         store: &deps.store,
@@ -332,6 +334,7 @@ pub async fn assemble(
     if placed.by_keywords {
         deps.metrics.thread_vector_late.inc();
     }
+    let prompting = Instant::now();
     let summary = placed
         .thread
         .summary
@@ -361,6 +364,7 @@ pub async fn assemble(
     if sees {
         request.images = images.to_vec();
     }
+    deps.metrics.observe_stage("prompt", prompting);
     Ok(Assembled {
         snapshot,
         placed,
@@ -373,6 +377,7 @@ pub async fn assemble(
 pub async fn run_turn(input: TurnInput, mut chat: Chat) -> Result<TurnRecord, AppError> {
     let started = Instant::now();
     let deps = &input.deps;
+    deps.metrics.observe_stage("route", chat.requested_at);
     let persona_id = input.conversation.persona_id;
     let Assembled {
         snapshot,
