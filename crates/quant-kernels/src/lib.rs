@@ -7,6 +7,9 @@
 //! The activations are quantized to 8 bits per block of 32 (as llama.cpp does), so a block's dot product is 32
 //! byte multiplications summed in integers, scaled once.
 //!
+//! [`int8`] holds the dense products of the MiniLM embedder with 8-bit weights and activations (AVX-VNNI or AVX2
+//! kernels, or portable loops with the same results).
+//!
 //! [`attention`] holds the rest of a decoding step's loops that candle would run with a copy of the whole key/value
 //! cache per token: rotary embeddings and causal grouped-query attention; [`sample`] picks the next token.
 //!
@@ -14,6 +17,7 @@
 //! optimized: the workspace's dev profile gives this package `opt-level = 3`.
 
 pub mod attention;
+pub mod int8;
 pub mod sample;
 
 use rayon::prelude::*;
