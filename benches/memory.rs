@@ -2,7 +2,7 @@
 //! throughput through the real server binary.
 //!
 //! 1. Embedding: all-MiniLM-L6-v2 in-process on 256 generated sentences, one call per sentence and in
-//!    batches of 32 and 64 → memories/s.
+//!    batches of 32 and 64 → memories/s; once per `embedder.precision` (int8, the default, then f32).
 //! 2. Vector search: synthetic unit vectors (dim 384) in one persona's [`VectorStore`] at 10k and 100k;
 //!    query latency p50/p99 and recall@10 against an exact brute-force cosine top-10 on the same vectors.
 //! 3. End to end: `persona-mcp serve` on a free port with a fresh data dir, driven over WebSocket by
@@ -29,6 +29,7 @@ mod recall;
 use common::stats::percentile;
 use common::ws::{call_frame, connect_url, describe_error, next_json, FRAME_TIMEOUT};
 use common::ServerProcess;
+use persona_mcp::config::EmbedderPrecision;
 use persona_mcp::embed::minilm::MiniLmEmbedder;
 use persona_mcp::embed::Embedder;
 use persona_mcp::storage::vectors::VectorStore;
@@ -315,8 +316,16 @@ fn per_second(count: usize, elapsed: Duration) -> f64 {
 // 1. Embedding
 
 async fn embedding(model_dir: &Path) -> Result<(), String> {
+    for precision in [EmbedderPrecision::Int8, EmbedderPrecision::F32] {
+        println!("embed_precision: {precision}");
+        embedding_in(model_dir, precision).await?;
+    }
+    Ok(())
+}
+
+async fn embedding_in(model_dir: &Path, precision: EmbedderPrecision) -> Result<(), String> {
     let started = Instant::now();
-    let model = MiniLmEmbedder::load(model_dir).map_err(|e| e.to_string())?;
+    let model = MiniLmEmbedder::load(model_dir, precision).map_err(|e| e.to_string())?;
     println!("embed_model_load: {:.0} ms", started.elapsed().as_secs_f64() * 1e3);
     if model.dimension() != DIM {
         return Err(format!(

@@ -114,6 +114,7 @@ pub fn build_embedder(settings: &Settings) -> Result<Option<Arc<dyn Embedder>>, 
     let options = EmbedderOptions {
         provider: e.provider,
         model_dir: settings.model_dir(),
+        precision: e.precision,
         url: e.url.clone().unwrap_or_else(|| settings.llm.url.clone()),
         model: e.model.clone(),
         api_key: e.api_key.clone().or_else(|| settings.llm.api_key.clone()),

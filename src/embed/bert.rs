@@ -6,7 +6,9 @@
 //!   every call (repacking was half the time of a short text);
 //! - query, key and value are one `(hidden, 3·hidden)` product instead of three;
 //! - bias, activation and residual additions are fused passes ([`super::fused`]);
-//! - padding only exists inside attention: every other layer works on the real tokens of the batch.
+//! - padding only exists inside attention: every other layer works on the real tokens of the batch;
+//! - with [`EmbedderPrecision::Int8`] the four dense products of each layer run on 8-bit weights quantized at
+//!   load time ([`super::int8`]); embeddings, LayerNorm, attention and softmax stay in f32.
 
 use std::collections::HashMap;
 
@@ -15,6 +17,8 @@ use candle_nn::ops::{layer_norm, softmax_last_dim};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
 use super::fused::{bias_gelu, bias_residual};
+use super::int8::Int8Dense;
+use crate::config::EmbedderPrecision;
 
 /// The weights of a loaded BERT encoder.
 pub struct Bert {
@@ -27,10 +31,18 @@ pub struct Bert {
     eps: f32,
 }
 
-/// `x · weight + bias`, with `weight` stored `(in, out)`.
+/// `x · weight + bias`.
 struct Dense {
-    weight: Tensor,
+    weight: Weight,
     bias: Tensor,
+}
+
+/// The weight of a dense product in the precision it runs in.
+enum Weight {
+    /// Stored `(in, out)`.
+    F32(Tensor),
+    /// 8-bit, one scale per output.
+    Int8(Int8Dense),
 }
 
 /// LayerNorm's scale and shift.
@@ -50,35 +62,41 @@ struct Layer {
 }
 
 /// Takes tensors out of a safetensors map by name.
-struct Weights(HashMap<String, Tensor>);
+struct Weights {
+    tensors: HashMap<String, Tensor>,
+    precision: EmbedderPrecision,
+}
 
 impl Weights {
     fn take(&mut self, name: &str) -> Result<Tensor> {
-        self.0
+        self.tensors
             .remove(name)
             .ok_or_else(|| candle_core::Error::Msg(format!("no tensor {name}")))
     }
 
-    /// A linear layer from its `(out, in)` weight and bias.
-    fn dense(&mut self, prefix: &str) -> Result<Dense> {
-        Ok(Dense {
-            weight: self.take(&format!("{prefix}.weight"))?.t()?.contiguous()?,
-            bias: self.take(&format!("{prefix}.bias"))?,
-        })
+    /// A linear layer's `(out, in)` weight and its bias.
+    fn linear(&mut self, prefix: &str) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.take(&format!("{prefix}.weight"))?,
+            self.take(&format!("{prefix}.bias"))?,
+        ))
     }
 
-    /// Query, key and value side by side: one `(in, 3·out)` weight.
+    /// A linear layer from its `(out, in)` weight and bias, in the loaded precision.
+    fn dense(&mut self, prefix: &str) -> Result<Dense> {
+        let (weight, bias) = self.linear(prefix)?;
+        Dense::new(&weight, bias, self.precision)
+    }
+
+    /// Query, key and value side by side: one product with `3·out` outputs.
     fn qkv(&mut self, prefix: &str) -> Result<Dense> {
         let parts = ["query", "key", "value"]
             .iter()
-            .map(|part| self.dense(&format!("{prefix}.{part}")))
+            .map(|part| self.linear(&format!("{prefix}.{part}")))
             .collect::<Result<Vec<_>>>()?;
-        let weights: Vec<&Tensor> = parts.iter().map(|d| &d.weight).collect();
-        let biases: Vec<&Tensor> = parts.iter().map(|d| &d.bias).collect();
-        Ok(Dense {
-            weight: Tensor::cat(&weights, 1)?,
-            bias: Tensor::cat(&biases, 0)?,
-        })
+        let weights: Vec<&Tensor> = parts.iter().map(|(weight, _)| weight).collect();
+        let biases: Vec<&Tensor> = parts.iter().map(|(_, bias)| bias).collect();
+        Dense::new(&Tensor::cat(&weights, 0)?, Tensor::cat(&biases, 0)?, self.precision)
     }
 
     fn norm(&mut self, prefix: &str) -> Result<Norm> {
@@ -90,18 +108,35 @@ impl Weights {
 }
 
 impl Dense {
+    /// The layer of an `(out, in)` weight (PyTorch's layout) and its bias.
+    fn new(weight: &Tensor, bias: Tensor, precision: EmbedderPrecision) -> Result<Self> {
+        let weight = match precision {
+            EmbedderPrecision::F32 => Weight::F32(weight.t()?.contiguous()?),
+            EmbedderPrecision::Int8 => Weight::Int8(Int8Dense::new(weight)?),
+        };
+        Ok(Self { weight, bias })
+    }
+
+    /// `x · weight`, without the bias.
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
+        match &self.weight {
+            Weight::F32(weight) => x.matmul(weight),
+            Weight::Int8(weight) => weight.forward(x),
+        }
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.matmul(&self.weight)?.broadcast_add(&self.bias)
+        self.product(x)?.broadcast_add(&self.bias)
     }
 
     /// `gelu(x · weight + bias)`.
     fn forward_gelu(&self, x: &Tensor) -> Result<Tensor> {
-        bias_gelu(&x.matmul(&self.weight)?, &self.bias)
+        bias_gelu(&self.product(x)?, &self.bias)
     }
 
     /// `residual + x · weight + bias`.
     fn forward_onto(&self, x: &Tensor, residual: &Tensor) -> Result<Tensor> {
-        bias_residual(&x.matmul(&self.weight)?, &self.bias, residual)
+        bias_residual(&self.product(x)?, &self.bias, residual)
     }
 }
 
@@ -113,8 +148,9 @@ impl Norm {
 
 impl Bert {
     /// Builds the encoder from the tensors of a `BertModel` checkpoint (names as in Hugging Face's, without a
-    /// `bert.` prefix). Only the exact GELU activation is supported, which is what MiniLM uses.
-    pub fn load(tensors: HashMap<String, Tensor>, config: &Config) -> Result<Self> {
+    /// `bert.` prefix), its dense products in `precision`. Only the exact GELU activation is supported, which is
+    /// what MiniLM uses.
+    pub fn load(tensors: HashMap<String, Tensor>, config: &Config, precision: EmbedderPrecision) -> Result<Self> {
         if config.hidden_act != HiddenAct::Gelu {
             candle_core::bail!("only hidden_act \"gelu\" is supported, not {:?}", config.hidden_act);
         }
@@ -125,7 +161,7 @@ impl Bert {
                 config.num_attention_heads
             );
         }
-        let mut w = Weights(tensors);
+        let mut w = Weights { tensors, precision };
         let layers = (0..config.num_hidden_layers)
             .map(|i| {
                 let p = format!("encoder.layer.{i}");
@@ -312,7 +348,8 @@ mod tests {
         }
     }
 
-    /// The same weights through candle-transformers' own BertModel give the same hidden states.
+    /// The same weights through candle-transformers' own BertModel give the same hidden states in f32, and
+    /// nearly the same with int8 products.
     #[test]
     fn matches_candle_transformers_bert() -> Result<()> {
         let config = config();
@@ -321,20 +358,22 @@ mod tests {
             candle_nn::VarBuilder::from_tensors(weights.clone(), DType::F32, &Device::Cpu),
             &config,
         )?;
-        let ours = Bert::load(weights, &config)?;
         let ids = Tensor::new(&[[1u32, 7, 9, 3, 0, 0], [2, 4, 4, 8, 11, 5]], &Device::Cpu)?;
         let mask = Tensor::new(&[[1u32, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], &Device::Cpu)?;
         let want = reference.forward(&ids, &ids.zeros_like()?, Some(&mask))?;
-        let got = ours.forward(&ids, &mask)?;
-        assert_eq!(got.dims(), want.dims());
-        // Padding positions are undefined in both; compare the real tokens.
-        let keep = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let difference = (got - want)?
-            .broadcast_mul(&keep)?
-            .abs()?
-            .max_all()?
-            .to_scalar::<f32>()?;
-        assert!(difference < 1e-4, "max difference {difference}");
+        for (precision, tolerance) in [(EmbedderPrecision::F32, 1e-4), (EmbedderPrecision::Int8, 0.15)] {
+            let got = Bert::load(weights.clone(), &config, precision)?.forward(&ids, &mask)?;
+            assert_eq!(got.dims(), want.dims());
+            // Padding positions are undefined in both; compare the real tokens.
+            let keep = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+            let difference = (got - &want)?
+                .broadcast_mul(&keep)?
+                .abs()?
+                .max_all()?
+                .to_scalar::<f32>()?;
+            assert!(difference < tolerance, "{precision}: max difference {difference}");
+            eprintln!("{precision}: max difference {difference}");
+        }
         Ok(())
     }
 
@@ -343,10 +382,12 @@ mod tests {
         let mut config = config();
         let mut weights = tiny(&config)?;
         config.hidden_act = HiddenAct::Relu;
-        assert!(Bert::load(weights.clone(), &config).is_err());
+        assert!(Bert::load(weights.clone(), &config, EmbedderPrecision::F32).is_err());
         config.hidden_act = HiddenAct::Gelu;
         weights.remove("encoder.layer.1.output.dense.bias");
-        let error = Bert::load(weights, &config).err().map(|e| e.to_string());
+        let error = Bert::load(weights, &config, EmbedderPrecision::Int8)
+            .err()
+            .map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("encoder.layer.1.output.dense.bias")));
         Ok(())
     }

@@ -150,6 +150,10 @@ impl Embedder for CachedEmbedder {
         self.inner.dimension()
     }
 
+    fn precision(&self) -> Option<crate::config::EmbedderPrecision> {
+        self.inner.precision()
+    }
+
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
         self.embed_known(texts, false)
     }

@@ -50,7 +50,7 @@ pub fn bias_residual(x: &Tensor, bias: &Tensor, residual: &Tensor) -> candle_cor
 }
 
 /// The contiguous f32 data of a tensor, or an error naming the op.
-fn f32_slice<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
+pub(super) fn f32_slice<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> candle_core::Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
         candle_core::bail!("{op}: f32 only");
     };

@@ -261,6 +261,7 @@ mod tests {
         EmbedderOptions {
             provider: EmbedderProvider::Openai,
             model_dir: PathBuf::new(),
+            precision: crate::config::EmbedderPrecision::Int8,
             url: format!("{url}/"),
             model: "test-model".to_string(),
             api_key: api_key.map(str::to_string),

@@ -10,6 +10,7 @@ pub mod bert;
 pub mod cache;
 pub mod fused;
 pub mod http;
+pub mod int8;
 pub mod minilm;
 
 use std::future::Future;
@@ -19,7 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::EmbedderProvider;
+use crate::config::{EmbedderPrecision, EmbedderProvider};
 
 /// A boxed, `Send` future: the return type of [`Embedder::embed`], so the trait stays object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -90,6 +91,11 @@ pub trait Embedder: Send + Sync {
     /// The length of every vector this embedder returns.
     fn dimension(&self) -> usize;
 
+    /// The arithmetic of a model run in process (`embedder.precision`); `None` for a remote one.
+    fn precision(&self) -> Option<EmbedderPrecision> {
+        None
+    }
+
     /// Embeds a batch of texts, one vector per text in the same order; an empty batch gives no vectors.
     fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>>;
 
@@ -131,6 +137,8 @@ pub struct EmbedderOptions {
     pub provider: EmbedderProvider,
     /// Directory holding the built-in model's `config.json`, `tokenizer.json` and `model.safetensors`.
     pub model_dir: PathBuf,
+    /// The arithmetic of the built-in model's dense products.
+    pub precision: EmbedderPrecision,
     /// Base URL of the HTTP backend, e.g. `http://localhost:11434` (without `/api/embed`).
     pub url: String,
     /// Model name sent to the HTTP backend, e.g. `nomic-embed-text`.
@@ -155,7 +163,7 @@ pub fn build(settings: &EmbedderOptions, http: reqwest::Client) -> Result<Option
     let embedder: Arc<dyn Embedder> = match settings.provider {
         EmbedderProvider::None => return Ok(None),
         EmbedderProvider::Minilm => {
-            let model = minilm::MiniLmEmbedder::load(&settings.model_dir)?;
+            let model = minilm::MiniLmEmbedder::load(&settings.model_dir, settings.precision)?;
             if settings.dimension != 0 && settings.dimension != model.dimension() {
                 return Err(EmbedError::DimensionMismatch {
                     expected: settings.dimension,
@@ -186,6 +194,7 @@ mod tests {
         EmbedderOptions {
             provider,
             model_dir: PathBuf::from("/nonexistent/model"),
+            precision: EmbedderPrecision::Int8,
             url: "http://127.0.0.1:9".to_string(),
             model: "nomic-embed-text".to_string(),
             api_key: None,

@@ -26,7 +26,7 @@ pub use queue::{EmbedJob, EmbedQueue};
 pub use search::{CrossHit, Hit, SearchQuery};
 pub use telemetry::MemoryMetrics;
 
-use crate::config::MemorySettings;
+use crate::config::{EmbedderPrecision, MemorySettings};
 use crate::domain::decay::DecayConfig;
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
 use crate::domain::memory::Memory;
@@ -195,6 +195,11 @@ impl MemoryService {
     /// The embedder's name, if any.
     pub fn embedder_name(&self) -> Option<&str> {
         self.embedder.as_deref().map(|e| e.name())
+    }
+
+    /// The arithmetic of an embedder run in process (`embedder.precision`), if any.
+    pub fn embedder_precision(&self) -> Option<EmbedderPrecision> {
+        self.embedder.as_deref().and_then(|e| e.precision())
     }
 
     /// Stores memories (one transaction). With `wait`, answers once they are embedded and indexed; otherwise

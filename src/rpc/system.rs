@@ -10,6 +10,7 @@ use super::results::system::{ConfiguredModel, Models, SystemStatus};
 use super::router::Router;
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::actors::registry::ActiveConversations;
+use crate::config::EmbedderPrecision;
 use crate::domain::model_rules::offered;
 use crate::error::AppError;
 
@@ -70,6 +71,8 @@ async fn status(ctx: Ctx, _: NoParams) -> Result<SystemStatus, AppError> {
         uptime_seconds: app.started_at.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION"),
         memory_embed_backlog: app.memory.embed_backlog(),
+        embedder: app.memory.embedder_name().map(str::to_string),
+        embedder_precision: app.memory.embedder_precision().map(EmbedderPrecision::name),
     })
 }
 

@@ -127,6 +127,8 @@ async fn a_full_backlog_is_swept_until_every_memory_has_its_vector() {
     let mut c = server.client().await;
     let status = c.result("system.status", json!({})).await;
     assert_eq!(status["memory_embed_backlog"], 0, "{status}");
+    assert_eq!(status["embedder"], "minilm:all-MiniLM-L6-v2", "{status}");
+    assert_eq!(status["embedder_precision"], "int8", "the default precision: {status}");
     c.result("persona.switch", json!({"persona_id": "Kira"})).await;
     for topic in topics {
         let r = c

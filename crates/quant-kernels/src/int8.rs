@@ -1,13 +1,15 @@
 //! Dense products with 8-bit weights and activations: `Y = X · Wᵀ` for an `(rows, inputs)` f32 `X` and a weight
 //! matrix quantized once, at load time, with one scale per output (per column of the product).
 //!
-//! The activations are quantized per row on every call (dynamic, symmetric: `scale = max|x| / 127`), the
-//! products summed exactly in 32-bit integers, and each sum scaled once: `y = Σ qx·qw × scale_x × scale_w`.
+//! The activations are quantized on every call (dynamic, symmetric) with one scale per block of 32 inputs of a
+//! row, so that one outlier (BERT's hidden states have a few channels many times larger than the rest) costs
+//! precision only in its own block. Each block's products are summed exactly in 32-bit integers and added up
+//! scaled: `y = scale_w × Σ_blocks scale_x × Σ qx·qw`.
 //!
-//! Three kernels give bit-identical results (the integer sums are exact and the two scalings happen in the same
-//! order), chosen once at run time:
+//! Three kernels give bit-identical results (the integer sums are exact, and the float steps are the same fused
+//! multiply-adds and products in the same order), chosen once at run time:
 //! - AVX-VNNI: `vpdpbusd` multiplies unsigned by signed bytes, so the activations are offset by 128 and the
-//!   offset is taken back with each column's weight sum;
+//!   offset is taken back with each block's weight sums;
 //! - AVX2: `vpmaddubsw` on `|x|` and the weights carrying `x`'s sign (pair sums stay within 2·127² < 2¹⁵, so
 //!   never saturate), then `vpmaddwd` by ones into 32 bits;
 //! - portable Rust for every other CPU.
@@ -24,6 +26,10 @@ const LANES: usize = 8;
 const GROUP: usize = 4;
 /// Bytes of one packed group of a block.
 const PACKED: usize = LANES * GROUP;
+/// Inputs sharing one activation scale.
+const SCALE_BLOCK: usize = 32;
+/// Groups per scale block.
+const GROUPS_PER_SCALE: usize = SCALE_BLOCK / GROUP;
 /// Largest quantized magnitude (symmetric: −127..=127, never −128).
 const QMAX: f32 = 127.0;
 /// Rows of the product computed by one parallel task.
@@ -36,7 +42,7 @@ const ROW_TILE: usize = 4;
 pub enum Kernel {
     /// Plain Rust, on any CPU.
     Portable,
-    /// AVX2 `maddubs`/`madd`.
+    /// AVX2 `maddubs`/`madd` (and FMA).
     Avx2,
     /// AVX-VNNI `dpbusd` (256-bit).
     AvxVnni,
@@ -49,10 +55,10 @@ impl Kernel {
         *BEST.get_or_init(|| {
             #[cfg(target_arch = "x86_64")]
             {
-                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("avxvnni") {
-                    return Kernel::AvxVnni;
-                }
-                if is_x86_feature_detected!("avx2") {
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    if is_x86_feature_detected!("avxvnni") {
+                        return Kernel::AvxVnni;
+                    }
                     return Kernel::Avx2;
                 }
             }
@@ -83,14 +89,15 @@ impl Kernel {
 pub struct Int8Matrix {
     inputs: usize,
     outputs: usize,
-    /// Inputs rounded up to a whole group (the padding weighs 0).
+    /// Inputs rounded up to whole scale blocks (the padding weighs 0), in groups of 4.
     groups: usize,
     /// `outputs` rounded up to whole blocks of 8, `groups × 32` bytes per block.
     packed: Vec<i8>,
     /// One scale per output (padded with zeros to whole blocks).
     scales: Vec<f32>,
-    /// Σ of each output's quantized weights (the VNNI kernel's offset correction), padded like `scales`.
-    sums: Vec<i32>,
+    /// 128 × Σ of each output's quantized weights over each scale block of inputs (the VNNI kernel's offset
+    /// correction): one row of padded outputs per scale block.
+    offsets: Vec<i32>,
 }
 
 impl Int8Matrix {
@@ -102,20 +109,23 @@ impl Int8Matrix {
     pub fn new(weights: &[f32], outputs: usize, inputs: usize) -> Int8Matrix {
         assert!(inputs > 0, "a matrix without inputs");
         assert_eq!(weights.len(), outputs * inputs, "weight matrix size");
-        let groups = inputs.div_ceil(GROUP);
-        let blocks = outputs.div_ceil(LANES);
+        let scale_blocks = inputs.div_ceil(SCALE_BLOCK);
+        let groups = scale_blocks * GROUPS_PER_SCALE;
+        let padded = outputs.div_ceil(LANES) * LANES;
         let mut matrix = Int8Matrix {
             inputs,
             outputs,
             groups,
-            packed: vec![0; blocks * groups * PACKED],
-            scales: vec![0.0; blocks * LANES],
-            sums: vec![0; blocks * LANES],
+            packed: vec![0; padded * groups * GROUP],
+            scales: vec![0.0; padded],
+            offsets: vec![0; scale_blocks * padded],
         };
         let mut quantized = vec![0i8; inputs];
         for (output, row) in weights.chunks_exact(inputs).enumerate().take(outputs) {
             matrix.scales[output] = quantize(row, &mut quantized);
-            matrix.sums[output] = quantized.iter().map(|&q| i32::from(q)).sum();
+            for (block, part) in quantized.chunks(SCALE_BLOCK).enumerate() {
+                matrix.offsets[block * padded + output] = 128 * part.iter().map(|&q| i32::from(q)).sum::<i32>();
+            }
             let (block, lane) = (output / LANES, output % LANES);
             for (input, &q) in quantized.iter().enumerate() {
                 let (group, within) = (input / GROUP, input % GROUP);
@@ -162,20 +172,32 @@ impl Int8Matrix {
             .for_each(|(y, x)| self.rows(kernel, x, y));
     }
 
+    /// Scale blocks per row.
+    fn scale_blocks(&self) -> usize {
+        self.groups / GROUPS_PER_SCALE
+    }
+
     /// One task: quantizes its rows of `x`, then fills its rows of `y`.
     fn rows(&self, kernel: Kernel, x: &[f32], y: &mut [f32]) {
         let stride = self.groups * GROUP;
         let rows = y.len() / self.outputs;
         let mut qx = vec![0i8; rows * stride];
-        let mut sx = vec![0f32; rows];
+        let mut sx = vec![0f32; rows * self.scale_blocks()];
         for ((row, q), s) in x
             .chunks_exact(self.inputs)
             .zip(qx.chunks_exact_mut(stride))
-            .zip(&mut sx)
+            .zip(sx.chunks_exact_mut(self.scale_blocks()))
         {
-            *s = quantize(row, &mut q[..self.inputs]);
+            for ((values, q), s) in row.chunks(SCALE_BLOCK).zip(q.chunks_mut(SCALE_BLOCK)).zip(s) {
+                *s = quantize_for(kernel, values, &mut q[..values.len()]);
+            }
         }
-        let quantized = QuantizedRows { qs: &qx, scales: &sx, stride };
+        let quantized = QuantizedRows {
+            qs: &qx,
+            scales: &sx,
+            stride,
+            blocks: self.scale_blocks(),
+        };
         match kernel {
             Kernel::Portable => self.portable(&quantized, y),
             #[cfg(target_arch = "x86_64")]
@@ -193,49 +215,105 @@ impl Int8Matrix {
     fn portable(&self, x: &QuantizedRows, y: &mut [f32]) {
         for (row, out) in y.chunks_exact_mut(self.outputs).enumerate() {
             let qs = &x.qs[row * x.stride..(row + 1) * x.stride];
+            let scales = &x.scales[row * x.blocks..(row + 1) * x.blocks];
             for (output, value) in out.iter_mut().enumerate() {
                 let (block, lane) = (output / LANES, output % LANES);
-                let mut sum = 0i32;
-                for (group, inputs) in qs.chunks_exact(GROUP).enumerate() {
-                    let at = (block * self.groups + group) * PACKED + lane * GROUP;
-                    for (a, w) in inputs.iter().zip(&self.packed[at..at + GROUP]) {
-                        sum += i32::from(*a) * i32::from(*w);
+                let mut total = 0f32;
+                for (scale_block, (inputs, &scale)) in qs.chunks_exact(SCALE_BLOCK).zip(scales).enumerate() {
+                    let mut sum = 0i32;
+                    for (within, inputs) in inputs.chunks_exact(GROUP).enumerate() {
+                        let group = scale_block * GROUPS_PER_SCALE + within;
+                        let at = (block * self.groups + group) * PACKED + lane * GROUP;
+                        for (a, w) in inputs.iter().zip(&self.packed[at..at + GROUP]) {
+                            sum += i32::from(*a) * i32::from(*w);
+                        }
                     }
+                    total = (sum as f32).mul_add(scale, total);
                 }
-                *value = sum as f32 * x.scales[row] * self.scales[output];
+                *value = total * self.scales[output];
             }
         }
     }
 }
 
-/// Quantizes `values` into `out` (same length), symmetric; answers the scale.
+/// Quantizes `values` into `out` (same length), symmetric, rounding half to even; answers the scale.
 fn quantize(values: &[f32], out: &mut [i8]) -> f32 {
     let max = values.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let scale = max / QMAX;
-    let inverse = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+    let (scale, inverse) = scales(max);
     for (q, v) in out.iter_mut().zip(values) {
-        *q = (v * inverse).round().clamp(-QMAX, QMAX) as i8;
+        *q = (v * inverse).round_ties_even().clamp(-QMAX, QMAX) as i8;
     }
     scale
 }
 
-/// A task's activations: row-major, `stride` bytes per row (whole groups, zero-padded), one scale per row.
+/// The scale of a block whose largest magnitude is `max`, and its inverse (0 for a block of zeros).
+fn scales(max: f32) -> (f32, f32) {
+    let scale = max / QMAX;
+    (scale, if scale > 0.0 { 1.0 / scale } else { 0.0 })
+}
+
+/// A block of activations as `kernel` reads them: [`quantize`]d, stored `+ 128` (as unsigned bytes) for the
+/// VNNI kernel; whole blocks with SIMD on x86.
+fn quantize_for(kernel: Kernel, values: &[f32], out: &mut [i8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if kernel != Kernel::Portable && values.len() == SCALE_BLOCK {
+        // SAFETY: `matmul_with` checked that the CPU runs `kernel` (AVX2 at least); the block is whole.
+        return unsafe { x86::quantize_block(values, out, kernel == Kernel::AvxVnni) };
+    }
+    let scale = quantize(values, out);
+    if kernel == Kernel::AvxVnni {
+        out.iter_mut().for_each(|q| *q ^= i8::MIN);
+    }
+    scale
+}
+
+/// A task's activations: row-major, `stride` bytes per row (whole scale blocks, zero-padded), `blocks` scales
+/// per row.
 struct QuantizedRows<'a> {
     qs: &'a [i8],
     scales: &'a [f32],
     stride: usize,
+    blocks: usize,
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{Int8Matrix, Kernel, QuantizedRows, GROUP, LANES, PACKED, ROW_TILE};
+    use super::{scales, Int8Matrix, Kernel, QuantizedRows, GROUP, GROUPS_PER_SCALE, LANES, PACKED, QMAX, ROW_TILE};
+
+    /// [`super::quantize`] of one whole block (32 values), stored `+ 128` when `offset`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn quantize_block(values: &[f32], out: &mut [i8], offset: bool) -> f32 {
+        let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX));
+        let mut max = _mm256_setzero_ps();
+        for i in (0..super::SCALE_BLOCK).step_by(8) {
+            max = _mm256_max_ps(max, _mm256_and_ps(_mm256_loadu_ps(values.as_ptr().add(i)), magnitude));
+        }
+        let half = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps(max, 1));
+        let quarter = _mm_max_ps(half, _mm_movehl_ps(half, half));
+        let (scale, inverse) = scales(_mm_cvtss_f32(_mm_max_ss(quarter, _mm_movehdup_ps(quarter))));
+        let inverse = _mm256_set1_ps(inverse);
+        let (low, high) = (_mm256_set1_epi32(-(QMAX as i32)), _mm256_set1_epi32(QMAX as i32));
+        let mut rounded = [0i32; super::SCALE_BLOCK];
+        for i in (0..super::SCALE_BLOCK).step_by(8) {
+            // Rounds half to even (the default rounding mode), as `round_ties_even`.
+            let q = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(values.as_ptr().add(i)), inverse));
+            let q = _mm256_min_epi32(_mm256_max_epi32(q, low), high);
+            _mm256_storeu_si256(rounded.as_mut_ptr().add(i).cast(), q);
+        }
+        let flip = if offset { i8::MIN } else { 0 };
+        for (q, &r) in out.iter_mut().zip(&rounded) {
+            *q = (r as i8) ^ flip;
+        }
+        scale
+    }
 
     /// Fills `y` (rows × outputs) with the SIMD kernel `kernel`.
     ///
     /// # Safety
-    /// The CPU must run `kernel` (AVX2, plus AVX-VNNI for [`Kernel::AvxVnni`]).
+    /// The CPU must run `kernel` (AVX2 and FMA, plus AVX-VNNI for [`Kernel::AvxVnni`]).
+    #[target_feature(enable = "avx2,fma")]
     pub unsafe fn matmul(kernel: Kernel, w: &Int8Matrix, x: &QuantizedRows, y: &mut [f32]) {
         let rows = y.len() / w.outputs;
         let blocks = w.outputs.div_ceil(LANES);
@@ -280,25 +358,16 @@ mod x86 {
             x: &QuantizedRows,
             y: &mut [f32],
         ) {
-            let sums = if VNNI {
-                sums_vnni::<R, C>(self, w, x)
+            let totals = if VNNI {
+                totals_vnni::<R, C>(self, w, x)
             } else {
-                sums_avx2::<R, C>(self, w, x)
+                totals_avx2::<R, C>(self, w, x)
             };
-            for (r, row_sums) in sums.iter().enumerate() {
+            for (r, row_totals) in totals.iter().enumerate() {
                 let row = self.first_row + r;
-                let scale = _mm256_set1_ps(x.scales[row]);
-                for (c, &sum) in row_sums.iter().enumerate() {
+                for (c, &total) in row_totals.iter().enumerate() {
                     let first = (self.first_block + c) * LANES;
-                    let sum = if VNNI {
-                        // Each activation was offset by 128: take back 128 × Σ weights.
-                        let offset = _mm256_loadu_si256(w.sums.as_ptr().add(first).cast());
-                        _mm256_sub_epi32(sum, _mm256_slli_epi32(offset, 7))
-                    } else {
-                        sum
-                    };
-                    let weight_scales = _mm256_loadu_ps(w.scales.as_ptr().add(first));
-                    let values = _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum), scale), weight_scales);
+                    let values = _mm256_mul_ps(total, _mm256_loadu_ps(w.scales.as_ptr().add(first)));
                     let out = &mut y[row * w.outputs..(row + 1) * w.outputs];
                     if first + LANES <= w.outputs {
                         _mm256_storeu_ps(out.as_mut_ptr().add(first), values);
@@ -325,53 +394,80 @@ mod x86 {
         _mm256_loadu_si256(w.packed.as_ptr().add((block * w.groups + group) * PACKED).cast())
     }
 
-    #[target_feature(enable = "avx2")]
-    unsafe fn sums_avx2<const R: usize, const C: usize>(
+    /// `Σ_blocks scale_x × Σ qx·qw` for the tile, by AVX2 `maddubs` on `|x|` and the weights with `x`'s sign.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn totals_avx2<const R: usize, const C: usize>(
         tile: &Tile,
         w: &Int8Matrix,
         x: &QuantizedRows,
-    ) -> [[__m256i; C]; R] {
+    ) -> [[__m256; C]; R] {
         let ones = _mm256_set1_epi16(1);
-        let mut acc = [[_mm256_setzero_si256(); C]; R];
-        for group in 0..w.groups {
-            let mut ws = [_mm256_setzero_si256(); C];
-            for (c, slot) in ws.iter_mut().enumerate() {
-                *slot = weights(w, tile.first_block + c, group);
+        let mut totals = [[_mm256_setzero_ps(); C]; R];
+        for scale_block in 0..x.blocks {
+            let mut acc = [[_mm256_setzero_si256(); C]; R];
+            for group in scale_block * GROUPS_PER_SCALE..(scale_block + 1) * GROUPS_PER_SCALE {
+                let mut ws = [_mm256_setzero_si256(); C];
+                for (c, slot) in ws.iter_mut().enumerate() {
+                    *slot = weights(w, tile.first_block + c, group);
+                }
+                for (r, row_acc) in acc.iter_mut().enumerate() {
+                    let a = broadcast(x, tile.first_row + r, group);
+                    let magnitude = _mm256_abs_epi8(a);
+                    for (sum, &weight) in row_acc.iter_mut().zip(&ws) {
+                        let pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(weight, a));
+                        *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(pairs, ones));
+                    }
+                }
             }
-            for (r, row_acc) in acc.iter_mut().enumerate() {
-                let a = broadcast(x, tile.first_row + r, group);
-                let magnitude = _mm256_abs_epi8(a);
-                for (sum, &weight) in row_acc.iter_mut().zip(&ws) {
-                    let pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(weight, a));
-                    *sum = _mm256_add_epi32(*sum, _mm256_madd_epi16(pairs, ones));
+            for (r, (row_totals, row_acc)) in totals.iter_mut().zip(&acc).enumerate() {
+                let scale = _mm256_set1_ps(x.scales[(tile.first_row + r) * x.blocks + scale_block]);
+                for (total, &sum) in row_totals.iter_mut().zip(row_acc) {
+                    *total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, *total);
                 }
             }
         }
-        acc
+        totals
     }
 
-    #[target_feature(enable = "avx2,avxvnni")]
-    unsafe fn sums_vnni<const R: usize, const C: usize>(
+    /// As [`totals_avx2`], by AVX-VNNI `dpbusd` on `x + 128` (as the activations are stored for it), the offset
+    /// taken back per scale block.
+    #[target_feature(enable = "avx2,fma,avxvnni")]
+    unsafe fn totals_vnni<const R: usize, const C: usize>(
         tile: &Tile,
         w: &Int8Matrix,
         x: &QuantizedRows,
-    ) -> [[__m256i; C]; R] {
-        let offset = _mm256_set1_epi8(i8::MIN);
-        let mut acc = [[_mm256_setzero_si256(); C]; R];
-        for group in 0..w.groups {
-            let mut ws = [_mm256_setzero_si256(); C];
-            for (c, slot) in ws.iter_mut().enumerate() {
-                *slot = weights(w, tile.first_block + c, group);
+    ) -> [[__m256; C]; R] {
+        let padded = w.scales.len();
+        let mut totals = [[_mm256_setzero_ps(); C]; R];
+        for scale_block in 0..x.blocks {
+            let mut acc = [[_mm256_setzero_si256(); C]; R];
+            for group in scale_block * GROUPS_PER_SCALE..(scale_block + 1) * GROUPS_PER_SCALE {
+                let mut ws = [_mm256_setzero_si256(); C];
+                for (c, slot) in ws.iter_mut().enumerate() {
+                    *slot = weights(w, tile.first_block + c, group);
+                }
+                for (r, row_acc) in acc.iter_mut().enumerate() {
+                    // Stored as x + 128, unsigned.
+                    let a = broadcast(x, tile.first_row + r, group);
+                    for (sum, &weight) in row_acc.iter_mut().zip(&ws) {
+                        *sum = _mm256_dpbusd_avx_epi32(*sum, a, weight);
+                    }
+                }
             }
-            for (r, row_acc) in acc.iter_mut().enumerate() {
-                // x + 128 as an unsigned byte.
-                let a = _mm256_xor_si256(broadcast(x, tile.first_row + r, group), offset);
-                for (sum, &weight) in row_acc.iter_mut().zip(&ws) {
-                    *sum = _mm256_dpbusd_avx_epi32(*sum, a, weight);
+            let mut offsets = [_mm256_setzero_si256(); C];
+            for (c, slot) in offsets.iter_mut().enumerate() {
+                let at = scale_block * padded + (tile.first_block + c) * LANES;
+                *slot = _mm256_loadu_si256(w.offsets.as_ptr().add(at).cast());
+            }
+            for (r, (row_totals, row_acc)) in totals.iter_mut().zip(&acc).enumerate() {
+                let scale = _mm256_set1_ps(x.scales[(tile.first_row + r) * x.blocks + scale_block]);
+                for ((total, &sum), &offset) in row_totals.iter_mut().zip(row_acc).zip(&offsets) {
+                    let sum = _mm256_sub_epi32(sum, offset);
+                    *total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, *total);
                 }
             }
         }
-        acc
+        totals
     }
 }
 
@@ -415,14 +511,15 @@ mod tests {
     const SHAPES: [(usize, usize, usize); 6] =
         [(1, 8, 4), (3, 24, 32), (5, 13, 7), (10, 1152, 384), (37, 40, 1536), (70, 384, 96)];
 
-    /// The values `quantize` keeps of each row of `values`.
-    fn stored(values: &[f32], width: usize) -> Vec<f32> {
-        let mut q = vec![0i8; width];
+    /// The values `quantize` keeps of `values`, quantized by `block` values at a time within rows of `width`.
+    fn stored(values: &[f32], width: usize, block: usize) -> Vec<f32> {
+        let mut q = vec![0i8; block];
         values
             .chunks_exact(width)
-            .flat_map(|row| {
-                let scale = quantize(row, &mut q);
-                q.iter().map(move |&v| f32::from(v) * scale).collect::<Vec<_>>()
+            .flat_map(|row| row.chunks(block))
+            .flat_map(|part| {
+                let scale = quantize(part, &mut q[..part.len()]);
+                q[..part.len()].iter().map(move |&v| f32::from(v) * scale).collect::<Vec<_>>()
             })
             .collect()
     }
@@ -443,7 +540,7 @@ mod tests {
             let w = values(outputs * inputs, 1, 0.1);
             let x = values(rows * inputs, 2, 1.5);
             let got = product(Kernel::Portable, &Int8Matrix::new(&w, outputs, inputs), &x);
-            let of_stored = reference(&stored(&w, inputs), &stored(&x, inputs), inputs);
+            let of_stored = reference(&stored(&w, inputs, inputs), &stored(&x, inputs, SCALE_BLOCK), inputs);
             let error = relative_error(&got, &of_stored);
             assert!(error < 1e-5, "{rows}×{outputs}×{inputs}: {error} from the stored values' product");
             // 8-bit rounding on both sides, with outliers 8× the typical value setting the scales: a few percent.
@@ -465,6 +562,10 @@ mod tests {
                 let mut x = values(rows * inputs, 4, 2.0);
                 w[..inputs.min(4)].fill(-0.2 * 8.0);
                 x[..inputs.min(4)].fill(-2.0 * 8.0);
+                if inputs % SCALE_BLOCK == 0 {
+                    // Exact halves after scaling (the scale is 1): rounded to even alike.
+                    x[..SCALE_BLOCK].copy_from_slice(&[127.0, 2.5, -3.5, 0.5, -0.5, 1.5, 126.5, -126.5].repeat(4));
+                }
                 let matrix = Int8Matrix::new(&w, outputs, inputs);
                 assert_eq!(
                     product(kernel, &matrix, &x),

@@ -42,6 +42,10 @@ pub struct SystemStatus {
     pub version: &'static str,
     /// Memories waiting for their vector in the background (keyword search finds them meanwhile).
     pub memory_embed_backlog: usize,
+    /// The embedder's name (e.g. "minilm:all-MiniLM-L6-v2"); null without one.
+    pub embedder: Option<String>,
+    /// "int8" or "f32" for the built-in MiniLM (`embedder.precision`); null for the others.
+    pub embedder_precision: Option<&'static str>,
 }
 
 /// `system.models`.
