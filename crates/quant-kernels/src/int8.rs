@@ -6,22 +6,24 @@
 //! precision only in its own block. Each block's products are summed exactly in 32-bit integers and added up
 //! scaled: `y = scale_w × Σ_blocks scale_x × Σ qx·qw`.
 //!
-//! Three kernels give bit-identical results (the integer sums are exact, and the float steps are the same fused
+//! Four kernels give bit-identical results (the integer sums are exact, and the float steps are the same fused
 //! multiply-adds and products in the same order), chosen once at run time:
-//! - AVX-VNNI: `vpdpbusd` multiplies unsigned by signed bytes, so the activations are offset by 128 and the
-//!   offset is taken back with each block's weight sums;
+//! - AVX-512 VNNI and AVX-VNNI: `vpdpbusd` (on 16 or 8 outputs at once) multiplies unsigned by signed bytes, so the
+//!   activations are stored offset by 128 and the offset is taken back with each block's weight sums;
 //! - AVX2: `vpmaddubsw` on `|x|` and the weights carrying `x`'s sign (pair sums stay within 2·127² < 2¹⁵, so
 //!   never saturate), then `vpmaddwd` by ones into 32 bits;
 //! - portable Rust for every other CPU.
 //!
-//! The weights are packed for the SIMD loops: blocks of 8 outputs, each holding 4 consecutive inputs of each of
-//! its 8 outputs in 32 bytes, so one 4-byte broadcast of the activations multiplies 8 outputs at once and the
-//! sums land in output order (no horizontal additions).
+//! The weights are packed for the SIMD loops: blocks of 16 outputs, each holding 4 consecutive inputs of each of
+//! its 16 outputs in 64 bytes, so one 4-byte broadcast of the activations multiplies 16 outputs at once (or 8,
+//! with each half of the 64 bytes) and the sums land in output order (no horizontal additions).
 
 use rayon::prelude::*;
 
 /// Outputs per packed block.
-const LANES: usize = 8;
+const LANES: usize = 16;
+/// Outputs per 256-bit vector (half a block).
+const HALF: usize = LANES / 2;
 /// Inputs per packed group (one 32-bit lane of the activations).
 const GROUP: usize = 4;
 /// Bytes of one packed group of a block.
@@ -46,6 +48,8 @@ pub enum Kernel {
     Avx2,
     /// AVX-VNNI `dpbusd` (256-bit).
     AvxVnni,
+    /// AVX-512 VNNI `dpbusd` (512-bit).
+    Avx512Vnni,
 }
 
 impl Kernel {
@@ -53,26 +57,38 @@ impl Kernel {
     pub fn best() -> Kernel {
         static BEST: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
         *BEST.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                    if is_x86_feature_detected!("avxvnni") {
-                        return Kernel::AvxVnni;
-                    }
-                    return Kernel::Avx2;
-                }
-            }
-            Kernel::Portable
+            [Kernel::Avx512Vnni, Kernel::AvxVnni, Kernel::Avx2]
+                .into_iter()
+                .find(|kernel| kernel.runs_here())
+                .unwrap_or(Kernel::Portable)
         })
     }
 
     /// True when this CPU runs the kernel.
     pub fn runs_here(self) -> bool {
-        match (self, Kernel::best()) {
-            (Kernel::Portable, _) | (_, Kernel::AvxVnni) => true,
-            (Kernel::Avx2, best) => best == Kernel::Avx2,
-            (Kernel::AvxVnni, _) => false,
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+            match self {
+                Kernel::Portable => true,
+                Kernel::Avx2 => avx2,
+                Kernel::AvxVnni => avx2 && is_x86_feature_detected!("avxvnni"),
+                Kernel::Avx512Vnni => {
+                    avx2 && is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx512bw")
+                        && is_x86_feature_detected!("avx512vnni")
+                }
+            }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Kernel::Portable
+        }
+    }
+
+    /// True for the kernels that read the activations stored `+ 128`.
+    fn offset(self) -> bool {
+        matches!(self, Kernel::AvxVnni | Kernel::Avx512Vnni)
     }
 
     /// A short name for logs and benchmarks.
@@ -81,6 +97,7 @@ impl Kernel {
             Kernel::Portable => "portable",
             Kernel::Avx2 => "avx2",
             Kernel::AvxVnni => "avx-vnni",
+            Kernel::Avx512Vnni => "avx512-vnni",
         }
     }
 }
@@ -201,13 +218,13 @@ impl Int8Matrix {
         match kernel {
             Kernel::Portable => self.portable(&quantized, y),
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 | Kernel::AvxVnni => {
+            Kernel::Avx2 | Kernel::AvxVnni | Kernel::Avx512Vnni => {
                 // SAFETY: `matmul_with` checked that this CPU runs `kernel`; the buffers have the sizes the
                 // kernels read (whole groups per row, whole blocks of outputs).
                 unsafe { x86::matmul(kernel, self, &quantized, y) }
             }
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 | Kernel::AvxVnni => unreachable!("runs_here is false off x86-64"),
+            Kernel::Avx2 | Kernel::AvxVnni | Kernel::Avx512Vnni => unreachable!("runs_here is false off x86-64"),
         }
     }
 
@@ -253,15 +270,15 @@ fn scales(max: f32) -> (f32, f32) {
 }
 
 /// A block of activations as `kernel` reads them: [`quantize`]d, stored `+ 128` (as unsigned bytes) for the
-/// VNNI kernel; whole blocks with SIMD on x86.
+/// VNNI kernels; whole blocks with SIMD on x86.
 fn quantize_for(kernel: Kernel, values: &[f32], out: &mut [i8]) -> f32 {
     #[cfg(target_arch = "x86_64")]
     if kernel != Kernel::Portable && values.len() == SCALE_BLOCK {
         // SAFETY: `matmul_with` checked that the CPU runs `kernel` (AVX2 at least); the block is whole.
-        return unsafe { x86::quantize_block(values, out, kernel == Kernel::AvxVnni) };
+        return unsafe { x86::quantize_block(values, out, kernel.offset()) };
     }
     let scale = quantize(values, out);
-    if kernel == Kernel::AvxVnni {
+    if kernel.offset() {
         out.iter_mut().for_each(|q| *q ^= i8::MIN);
     }
     scale
@@ -280,7 +297,9 @@ struct QuantizedRows<'a> {
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{scales, Int8Matrix, Kernel, QuantizedRows, GROUP, GROUPS_PER_SCALE, LANES, PACKED, QMAX, ROW_TILE};
+    use super::{
+        scales, Int8Matrix, Kernel, QuantizedRows, GROUP, GROUPS_PER_SCALE, HALF, PACKED, QMAX, ROW_TILE,
+    };
 
     /// [`super::quantize`] of one whole block (32 values), stored `+ 128` when `offset`.
     #[target_feature(enable = "avx2,fma")]
@@ -309,41 +328,48 @@ mod x86 {
         scale
     }
 
+    /// The tile of `$rows` (1 to 4 or more) rows × `$pair` (two vectors of outputs, or one) for `$run`.
+    macro_rules! tile {
+        ($tile:expr, $run:ident, $vnni:literal, $rows:expr, $pair:expr, $w:expr, $x:expr, $y:expr) => {
+            match ($rows, $pair) {
+                (1, false) => $tile.$run::<1, 1, $vnni>($w, $x, $y),
+                (1, true) => $tile.$run::<1, 2, $vnni>($w, $x, $y),
+                (2, false) => $tile.$run::<2, 1, $vnni>($w, $x, $y),
+                (2, true) => $tile.$run::<2, 2, $vnni>($w, $x, $y),
+                (3, false) => $tile.$run::<3, 1, $vnni>($w, $x, $y),
+                (3, true) => $tile.$run::<3, 2, $vnni>($w, $x, $y),
+                (_, false) => $tile.$run::<4, 1, $vnni>($w, $x, $y),
+                (_, true) => $tile.$run::<4, 2, $vnni>($w, $x, $y),
+            }
+        };
+    }
+
     /// Fills `y` (rows × outputs) with the SIMD kernel `kernel`.
     ///
     /// # Safety
-    /// The CPU must run `kernel` (AVX2 and FMA, plus AVX-VNNI for [`Kernel::AvxVnni`]).
+    /// The CPU must run `kernel` (AVX2 and FMA, plus AVX-VNNI or AVX-512 VNNI for those kernels).
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn matmul(kernel: Kernel, w: &Int8Matrix, x: &QuantizedRows, y: &mut [f32]) {
         let rows = y.len() / w.outputs;
-        let blocks = w.outputs.div_ceil(LANES);
-        for first_block in (0..blocks).step_by(2) {
-            let pair = blocks - first_block >= 2;
+        if kernel == Kernel::Avx512Vnni {
+            return wide::matmul(w, x, y);
+        }
+        // Vectors of 8 outputs, two at a time.
+        let vectors = w.outputs.div_ceil(HALF);
+        for first_block in (0..vectors).step_by(2) {
+            let pair = vectors - first_block >= 2;
             for first_row in (0..rows).step_by(ROW_TILE) {
                 let tile = Tile { first_row, first_block };
-                match (kernel == Kernel::AvxVnni, rows - first_row, pair) {
-                    (true, 1, false) => tile.run::<1, 1, true>(w, x, y),
-                    (true, 1, true) => tile.run::<1, 2, true>(w, x, y),
-                    (true, 2, false) => tile.run::<2, 1, true>(w, x, y),
-                    (true, 2, true) => tile.run::<2, 2, true>(w, x, y),
-                    (true, 3, false) => tile.run::<3, 1, true>(w, x, y),
-                    (true, 3, true) => tile.run::<3, 2, true>(w, x, y),
-                    (true, _, false) => tile.run::<4, 1, true>(w, x, y),
-                    (true, _, true) => tile.run::<4, 2, true>(w, x, y),
-                    (false, 1, false) => tile.run::<1, 1, false>(w, x, y),
-                    (false, 1, true) => tile.run::<1, 2, false>(w, x, y),
-                    (false, 2, false) => tile.run::<2, 1, false>(w, x, y),
-                    (false, 2, true) => tile.run::<2, 2, false>(w, x, y),
-                    (false, 3, false) => tile.run::<3, 1, false>(w, x, y),
-                    (false, 3, true) => tile.run::<3, 2, false>(w, x, y),
-                    (false, _, false) => tile.run::<4, 1, false>(w, x, y),
-                    (false, _, true) => tile.run::<4, 2, false>(w, x, y),
+                if kernel == Kernel::AvxVnni {
+                    tile!(tile, run, true, rows - first_row, pair, w, x, y);
+                } else {
+                    tile!(tile, run, false, rows - first_row, pair, w, x, y);
                 }
             }
         }
     }
 
-    /// Where a tile of `R` rows × `C` blocks of outputs starts.
+    /// Where a tile of `R` rows × `C` vectors of outputs starts.
     struct Tile {
         first_row: usize,
         first_block: usize,
@@ -366,13 +392,13 @@ mod x86 {
             for (r, row_totals) in totals.iter().enumerate() {
                 let row = self.first_row + r;
                 for (c, &total) in row_totals.iter().enumerate() {
-                    let first = (self.first_block + c) * LANES;
+                    let first = (self.first_block + c) * HALF;
                     let values = _mm256_mul_ps(total, _mm256_loadu_ps(w.scales.as_ptr().add(first)));
                     let out = &mut y[row * w.outputs..(row + 1) * w.outputs];
-                    if first + LANES <= w.outputs {
+                    if first + HALF <= w.outputs {
                         _mm256_storeu_ps(out.as_mut_ptr().add(first), values);
                     } else {
-                        let mut lanes = [0f32; LANES];
+                        let mut lanes = [0f32; HALF];
                         _mm256_storeu_ps(lanes.as_mut_ptr(), values);
                         out[first..].copy_from_slice(&lanes[..w.outputs - first]);
                     }
@@ -381,17 +407,23 @@ mod x86 {
         }
     }
 
+    /// The 4 activations of `row` in `group`, as one 32-bit value.
+    #[inline(always)]
+    unsafe fn broadcast32(x: &QuantizedRows, row: usize, group: usize) -> i32 {
+        x.qs.as_ptr().add(row * x.stride + group * GROUP).cast::<i32>().read_unaligned()
+    }
+
     /// The 4 activations of `row` in `group`, in every 32-bit lane.
     #[inline(always)]
     unsafe fn broadcast(x: &QuantizedRows, row: usize, group: usize) -> __m256i {
-        let at = x.qs.as_ptr().add(row * x.stride + group * GROUP);
-        _mm256_set1_epi32(at.cast::<i32>().read_unaligned())
+        _mm256_set1_epi32(broadcast32(x, row, group))
     }
 
-    /// The packed weights of `block` in `group`.
+    /// The packed weights of the `vector`th 8 outputs in `group`: half of a block.
     #[inline(always)]
-    unsafe fn weights(w: &Int8Matrix, block: usize, group: usize) -> __m256i {
-        _mm256_loadu_si256(w.packed.as_ptr().add((block * w.groups + group) * PACKED).cast())
+    unsafe fn weights(w: &Int8Matrix, vector: usize, group: usize) -> __m256i {
+        let at = ((vector / 2) * w.groups + group) * PACKED + (vector % 2) * PACKED / 2;
+        _mm256_loadu_si256(w.packed.as_ptr().add(at).cast())
     }
 
     /// `Σ_blocks scale_x × Σ qx·qw` for the tile, by AVX2 `maddubs` on `|x|` and the weights with `x`'s sign.
@@ -456,7 +488,7 @@ mod x86 {
             }
             let mut offsets = [_mm256_setzero_si256(); C];
             for (c, slot) in offsets.iter_mut().enumerate() {
-                let at = scale_block * padded + (tile.first_block + c) * LANES;
+                let at = scale_block * padded + (tile.first_block + c) * HALF;
                 *slot = _mm256_loadu_si256(w.offsets.as_ptr().add(at).cast());
             }
             for (r, (row_totals, row_acc)) in totals.iter_mut().zip(&acc).enumerate() {
@@ -468,6 +500,97 @@ mod x86 {
             }
         }
         totals
+    }
+
+    /// The AVX-512 VNNI kernel: 16 outputs per vector.
+    mod wide {
+        use std::arch::x86_64::*;
+
+        use super::super::{Int8Matrix, QuantizedRows, GROUPS_PER_SCALE, LANES, PACKED, ROW_TILE};
+        use super::broadcast32;
+
+        /// Fills `y` (rows × outputs).
+        #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma")]
+        pub unsafe fn matmul(w: &Int8Matrix, x: &QuantizedRows, y: &mut [f32]) {
+            let rows = y.len() / w.outputs;
+            let blocks = w.outputs.div_ceil(LANES);
+            for first_block in (0..blocks).step_by(2) {
+                let pair = blocks - first_block >= 2;
+                for first_row in (0..rows).step_by(ROW_TILE) {
+                    let tile = Tile { first_row, first_block };
+                    tile!(tile, run, true, rows - first_row, pair, w, x, y);
+                }
+            }
+        }
+
+        /// Where a tile of `R` rows × `C` blocks of outputs starts.
+        struct Tile {
+            first_row: usize,
+            first_block: usize,
+        }
+
+        impl Tile {
+            /// Sums, scales and stores one tile (`_VNNI` only for the shared dispatch).
+            #[inline(always)]
+            unsafe fn run<const R: usize, const C: usize, const _VNNI: bool>(
+                &self,
+                w: &Int8Matrix,
+                x: &QuantizedRows,
+                y: &mut [f32],
+            ) {
+                let totals = self.totals::<R, C>(w, x);
+                for (r, row_totals) in totals.iter().enumerate() {
+                    let row = self.first_row + r;
+                    for (c, &total) in row_totals.iter().enumerate() {
+                        let first = (self.first_block + c) * LANES;
+                        let values = _mm512_mul_ps(total, _mm512_loadu_ps(w.scales.as_ptr().add(first)));
+                        let out = y.as_mut_ptr().add(row * w.outputs + first);
+                        let kept = (w.outputs - first).min(LANES);
+                        _mm512_mask_storeu_ps(out, ((1u32 << kept) - 1) as __mmask16, values);
+                    }
+                }
+            }
+
+            /// `Σ_blocks scale_x × Σ qx·qw` by `dpbusd` on `x + 128`, the offset taken back per scale block.
+            #[inline(always)]
+            unsafe fn totals<const R: usize, const C: usize>(
+                &self,
+                w: &Int8Matrix,
+                x: &QuantizedRows,
+            ) -> [[__m512; C]; R] {
+                let padded = w.scales.len();
+                let mut totals = [[_mm512_setzero_ps(); C]; R];
+                for scale_block in 0..x.blocks {
+                    let mut acc = [[_mm512_setzero_si512(); C]; R];
+                    for group in scale_block * GROUPS_PER_SCALE..(scale_block + 1) * GROUPS_PER_SCALE {
+                        let mut ws = [_mm512_setzero_si512(); C];
+                        for (c, slot) in ws.iter_mut().enumerate() {
+                            let at = ((self.first_block + c) * w.groups + group) * PACKED;
+                            *slot = _mm512_loadu_si512(w.packed.as_ptr().add(at).cast());
+                        }
+                        for (r, row_acc) in acc.iter_mut().enumerate() {
+                            let a = _mm512_set1_epi32(broadcast32(x, self.first_row + r, group));
+                            for (sum, &weight) in row_acc.iter_mut().zip(&ws) {
+                                *sum = _mm512_dpbusd_epi32(*sum, a, weight);
+                            }
+                        }
+                    }
+                    let mut offsets = [_mm512_setzero_si512(); C];
+                    for (c, slot) in offsets.iter_mut().enumerate() {
+                        let at = scale_block * padded + (self.first_block + c) * LANES;
+                        *slot = _mm512_loadu_si512(w.offsets.as_ptr().add(at).cast());
+                    }
+                    for (r, (row_totals, row_acc)) in totals.iter_mut().zip(&acc).enumerate() {
+                        let scale = _mm512_set1_ps(x.scales[(self.first_row + r) * x.blocks + scale_block]);
+                        for ((total, &sum), &offset) in row_totals.iter_mut().zip(row_acc).zip(&offsets) {
+                            let sum = _mm512_sub_epi32(sum, offset);
+                            *total = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), scale, *total);
+                        }
+                    }
+                }
+                totals
+            }
+        }
     }
 }
 
@@ -551,7 +674,7 @@ mod tests {
 
     #[test]
     fn every_kernel_gives_the_portable_results_bit_for_bit() {
-        for kernel in [Kernel::Avx2, Kernel::AvxVnni] {
+        for kernel in [Kernel::Avx2, Kernel::AvxVnni, Kernel::Avx512Vnni] {
             if !kernel.runs_here() {
                 eprintln!("{} does not run here: not compared", kernel.name());
                 continue;

@@ -7,8 +7,8 @@
 //! The activations are quantized to 8 bits per block of 32 (as llama.cpp does), so a block's dot product is 32
 //! byte multiplications summed in integers, scaled once.
 //!
-//! [`int8`] holds the dense products of the MiniLM embedder with 8-bit weights and activations (AVX-VNNI or AVX2
-//! kernels, or portable loops with the same results).
+//! [`int8`] holds the dense products of the MiniLM embedder with 8-bit weights and activations (AVX-512 VNNI,
+//! AVX-VNNI or AVX2 kernels, or portable loops with the same results).
 //!
 //! [`attention`] holds the rest of a decoding step's loops that candle would run with a copy of the whole key/value
 //! cache per token: rotary embeddings and causal grouped-query attention; [`sample`] picks the next token.
