@@ -318,6 +318,9 @@ fn per_second(count: usize, elapsed: Duration) -> f64 {
 async fn embedding(model_dir: &Path) -> Result<(), String> {
     for precision in [EmbedderPrecision::Int8, EmbedderPrecision::F32] {
         println!("embed_precision: {precision}");
+        if precision == EmbedderPrecision::Int8 {
+            println!("embed_int8_kernel: {}", quant_kernels::int8::Kernel::best().name());
+        }
         embedding_in(model_dir, precision).await?;
     }
     Ok(())

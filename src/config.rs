@@ -970,6 +970,14 @@ mod tests {
             assert_eq!(read, provider);
             assert_eq!(provider.to_string(), name);
         }
+        for (name, precision) in [("int8", EmbedderPrecision::Int8), ("f32", EmbedderPrecision::F32)] {
+            let read: EmbedderPrecision = serde_json::from_value(serde_json::json!(name)).unwrap();
+            assert_eq!(read, precision);
+            assert_eq!(precision.to_string(), name);
+        }
+        assert_eq!(EmbedderSettings::default().precision, EmbedderPrecision::Int8);
+        let unknown = serde_json::from_value::<EmbedderPrecision>(serde_json::json!("fp16")).unwrap_err();
+        assert_eq!(unknown.to_string(), "int8 or f32");
         let unknown = serde_json::from_value::<LlmProvider>(serde_json::json!("gpt")).unwrap_err();
         assert_eq!(unknown.to_string(), "auto, ollama, openai or embedded");
         let unknown = serde_json::from_value::<EmbedderProvider>(serde_json::json!("w2v")).unwrap_err();
