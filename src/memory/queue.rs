@@ -21,6 +21,11 @@ use crate::embed::{EmbedError, Embedder};
 use crate::storage::vectors::{VectorError, VectorStore};
 use crate::storage::{StorageError, Store};
 
+/// How long a batch that nobody waits for gathers memories before it is embedded: a chat turn's exchange is
+/// queued as its reply ends, which is when the next message of a conversation usually arrives; its recall (the
+/// query's embedding) gets the cores first, and the exchanges of other turns join the batch meanwhile.
+const BACKGROUND_LINGER: Duration = Duration::from_millis(25);
+
 /// Batches being embedded or written at once: while one batch's vectors are written to SQLite and the index,
 /// the next one is already on the embedder, which stays busy.
 const IN_FLIGHT: usize = 2;
@@ -159,11 +164,19 @@ impl EmbedQueue {
 async fn run(mut rx: mpsc::UnboundedReceiver<EmbedJob>, worker: Worker, batch_size: usize) {
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        // A batch nobody waits for lingers (until a memory somebody waits for joins it, or it is full).
+        let lingering = tokio::time::Instant::now() + BACKGROUND_LINGER;
+        while batch.len() < batch_size && batch.iter().all(|job| job.done.is_none()) {
+            match tokio::time::timeout_at(lingering, rx.recv()).await {
+                Ok(Some(job)) => batch.push(job),
+                Ok(None) | Err(_) => break,
+            }
+        }
         // Waiting for a slot first lets the jobs that arrive meanwhile join this batch.
         let Ok(slot) = Arc::clone(&in_flight).acquire_owned().await else {
             return;
         };
-        let mut batch = vec![first];
         while batch.len() < batch_size {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),

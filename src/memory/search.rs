@@ -118,38 +118,36 @@ impl MemoryService {
         fetch: usize,
         deadline: Option<Duration>,
     ) -> Result<Candidates, AppError> {
-        let embedding = async {
-            match deadline {
+        // The vector half (the query's embedding, the index search, the rows of its hits) and the keyword half (the
+        // FTS query and the rows of its hits) run side by side, each with its own storage trip.
+        let vector_half = async {
+            let query_vector = match deadline {
                 Some(deadline) => self.embed_query_within(query, deadline).await,
                 None => self.embed_query(query).await,
-            }
-        };
-        // The keyword half (the FTS query and the rows of its hits, on a blocking thread) runs while the query is
-        // embedded, instead of after it.
-        let memories = self.store.memories();
-        let keyword = memories.search_rows(keyword_scope, query.to_string(), fetch as i64);
-        let (query_vector, keyword) = tokio::join!(embedding, keyword);
-        let SearchRows { keyword_keys, rows } = keyword?;
-        let mut rows: HashMap<i64, StoredMemory> = rows.into_iter().map(|s| (s.key, s)).collect();
-        let mut vector_hits = Vec::new();
-        if let (Some(v), Some(vectors)) = (&query_vector, &self.vectors) {
-            for persona in personas {
-                match vectors.search(*persona, v, fetch) {
-                    Ok(hits) => vector_hits.extend(hits.into_iter().map(|(k, s)| (k as i64, s))),
-                    Err(e) => tracing::warn!(%persona, error = %e, "vector search failed"),
+            };
+            let mut hits = Vec::new();
+            if let (Some(v), Some(vectors)) = (&query_vector, &self.vectors) {
+                for persona in personas {
+                    match vectors.search(*persona, v, fetch) {
+                        Ok(found) => hits.extend(found.into_iter().map(|(k, s)| (k as i64, s))),
+                        Err(e) => tracing::warn!(%persona, error = %e, "vector search failed"),
+                    }
                 }
             }
-        }
-        // The rows of the vector hits the keyword half did not bring.
-        let unknown: Vec<i64> = vector_hits
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| !rows.contains_key(k))
-            .collect();
-        if !unknown.is_empty() {
-            let found = self.store.memories().by_keys(unknown).await?;
-            rows.extend(found.into_iter().map(|s| (s.key, s)));
-        }
+            let keys: Vec<i64> = hits.iter().map(|(k, _)| *k).collect();
+            let rows = if keys.is_empty() {
+                Vec::new()
+            } else {
+                self.store.memories().by_keys(keys).await?
+            };
+            Ok::<_, AppError>((query_vector, hits, rows))
+        };
+        let memories = self.store.memories();
+        let keyword = memories.search_rows(keyword_scope, query.to_string(), fetch as i64);
+        let (vector_half, keyword) = tokio::join!(vector_half, keyword);
+        let (query_vector, vector_hits, vector_rows) = vector_half?;
+        let SearchRows { keyword_keys, rows } = keyword?;
+        let rows: HashMap<i64, StoredMemory> = rows.into_iter().chain(vector_rows).map(|s| (s.key, s)).collect();
         Ok(Candidates {
             query_vector,
             vector_hits,
