@@ -299,10 +299,11 @@ mod tests {
         assert_eq!(inner.0.load(Ordering::SeqCst), 6);
     }
 
-    /// Takes its time, and fails its first `failures` calls.
+    /// Takes its time (`delay`), and fails its first `failures` calls.
     struct Slow {
         calls: AtomicUsize,
         failures: usize,
+        delay: Duration,
     }
 
     impl Embedder for Slow {
@@ -317,7 +318,7 @@ mod tests {
         fn embed<'a>(&'a self, texts: &'a [String]) -> BoxFuture<'a, Result<Vec<Vec<f32>>, EmbedError>> {
             let call = self.calls.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                tokio::time::sleep(self.delay).await;
                 if call < self.failures {
                     return Err(EmbedError::Inference("not yet".to_string()));
                 }
@@ -327,9 +328,15 @@ mod tests {
     }
 
     fn slow(failures: usize) -> (Arc<Slow>, CachedEmbedder) {
+        slow_by(failures, Duration::from_millis(20))
+    }
+
+    /// A [`Slow`] taking `delay` per call, cached.
+    fn slow_by(failures: usize, delay: Duration) -> (Arc<Slow>, CachedEmbedder) {
         let inner = Arc::new(Slow {
             calls: AtomicUsize::new(0),
             failures,
+            delay,
         });
         let capacity = NonZeroUsize::new(4).expect("not zero");
         (inner.clone(), CachedEmbedder::new(inner, capacity))
@@ -337,7 +344,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_that_would_queue_past_its_deadline_is_not_started() {
-        let (inner, cache) = slow(0);
+        // Long computations: the one in flight still runs when the checks below run, even on a loaded machine.
+        let (inner, cache) = slow_by(0, Duration::from_millis(200));
         let cache: Arc<dyn Embedder> = Arc::new(cache);
         assert!(!cache.would_miss("first", Duration::ZERO), "none ahead: always started");
         cache.embed_query("first").await.expect("embedded");
@@ -350,7 +358,7 @@ mod tests {
             cache.would_miss("third", Duration::from_millis(10)),
             "one of ~20 ms ahead, and its own"
         );
-        assert!(!cache.would_miss("third", Duration::from_secs(2)));
+        assert!(!cache.would_miss("third", Duration::from_secs(5)));
         assert!(
             !cache.would_miss("second", Duration::ZERO),
             "joining the one in flight costs nothing"
@@ -377,7 +385,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_started_ahead_is_joined_by_the_step_that_asks() {
-        let (inner, cache) = slow(0);
+        let (inner, cache) = slow_by(0, Duration::from_millis(200));
         let cache: Arc<dyn Embedder> = Arc::new(cache);
         embed_query_ahead(&cache, "dragon", Duration::from_millis(5));
         tokio::time::sleep(Duration::from_millis(5)).await;
