@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::sqlite::{memories, notify, Db};
+use super::sqlite::{keywords, memories, notify, Db};
 use super::StorageError;
 use crate::domain::memory::{Memory, MemoryGroup, PruneRun, StoredMemory};
 
@@ -88,7 +88,7 @@ impl<'a> Memories<'a> {
     ) -> Result<SearchRows, StorageError> {
         self.db
             .run(move |c| {
-                let keyword_keys = memories::keyword_search(c, persona, &text, limit)?;
+                let keyword_keys = keywords::keyword_search(c, persona, &text, limit)?;
                 let mut keys = keyword_keys.clone();
                 keys.sort_unstable();
                 keys.dedup();

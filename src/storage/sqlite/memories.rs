@@ -1,4 +1,4 @@
-//! Memory repo: rows, keyword search (FTS5), embeddings (the vector index's source of truth), access counts,
+//! Memory repo: rows, embeddings (the vector index's source of truth), access counts,
 //! importance updates and pruning runs.
 
 use super::{sql_query, AnyConn};
@@ -362,79 +362,6 @@ pub fn personas_with_memories(conn: &mut AnyConn) -> Result<Vec<Uuid>, StorageEr
     ids.iter().map(|s| parse_uuid(s)).collect()
 }
 
-#[derive(QueryableByName)]
-struct KeyRow {
-    #[diesel(sql_type = BigInt)]
-    key: i64,
-}
-
-/// Words too common to search for.
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "did", "do", "does", "for", "from", "had", "has", "have",
-    "he", "her", "him", "his", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our", "she", "so",
-    "that", "the", "their", "them", "they", "this", "to", "us", "was", "we", "were", "what", "when", "where", "which",
-    "who", "why", "with", "you", "your",
-];
-
-/// The words of free text worth searching for: lower-cased, alphanumeric only (so they need no quoting in
-/// either backend's query syntax), rare enough, each once.
-pub fn search_words(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() >= 2 && !STOPWORDS.contains(&w.as_str()))
-        .collect();
-    words.sort();
-    words.dedup();
-    words
-}
-
-/// Keyword search: keys ranked by BM25, within one persona or across all.
-pub fn keyword_search(
-    conn: &mut AnyConn,
-    persona: Option<Uuid>,
-    text: &str,
-    limit: i64,
-) -> Result<Vec<i64>, StorageError> {
-    let words = search_words(text);
-    if words.is_empty() {
-        return Ok(Vec::new());
-    }
-    let filter = if persona.is_some() { "AND m.persona_id = ?" } else { "" };
-    // SQLite: the FTS5 index ranked by BM25 (`rank`, whose default is `bm25()`: FTS5 sorts its matches itself, so
-    // the join reads memories only until the limit is reached). PostgreSQL: the `search` tsvector column (GIN indexed) ranked by
-    // ts_rank_cd; both match any of the words, none stemmed.
-    let (sql, query) = match conn {
-        AnyConn::Sqlite(_) => (
-            format!(
-                "SELECT m.key AS key FROM memories_fts JOIN memories m ON m.key = memories_fts.rowid \
-                 WHERE memories_fts MATCH ? {filter} ORDER BY memories_fts.rank LIMIT ?"
-            ),
-            words
-                .iter()
-                .map(|w| format!("\"{w}\""))
-                .collect::<Vec<_>>()
-                .join(" OR "),
-        ),
-        AnyConn::Pg(_) => (
-            format!(
-                "SELECT m.key AS key FROM memories m, to_tsquery('simple', ?) q \
-                 WHERE m.search @@ q {filter} ORDER BY ts_rank_cd(m.search, q) DESC, m.key LIMIT ?"
-            ),
-            words.join(" | "),
-        ),
-    };
-    let query = sql_query(conn, &sql).bind::<Text, _>(query);
-    let rows: Vec<KeyRow> = match persona {
-        Some(p) => query
-            .bind::<Text, _>(p.to_string())
-            .bind::<BigInt, _>(limit)
-            .load(conn)?,
-        None => query.bind::<BigInt, _>(limit).load(conn)?,
-    };
-    Ok(rows.into_iter().map(|r| r.key).collect())
-}
-
 /// Records a pruning run.
 pub fn record_prune_run(conn: &mut AnyConn, run: &PruneRun) -> Result<(), StorageError> {
     diesel::insert_into(pr::table)
@@ -480,16 +407,6 @@ pub fn prune_runs(conn: &mut AnyConn) -> Result<Vec<PruneRun>, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn search_words_drops_stopwords_and_punctuation() {
-        assert_eq!(
-            search_words("the song she sang at the autumn fair"),
-            ["autumn", "fair", "sang", "song"]
-        );
-        assert_eq!(search_words("a \"quoted\" OR-thing"), ["quoted", "thing"]);
-        assert!(search_words("the a I").is_empty());
-    }
 
     #[test]
     fn groups_count_in_sql_what_stats_report() {

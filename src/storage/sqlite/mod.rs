@@ -7,6 +7,7 @@ pub mod bots;
 pub mod conversations;
 pub mod dialogues;
 pub mod emotions;
+pub mod keywords;
 pub mod leases;
 pub mod memories;
 mod messages;
@@ -110,7 +111,7 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&self.url)
                     .map_err(|e| StorageError::Pool(format!("cannot open {}: {e}", self.url)))?;
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
                     self.busy_timeout_ms
                 ))?;
                 Ok(AnyConn::Sqlite(conn))
