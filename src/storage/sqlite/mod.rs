@@ -111,7 +111,7 @@ impl Manager {
                 let mut conn = SqliteConnection::establish(&self.url)
                     .map_err(|e| StorageError::Pool(format!("cannot open {}: {e}", self.url)))?;
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA mmap_size = 268435456;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;",
                     self.busy_timeout_ms
                 ))?;
                 Ok(AnyConn::Sqlite(conn))
