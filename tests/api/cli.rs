@@ -93,6 +93,51 @@ fn simulate_prints_transcript_scores_and_relationship() {
 }
 
 #[test]
+fn simulate_runs_a_chatroom_of_three_without_a_speaker_twice_in_a_row() {
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: Some("The runes remember us.".into()),
+        ..FakeLlmConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = persona_mcp::storage::Store::open(&dir.path().join("persona-mcp.db"), 2, 5_000).unwrap();
+        persona_mcp::app::seed_defaults(&store).unwrap();
+        let (mut bard, state) = persona_mcp::domain::seeds::defaults().remove(0);
+        bard.id = uuid::Uuid::new_v4();
+        bard.name = "Bard3".into();
+        store.personas().insert(bard, state).await.unwrap();
+    });
+    let out = binary(dir.path(), &llm.url())
+        .args([
+            "simulate",
+            "--personas",
+            "Aria,Kira,Bard3",
+            "--turns",
+            "6",
+            "--topic",
+            "runes",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Aria, Kira and Bard3 talk about runes"), "{text}");
+    assert_eq!(text.matches("Relationship before (").count(), 3, "one line per pair: {text}");
+    let speakers: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("— "))
+        .filter_map(|rest| rest.split(" (continue score").next())
+        .collect();
+    assert!(speakers.len() >= 3, "{text}");
+    assert!(speakers.windows(2).all(|w| w[0] != w[1]), "a speaker twice in a row: {speakers:?}");
+    for name in ["Aria", "Kira", "Bard3"] {
+        assert!(speakers.contains(&name), "{name} never spoke: {speakers:?}");
+    }
+    assert!(text.contains(&format!("after {} turns", speakers.len())), "{text}");
+    assert_eq!(text.matches("Relationship after (").count(), 3, "{text}");
+}
+
+#[test]
 fn reindex_re_embeds_every_memory() {
     let dir = tempfile::tempdir().unwrap();
     let out = binary(dir.path(), "http://127.0.0.1:9")
