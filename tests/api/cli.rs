@@ -122,14 +122,21 @@ fn simulate_runs_a_chatroom_of_three_without_a_speaker_twice_in_a_row() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("Aria, Kira and Bard3 talk about runes"), "{text}");
-    assert_eq!(text.matches("Relationship before (").count(), 3, "one line per pair: {text}");
+    assert_eq!(
+        text.matches("Relationship before (").count(),
+        3,
+        "one line per pair: {text}"
+    );
     let speakers: Vec<&str> = text
         .lines()
         .filter_map(|line| line.trim().strip_prefix("— "))
         .filter_map(|rest| rest.split(" (continue score").next())
         .collect();
     assert!(speakers.len() >= 3, "{text}");
-    assert!(speakers.windows(2).all(|w| w[0] != w[1]), "a speaker twice in a row: {speakers:?}");
+    assert!(
+        speakers.windows(2).all(|w| w[0] != w[1]),
+        "a speaker twice in a row: {speakers:?}"
+    );
     for name in ["Aria", "Kira", "Bard3"] {
         assert!(speakers.contains(&name), "{name} never spoke: {speakers:?}");
     }

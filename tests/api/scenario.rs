@@ -4,11 +4,14 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn run(file: &str) -> Output {
+use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
+
+/// Runs `file` against the scripted model, or against the LLM server at `llm_url` as the configured model.
+fn run_with(file: &str, llm_url: Option<&str>) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Command::new(env!("CARGO_BIN_EXE_persona-mcp"))
-        .current_dir(dir.path())
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_persona-mcp"));
+    cmd.current_dir(dir.path())
         .env("PERSONA_MCP__STORAGE__DATA_DIR", dir.path())
         .env("PERSONA_MCP__LOGGING__LEVEL", "warn")
         .env(
@@ -16,10 +19,16 @@ fn run(file: &str) -> Output {
             root.join("data/models/all-MiniLM-L6-v2"),
         )
         .args(["scenario", "run"])
-        .arg(root.join(file))
-        .args(["--llm", "fake"])
-        .output()
-        .unwrap()
+        .arg(root.join(file));
+    match llm_url {
+        Some(url) => cmd.env("PERSONA_MCP__LLM__URL", url).args(["--llm", "configured"]),
+        None => cmd.args(["--llm", "fake"]),
+    };
+    cmd.output().unwrap()
+}
+
+fn run(file: &str) -> Output {
+    run_with(file, None)
 }
 
 #[test]
@@ -76,4 +85,39 @@ fn a_broken_scenario_file_is_refused_with_where() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("broken.toml: step 1: give either chat + message"), "{err}");
+}
+
+#[test]
+fn with_the_configured_model_the_replies_come_from_the_llm_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lantern.toml");
+    std::fs::write(
+        &file,
+        "name = \"the lantern\"\n[[step]]\nchat = \"Aria\"\nmessage = \"Where is the lantern?\"\n\
+         replies = [\"scripted, never used\"]\nexpect_reply_contains = [\"harbour\"]\n",
+    )
+    .unwrap();
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: Some("I left it by the harbour.".into()),
+        ..FakeLlmConfig::default()
+    });
+    let out = run_with(file.to_str().unwrap(), Some(&llm.url()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("1 expectations, 1 passed, 0 failed"), "{text}");
+    assert!(!text.contains("scripted, never used"), "{text}");
+    let asked = llm.requests();
+    assert!(
+        asked.iter().any(|r| r.to_string().contains("Where is the lantern?")),
+        "the LLM server was not asked: {asked:?}"
+    );
+
+    llm.set_config(|c| c.reply = Some("It is lost.".into()));
+    let out = run_with(file.to_str().unwrap(), Some(&llm.url()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAIL  step 1: Aria's reply contains \"harbour\" — reply: \"It is lost.\""),
+        "{text}"
+    );
 }
