@@ -18,6 +18,17 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
+    /// Every accepted format.
+    pub const ALL: [Self; 4] = [Self::Png, Self::Jpeg, Self::Webp, Self::Gif];
+
+    /// True for a name images are stored under: `<sha256 hex>.<ext>`, `ext` the extension of one of `formats`.
+    pub fn is_content_name(name: &str, formats: &[Self]) -> bool {
+        let Some((hash, ext)) = name.split_once('.') else {
+            return false;
+        };
+        hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && formats.iter().any(|f| f.extension() == ext)
+    }
+
     /// The format the bytes start with, if any accepted one.
     pub fn sniff(bytes: &[u8]) -> Option<Self> {
         match bytes {
@@ -172,6 +183,21 @@ pub fn message_for_model(message: &str, images: &[Image], model_sees: bool) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn content_names_are_a_hash_and_an_extension_of_the_formats() {
+        let hash = "a".repeat(64);
+        assert!(ImageFormat::is_content_name(&format!("{hash}.gif"), &ImageFormat::ALL));
+        assert!(!ImageFormat::is_content_name(
+            &format!("{hash}.gif"),
+            &[ImageFormat::Png]
+        ));
+        assert!(!ImageFormat::is_content_name("notes.txt", &ImageFormat::ALL));
+        assert!(!ImageFormat::is_content_name(
+            &format!("{}.png", "g".repeat(64)),
+            &ImageFormat::ALL
+        ));
+    }
 
     const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
 

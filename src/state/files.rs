@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use super::format::{self, EmbedderInfo, Header, PartReader, PartWriter, Verified, FORMAT_VERSION};
-use super::{avatars, StateError};
+use super::{images, StateError};
 use crate::storage::Store;
 
 /// Extension of a state file.
@@ -167,8 +167,10 @@ impl StateFiles {
         let (staging, partial, target) = (staging.to_path_buf(), partial.to_path_buf(), target.to_path_buf());
         let data_dir = self.data_dir.clone();
         blocking(move || {
-            // Avatars are never deleted or rewritten, so those stored now include every one the tables name.
-            avatars::export(&data_dir, &mut writer)?;
+            // Images are never deleted or rewritten, so those stored now include every one the tables name.
+            for folder in &images::FOLDERS {
+                images::export(folder, &data_dir, &mut writer)?;
+            }
             let parts = writer.finish()?;
             let header = Header {
                 counts: parts.iter().map(|p| (p.table.clone(), p.rows)).collect(),
@@ -274,9 +276,11 @@ impl StateFiles {
     /// snapshot the database rejects (rows that do not fit) changes nothing and is refused.
     pub async fn import(&self, prepared: &Prepared) -> Result<BTreeMap<String, u64>, StateError> {
         let _turn = BUSY.lock().await;
-        let parts = prepared.parts.clone();
-        let images = blocking(move || avatars::read(&parts)).await?;
-        avatars::restore(&self.data_dir, images).await?;
+        for folder in &images::FOLDERS {
+            let parts = prepared.parts.clone();
+            let found = blocking(move || images::read(folder, &parts)).await?;
+            images::restore(folder, &self.data_dir, found).await?;
+        }
         let counts = self
             .store
             .snapshots()

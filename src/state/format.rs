@@ -1,10 +1,11 @@
-//! The state file format, version 1.1 (1.0 had no `avatars` part):
+//! The state file format, version 1.2 (1.0 had no `avatars` part, 1.1 no `media` part):
 //!
 //! ```text
 //! PERSONA-MCP-STATE\n                      magic line
-//! {"format_version":"1.1",…}\n             header: one JSON line (created_at, app_version, counts, embedder)
-//! zstd( tar( manifest.json, <table>.jsonl …, avatars.jsonl ) )   body: one JSON line per row, one part per
-//!                                           table, and the avatar images (`crate::state::avatars`)
+//! {"format_version":"1.2",…}\n             header: one JSON line (created_at, app_version, counts, embedder)
+//! zstd( tar( manifest.json, <table>.jsonl …, avatars.jsonl, media.jsonl ) )   body: one JSON line per row,
+//!                                           one part per table, the avatars and the chat pictures
+//!                                           (`crate::state::images`)
 //! 32 bytes                                  SHA-256 of everything before it
 //! ```
 //!
@@ -25,7 +26,7 @@ use crate::storage::snapshot::{RowSink, RowSource, TABLES};
 /// First line of every state file.
 pub const MAGIC: &[u8] = b"PERSONA-MCP-STATE\n";
 /// The format this build writes.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 /// The major version this build reads.
 const MAJOR: u64 = 1;
 /// Name of the manifest inside the body.

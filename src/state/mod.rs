@@ -2,10 +2,10 @@
 //! [`format`] is the file layout; [`files`] saves, verifies, lists, deletes and loads them in
 //! `<data_dir>/state/`, reading and writing the database through `storage::Store::snapshots`.
 
-pub mod avatars;
 pub mod cli;
 pub mod files;
 pub mod format;
+pub mod images;
 pub mod load;
 
 use std::path::Path;

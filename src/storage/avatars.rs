@@ -8,26 +8,20 @@ use sha2::{Digest, Sha256};
 use super::StorageError;
 use crate::domain::image::ImageFormat;
 
-/// The image type the bytes start with: (extension, MIME type). Names and declared types are not trusted; GIF is
-/// not an avatar format.
+/// The image types an avatar may be (GIF is not one).
+pub const FORMATS: [ImageFormat; 3] = [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Webp];
+
+/// The image type the bytes start with: (extension, MIME type). Names and declared types are not trusted.
 pub fn sniff_image(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
     ImageFormat::sniff(bytes)
-        .filter(|f| *f != ImageFormat::Gif)
+        .filter(|f| FORMATS.contains(f))
         .map(|f| (f.extension(), f.mime()))
 }
 
 /// The stored file name (`<sha256>.<ext>`) an avatar URL points at; `None` for anything else.
 pub fn stored_name(avatar_url: &str) -> Option<&str> {
     let name = avatar_url.rsplit_once("?v=")?.1;
-    is_stored_name(name).then_some(name)
-}
-
-/// True for a name as [`save`] gives it: `<sha256 hex>.<png|jpg|webp>`.
-pub fn is_stored_name(name: &str) -> bool {
-    let Some((hash, ext)) = name.split_once('.') else {
-        return false;
-    };
-    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()) && matches!(ext, "png" | "jpg" | "webp")
+    ImageFormat::is_content_name(name, &FORMATS).then_some(name)
 }
 
 /// The directory of the stored avatars.

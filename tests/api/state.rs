@@ -212,6 +212,18 @@ async fn a_varied_state_survives_save_wipe_and_load() {
     let scene = json!({"type": "scene", "data": {"description": "A lighthouse in fog.", "persona_id": "Mira"}});
     c.result("visual.update", scene).await;
     let session = c.result("persona.switch", json!({"persona_id": "Mira"})).await["session_id"].clone();
+    // A picture sent in chat: stored by content hash beside the database, its file must come back too.
+    let mut picture = png_bytes();
+    picture.extend_from_slice(b"a chat picture");
+    let picture_b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &picture);
+    c.result(
+        "persona.chat",
+        json!({"message": "Look at my garden.", "images": [picture_b64]}),
+    )
+    .await;
+    let hash: String = Sha256::digest(&picture).iter().map(|b| format!("{b:02x}")).collect();
+    let picture_file = PathBuf::from("media").join(format!("{hash}.png"));
+    assert!(server.data_dir().join(&picture_file).exists(), "the picture is stored");
     // A first round of reads stores what reading initialises (the emotional state of a persona never asked).
     reads(&mut c).await;
     let saved = c.result("state.save", json!({})).await;
@@ -264,6 +276,11 @@ async fn a_varied_state_survives_save_wipe_and_load() {
 
     assert_same(&before, &reads(&mut c).await);
     assert_eq!(get_avatar(&server, "Mira").await, avatar, "the avatar image came back");
+    assert_eq!(
+        std::fs::read(server.data_dir().join(&picture_file)).ok(),
+        Some(picture),
+        "the chat picture came back"
+    );
     let seen = c.result("visual.get", json!({"persona_id": "Mira"})).await;
     assert_eq!(
         seen["scene"]["description"], "A lighthouse in fog.",
