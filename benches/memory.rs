@@ -843,7 +843,7 @@ async fn end_to_end(model_dir: &Path) -> Result<(), String> {
         "stories about a cat",
         "a lost set of keys",
     ];
-    // The searches read as Aria, who sees all of her memories (a persona-less reader sees public ones only).
+    // The searches name Aria and so read as her, who sees all of her memories (the switch makes her current too).
     let frame = call_frame(
         &mut probe,
         9_999,

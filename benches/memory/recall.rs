@@ -66,7 +66,7 @@ pub async fn recall(model_dir: &Path, memories: usize, queries: usize) -> Result
     println!("recall_index_build: {:.1} s", started.elapsed().as_secs_f64());
     let query = |text: String| SearchQuery {
         persona: owner,
-        reader: Some(owner),
+        reader: owner,
         query: text,
         n_results: service.settings().prompt_memories,
         min_importance: 0.0,

@@ -2,7 +2,8 @@
 //!
 //! Every read path (search, cross-persona search, prompt assembly, admin listing, MCP resources) asks
 //! [`can_see`] (or [`cross_persona_source`] for `memory.search_cross_persona`), so the visibility rule of
-//! DOMAIN.md lives in one place.
+//! DOMAIN.md lives in one place. The reader is the persona the call acts as ([`Reader`]): the one it names, else
+//! the connection's current persona; a call about one memory with neither is the operator's.
 //!
 //! Ranking in `memory.search`: the vector hits (over-fetched, then filtered by importance, type and
 //! visibility) are ordered by [`rerank_score`]; the FTS5 keyword hits, filtered the same way, keep their
@@ -137,13 +138,12 @@ impl Memory {
         )
     }
 
-    /// May `reader` read it through the persona API? `reader` is the persona the caller acts as (`None`: no
-    /// persona, an outsider, who sees public memories only); `reader_has_relationship_with_owner` as in
-    /// [`can_see`].
-    pub fn is_readable_by(&self, reader: Option<Uuid>, reader_has_relationship_with_owner: bool) -> bool {
+    /// May `reader` read it through the API? The operator reads every memory; a persona what [`can_see`] grants
+    /// it; `reader_has_relationship_with_owner` as in [`can_see`].
+    pub fn is_readable_by(&self, reader: Reader, reader_has_relationship_with_owner: bool) -> bool {
         match reader {
-            Some(r) => self.is_visible_to(r, reader_has_relationship_with_owner),
-            None => self.visibility == Visibility::Public,
+            Reader::Operator => true,
+            Reader::Persona(r) => self.is_visible_to(r, reader_has_relationship_with_owner),
         }
     }
 
@@ -167,6 +167,29 @@ impl Memory {
 pub fn days_between(earlier: DateTime<Utc>, later: DateTime<Utc>) -> f64 {
     const MS_PER_DAY: f64 = 86_400_000.0;
     ((later - earlier).num_milliseconds() as f64 / MS_PER_DAY).max(0.0)
+}
+
+/// Who a call reads memories as.
+///
+/// A call that names a persona (`persona_id`, else the connection's current persona) acts as that persona; a call
+/// about one memory (`memory.get`, `memory.delete`, a `persona://{id}/memories` read) with neither is the
+/// operator's, as in the admin scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// No persona acts: the API's operator, who reads every memory.
+    Operator,
+    /// The persona the call acts as: all of its own memories, and what [`can_see`] grants it of others'.
+    Persona(Uuid),
+}
+
+impl Reader {
+    /// The acting persona, if any.
+    pub fn persona(self) -> Option<Uuid> {
+        match self {
+            Self::Operator => None,
+            Self::Persona(p) => Some(p),
+        }
+    }
 }
 
 /// The visibility rule: may `viewer` read a memory owned by `memory_owner`?
@@ -443,20 +466,34 @@ mod tests {
     }
 
     #[test]
-    fn without_a_reading_persona_only_public_memories_are_readable() {
-        for (visibility, readable) in [
-            (Visibility::Private, false),
-            (Visibility::Shared, false),
-            (Visibility::Public, true),
+    fn the_operator_reads_everything_a_persona_what_it_may_see() {
+        for (visibility, friend_reads, stranger_reads) in [
+            (Visibility::Private, false, false),
+            (Visibility::Shared, true, false),
+            (Visibility::Public, true, true),
         ] {
             let m = memory(visibility, 0.5);
-            assert_eq!(m.is_readable_by(None, true), readable, "{visibility:?}");
             assert!(
-                m.is_readable_by(Some(id(OWNER)), false),
+                m.is_readable_by(Reader::Operator, false),
+                "the operator reads {visibility:?}"
+            );
+            assert!(
+                m.is_readable_by(Reader::Persona(id(OWNER)), false),
                 "the owner reads {visibility:?}"
             );
+            assert_eq!(
+                m.is_readable_by(Reader::Persona(id(FRIEND)), true),
+                friend_reads,
+                "{visibility:?}"
+            );
+            assert_eq!(
+                m.is_readable_by(Reader::Persona(id(STRANGER)), false),
+                stranger_reads,
+                "{visibility:?}"
+            );
         }
-        assert!(!memory(Visibility::Private, 0.5).is_readable_by(Some(id(FRIEND)), true));
+        assert_eq!(Reader::Operator.persona(), None);
+        assert_eq!(Reader::Persona(id(OWNER)).persona(), Some(id(OWNER)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::McpError;
 use super::params::{paged, required_str};
+use crate::domain::memory::Reader;
 use crate::domain::persona::Persona;
 use crate::error::AppError;
 use crate::rpc::context::Ctx;
@@ -38,8 +39,9 @@ impl View {
         match self {
             Self::Card => format!("{name}'s card, interaction state and emotional state"),
             Self::Memories => format!(
-                "{name}'s memories the reader may see: all of them when the connection's current persona is \
-                 {name}, the shared and public ones another current persona may see, the public ones otherwise"
+                "{name}'s memories the reader may see: read as the connection's current persona, all of them \
+                 when it is {name}, the shared and public ones visibility grants another; with no current \
+                 persona (the operator), all of them"
             ),
             Self::Relationships => format!("{name}'s relationships with other personas"),
         }
@@ -154,14 +156,14 @@ pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Re
 }
 
 /// The newest memories of `owner` the reader may see: the reader is the connection's current persona (the
-/// visibility rules of DOMAIN.md apply), or, with none, an outsider who sees public memories only.
+/// visibility rule of DOMAIN.md applies), or, with none, the operator, who reads them all.
 async fn visible_memories(ctx: &Ctx, owner: &Persona) -> Result<Value, AppError> {
-    let viewer = ctx.conn.current_persona();
-    let (visible, total) = ctx.app.memory.newest_readable(owner.id, viewer, MEMORY_LIMIT).await?;
+    let reader = ctx.conn.current_persona().map_or(Reader::Operator, Reader::Persona);
+    let (visible, total) = ctx.app.memory.newest_readable(owner.id, reader, MEMORY_LIMIT).await?;
     Ok(json!({
         "persona_id": owner.id,
         "persona_name": owner.name,
-        "viewer": viewer,
+        "viewer": reader.persona(),
         "total_visible": total,
         "memories": visible,
     }))

@@ -60,35 +60,47 @@ pub fn exchange_text(turn: &CompletedTurn, max_bytes: usize) -> (String, bool) {
 }
 
 impl TurnHook for MemoryHook {
+    /// The memories the speaking persona recalls: its own (private ones included) and, in a conversation with
+    /// another persona, those of the partner's memories that the visibility rule lets it see; the best
+    /// `memory.prompt_memories` of both by relevance.
     fn prompt_sections(&self, turn: TurnContext) -> BoxFuture<'static, Vec<PromptSection>> {
         let service = self.0.clone();
         async move {
-            let query = SearchQuery {
-                persona: turn.persona.id,
-                reader: Some(turn.persona.id),
+            let me = turn.persona.id;
+            let n = service.settings().prompt_memories;
+            let query = |owner| SearchQuery {
+                persona: owner,
+                reader: me,
                 query: turn.user_message.clone(),
-                n_results: service.settings().prompt_memories,
+                n_results: n,
                 min_importance: 0.0,
                 memory_type: None,
                 touch: false,
                 deadline: None,
             };
-            match service.recall(query).await {
-                Ok(hits) if !hits.is_empty() => vec![PromptSection {
-                    title: "Things you remember".into(),
-                    body: hits
-                        .iter()
-                        .map(|h| format!("- {}", h.memory.content.replace('\n', " / ")))
-                        .collect::<Vec<_>>()
-                        .join("\n"),
-                    recalled: hits.iter().map(|h| h.memory.id).collect(),
-                }],
-                Ok(_) => Vec::new(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "recalling memories for the prompt failed");
-                    Vec::new()
+            let owners = std::iter::once(me).chain(turn.partner.filter(|p| *p != me));
+            let mut hits = Vec::new();
+            for owner in owners {
+                match service.recall(query(owner)).await {
+                    Ok(found) => hits.extend(found),
+                    Err(e) => tracing::warn!(error = %e, "recalling memories for the prompt failed"),
                 }
             }
+            if hits.is_empty() {
+                return Vec::new();
+            }
+            // Stable: between equal scores the speaker's own memories come first.
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            hits.truncate(n);
+            vec![PromptSection {
+                title: "Things you remember".into(),
+                body: hits
+                    .iter()
+                    .map(|h| format!("- {}", h.memory.content.replace('\n', " / ")))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                recalled: hits.iter().map(|h| h.memory.id).collect(),
+            }]
         }
         .boxed()
     }

@@ -29,8 +29,8 @@ pub use telemetry::MemoryMetrics;
 use crate::config::{EmbedderPrecision, MemorySettings};
 use crate::domain::decay::DecayConfig;
 use crate::domain::importance::{self, ImportanceInput, ImportanceWeights};
-use crate::domain::memory::Memory;
 use crate::domain::memory::StoredMemory;
+use crate::domain::memory::{Memory, Reader};
 use crate::domain::persona::Persona;
 use crate::domain::pruning::PruneConfig;
 use crate::embed::Embedder;
@@ -309,10 +309,10 @@ impl MemoryService {
     pub async fn newest_readable(
         &self,
         owner: Uuid,
-        reader: Option<Uuid>,
+        reader: Reader,
         limit: usize,
     ) -> Result<(Vec<Memory>, usize), AppError> {
-        let related = self.related(reader, owner).await?;
+        let related = self.related(reader.persona(), owner).await?;
         let stored = self.store.memories().all(Some(owner)).await?;
         let mut readable: Vec<Memory> = stored
             .into_iter()

@@ -20,9 +20,9 @@ use crate::storage::SearchRows;
 pub struct SearchQuery {
     /// Whose memories.
     pub persona: Uuid,
-    /// Who reads them: the persona the caller acts as (the owner reads all of its own; another persona what
-    /// DOMAIN.md's visibility rule lets it see), `None` for no persona (public memories only).
-    pub reader: Option<Uuid>,
+    /// The persona that reads them: the owner itself (all of its memories, private ones included), or another
+    /// persona, which finds only what DOMAIN.md's visibility rule grants it.
+    pub reader: Uuid,
     /// Free text.
     pub query: String,
     /// How many hits.
@@ -237,7 +237,7 @@ impl MemoryService {
 
     /// The hits, and whether the vector half took part.
     async fn search_by(&self, q: SearchQuery) -> Result<(Vec<Hit>, bool), AppError> {
-        let related = self.related(q.reader, q.persona).await?;
+        let related = self.related(Some(q.reader), q.persona).await?;
         let fetch = (q.n_results * 4).max(40);
         let c = self
             .candidates(&[q.persona], Some(q.persona), &q.query, fetch, q.deadline)
@@ -245,7 +245,7 @@ impl MemoryService {
         let hybrid = c.query_vector.is_some();
         let keep = |m: &Memory| {
             m.persona_id == q.persona
-                && m.is_readable_by(q.reader, related)
+                && m.is_visible_to(q.reader, related)
                 && m.importance >= q.min_importance
                 && q.memory_type.as_deref().is_none_or(|t| m.memory_type == t)
         };
@@ -256,29 +256,20 @@ impl MemoryService {
         Ok((hits, hybrid))
     }
 
-    /// Searches the shared and public memories `requester` may see, its own included (never a private one),
-    /// and of those only the ones `reader` (the persona the caller acts as; `None`: public only) may see too.
+    /// Searches the shared and public memories `requester` (the persona the call acts as) may see, its own
+    /// included (never a private one).
     pub async fn search_cross_persona(
         &self,
         requester: Uuid,
-        reader: Option<Uuid>,
         personas: &[Uuid],
         query: &str,
         n_results: usize,
         filter: CrossPersonaFilter,
     ) -> Result<Vec<CrossHit>, AppError> {
         let related: HashSet<Uuid> = self.relations(requester).await?;
-        let reader_related: HashSet<Uuid> = match reader {
-            Some(r) if r != requester => self.relations(r).await?,
-            _ => HashSet::new(),
-        };
-        let readable =
-            |m: &Memory| reader == Some(requester) || m.is_readable_by(reader, reader_related.contains(&m.persona_id));
         let fetch = (n_results * 4).max(40);
         let c = self.candidates(personas, None, query, fetch, None).await?;
-        let source = |m: &Memory| {
-            cross_persona_source(m, requester, related.contains(&m.persona_id), &filter).filter(|_| readable(m))
-        };
+        let source = |m: &Memory| cross_persona_source(m, requester, related.contains(&m.persona_id), &filter);
         let hits = self.rank(c, n_results, true, |m| source(m).is_some()).await?;
         self.touch(&hits).await?;
         Ok(hits

@@ -348,8 +348,8 @@ async fn resources_show_card_relationships_and_visible_memories() {
     let memories = format!("{uri}/memories");
     assert_eq!(
         seen(read_resource(&mut c, memories.clone()).await),
-        ["a public song"],
-        "an outsider sees public ones"
+        ["a public song", "a secret", "a shared tale"],
+        "no current persona: the operator reads them all"
     );
     c.result("persona.switch", json!({ "persona_id": "Kira" })).await;
     assert_eq!(

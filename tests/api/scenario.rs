@@ -121,3 +121,45 @@ fn with_the_configured_model_the_replies_come_from_the_llm_server() {
         "{text}"
     );
 }
+
+#[test]
+fn a_scenario_conversation_recalls_only_what_the_speaker_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lantern_talk.toml");
+    std::fs::write(
+        &file,
+        "name = \"the lantern talk\"\n\
+         [[setup.memory]]\npersona = \"Aria\"\ncontent = \"Aria hides a lantern of secrets under the stage\"\n\
+         [[setup.memory]]\npersona = \"Aria\"\ncontent = \"Aria lent Kira a lantern for the night road\"\n\
+         visibility = \"shared\"\n\
+         [[step]]\nconversation = [\"Kira\", \"Aria\"]\ntopic = \"the lantern\"\nturns = 2\n\
+         [[expect]]\nmemory = \"Aria\"\ncontains = [\"hides a lantern\"]\nvisibility = \"private\"\n",
+    )
+    .unwrap();
+    let llm = FakeLlm::start(FakeLlmConfig {
+        reply: Some("Have you seen the lantern?".into()),
+        ..FakeLlmConfig::default()
+    });
+    let out = run_with(file.to_str().unwrap(), Some(&llm.url()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let systems: Vec<String> = llm
+        .requests()
+        .iter()
+        .filter_map(|r| r["messages"][0]["content"].as_str().map(str::to_string))
+        .collect();
+    let kira = systems
+        .iter()
+        .find(|s| s.starts_with("You are Kira."))
+        .expect("Kira spoke");
+    assert!(
+        kira.contains("Aria lent Kira a lantern"),
+        "Aria shares it with Kira: {kira}"
+    );
+    assert!(!kira.contains("hides a lantern"), "never Aria's private memory: {kira}");
+    let aria = systems
+        .iter()
+        .find(|s| s.starts_with("You are Aria."))
+        .expect("Aria spoke");
+    assert!(aria.contains("hides a lantern"), "Aria recalls her own: {aria}");
+}

@@ -11,7 +11,7 @@ use super::super::params::{non_empty, target_persona, MaybePersona};
 use super::super::results::memory::{MemoryDeleted, MemoryGot, SearchHit, SearchResult, StatsOf, Stored};
 use super::super::router::Params;
 use super::{check_range, count_param};
-use crate::domain::memory::{Memory, StoredMemory, Visibility};
+use crate::domain::memory::{Memory, Reader, StoredMemory, Visibility};
 use crate::error::AppError;
 use crate::memory::SearchQuery;
 
@@ -134,7 +134,8 @@ pub(super) async fn store(ctx: Ctx, p: StoreParams) -> Result<Stored, AppError> 
 /// `memory.search` params.
 #[derive(Deserialize, JsonSchema)]
 pub struct SearchParams {
-    /// Whose memories (id or name); default: the current persona.
+    /// Whose memories (id or name), searched as that persona (all of them, private ones included); default: the
+    /// current persona.
     #[serde(default)]
     pub persona_id: Option<String>,
     /// What to look for.
@@ -176,7 +177,7 @@ pub(super) async fn search(ctx: Ctx, p: SearchParams) -> Result<SearchResult, Ap
         .memory
         .search(SearchQuery {
             persona: persona.id,
-            reader: ctx.conn.current_persona(),
+            reader: persona.id,
             query: p.query.clone(),
             n_results: n,
             min_importance: p.min_importance,
@@ -194,11 +195,16 @@ pub(super) async fn search(ctx: Ctx, p: SearchParams) -> Result<SearchResult, Ap
     })
 }
 
-/// A memory named by id. The reader is the connection's current persona (see [`visible_memory`]).
+/// A memory named by id, read as `persona_id` (else the connection's current persona; with neither, the
+/// operator).
 #[derive(Deserialize, JsonSchema)]
 pub struct MemoryRef {
     /// The memory's id.
     pub memory_id: String,
+    /// The persona the call acts as (id or name); default: the connection's current persona; with neither, the
+    /// call is the operator's and may read (and delete) any memory.
+    #[serde(default)]
+    pub persona_id: Option<String>,
 }
 
 impl Params for MemoryRef {
@@ -210,15 +216,27 @@ impl Params for MemoryRef {
     }
 }
 
-/// The memory, if the connection's current persona may see it (with none: if it is public); else -32008 as if
-/// it did not exist. Also answers the reader.
-async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(StoredMemory, Option<Uuid>), AppError> {
+/// Who a call about one memory reads as: the persona it names, else the connection's current persona, else the
+/// operator.
+async fn reader(ctx: &Ctx, persona_id: Option<&str>) -> Result<Reader, AppError> {
+    Ok(match persona_id.filter(|s| !s.trim().is_empty()) {
+        Some(key) => Reader::Persona(ctx.app.resolve_persona(key).await?.id),
+        None => ctx.conn.current_persona().map_or(Reader::Operator, Reader::Persona),
+    })
+}
+
+/// The memory, if the reader may see it; else -32008 as if it did not exist. Also answers the reader.
+async fn visible_memory(ctx: &Ctx, p: &MemoryRef) -> Result<(StoredMemory, Reader), AppError> {
     let id =
         Uuid::parse_str(p.memory_id.trim()).map_err(|_| AppError::invalid("memory_id", "memory_id must be a UUID"))?;
-    let reader = ctx.conn.current_persona();
+    let reader = reader(ctx, p.persona_id.as_deref()).await?;
     let not_found = || AppError::MemoryNotFound(p.memory_id.clone());
     let stored = ctx.app.memory.get(id).await?.ok_or_else(not_found)?;
-    let related = ctx.app.memory.related(reader, stored.memory.persona_id).await?;
+    let related = ctx
+        .app
+        .memory
+        .related(reader.persona(), stored.memory.persona_id)
+        .await?;
     if !stored.memory.is_readable_by(reader, related) {
         return Err(not_found());
     }
@@ -232,10 +250,10 @@ pub(super) async fn get(ctx: Ctx, p: MemoryRef) -> Result<MemoryGot, AppError> {
     })
 }
 
-/// Only the owner deletes: the connection's current persona must own the memory.
+/// A persona deletes only its own memories (-32008 for another's, even one it may read); the operator any.
 pub(super) async fn delete(ctx: Ctx, p: MemoryRef) -> Result<MemoryDeleted, AppError> {
     let (stored, reader) = visible_memory(&ctx, &p).await?;
-    if reader != Some(stored.memory.persona_id) {
+    if reader.persona().is_some_and(|r| r != stored.memory.persona_id) {
         return Err(AppError::MemoryNotFound(p.memory_id));
     }
     let id = stored.memory.id;

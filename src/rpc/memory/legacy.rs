@@ -8,14 +8,14 @@ use super::super::params::target_persona;
 use super::super::results::memory::{LegacyMemories, LegacyMemory};
 use super::super::router::Params;
 use super::count_param;
-use crate::domain::memory::Memory;
+use crate::domain::memory::{Memory, Reader};
 use crate::error::AppError;
 use crate::memory::SearchQuery;
 
 /// `persona.memory` params.
 #[derive(Deserialize, JsonSchema, Default)]
 pub struct LegacyMemoryParams {
-    /// Whose memories (id or name); default: the connection's current persona.
+    /// Whose memories (id or name), read as that persona (all of them); default: the connection's current persona.
     #[serde(default)]
     pub persona_id: Option<String>,
     /// What to look for; empty: the most recent memories.
@@ -38,16 +38,19 @@ impl Params for LegacyMemoryParams {
 
 pub(super) async fn legacy_memory(ctx: Ctx, p: LegacyMemoryParams) -> Result<LegacyMemories, AppError> {
     let persona = target_persona(&ctx, p.persona_id.as_deref()).await?.id;
-    let reader = ctx.conn.current_persona();
     let limit = p.limit as usize;
     let memories: Vec<Memory> = if p.query.trim().is_empty() {
-        ctx.app.memory.newest_readable(persona, reader, limit).await?.0
+        ctx.app
+            .memory
+            .newest_readable(persona, Reader::Persona(persona), limit)
+            .await?
+            .0
     } else {
         ctx.app
             .memory
             .search(SearchQuery {
                 persona,
-                reader,
+                reader: persona,
                 query: p.query.clone(),
                 n_results: limit,
                 min_importance: 0.0,

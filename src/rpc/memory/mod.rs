@@ -23,12 +23,22 @@ pub fn register(r: &mut Router) {
     );
     r.method(
         "memory.search",
-        "Search a persona's memories (persona_id, or the connection's current persona), semantic + keyword; \
-         another persona's private memories are seen only by that persona",
+        "Search a persona's memories (persona_id, or the connection's current persona) as that persona, private \
+         ones included, semantic + keyword",
         items::search,
     );
-    r.method("memory.get", "Get one memory", items::get);
-    r.method("memory.delete", "Delete one memory", items::delete);
+    r.method(
+        "memory.get",
+        "Get one memory, read as persona_id or the connection's current persona (another persona's only where \
+         visibility grants it); with neither, the operator's call",
+        items::get,
+    );
+    r.method(
+        "memory.delete",
+        "Delete one memory: as persona_id or the connection's current persona only its own; with neither, the \
+         operator's call",
+        items::delete,
+    );
     r.method(
         "memory.stats",
         "Memory statistics for a persona (persona_id, or the connection's current persona) or, with neither, \

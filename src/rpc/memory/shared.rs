@@ -21,7 +21,7 @@ pub struct CrossSearchParams {
     /// What to look for.
     #[serde(default)]
     pub query: String,
-    /// The requesting persona (id or name); default: the current one.
+    /// The requesting persona (id or name), the one the call acts as; default: the current one.
     #[serde(default)]
     pub persona_id: Option<String>,
     /// Hits wanted, 1..50.
@@ -79,14 +79,7 @@ pub(super) async fn search_cross_persona(ctx: Ctx, p: CrossSearchParams) -> Resu
     let hits = ctx
         .app
         .memory
-        .search_cross_persona(
-            requester.id,
-            ctx.conn.current_persona(),
-            &ids,
-            &p.query,
-            p.n_results as usize,
-            filter,
-        )
+        .search_cross_persona(requester.id, &ids, &p.query, p.n_results as usize, filter)
         .await?;
     let memories: Vec<CrossHitView> = hits
         .iter()
