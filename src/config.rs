@@ -367,6 +367,10 @@ pub struct ServerSettings {
     pub rate_limit_per_second: u32,
     /// Burst size of the per-connection token bucket.
     pub rate_limit_burst: u32,
+    /// Requests a connection may have running before the token bucket counts its requests: one that arrives
+    /// while fewer are running costs nothing, so a client that waits for its answers is never limited (0: every
+    /// request costs a token).
+    pub rate_limit_in_flight: u32,
     /// Seconds without any frame before a connection is closed.
     pub idle_timeout_secs: u64,
     /// Largest accepted WebSocket frame in bytes.
@@ -396,6 +400,7 @@ impl Default for ServerSettings {
             max_connections: 10_000,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+            rate_limit_in_flight: 8,
             idle_timeout_secs: 300,
             max_frame_bytes: 1024 * 1024,
             max_batch: 100,
@@ -601,6 +606,8 @@ pub struct LoggingSettings {
     pub level: String,
     /// JSON lines instead of human-readable logs.
     pub json: bool,
+    /// One `info` line per JSON-RPC call, MCP request and HTTP request (target `persona_mcp::access`).
+    pub access: bool,
 }
 
 impl Default for LoggingSettings {
@@ -608,6 +615,7 @@ impl Default for LoggingSettings {
         Self {
             level: "info".into(),
             json: false,
+            access: true,
         }
     }
 }

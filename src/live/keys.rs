@@ -8,8 +8,10 @@ use serde_json::Value;
 /// Keys that change at once without a restart; an entry ending in `.` covers its whole section.
 const LIVE: &[&str] = &[
     "logging.level",
+    "logging.access",
     "server.rate_limit_per_second",
     "server.rate_limit_burst",
+    "server.rate_limit_in_flight",
     "server.stream_timeout_secs",
     "llm.temperature",
     "llm.connect_timeout_secs",

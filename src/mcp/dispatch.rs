@@ -2,16 +2,16 @@
 //! method goes to the router. The transports hand each frame to a [`Dispatcher`].
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::{json, Map, Value};
 
 use super::error::McpError;
 use super::session::McpState;
 use super::{lifecycle, prompts, resources, tools};
+use crate::rpc::access::{Call, Ending};
 use crate::rpc::batch::{answer_frame, Answer};
 use crate::rpc::context::Ctx;
-use crate::rpc::framing::{Request, Response};
+use crate::rpc::framing::{Request, Response, RpcError};
 use crate::rpc::router::Router;
 
 /// The MCP requests served here.
@@ -71,25 +71,24 @@ impl Dispatcher {
             lifecycle::notification(&self.state, ctx, &req.method, &req.params);
             return None;
         };
-        let started = Instant::now();
+        let call = Call::start(ctx, &req.params);
         let ctx = ctx.for_request(id.clone());
-        let answer = self.answer(&ctx, &req.method, req.params).await;
-        let outcome = match &answer {
-            Ok(Some(_)) => "ok",
-            Ok(None) => "cancelled",
-            Err(McpError::InvalidParams(_) | McpError::InvalidCursor(_)) => "invalid_params",
-            Err(_) => "mcp_error",
+        let answer = self.answer(&ctx, &req.method, req.params).await.map_err(RpcError::from);
+        let ending = match &answer {
+            Ok(Some(_)) => Ending::Answered,
+            Ok(None) => Ending::Cancelled,
+            Err(e) => Ending::Failed(e),
         };
         let metric = if METHODS.contains(&req.method.as_str()) {
             req.method.as_str()
         } else {
             "notifications/*"
         };
-        ctx.app.metrics.record_request(metric, outcome, started);
+        call.finish(&ctx.app, metric, &req.method, ending);
         match answer {
             Ok(Some(result)) => Some(Response::success(id, result)),
             Ok(None) => None,
-            Err(e) => Some(Response::failure(id, e.into())),
+            Err(e) => Some(Response::failure(id, e)),
         }
     }
 

@@ -1,5 +1,6 @@
 //! JSON-RPC 2.0: framing, the method table, and one module per namespace.
 
+pub mod access;
 pub mod analytics;
 pub mod batch;
 pub mod bot;

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -15,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::access::{Call, Ending};
 use super::context::Ctx;
 use super::framing::{Request, Response, RpcError};
 use crate::actors::turn::ChunkSink;
@@ -322,29 +322,28 @@ impl Router {
 
     /// Answers one validated request; `None` for notifications and for methods that sent their own frames.
     pub async fn call(&self, ctx: &Ctx, req: Request) -> Option<Response> {
-        let started = Instant::now();
+        let call = Call::start(ctx, &req.params);
         let id = req.id.clone().unwrap_or(Value::Null);
         let Some(method) = self.methods.get(req.method.as_str()) else {
-            ctx.app.metrics.record_request("unknown", "method_not_found", started);
-            return req
-                .id
-                .map(|id| Response::failure(id, RpcError::method_not_found(&req.method)));
+            let error = RpcError::method_not_found(&req.method);
+            call.finish(&ctx.app, "unknown", &req.method, Ending::Failed(&error));
+            return req.id.map(|id| Response::failure(id, error));
         };
         if let Some(session) = req.params.get("session_id").and_then(Value::as_str) {
             ctx.conn.resume_session(session);
         }
-        let result = (method.handler)(ctx.for_request(id.clone()), req.params).await;
-        let outcome = match &result {
-            Ok(_) => "ok",
-            Err(AppError::InvalidParam { .. }) => "invalid_params",
-            Err(AppError::Internal(_)) => "internal_error",
-            Err(_) => "app_error",
+        let result = (method.handler)(ctx.for_request(id.clone()), req.params)
+            .await
+            .map_err(RpcError::from);
+        let ending = match &result {
+            Ok(_) => Ending::Answered,
+            Err(e) => Ending::Failed(e),
         };
-        ctx.app.metrics.record_request(method.name, outcome, started);
+        call.finish(&ctx.app, method.name, method.name, ending);
         let answer = match result {
             Ok(Reply::Sent) => return None,
             Ok(Reply::Value(v)) => Response::success(id, v),
-            Err(e) => Response::failure(id, e.into()),
+            Err(e) => Response::failure(id, e),
         };
         req.id.map(|_| answer)
     }

@@ -1,6 +1,7 @@
 //! actix-web: routes for `/mcp` (WebSocket JSON-RPC + MCP, and MCP Streamable HTTP) and operations, all behind
 //! one gate ([`guard`]) and answering errors in one shape ([`error`]).
 
+pub mod access;
 pub mod admin;
 pub mod error;
 pub mod frame_limit;
@@ -21,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("")
             .wrap(middleware::from_fn(guard::gate))
+            .wrap(middleware::from_fn(access::log))
             .route("/mcp", web::get().to(mcp_http::get))
             .route("/mcp", web::post().to(mcp_http::post))
             .route("/mcp", web::delete().to(mcp_http::delete))

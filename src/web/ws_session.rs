@@ -31,7 +31,7 @@ pub struct WsSession {
     last_seen: Instant,
     /// A close frame is being written; nothing else is.
     closing: bool,
-    /// Requests of this connection still running.
+    /// Requests of this connection still running (each request of a batch counts).
     in_flight: usize,
     /// The server is shutting down: close (1001) as soon as no request runs.
     draining: bool,
@@ -103,24 +103,34 @@ impl WsSession {
         self.conn.clone()
     }
 
-    /// Takes `n` tokens from the bucket, or answers why not: -32005 with how long to wait, or -32600 for a batch
-    /// larger than the bucket, which no wait would let through.
+    /// Admits a frame of `n` requests. The rate limit stops floods, not clients that wait for their answers:
+    /// while fewer than `server.rate_limit_in_flight` requests of the connection run, requests cost nothing; the
+    /// ones beyond are taken from the bucket. Otherwise answers why not: -32005 with how long to wait, or -32600
+    /// for a batch larger than the free requests and the bucket together, which no wait would let through.
     fn admit(&mut self, n: usize) -> Result<(), RpcError> {
         let quota = rate_quota(&self.app);
         if quota != self.quota {
             self.limiter = limiter(quota);
             self.quota = quota;
         }
-        let n = NonZeroU32::new(n.max(1) as u32).unwrap_or(NonZeroU32::MIN);
-        match self.limiter.check_n(n) {
+        let free = self.app.settings.current().server.rate_limit_in_flight as usize;
+        let burst = self.quota.1 as usize;
+        if n > free + burst {
+            return Err(RpcError::invalid_request(&format!(
+                "batch larger than the rate limit lets through ({})",
+                free + burst
+            )));
+        }
+        let charged = n.saturating_sub(free.saturating_sub(self.in_flight)).min(burst);
+        let Some(charged) = NonZeroU32::new(charged as u32) else {
+            return Ok(());
+        };
+        match self.limiter.check_n(charged) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(not_until)) => Err(RpcError::from(AppError::RateLimited {
                 retry_after_ms: not_until.wait_time_from(DefaultClock::default().now()).as_millis() as u64 + 1,
             })),
-            Err(_) => Err(RpcError::invalid_request(&format!(
-                "batch larger than the rate limit burst ({})",
-                self.quota.1
-            ))),
+            Err(e) => Err(RpcError::from(AppError::Internal(format!("rate limit: {e}")))),
         }
     }
 
@@ -147,12 +157,12 @@ impl WsSession {
         let rpc = self.app.ctx(conn.clone());
         let app = self.app.clone();
         let me = ctx.address();
-        self.in_flight += 1;
+        self.in_flight += count;
         actix::spawn(async move {
             if let Some(answer) = app.mcp.handle_text(&rpc, &text, max_batch).await {
                 conn.send(answer.into_text());
             }
-            me.do_send(Answered);
+            me.do_send(Answered(count));
         });
     }
 
@@ -201,15 +211,15 @@ fn close_for(error: &ProtocolError) -> (CloseCode, &'static str) {
     }
 }
 
-/// A request of the connection has been answered.
+/// A frame of the connection, of this many requests, has been answered.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Answered;
+struct Answered(usize);
 
 impl Handler<Answered> for WsSession {
     type Result = ();
-    fn handle(&mut self, _: Answered, ctx: &mut Context<Self>) {
-        self.in_flight = self.in_flight.saturating_sub(1);
+    fn handle(&mut self, Answered(count): Answered, ctx: &mut Context<Self>) {
+        self.in_flight = self.in_flight.saturating_sub(count);
         self.close_if_drained(ctx);
     }
 }

@@ -142,8 +142,9 @@ async fn live_keys_apply_at_once() {
     assert_eq!(e["code"], -32602, "{e}");
     c.result("persona.chat", json!({"message": "short"})).await;
 
-    // Rate limits apply to connections already open.
+    // Rate limits apply to connections already open (here every request costs a token, none running free).
     let mut other = server.client().await;
+    set(&mut c, "server.rate_limit_in_flight", json!(0)).await;
     set(&mut c, "server.rate_limit_burst", json!(2)).await;
     set(&mut c, "server.rate_limit_per_second", json!(1)).await;
     let mut limited = 0;

@@ -2,6 +2,7 @@
 
 use persona_test_support as support;
 
+mod access_log;
 mod admin;
 mod admin_openapi;
 mod admin_page;
@@ -26,6 +27,7 @@ mod persona;
 mod persona_param;
 mod protocol;
 mod races;
+mod rate_limit;
 mod recall;
 mod restart;
 mod scenario;

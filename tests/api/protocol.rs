@@ -94,6 +94,8 @@ async fn rate_limit_answers_32005_with_retry_after() {
     let mut settings = test_settings(&llm.url(), dir.path());
     settings.server.rate_limit_per_second = 1;
     settings.server.rate_limit_burst = 3;
+    // Every request costs a token (none runs free while others are in flight).
+    settings.server.rate_limit_in_flight = 0;
     let server = TestServer::start_with(settings);
     let mut c = server.client().await;
     for i in 0..6 {

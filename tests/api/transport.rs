@@ -441,6 +441,7 @@ async fn a_batch_over_max_batch_is_invalid_before_any_rate_accounting() {
     let (_llm, server) = server_with(|s| {
         s.server.rate_limit_per_second = 1;
         s.server.rate_limit_burst = 20;
+        s.server.rate_limit_in_flight = 0;
         s.server.max_batch = 10;
     });
     let mut c = server.client().await;
@@ -468,6 +469,7 @@ async fn a_batch_over_the_burst_is_invalid_not_rate_limited() {
     let (_llm, server) = server_with(|s| {
         s.server.rate_limit_per_second = 1;
         s.server.rate_limit_burst = 5;
+        s.server.rate_limit_in_flight = 0;
     });
     let mut c = server.client().await;
     let items: Vec<String> = (0..8)

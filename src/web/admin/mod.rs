@@ -61,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("")
                 .wrap(middleware::from_fn(auth::gate))
+                .wrap(middleware::from_fn(crate::web::access::log))
                 .service(
                     web::scope(API)
                         .configure(|cfg| api_routes(&mut ServiceConfig::new(cfg)))
