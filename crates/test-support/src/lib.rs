@@ -1,7 +1,9 @@
 //! Test support for persona-mcp's integration tests and benches: boot the real server on an ephemeral port with a
 //! temporary data dir and talk to it over a real WebSocket ([`TestServer`], [`Client`]), a fake LLM server
-//! ([`fake_llm`]), child processes of the real binary ([`process`]) and a real Synapse homeserver ([`synapse`]).
+//! ([`fake_llm`]), child processes of the real binary ([`process`]), a real Synapse homeserver ([`synapse`]) and
+//! headless chromium under WebDriver ([`browser`]).
 
+pub mod browser;
 pub mod fake_llm;
 pub mod process;
 pub mod synapse;
