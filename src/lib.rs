@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod embed;
 pub mod error;
+pub mod healthcheck;
 pub mod hooks;
 pub mod live;
 pub mod llm;

@@ -36,6 +36,16 @@ enum Command {
     Stdio,
     /// Load and validate the settings, print them (secrets redacted) and exit.
     CheckConfig,
+    /// Ask the server these settings describe whether it is ready (`GET /readyz` on loopback): exit 0 when it
+    /// is, 1 when it is not or does not answer. For container health checks (the image has no curl).
+    Healthcheck {
+        /// The URL to ask instead (`http://HOST:PORT/readyz`).
+        #[arg(long)]
+        url: Option<String>,
+        /// Seconds the whole check may take.
+        #[arg(long, default_value_t = 3)]
+        timeout_secs: u64,
+    },
     /// Run a conversation between two personas (or a chatroom of more) against the configured LLM and print the
     /// transcript.
     Simulate {
@@ -182,6 +192,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Serve { role } => serve(settings, role),
+        Command::Healthcheck { url, timeout_secs } => healthcheck(&settings, url, timeout_secs),
         Command::Bot { id } => persona_mcp::bot::main(id, &settings.logging.level),
         Command::Methods => {
             let router = persona_mcp::rpc::router();
@@ -221,6 +232,24 @@ fn main() -> ExitCode {
             topic,
             token_budget,
         } => simulate(settings, personas, turns, topic, token_budget),
+    }
+}
+
+fn healthcheck(settings: &Settings, url: Option<String>, timeout_secs: u64) -> ExitCode {
+    let url = url.unwrap_or_else(|| persona_mcp::healthcheck::local_url(settings));
+    match persona_mcp::healthcheck::probe(&url, std::time::Duration::from_secs(timeout_secs)) {
+        Ok(probe) => {
+            println!("{} {}", probe.status, probe.body.trim());
+            if probe.ready() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("persona-mcp: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
