@@ -483,6 +483,9 @@ pub struct StorageSettings {
     pub pool_size: u32,
     /// Milliseconds SQLite waits on a locked database.
     pub busy_timeout_ms: u32,
+    /// Seconds a request waits for a PostgreSQL connection (the server unreachable, every connection busy)
+    /// before it fails with -32010 "Database unavailable" instead of hanging.
+    pub pool_timeout_secs: u64,
 }
 
 impl Default for StorageSettings {
@@ -493,6 +496,7 @@ impl Default for StorageSettings {
             database_url: None,
             pool_size: 8,
             busy_timeout_ms: 5_000,
+            pool_timeout_secs: 10,
         }
     }
 }
@@ -834,6 +838,7 @@ impl Settings {
         }
         check_min("admin.log_lines", self.admin.log_lines, 1)?;
         check_min("storage.pool_size", self.storage.pool_size as usize, 1)?;
+        check_min("storage.pool_timeout_secs", self.storage.pool_timeout_secs as usize, 1)?;
         let c = &self.chat;
         check_min("chat.max_context_messages", c.max_context_messages, 1)?;
         if c.context_summary_threshold <= c.max_context_messages {

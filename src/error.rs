@@ -55,6 +55,10 @@ pub enum AppError {
     /// A name is taken or a file is incompatible.
     #[error("{0}")]
     Conflict(String),
+    /// The database does not answer (PostgreSQL unreachable, no connection within `storage.pool_timeout_secs`);
+    /// the request may be retried. The detail is logged, never sent.
+    #[error("Database unavailable: the server cannot reach its database; try again shortly")]
+    DatabaseUnavailable(String),
     /// A bug or an infrastructure failure; details are logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -99,6 +103,7 @@ impl From<StorageError> for AppError {
         match e {
             StorageError::Conflict(m) => Self::Conflict(m),
             StorageError::PersonaGone(id) => Self::PersonaNotFound(id),
+            StorageError::Pool(detail) => Self::DatabaseUnavailable(detail),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -70,6 +70,10 @@ impl From<AppError> for RpcError {
             AppError::Conflict(_) => -32007,
             AppError::MemoryNotFound(_) => -32008,
             AppError::BotNotFound(_) => -32009,
+            AppError::DatabaseUnavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                -32010
+            }
             AppError::Internal(detail) => {
                 let correlation_id = uuid::Uuid::new_v4().to_string();
                 tracing::error!(%correlation_id, %detail, "internal error");
@@ -221,5 +225,14 @@ mod tests {
         assert_eq!(e.code, INTERNAL_ERROR);
         assert!(!e.message.contains("disk"));
         assert!(e.data.unwrap()["correlation_id"].is_string());
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_its_own_error_without_the_detail() {
+        let pool = crate::storage::StorageError::Pool("cannot connect to PostgreSQL: host pg unknown".into());
+        let e: RpcError = AppError::from(pool).into();
+        assert_eq!(e.code, -32010);
+        assert!(e.message.starts_with("Database unavailable"), "{}", e.message);
+        assert!(!e.message.contains("pg"), "{}", e.message);
     }
 }

@@ -102,7 +102,7 @@ impl Store {
     pub fn connect(settings: &StorageSettings) -> Result<Self, StorageError> {
         let db = match settings.database_url.as_deref() {
             Some(url) if sqlite::Backend::of_url(url) == sqlite::Backend::Postgres => {
-                sqlite::Db::open_postgres(url, settings.pool_size)?
+                sqlite::Db::open_postgres(url, settings.pool_size, settings.pool_timeout_secs)?
             }
             Some(path) => sqlite::Db::open(
                 Path::new(path.trim_start_matches("sqlite:")),

@@ -13,9 +13,16 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers; the LLM's reachability is reported, not required.
+/// How long `/readyz` waits for the database: a database that does not answer within it is not ready (a health
+/// check must not hang on a PostgreSQL server gone away).
+const READY_DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Ready when the database answers within [`READY_DATABASE_TIMEOUT`]; the LLM's reachability is reported, not
+/// required.
 pub async fn readyz(app: web::Data<Arc<Gateway>>) -> HttpResponse {
-    let database = app.store.ping().await;
+    let database = tokio::time::timeout(READY_DATABASE_TIMEOUT, app.store.ping())
+        .await
+        .unwrap_or(false);
     let llm_available = matches!(
         tokio::time::timeout(Duration::from_secs(2), app.llm.list_models()).await,
         Ok(Ok(_))

@@ -48,6 +48,11 @@ impl From<DieselError> for StorageError {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Self::PersonaGone(String::new()),
+            // The connection died under the query (PostgreSQL gone or cut off): the database is unavailable.
+            DieselError::DatabaseError(
+                kind @ (DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand),
+                info,
+            ) => Self::Pool(format!("{kind:?}: {}", info.message())),
             other => Self::Query(other.to_string()),
         }
     }
@@ -166,15 +171,35 @@ impl Db {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StorageError::Pool(format!("cannot create {}: {e}", dir.display())))?;
         }
-        Self::connect(&path.to_string_lossy(), Backend::Sqlite, pool_size, busy_timeout_ms)
+        // A local file does not go away: a long wait for a connection means a busy pool, not an outage.
+        Self::connect(
+            &path.to_string_lossy(),
+            Backend::Sqlite,
+            pool_size,
+            busy_timeout_ms,
+            Duration::from_secs(30),
+        )
     }
 
-    /// Connects to a PostgreSQL server and applies its pending migrations, then opens the pool.
-    pub fn open_postgres(url: &str, pool_size: u32) -> Result<Self, StorageError> {
-        Self::connect(url, Backend::Postgres, pool_size, 0)
+    /// Connects to a PostgreSQL server and applies its pending migrations, then opens the pool; a request waits
+    /// at most `pool_timeout_secs` for a connection (the server may go away).
+    pub fn open_postgres(url: &str, pool_size: u32, pool_timeout_secs: u64) -> Result<Self, StorageError> {
+        Self::connect(
+            url,
+            Backend::Postgres,
+            pool_size,
+            0,
+            Duration::from_secs(pool_timeout_secs),
+        )
     }
 
-    fn connect(url: &str, backend: Backend, pool_size: u32, busy_timeout_ms: u32) -> Result<Self, StorageError> {
+    fn connect(
+        url: &str,
+        backend: Backend,
+        pool_size: u32,
+        busy_timeout_ms: u32,
+        pool_timeout: Duration,
+    ) -> Result<Self, StorageError> {
         let manager = Manager {
             url: url.to_string(),
             backend,
@@ -204,7 +229,7 @@ impl Db {
             .max_size(pool_size)
             .min_idle(min_idle)
             .idle_timeout(Some(Duration::from_secs(60)))
-            .connection_timeout(Duration::from_secs(30))
+            .connection_timeout(pool_timeout)
             .build(manager)
             .map_err(|e| StorageError::Pool(e.to_string()))?;
         Ok(Self {
