@@ -104,7 +104,7 @@ async fn switch(ctx: Ctx, p: PersonaRef) -> Result<Switched, AppError> {
 }
 
 /// Fields of a persona card, all optional (create requires `name`).
-#[derive(Deserialize, JsonSchema, Default)]
+#[derive(Deserialize, JsonSchema, Default, PartialEq)]
 pub struct CardFields {
     /// Unique name.
     #[serde(default)]
@@ -136,31 +136,50 @@ pub struct CardFields {
 }
 
 impl CardFields {
-    fn validate(&self) -> Result<(), AppError> {
+    /// Checks the values; an error names the field as `at` followed by its name (`at` is "" or "updates.").
+    fn validate(&self, at: &str) -> Result<(), AppError> {
+        let field = |name: &str| format!("{at}{name}");
         if let Some(name) = &self.name {
-            non_empty("name", name)?;
+            let f = field("name");
+            non_empty(&f, name)?;
             if name.chars().count() > 100 {
-                return Err(AppError::invalid("name", "name must be at most 100 characters"));
+                return Err(AppError::invalid(&f, format!("{f} must be at most 100 characters")));
             }
         }
-        for (field, value) in [("charisma", self.charisma), ("intelligence", self.intelligence)] {
+        for (name, value) in [("charisma", self.charisma), ("intelligence", self.intelligence)] {
             if let Some(v) = value.filter(|v| !(1..=20).contains(v)) {
+                let f = field(name);
                 return Err(AppError::invalid(
-                    field,
-                    format!("{field} must be an integer between 1 and 20, got {v}"),
+                    &f,
+                    format!("{f} must be an integer between 1 and 20, got {v}"),
+                ));
+            }
+        }
+        if let Some(traits) = &self.personality_traits {
+            if let Some((t, v)) = traits.iter().find(|(_, v)| !is_trait_value(v)) {
+                let f = field("personality_traits");
+                return Err(AppError::invalid(
+                    &f,
+                    format!("{f}.{t} must be a number between 0 and 100 or a word such as \"high\", got {v}"),
                 ));
             }
         }
         if let Some(topics) = &self.topic_preferences {
             if let Some((t, v)) = topics.iter().find(|(_, v)| !(0.0..=100.0).contains(*v)) {
+                let f = field("topic_preferences");
                 return Err(AppError::invalid(
-                    "topic_preferences",
-                    format!("topic_preferences.{t} must be a number between 0 and 100, got {v}"),
+                    &f,
+                    format!("{f}.{t} must be a number between 0 and 100, got {v}"),
                 ));
             }
         }
+        if self.social_rank.as_ref().is_some_and(|r| r.trim().is_empty()) {
+            let f = field("social_rank");
+            return Err(AppError::invalid(&f, format!("{f} must not be blank")));
+        }
         if self.description.as_ref().is_some_and(|d| d.len() > 16 * 1024) {
-            return Err(AppError::invalid("description", "description must be at most 16 KiB"));
+            let f = field("description");
+            return Err(AppError::invalid(&f, format!("{f} must be at most 16 KiB")));
         }
         Ok(())
     }
@@ -183,6 +202,16 @@ impl CardFields {
     }
 }
 
+/// A trait value a persona can be read by: a number 0..100, a word kept as sent ("high") or true/false.
+fn is_trait_value(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.as_f64().is_some_and(|n| (0.0..=100.0).contains(&n)),
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Bool(_) => true,
+        _ => false,
+    }
+}
+
 /// `persona.create` params.
 #[derive(Deserialize, JsonSchema)]
 pub struct CreateParams {
@@ -193,7 +222,7 @@ pub struct CreateParams {
 impl Params for CreateParams {
     fn validate(&self) -> Result<(), AppError> {
         non_empty("name", self.fields.name.as_deref().unwrap_or(""))?;
-        self.fields.validate()
+        self.fields.validate("")
     }
 }
 
@@ -235,30 +264,44 @@ async fn create(ctx: Ctx, p: CreateParams) -> Result<Created, AppError> {
     })
 }
 
-/// `persona.update` params.
+/// `persona.update` params: the fields to change beside `persona_id`, or in an `updates` object.
 #[derive(Deserialize, JsonSchema)]
 pub struct UpdateParams {
     /// Persona id or name.
-    pub persona_id: String,
+    // Required, but an `Option` to serde: a wrong field beside it is then reported as itself, not as a missing
+    // `persona_id` (serde checks the required fields before it reads the flattened ones).
+    #[schemars(required)]
+    pub persona_id: Option<String>,
+    /// The fields to change as one object, instead of beside `persona_id`.
+    #[serde(default)]
+    pub updates: Option<CardFields>,
     /// Fields to change.
     #[serde(flatten)]
     pub fields: CardFields,
 }
 impl Params for UpdateParams {
     fn validate(&self) -> Result<(), AppError> {
-        non_empty("persona_id", &self.persona_id)?;
-        self.fields.validate()
+        non_empty("persona_id", self.persona_id.as_deref().unwrap_or_default())?;
+        match &self.updates {
+            Some(_) if self.fields != CardFields::default() => Err(AppError::invalid(
+                "updates",
+                "give the fields to change either in updates or beside persona_id, not both",
+            )),
+            Some(updates) => updates.validate("updates."),
+            None => self.fields.validate(""),
+        }
     }
 }
 
 async fn update(ctx: Ctx, p: UpdateParams) -> Result<Updated, AppError> {
-    let persona = ctx.app.resolve_persona(&p.persona_id).await?;
-    // The persona's actor applies the change and stores it, one update at a time, so concurrent updates of
-    // different fields are all kept and the running persona always has the stored card.
     let persona = ctx
         .app
-        .ask_persona(&persona, UpdateCard(p.fields.into_changes()))
-        .await??;
+        .resolve_persona(p.persona_id.as_deref().unwrap_or_default())
+        .await?;
+    let changes = p.updates.unwrap_or(p.fields).into_changes();
+    // The persona's actor applies the change and stores it, one update at a time, so concurrent updates of
+    // different fields are all kept and the running persona always has the stored card.
+    let persona = ctx.app.ask_persona(&persona, UpdateCard(changes)).await??;
     Ok(Updated { persona, updated: true })
 }
 

@@ -189,3 +189,97 @@ async fn names_are_unique_and_found_in_any_case_across_unicode() {
         "a persona may change the case of its own name"
     );
 }
+
+#[tokio::test]
+async fn update_validates_flat_fields_and_the_updates_object_alike() {
+    let (_llm, server) = boot(None);
+    let mut c = server.client().await;
+    let card = |mut got: serde_json::Value| {
+        got["persona"]["memory_stats"].take();
+        got["persona"].take()
+    };
+    let before = card(c.result("persona.get", json!({"persona_id": "Aria"})).await);
+    let wrong = [
+        (json!({"social_rank": 12345}), "social_rank must be a string"),
+        (json!({"charisma": "high"}), "charisma must be an integer"),
+        (
+            json!({"charisma": 40}),
+            "charisma must be an integer between 1 and 20, got 40",
+        ),
+        (
+            json!({"personality_traits": "zz"}),
+            "personality_traits must be an object",
+        ),
+        (
+            json!({"personality_traits": {"bold": [1]}}),
+            "personality_traits.bold must be a number between 0 and 100 or a word such as \"high\", got [1]",
+        ),
+        (
+            json!({"topic_preferences": {"art": 101}}),
+            "topic_preferences.art must be a number between 0 and 100, got 101",
+        ),
+        (json!({"name": "  "}), "name is required"),
+        (json!({"social_rank": ""}), "social_rank must not be blank"),
+    ];
+    for (fields, message) in wrong {
+        let mut flat = fields.clone();
+        flat["persona_id"] = json!("Aria");
+        let e = c.error("persona.update", flat.clone()).await;
+        assert_eq!(e["code"], -32602, "{flat}: {e}");
+        assert_eq!(e["message"], message, "{flat}: {e}");
+
+        let nested = json!({"persona_id": "Aria", "updates": fields});
+        let e = c.error("persona.update", nested.clone()).await;
+        assert_eq!(e["code"], -32602, "{nested}: {e}");
+        assert_eq!(e["message"], format!("updates.{message}"), "{nested}: {e}");
+    }
+    for (params, message) in [
+        (json!({"updates": {"charisma": 5}}), "persona_id is required"),
+        (json!({"persona_id": 7, "charisma": 5}), "persona_id must be a string"),
+        (
+            json!({"persona_id": "Aria", "updates": "zz"}),
+            "updates must be an object",
+        ),
+        (
+            json!({"persona_id": "Aria", "updates": {"charisma": 5}, "intelligence": 6}),
+            "give the fields to change either in updates or beside persona_id, not both",
+        ),
+    ] {
+        let e = c.error("persona.update", params.clone()).await;
+        assert_eq!(e["code"], -32602, "{params}: {e}");
+        assert_eq!(e["message"], message, "{params}: {e}");
+    }
+    let after = card(c.result("persona.get", json!({"persona_id": "Aria"})).await);
+    assert_eq!(after, before, "no refused update changed anything");
+
+    let flat = c
+        .result(
+            "persona.update",
+            json!({"persona_id": "Aria", "social_rank": "noble", "charisma": 17, "websocket_id": "ignored-extra"}),
+        )
+        .await;
+    assert_eq!(flat["persona"]["social_rank"], "noble");
+    assert_eq!(flat["persona"]["charisma"], 17);
+    let nested = c
+        .result(
+            "persona.update",
+            json!({"persona_id": "aria", "updates": {"personality_traits": {"bold": "high", "calm": 40}, "intelligence": 3, "unknown": 1}}),
+        )
+        .await;
+    assert_eq!(
+        nested["persona"]["personality_traits"],
+        json!({"bold": "high", "calm": 40})
+    );
+    assert_eq!(nested["persona"]["intelligence"], 3);
+    let got = c.result("persona.get", json!({"persona_id": "Aria"})).await["persona"].clone();
+    assert_eq!(
+        (
+            &got["social_rank"],
+            &got["charisma"],
+            &got["intelligence"],
+            &got["personality_traits"]["bold"]
+        ),
+        (&json!("noble"), &json!(17), &json!(3), &json!("high")),
+        "both forms were stored: {got}"
+    );
+}
