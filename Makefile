@@ -114,6 +114,15 @@ bench-load-pg: model
 bench-memory: model
 	cargo bench --locked --bench memory
 
+## Memory quality (benches/memory_quality.rs): LoCoMo evidence recall@5/@10, hit@10, recall by question category,
+## memory.search p50/p99 and awaited stores/s, through the real server; skipped when $(LOCOMO_DIR) is absent.
+## LOCOMO=26,30,41 measures a subset; BENCH_PROFILE=dev measures without a release build.
+LOCOMO_DIR ?= ../shared/data/locomo-dev
+.PHONY: bench-memory-quality
+bench-memory-quality: model
+	cargo bench --locked $(if $(BENCH_PROFILE),--profile $(BENCH_PROFILE)) --bench memory_quality -- \
+		--data $(LOCOMO_DIR) $(if $(LOCOMO),--conversations $(LOCOMO))
+
 ## Embedded chat model: load time, RSS, prompt and decode tokens/s, time to first chunk (first and follow-up
 ## turn) and aggregate tokens/s with 4 concurrent chats, through the real server.
 bench-llm: model
