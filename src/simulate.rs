@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::app::Core;
 use crate::config::Settings;
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Ctx, Frame, Outbox};
 use crate::rpc::hub::Hub;
 use crate::rpc::router::Router;
 
@@ -31,7 +31,7 @@ pub struct Simulation {
 struct Printer;
 
 impl Outbox for Printer {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: Frame) {
         if let Ok(v) = serde_json::from_str::<Value>(&frame) {
             if let Some(chunk) = v["params"]["chunk"].as_str() {
                 print!("{chunk}");

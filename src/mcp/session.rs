@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::log_level::LogLevel;
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Ctx, Frame, Outbox};
 use crate::rpc::hub::Hub;
 
 /// How long a session handle keeps its current persona without being used.
@@ -116,7 +116,7 @@ impl Drop for InFlight {
 struct ConnectionOutbox(Arc<Connection>);
 
 impl Outbox for ConnectionOutbox {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: Frame) {
         self.0.send(frame);
     }
 }
@@ -158,12 +158,12 @@ impl TransportSession {
 /// [`McpState::route`]).
 #[derive(Default)]
 pub struct StandaloneOutbox {
-    stream: Mutex<Option<UnboundedSender<String>>>,
+    stream: Mutex<Option<UnboundedSender<Frame>>>,
 }
 
 impl StandaloneOutbox {
     /// Directs frames to a newly opened stream (the previous one, if any, ends).
-    pub fn open(&self, stream: UnboundedSender<String>) {
+    pub fn open(&self, stream: UnboundedSender<Frame>) {
         *lock(&self.stream) = Some(stream);
     }
 
@@ -174,7 +174,7 @@ impl StandaloneOutbox {
 }
 
 impl Outbox for StandaloneOutbox {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: Frame) {
         let mut stream = lock(&self.stream);
         if stream.as_ref().is_some_and(|s| s.send(frame).is_err()) {
             *stream = None;

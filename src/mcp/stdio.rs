@@ -15,15 +15,15 @@ use super::dispatch::Dispatcher;
 use crate::app::{Core, StartError};
 use crate::config::Settings;
 use crate::rpc;
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Ctx, Frame, Outbox};
 use crate::rpc::framing::{failure, RpcError};
 use crate::rpc::hub::Hub;
 
 /// Frames for stdout, written in order by one task.
-struct StdoutOutbox(UnboundedSender<String>);
+struct StdoutOutbox(UnboundedSender<Frame>);
 
 impl Outbox for StdoutOutbox {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: Frame) {
         let _ = self.0.send(frame);
     }
 }
@@ -62,7 +62,7 @@ async fn serve(settings: Settings) -> Result<(), StartError> {
     let app = Core::build(settings)?;
     let mcp = Arc::new(Dispatcher::new(Arc::new(rpc::router())));
     let hub = Arc::new(Hub::default());
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Frame>();
     let writer = actix::spawn(async move {
         let mut out = tokio::io::stdout();
         while let Some(frame) = rx.recv().await {

@@ -89,7 +89,7 @@ fn progress_sink(outbox: Arc<dyn Outbox>, token: Option<Value>) -> ChunkSink {
     Box::new(move |chunk, number, _total| {
         if let Some(token) = &token {
             let params = json!({ "progressToken": token, "progress": number, "message": chunk });
-            outbox.send(notification("notifications/progress", params).to_string());
+            outbox.send(notification("notifications/progress", params).to_string().into());
         }
     })
 }
@@ -190,7 +190,7 @@ pub async fn call(
         let params = json!({ "level": level.as_str(), "logger": "persona-mcp", "data": detail });
         state
             .related(ctx)
-            .send(notification("notifications/message", params).to_string());
+            .send(notification("notifications/message", params).to_string().into());
     }
     Ok(Some(tool_result(result)))
 }

@@ -9,14 +9,18 @@ use uuid::Uuid;
 
 use crate::presence::events::{Change, Subscription};
 
+/// One outgoing text frame. Cloning it shares its bytes, so a broadcast is serialised once for all recipients;
+/// a `String` becomes one without a copy.
+pub type Frame = bytestring::ByteString;
+
 /// Where a connection's outgoing frames go (the WebSocket actor, stdout, an SSE stream…).
 pub trait Outbox: Send + Sync {
     /// Queues one text frame; frames are delivered in the order they were queued.
-    fn send(&self, frame: String);
+    fn send(&self, frame: Frame);
 
     /// Queues a streamed chunk whose token arrived from the model at `received`; transports that can tell when
     /// the frame reached the socket record the time in between.
-    fn send_chunk(&self, frame: String, received: std::time::Instant) {
+    fn send_chunk(&self, frame: Frame, received: std::time::Instant) {
         let _ = received;
         self.send(frame);
     }
@@ -56,13 +60,13 @@ impl Connection {
     }
 
     /// Queues a frame for the client.
-    pub fn send(&self, frame: String) {
-        self.outbox.send(frame);
+    pub fn send(&self, frame: impl Into<Frame>) {
+        self.outbox.send(frame.into());
     }
 
     /// Queues a streamed chunk frame (see [`Outbox::send_chunk`]).
-    pub fn send_chunk(&self, frame: String, received: std::time::Instant) {
-        self.outbox.send_chunk(frame, received);
+    pub fn send_chunk(&self, frame: impl Into<Frame>, received: std::time::Instant) {
+        self.outbox.send_chunk(frame.into(), received);
     }
 
     /// The session id chat conversations are stored under.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use super::connection::{Connection, Outbox};
+pub use super::connection::{Connection, Frame, Outbox};
 use super::hub::Hub;
 use crate::app::Core;
 use crate::error::AppError;

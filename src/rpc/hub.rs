@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
-use super::connection::Connection;
+use super::connection::{Connection, Frame};
 
 /// The open connections, for broadcasts and counts.
 #[derive(Default)]
@@ -50,12 +50,49 @@ impl Hub {
         self.lock().values().filter(|c| filter(c)).count()
     }
 
-    /// Sends a frame to every connection `filter` accepts; answers how many got it.
-    pub fn broadcast(&self, frame: &str, filter: impl Fn(&Connection) -> bool) -> usize {
+    /// Sends a frame to every connection `filter` accepts, all sharing its one buffer; answers how many got it.
+    pub fn broadcast(&self, frame: impl Into<Frame>, filter: impl Fn(&Connection) -> bool) -> usize {
+        let frame = frame.into();
         let targets: Vec<Arc<Connection>> = self.lock().values().filter(|c| filter(c)).cloned().collect();
         for c in &targets {
-            c.send(frame.to_string());
+            c.send(frame.clone());
         }
         targets.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::rpc::connection::Outbox;
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Frame>>);
+
+    impl Outbox for Recorder {
+        fn send(&self, frame: Frame) {
+            self.0.lock().unwrap().push(frame);
+        }
+    }
+
+    #[test]
+    fn a_broadcast_shares_one_buffer_among_its_recipients() {
+        let hub = Hub::default();
+        let outboxes: Vec<Arc<Recorder>> = (0..3).map(|_| Arc::new(Recorder::default())).collect();
+        let conns: Vec<Arc<Connection>> = outboxes.iter().map(|o| Arc::new(Connection::new(o.clone()))).collect();
+        for c in &conns {
+            hub.add(c.clone());
+        }
+        let frame = r#"{"jsonrpc":"2.0","method":"visual.update"}"#.to_string();
+        let sent_from = frame.as_ptr();
+        assert_eq!(hub.broadcast(frame, |c| c.id != conns[2].id), 2);
+        let got: Vec<Frame> = outboxes.iter().flat_map(|o| o.0.lock().unwrap().clone()).collect();
+        assert_eq!(got.len(), 2, "the filtered-out connection got nothing");
+        for frame in &got {
+            assert_eq!(&**frame, r#"{"jsonrpc":"2.0","method":"visual.update"}"#);
+            assert_eq!(frame.as_ptr(), sent_from, "the serialised frame itself, not a copy");
+        }
     }
 }

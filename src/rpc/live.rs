@@ -126,7 +126,7 @@ pub fn publish(ctx: &Ctx, changed: Changed) {
                         }),
                     )
                     .to_string();
-                    hub.broadcast(&frame, |c| c.wants_state(&[persona], &changed.changes));
+                    hub.broadcast(frame, |c| c.wants_state(&[persona], &changed.changes));
                 }
                 Err(e) => tracing::debug!(%persona, error = %e, "no state.changed: the persona's state is gone"),
             }

@@ -112,7 +112,7 @@ async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated,
         json!({ "update_type": p.update_type, "data": p.data, "timestamp": timestamp, "source_session": ctx.conn.session_id() }),
     )
     .to_string();
-    let recipients = ctx.hub.broadcast(&frame, |c| {
+    let recipients = ctx.hub.broadcast(frame, |c| {
         c.id != ctx.conn.id && c.visual_subscribed.load(std::sync::atomic::Ordering::Relaxed)
     });
     Ok(VisualUpdated {

@@ -9,7 +9,7 @@ use super::file::{Direction, Expect, Scenario, Step};
 use crate::app::Core;
 use crate::domain::memory::Memory;
 use crate::llm::scripted::Scripted;
-use crate::rpc::context::{Connection, Ctx, Outbox};
+use crate::rpc::context::{Connection, Ctx, Frame, Outbox};
 use crate::rpc::hub::Hub;
 use crate::rpc::router::{Reply, Router};
 
@@ -28,7 +28,7 @@ pub struct Outcome {
 struct Silent;
 
 impl Outbox for Silent {
-    fn send(&self, _: String) {}
+    fn send(&self, _: Frame) {}
 }
 
 /// Calls methods as a client.

@@ -28,7 +28,7 @@ use crate::mcp::error::{McpError, HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION}
 use crate::mcp::lifecycle::{HANDSHAKE_VERSIONS, PROTOCOL_VERSION_KEY};
 use crate::mcp::session::{StandaloneOutbox, TransportSession};
 use crate::rpc::batch::Answer;
-use crate::rpc::context::{Connection, Outbox};
+use crate::rpc::context::{Connection, Frame, Outbox};
 use crate::rpc::framing::{failure, RpcError, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
 use crate::web::Gateway;
 
@@ -40,7 +40,7 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 
 /// What a POST's response stream carries.
 enum Out {
-    Frame(String),
+    Frame(Frame),
     End,
 }
 
@@ -48,7 +48,7 @@ enum Out {
 struct PostOutbox(UnboundedSender<Out>);
 
 impl Outbox for PostOutbox {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: Frame) {
         let _ = self.0.send(Out::Frame(frame));
     }
 }
@@ -116,7 +116,7 @@ pub async fn get(
 /// Frames of the standalone stream, with a keepalive comment while idle; it ends when the server shuts down, so
 /// that an idle stream does not hold the shutdown for the grace period.
 fn standalone_stream(
-    rx: UnboundedReceiver<String>,
+    rx: UnboundedReceiver<Frame>,
     going_away: CancellationToken,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     stream::unfold((rx, going_away), |(mut rx, going_away)| async move {
@@ -246,7 +246,7 @@ async fn stateless(
         actix::spawn(async move {
             let answer = app.mcp.handle_text(&ctx, &text, max_batch).await;
             if let Some(answer) = answer {
-                let _ = tx.send(Out::Frame(answer.into_text()));
+                let _ = tx.send(Out::Frame(answer.into_text().into()));
             }
             let _ = tx.send(Out::End);
             drop(permit);
@@ -312,7 +312,7 @@ async fn with_session(
             let answer = app.mcp.handle_text(&ctx, &text, max_batch).await;
             drop(route);
             if let Some(answer) = answer {
-                let _ = tx.send(Out::Frame(answer.into_text()));
+                let _ = tx.send(Out::Frame(answer.into_text().into()));
             }
             let _ = tx.send(Out::End);
         });

@@ -16,7 +16,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::frame_limit;
 use crate::app::Core;
 use crate::error::AppError;
-use crate::rpc::context::{Connection, Outbox};
+use crate::rpc::context::{Connection, Frame, Outbox};
 use crate::rpc::framing::{failure, RpcError};
 use crate::web::Gateway;
 
@@ -42,25 +42,28 @@ pub struct WsSession {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Outgoing {
-    frame: String,
+    frame: Frame,
     /// For a streamed chunk: when its token arrived from the model.
     received: Option<Instant>,
 }
 
 impl Outgoing {
-    fn frame(frame: String) -> Self {
-        Self { frame, received: None }
+    fn frame(frame: impl Into<Frame>) -> Self {
+        Self {
+            frame: frame.into(),
+            received: None,
+        }
     }
 }
 
 struct ActorOutbox(Addr<WsSession>);
 
 impl Outbox for ActorOutbox {
-    fn send(&self, frame: String) {
+    fn send(&self, frame: Frame) {
         self.0.do_send(Outgoing::frame(frame));
     }
 
-    fn send_chunk(&self, frame: String, received: Instant) {
+    fn send_chunk(&self, frame: Frame, received: Instant) {
         self.0.do_send(Outgoing {
             frame,
             received: Some(received),

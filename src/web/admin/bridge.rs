@@ -7,7 +7,7 @@ use actix_web::web;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::rpc::context::{Connection, Outbox};
+use crate::rpc::context::{Connection, Frame, Outbox};
 use crate::web::error::WebError;
 use crate::web::Gateway;
 
@@ -15,7 +15,7 @@ use crate::web::Gateway;
 struct NoFrames;
 
 impl Outbox for NoFrames {
-    fn send(&self, _frame: String) {}
+    fn send(&self, _frame: Frame) {}
 }
 
 /// The shared application state as the admin routes receive it.
