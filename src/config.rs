@@ -371,8 +371,12 @@ pub struct ServerSettings {
     /// while fewer are running costs nothing, so a client that waits for its answers is never limited (0: every
     /// request costs a token).
     pub rate_limit_in_flight: u32,
-    /// Seconds without any frame before a connection is closed.
+    /// Seconds without any frame (pongs to the server's pings aside) before a connection is closed.
     pub idle_timeout_secs: u64,
+    /// Seconds between the server's pings on each WebSocket connection.
+    pub ws_ping_interval_secs: u64,
+    /// Seconds a pinged WebSocket connection has to answer (a pong or any frame) before it is closed.
+    pub ws_pong_timeout_secs: u64,
     /// Largest accepted WebSocket frame in bytes.
     pub max_frame_bytes: usize,
     /// Largest accepted JSON-RPC batch.
@@ -402,6 +406,8 @@ impl Default for ServerSettings {
             rate_limit_burst: 100,
             rate_limit_in_flight: 8,
             idle_timeout_secs: 300,
+            ws_ping_interval_secs: 30,
+            ws_pong_timeout_secs: 60,
             max_frame_bytes: 1024 * 1024,
             max_batch: 100,
             shutdown_grace_secs: 10,
@@ -766,6 +772,8 @@ impl Settings {
         check_min("server.max_batch", s.max_batch, 1)?;
         check_min("server.stream_timeout_secs", s.stream_timeout_secs as usize, 1)?;
         check_min("server.idle_timeout_secs", s.idle_timeout_secs as usize, 1)?;
+        check_min("server.ws_ping_interval_secs", s.ws_ping_interval_secs as usize, 1)?;
+        check_min("server.ws_pong_timeout_secs", s.ws_pong_timeout_secs as usize, 1)?;
         check_min(
             "bots.max_replies_per_room_per_minute",
             self.bots.max_replies_per_room_per_minute as usize,

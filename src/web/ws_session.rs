@@ -1,6 +1,7 @@
 //! `WsSession`: one WebSocket connection. It owns the `actix_ws::Session`, takes the client's frames as a
 //! stream, runs each request concurrently through the router, writes every outgoing frame in order, enforces
-//! the rate limit and the idle timeout, and cancels the connection's streams when the client goes away.
+//! the rate limit, the idle timeout and the keepalive (pings, and a close when they go unanswered), and cancels
+//! the connection's streams when the client goes away.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -28,7 +29,10 @@ pub struct WsSession {
     limiter: DefaultDirectRateLimiter,
     /// The (per second, burst) the limiter was made for; a live settings change makes a new one.
     quota: (u32, u32),
+    /// When the client last sent a frame other than a pong (the idle timeout's measure).
     last_seen: Instant,
+    /// The first ping sent since the client was last heard from (any frame, a pong included), while unanswered.
+    pinged: Option<Instant>,
     /// A close frame is being written; nothing else is.
     closing: bool,
     /// Requests of this connection still running (each request of a batch counts).
@@ -95,6 +99,7 @@ impl WsSession {
             app,
             conn: None,
             last_seen: Instant::now(),
+            pinged: None,
             closing: false,
             in_flight: 0,
             draining: false,
@@ -167,6 +172,32 @@ impl WsSession {
             }
             me.do_send(Answered(count));
         });
+    }
+
+    /// Pings the client; the first ping since it was last heard from closes the connection unless something (a
+    /// pong, any frame) arrives within `timeout`. The ping is not waited for: a client that reads nothing must not
+    /// stall the actor.
+    fn ping(&mut self, ctx: &mut Context<Self>, timeout: Duration) {
+        if self.closing {
+            return;
+        }
+        let mut session = self.session.clone();
+        ctx.spawn(
+            async move {
+                let _ = session.ping(b"").await;
+            }
+            .into_actor(self),
+        );
+        if self.pinged.is_none() {
+            let at = Instant::now();
+            self.pinged = Some(at);
+            ctx.run_later(timeout, move |act, ctx| {
+                if act.pinged == Some(at) {
+                    tracing::debug!("closing a connection that stopped answering pings");
+                    act.close(ctx, CloseCode::Normal, "no answer to ping", None);
+                }
+            });
+        }
     }
 
     /// Closes with 1001 once the server is shutting down and no request of this connection runs.
@@ -251,6 +282,10 @@ impl Actor for WsSession {
                 act.close(ctx, CloseCode::Normal, "idle timeout", None);
             }
         });
+        let settings = self.app.settings.current();
+        let ping = Duration::from_secs(settings.server.ws_ping_interval_secs);
+        let pong = Duration::from_secs(settings.server.ws_pong_timeout_secs);
+        ctx.run_interval(ping, move |act, ctx| act.ping(ctx, pong));
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -286,7 +321,10 @@ impl Handler<Outgoing> for WsSession {
 
 impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for WsSession {
     fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Context<Self>) {
-        self.last_seen = Instant::now();
+        self.pinged = None;
+        if !matches!(item, Ok(AggregatedMessage::Pong(_))) {
+            self.last_seen = Instant::now();
+        }
         match item {
             Ok(AggregatedMessage::Text(text)) => self.on_text(text.to_string(), ctx),
             Ok(AggregatedMessage::Binary(_)) => {

@@ -24,6 +24,7 @@ struct RawWs {
 enum Frame {
     Text(String),
     Close(Option<u16>),
+    Ping,
     Other,
 }
 
@@ -160,7 +161,7 @@ impl RawWs {
             match self.read_frame(within).await {
                 Some(Frame::Text(t)) => texts.push(serde_json::from_str(&t).expect("JSON")),
                 Some(Frame::Close(code)) => return (code, texts),
-                Some(Frame::Other) => continue,
+                Some(Frame::Ping | Frame::Other) => continue,
                 None => return (None, texts),
             }
         }
@@ -186,6 +187,7 @@ fn take_frame(buf: &mut Vec<u8>) -> Option<Frame> {
     Some(match opcode {
         1 => Frame::Text(String::from_utf8(payload).expect("the server sends UTF-8")),
         8 => Frame::Close((payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]))),
+        9 => Frame::Ping,
         _ => Frame::Other,
     })
 }
@@ -434,6 +436,97 @@ async fn an_idle_connection_is_closed_with_1000() {
     assert_eq!(code, Some(1000), "idle timeout");
     assert!(texts.is_empty());
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_pinged_and_kept_while_it_answers() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (_llm, server) = server_with(|s| {
+        s.server.ws_ping_interval_secs = 1;
+        s.server.ws_pong_timeout_secs = 2;
+    });
+    // tungstenite answers each ping with a pong while the stream is read.
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .expect("connects");
+    let started = Instant::now();
+    let mut pings = 0;
+    while started.elapsed() < Duration::from_secs(5) {
+        match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+            other => panic!("a ping every second, got {other:?} after {:?}", started.elapsed()),
+        }
+    }
+    assert!(pings >= 3, "{pings} pings in 5 s");
+    ws.send(Message::text(r#"{"jsonrpc":"2.0","id":1,"method":"persona.list"}"#))
+        .await
+        .expect("still open after more than the pong timeout");
+    loop {
+        match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => continue,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let answer: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(answer["result"]["total_count"], 2, "{answer}");
+                break;
+            }
+            other => panic!("the answer, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn pongs_alone_do_not_keep_an_idle_connection_open() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (_llm, server) = server_with(|s| {
+        s.server.ws_ping_interval_secs = 1;
+        s.server.idle_timeout_secs = 3;
+    });
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url())
+        .await
+        .expect("connects");
+    let started = Instant::now();
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Ping(_)))) => continue,
+            Ok(Some(Ok(Message::Close(close)))) => break close.expect("a close frame"),
+            other => panic!("pings, then a close; got {other:?}"),
+        }
+    };
+    assert_eq!((u16::from(close.code), close.reason.as_str()), (1000, "idle timeout"));
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_connection_that_stops_answering_pings_is_closed() {
+    let (_llm, server) = server_with(|s| {
+        s.server.ws_ping_interval_secs = 1;
+        s.server.ws_pong_timeout_secs = 2;
+    });
+    let mut ws = RawWs::connect(server.addr).await;
+    let started = Instant::now();
+    let mut pings = 0;
+    let code = loop {
+        match ws.read_frame(Duration::from_secs(10)).await {
+            Some(Frame::Ping) => pings += 1,
+            Some(Frame::Close(code)) => break code,
+            other => panic!("pings, then a close; got {other:?}"),
+        }
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(code, Some(1000), "closed after {elapsed:?}");
+    assert!(pings >= 1, "pinged before it was closed");
+    assert!(
+        (Duration::from_secs(3)..Duration::from_secs(6)).contains(&elapsed),
+        "closed {elapsed:?} after connecting (ping after 1 s, then 2 s without an answer)"
+    );
+    assert!(
+        ws.read_frame(Duration::from_secs(3)).await.is_none(),
+        "the connection ends"
+    );
 }
 
 #[tokio::test]
