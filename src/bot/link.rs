@@ -1,6 +1,7 @@
 //! The bot's line to the persona-mcp server: WebSocket JSON-RPC, one connection per reply (so a server restart
 //! costs at most the reply in flight). Each connection takes the bot's persona with `persona.switch` and the same
-//! `session_id` (`bot:<bot id>`), so every room and speaker keeps one stored conversation across reconnects.
+//! `session_id` (`bot:<bot id>`), so every room (or thread) and speaker keeps one stored conversation across
+//! reconnects.
 
 use std::time::Duration;
 
@@ -137,10 +138,20 @@ impl PersonaLink {
         Ok(name)
     }
 
-    /// Asks for the persona's reply to `message` from `sender` in `room_id`, streamed.
-    pub async fn reply(&self, message: &str, sender: &str, room_id: &str) -> Result<ReplyStream, LinkError> {
+    /// Asks for the persona's reply to `message` from `sender` in `room_id` (in the thread of `room_thread`, its
+    /// root's event id, when the message is in one: a conversation of its own), streamed.
+    pub async fn reply(
+        &self,
+        message: &str,
+        sender: &str,
+        room_id: &str,
+        room_thread: Option<&str>,
+    ) -> Result<ReplyStream, LinkError> {
         let (mut ws, _) = self.open().await?;
-        let params = json!({ "message": message, "sender": sender, "room_id": room_id });
+        let mut params = json!({ "message": message, "sender": sender, "room_id": room_id });
+        if let Some(root) = room_thread {
+            params["room_thread"] = json!(root);
+        }
         self.call(&mut ws, 2, "persona.chat_stream", params).await?;
         Ok(ReplyStream { ws })
     }

@@ -219,6 +219,20 @@ impl MatrixClient {
         self.send(room_id, &json!({ "msgtype": "m.text", "body": body })).await
     }
 
+    /// Posts a text message in the thread of `thread_root`, answering `in_reply_to` (the thread's latest event
+    /// when the bot writes): an `m.thread` relation with `is_falling_back`, so clients without threads show it
+    /// as a reply to that event. Answers its event id.
+    pub async fn send_thread_text(
+        &self,
+        room_id: &str,
+        thread_root: &str,
+        in_reply_to: &str,
+        body: &str,
+    ) -> Result<String, MatrixError> {
+        self.send(room_id, &thread_content(thread_root, in_reply_to, body))
+            .await
+    }
+
     /// Replaces the text of an earlier message (`m.replace`, with the `"* "` fallback body).
     pub async fn edit_text(&self, room_id: &str, event_id: &str, body: &str) -> Result<String, MatrixError> {
         let content = json!({
@@ -247,9 +261,34 @@ impl MatrixClient {
     }
 }
 
+/// The content of a text message in a thread (Matrix spec, threading: the fallback for clients without threads
+/// is a reply to `in_reply_to`).
+fn thread_content(thread_root: &str, in_reply_to: &str, body: &str) -> Value {
+    json!({
+        "msgtype": "m.text",
+        "body": body,
+        "m.relates_to": {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": true,
+            "m.in_reply_to": { "event_id": in_reply_to },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thread_messages_carry_the_thread_relation_and_the_reply_fallback() {
+        let c = thread_content("$root", "$last", "hi");
+        assert_eq!(c["body"], "hi");
+        assert_eq!(c["m.relates_to"]["rel_type"], "m.thread");
+        assert_eq!(c["m.relates_to"]["event_id"], "$root");
+        assert_eq!(c["m.relates_to"]["is_falling_back"], true);
+        assert_eq!(c["m.relates_to"]["m.in_reply_to"]["event_id"], "$last");
+    }
 
     #[test]
     fn urls_encode_room_ids_and_aliases() {

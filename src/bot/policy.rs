@@ -19,6 +19,8 @@ pub struct Incoming {
     pub body: String,
     /// User ids in `m.mentions`.
     pub mentioned: Vec<String>,
+    /// The thread root's event id when the message is in a thread (`m.thread` relation).
+    pub thread_root: Option<String>,
 }
 
 impl Incoming {
@@ -32,9 +34,15 @@ impl Incoming {
         if !matches!(content["msgtype"].as_str(), Some("m.text" | "m.emote")) {
             return None;
         }
-        if content["m.relates_to"]["rel_type"] == "m.replace" {
+        let relation = &content["m.relates_to"];
+        if relation["rel_type"] == "m.replace" {
             return None;
         }
+        let thread_root = if relation["rel_type"] == "m.thread" {
+            Some(relation["event_id"].as_str()?.to_string())
+        } else {
+            None
+        };
         Some(Self {
             room_id: room_id.to_string(),
             event_id: event["event_id"].as_str()?.to_string(),
@@ -44,6 +52,7 @@ impl Incoming {
                 .as_array()
                 .map(|ids| ids.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
                 .unwrap_or_default(),
+            thread_root,
         })
     }
 }
@@ -179,6 +188,7 @@ mod tests {
             sender: sender.into(),
             body: body.into(),
             mentioned: vec![],
+            thread_root: None,
         }
     }
 
@@ -227,6 +237,12 @@ mod tests {
             "content": {"msgtype": "m.text", "body": "hi", "m.mentions": {"user_ids": ["@aria:localhost"]}}});
         let m = Incoming::from_event("!r:l", &text).expect("a message");
         assert_eq!(m.mentioned, vec!["@aria:localhost".to_string()]);
+        assert_eq!(m.thread_root, None);
+        let threaded = json!({"type": "m.room.message", "event_id": "$5", "sender": "@a:l",
+            "content": {"msgtype": "m.text", "body": "in a thread", "m.relates_to": {"rel_type": "m.thread",
+                "event_id": "$root", "is_falling_back": true, "m.in_reply_to": {"event_id": "$1"}}}});
+        let m = Incoming::from_event("!r:l", &threaded).expect("a thread message");
+        assert_eq!(m.thread_root.as_deref(), Some("$root"));
         let edit = json!({"type": "m.room.message", "event_id": "$2", "sender": "@a:l",
             "content": {"msgtype": "m.text", "body": "* hi", "m.relates_to": {"rel_type": "m.replace", "event_id": "$1"}}});
         assert!(Incoming::from_event("!r:l", &edit).is_none());

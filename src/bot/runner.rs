@@ -1,5 +1,5 @@
 //! The bot's life: log in, join, long-poll `/sync` and answer what its reply mode says, streaming each reply
-//! into one Matrix message (posted, then edited).
+//! into one Matrix message (posted, then edited), in the thread of the message it answers when that is in one.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -299,7 +299,10 @@ async fn open_stream(link: &PersonaLink, msg: &Incoming) -> Result<super::link::
     let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(8));
     let mut attempt = 1;
     loop {
-        match link.reply(&msg.body, &msg.sender, &msg.room_id).await {
+        match link
+            .reply(&msg.body, &msg.sender, &msg.room_id, msg.thread_root.as_deref())
+            .await
+        {
             Err(LinkError::Unreachable(e)) if attempt < LINK_ATTEMPTS => {
                 let wait = backoff.next_delay();
                 tracing::warn!(error = %e, retry_in_secs = wait.as_secs(), "server unreachable");
@@ -311,8 +314,16 @@ async fn open_stream(link: &PersonaLink, msg: &Incoming) -> Result<super::link::
     }
 }
 
-/// Posts the first chunk, edits the message at most once per `interval` as chunks come, and once more with the
-/// whole reply.
+/// Posts the reply's first text where `msg` was written: in its thread when it is in one, answering it there.
+async fn post(matrix: &MatrixClient, msg: &Incoming, text: &str) -> Result<String, MatrixError> {
+    match &msg.thread_root {
+        Some(root) => matrix.send_thread_text(&msg.room_id, root, &msg.event_id, text).await,
+        None => matrix.send_text(&msg.room_id, text).await,
+    }
+}
+
+/// Posts the first chunk (in the message's thread, if any), edits the message at most once per `interval` as
+/// chunks come, and once more with the whole reply.
 async fn stream_reply(
     matrix: &MatrixClient,
     link: &PersonaLink,
@@ -331,7 +342,7 @@ async fn stream_reply(
                 }
                 match &mut posted {
                     None => {
-                        let id = matrix.send_text(&msg.room_id, &text).await?;
+                        let id = post(matrix, msg, &text).await?;
                         posted = Some((id, text.clone(), EditThrottle::new(interval, Instant::now())));
                     }
                     Some((id, shown, throttle)) => {
@@ -348,7 +359,7 @@ async fn stream_reply(
                 match posted {
                     None if full.trim().is_empty() => {}
                     None => {
-                        matrix.send_text(&msg.room_id, &full).await?;
+                        post(matrix, msg, &full).await?;
                     }
                     Some((id, shown, _)) if shown != full => {
                         matrix.edit_text(&msg.room_id, &id, &full).await?;

@@ -72,6 +72,9 @@ pub struct ChatParams {
     /// The chat-platform room.
     #[serde(default)]
     pub room_id: Option<String>,
+    /// The thread of the room the message is in (e.g. a Matrix thread's root event id): its own conversation.
+    #[serde(default)]
+    pub room_thread: Option<String>,
     /// Pictures sent with the message: base64 or `data:` URLs of PNG, JPEG, WebP or GIF images.
     #[serde(default)]
     pub images: Vec<String>,
@@ -115,16 +118,18 @@ fn timeout(ctx: &Ctx) -> Duration {
     Duration::from_secs(ctx.app.settings.current().server.stream_timeout_secs)
 }
 
-/// The conversation channel of a chat-platform message: one per room and sender; empty for a direct chat.
-fn bridge_channel(sender: &Option<String>, room_id: &Option<String>) -> String {
-    if sender.is_none() && room_id.is_none() {
+/// The conversation channel of a chat-platform message: one per room (or thread of a room) and sender; empty
+/// for a direct chat.
+fn bridge_channel(sender: &Option<String>, room_id: &Option<String>, room_thread: &Option<String>) -> String {
+    if sender.is_none() && room_id.is_none() && room_thread.is_none() {
         return String::new();
     }
-    format!(
-        "room:{}|sender:{}",
-        room_id.as_deref().unwrap_or(""),
-        sender.as_deref().unwrap_or("")
-    )
+    let room = room_id.as_deref().unwrap_or("");
+    let sender = sender.as_deref().unwrap_or("");
+    match room_thread {
+        Some(thread) => format!("room:{room}|thread:{thread}|sender:{sender}"),
+        None => format!("room:{room}|sender:{sender}"),
+    }
 }
 
 /// Runs a turn on the persona's conversation for this connection and channel.
@@ -158,6 +163,7 @@ struct PreparedChat {
     snapshot: Option<Snapshot>,
     sender: Option<String>,
     room_id: Option<String>,
+    channel: String,
     images: Vec<Image>,
 }
 
@@ -172,6 +178,7 @@ async fn prepare(ctx: &Ctx, p: ChatParams) -> Result<PreparedChat, AppError> {
         token_budget,
         persona,
         snapshot,
+        channel: bridge_channel(&p.sender, &p.room_id, &p.room_thread),
         sender: p.sender,
         room_id: p.room_id,
         images,
@@ -186,7 +193,7 @@ async fn run(
     sink: Option<ChunkSink>,
     cancel: CancellationToken,
 ) -> Result<(Persona, ChatOutcome), AppError> {
-    let channel = bridge_channel(&chat.sender, &chat.room_id);
+    let channel = chat.channel;
     let turn = Chat {
         message: chat.message,
         token_budget: chat.token_budget,
@@ -402,6 +409,9 @@ pub struct SendMessageParams {
     /// The chat-platform room.
     #[serde(default)]
     pub room_id: Option<String>,
+    /// The thread of the room the message is in (e.g. a Matrix thread's root event id): its own conversation.
+    #[serde(default)]
+    pub room_thread: Option<String>,
     /// Extra context from the bridge (kept for compatibility; not sent to the model).
     #[serde(default)]
     pub context: Option<Map<String, Value>>,
@@ -420,7 +430,7 @@ async fn send_message(ctx: Ctx, p: SendMessageParams) -> Result<MessageReply, Ap
     ctx.app.memory.prepare_recall(&p.content);
     let (persona, snapshot) = target_snapshot(&ctx, p.persona_id.as_deref()).await?;
     let images = images::accept(&ctx, &p.images).await?;
-    let channel = bridge_channel(&p.sender, &p.room_id);
+    let channel = bridge_channel(&p.sender, &p.room_id, &p.room_thread);
     let turn = Chat {
         message: p.content,
         token_budget: ctx.app.settings.current().chat.default_token_budget,

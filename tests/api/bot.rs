@@ -1,7 +1,7 @@
 //! Matrix bots against a real Synapse (see `support::synapse`): the supervisor starts `persona-mcp bot`
 //! children that log in, join on invite, answer by streaming into an edited message, ignore each other, survive
 //! kill -9 and server restarts without answering twice, fail cleanly on bad credentials, die with a killed
-//! server, and never show their secrets.
+//! server, answer a thread in that thread, and never show their secrets.
 
 use std::time::{Duration, Instant};
 
@@ -337,6 +337,93 @@ async fn bots_answer_in_rooms_stream_edits_ignore_each_other_and_survive_kill() 
     assert_eq!(e["code"], -32009);
     let left = c.result("bot.list", json!({})).await;
     assert!(!left.to_string().contains(aria_bot.as_str().unwrap()), "{left}");
+    server.stop().await;
+}
+
+/// The history (user and assistant turns, not the system prompt) of the first model request that answered
+/// `message`.
+fn history_of(llm: &FakeLlm, message: &str) -> Vec<String> {
+    let turns = |r: &Value| -> Vec<String> {
+        r["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] != "system")
+            .filter_map(|m| m["content"].as_str().map(str::to_string))
+            .collect()
+    };
+    llm.requests()
+        .iter()
+        .map(turns)
+        .find(|t| t.iter().any(|m| m == message))
+        .unwrap_or_else(|| panic!("no model request for {message:?}"))
+}
+
+#[tokio::test]
+async fn a_thread_is_answered_in_the_thread_and_keeps_a_conversation_of_its_own() {
+    let synapse = synapse::shared().await;
+    let t = tag();
+    let (alice, aria) = (format!("alice{t}"), format!("aria{t}"));
+    let ids = synapse.register(&[(&alice, HUMAN_PW), (&aria, ARIA_PW)]).await;
+    let aria_id = ids[1].clone();
+    let (llm, server, _dir) = bot_server();
+    let mut c = server.client().await;
+    let bot = c
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": synapse.url, "user_id": aria_id, "password": ARIA_PW,
+                   "reply_mode": "mention"}),
+        )
+        .await["bot_id"]
+        .clone();
+    wait_bot(&mut c, &bot, "running", status_is("running")).await;
+    let human = Human::login(synapse, &alice, HUMAN_PW).await;
+    let room = human.create_room(&[&aria_id]).await;
+    wait_joined(&human, &room, &[&aria_id]).await;
+
+    // The main timeline: answered there.
+    let apples = "@aria the main timeline speaks of apples";
+    let root = human.send(&room, apples).await;
+    let a = wait_answers(&human, &room, &aria_id, 1).await;
+    assert!(a[0].original["content"]["m.relates_to"].is_null(), "{}", a[0].original);
+
+    // In a thread on that message: answered in the thread, as a reply to the message (the fallback for clients
+    // without threads), streamed into edits of that reply.
+    let pears = "@aria in the thread we speak of pears";
+    let asked = human.send_in_thread(&room, &root, pears).await;
+    let a = wait_answers(&human, &room, &aria_id, 2).await;
+    let relation = &a[1].original["content"]["m.relates_to"];
+    assert_eq!(relation["rel_type"], "m.thread", "{}", a[1].original);
+    assert_eq!(relation["event_id"], root.as_str());
+    assert_eq!(relation["is_falling_back"], true);
+    assert_eq!(relation["m.in_reply_to"]["event_id"], asked.as_str());
+    assert!(!a[1].edits.is_empty(), "the threaded reply was streamed into edits");
+    assert!(a[1]
+        .edits
+        .iter()
+        .all(|e| e["content"]["m.relates_to"]["rel_type"] == "m.replace"
+            && e["content"]["m.new_content"]["m.relates_to"].is_null()));
+    let seen = history_of(&llm, pears);
+    assert!(
+        !seen.iter().any(|m| m == apples),
+        "the thread does not see the main timeline: {seen:?}"
+    );
+
+    // The thread goes on with its own history; the main timeline with its own.
+    let still = "@aria still in the thread";
+    human.send_in_thread(&room, &root, still).await;
+    let a = wait_answers(&human, &room, &aria_id, 3).await;
+    assert_eq!(a[2].original["content"]["m.relates_to"]["event_id"], root.as_str());
+    let seen = history_of(&llm, still);
+    assert!(seen.iter().any(|m| m == pears), "the thread resumes: {seen:?}");
+    assert!(!seen.iter().any(|m| m == apples), "{seen:?}");
+    let back = "@aria back in the main timeline";
+    human.send(&room, back).await;
+    let a = wait_answers(&human, &room, &aria_id, 4).await;
+    assert!(a[3].original["content"]["m.relates_to"].is_null(), "{}", a[3].original);
+    let seen = history_of(&llm, back);
+    assert!(seen.iter().any(|m| m == apples), "the main timeline resumes: {seen:?}");
+    assert!(!seen.iter().any(|m| m == pears), "{seen:?}");
     server.stop().await;
 }
 

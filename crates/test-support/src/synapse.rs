@@ -361,6 +361,24 @@ impl Human {
         v["event_id"].as_str().expect("event id").to_string()
     }
 
+    /// Sends a text message in the thread of `root` (an `m.thread` relation, falling back to a reply to the
+    /// root for clients without threads); answers its event id.
+    pub async fn send_in_thread(&self, room: &str, root: &str, body: &str) -> String {
+        let txn = format!("t{}", self.txn.fetch_add(1, Ordering::Relaxed));
+        let content = json!({"msgtype": "m.text", "body": body, "m.relates_to": {
+            "rel_type": "m.thread", "event_id": root, "is_falling_back": true,
+            "m.in_reply_to": {"event_id": root}}});
+        let v = self
+            .call(
+                Method::PUT,
+                &["rooms", room, "send", "m.room.message", &txn],
+                &[],
+                Some(content),
+            )
+            .await;
+        v["event_id"].as_str().expect("event id").to_string()
+    }
+
     /// The room's joined members.
     pub async fn joined(&self, room: &str) -> Vec<String> {
         let v = self
