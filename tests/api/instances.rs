@@ -447,3 +447,33 @@ async fn an_instance_stopped_with_sigterm_gives_its_leases_up() {
         "the lease was given up, not left to expire"
     );
 }
+
+#[test]
+fn instances_starting_together_on_a_new_database_seed_it_once() {
+    // Every store seeds at the same moment, as instances started together (compose, a rolling deploy) do; on
+    // SQLite two processes may share the file too (`serve --role`).
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = test_settings("http://127.0.0.1:9", dir.path()).storage;
+        let stores: Vec<_> = (0..3)
+            .map(|_| persona_mcp::storage::Store::connect(&storage).unwrap())
+            .collect();
+        let barrier = std::sync::Barrier::new(stores.len());
+        std::thread::scope(|s| {
+            for store in &stores {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    persona_mcp::app::seed_defaults(store).expect("seeding an empty database never fails");
+                });
+            }
+        });
+        let names: Vec<String> = actix_rt::System::new()
+            .block_on(stores[0].personas().list())
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["Aria", "Kira"], "seeded once");
+    }
+}

@@ -376,8 +376,13 @@ pub fn seed_if_empty(
     if personas::count(conn)? > 0 {
         return Ok(false);
     }
-    for (persona, state) in seeded {
-        personas::insert(conn, persona, state)?;
+    for (i, (persona, state)) in seeded.iter().enumerate() {
+        match personas::insert(conn, persona, state) {
+            // Another instance seeds this database at the same moment (instances started together on a new
+            // database): the first persona is the one both insert first, and the one that stored it seeds the rest.
+            Err(StorageError::Conflict(_)) if i == 0 => return Ok(false),
+            inserted => inserted?,
+        }
     }
     for r in related {
         relationships::insert_if_absent(conn, r)?;
