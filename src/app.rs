@@ -72,9 +72,11 @@ pub enum StartError {
     /// The admin listener could not be set up (its token file).
     #[error("admin: {0}")]
     Admin(String),
-    /// The listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ({setting}): {source}")]
     Bind {
+        /// The setting that names the port (`server.port`, `admin.port`).
+        setting: &'static str,
         /// The address.
         addr: String,
         /// Why.

@@ -1,10 +1,11 @@
 //! Starts the whole server: application state, actors and the HTTP listener. Used by `main` and by the tests.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{web, App, HttpServer};
+use tokio::net::TcpSocket;
 
 use crate::actors::bot_supervisor::{ServerReady, StopAll};
 use crate::app::{Core, StartError};
@@ -132,19 +133,74 @@ pub fn raise_open_file_limit() {
     }
 }
 
-/// The address a bound server got.
-fn bound_addr(addrs: Vec<SocketAddr>, host: &str, port: u16) -> Result<SocketAddr, StartError> {
-    addrs
-        .first()
-        .copied()
-        .ok_or_else(|| bind_error(host, port, std::io::Error::other("no address bound")))
+/// The sockets of one listener, bound before anything else is built: a taken port fails the start at once, with
+/// no actor started that would have to be torn down unpolled (and no model loaded for nothing).
+struct Reserved {
+    /// The setting that names the port (`server.port`, `admin.port`).
+    setting: &'static str,
+    host: String,
+    port: u16,
+    sockets: Vec<std::net::TcpListener>,
 }
 
-fn bind_error(host: &str, port: u16, source: std::io::Error) -> StartError {
-    StartError::Bind {
-        addr: format!("{host}:{port}"),
-        source,
+impl Reserved {
+    /// Binds every address `host` resolves to, as actix does (the listener starts when one of them binds).
+    fn bind(setting: &'static str, host: &str, port: u16, backlog: u32) -> Result<Self, StartError> {
+        let mut reserved = Self {
+            setting,
+            host: host.to_string(),
+            port,
+            sockets: Vec::new(),
+        };
+        let mut refused = std::io::Error::other("the host resolves to no address");
+        for addr in (host, port).to_socket_addrs().map_err(|e| reserved.error(e))? {
+            match tcp_listener(addr, backlog) {
+                Ok(socket) => reserved.sockets.push(socket),
+                Err(e) => refused = e,
+            }
+        }
+        match reserved.sockets.is_empty() {
+            true => Err(reserved.error(refused)),
+            false => Ok(reserved),
+        }
     }
+
+    /// The start error for this listener.
+    fn error(&self, source: std::io::Error) -> StartError {
+        StartError::Bind {
+            setting: self.setting,
+            addr: format!("{}:{}", self.host, self.port),
+            source,
+        }
+    }
+
+    /// Hands the sockets to a server builder with its `listen`; answers the builder and the first address it
+    /// listens on (`addrs`).
+    fn serve<H>(
+        mut self,
+        mut http: H,
+        listen: impl Fn(H, std::net::TcpListener) -> std::io::Result<H>,
+        addrs: impl Fn(&H) -> Vec<SocketAddr>,
+    ) -> Result<(H, SocketAddr), StartError> {
+        for socket in std::mem::take(&mut self.sockets) {
+            http = listen(http, socket).map_err(|e| self.error(e))?;
+        }
+        let addr = addrs(&http).first().copied();
+        let addr = addr.ok_or_else(|| self.error(std::io::Error::other("no address bound")))?;
+        Ok((http, addr))
+    }
+}
+
+/// A listening socket with address reuse and `backlog`, as actix binds one.
+fn tcp_listener(addr: SocketAddr, backlog: u32) -> std::io::Result<std::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)?.into_std()
 }
 
 /// Builds everything and binds both listeners. Must run inside an actix `System`.
@@ -152,18 +208,25 @@ pub fn start(settings: Settings) -> Result<RunningServer, StartError> {
     start_role(settings, Role::All)
 }
 
-/// Builds everything and binds the listeners of `role`. Must run inside an actix `System`.
+/// Binds the listeners of `role`, then builds everything. Must run inside an actix `System`.
 pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, StartError> {
-    let admin_settings = settings.admin.clone();
+    let (admin, server) = (&settings.admin, &settings.server);
+    let admin_sockets = match role {
+        Role::Mcp => None,
+        _ => Some(Reserved::bind("admin.port", &admin.host, admin.port, ADMIN_BACKLOG)?),
+    };
+    let main_sockets = match role {
+        Role::Admin => None,
+        _ => Some(Reserved::bind("server.port", &server.host, server.port, MAIN_BACKLOG)?),
+    };
     let admin_state = match role {
         Role::Mcp => None,
         _ => Some(web::Data::new(AdminState::new(&settings)?)),
     };
     let app = Gateway::new(Core::build(settings)?, rpc::router());
-    let admin = match admin_state {
-        Some(state) => {
+    let admin = match (admin_state, admin_sockets) {
+        (Some(state), Some(sockets)) => {
             let data = web::Data::new(app.clone());
-            let (host, port) = (admin_settings.host.as_str(), admin_settings.port);
             let http = HttpServer::new(move || {
                 App::new()
                     .app_data(data.clone())
@@ -171,23 +234,21 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
                     .configure(crate::web::admin::routes)
             })
             .workers(2)
-            .shutdown_timeout(1)
-            .bind((host, port))
-            .map_err(|e| bind_error(host, port, e))?;
-            let addr = bound_addr(http.addrs(), host, port)?;
+            .shutdown_timeout(1);
+            let (http, addr) = sockets.serve(http, HttpServer::listen, HttpServer::addrs)?;
             let server = http.run();
             tracing::info!(%addr, "admin listening: http://{addr}/admin/");
             Some((server, addr))
         }
-        None => None,
+        _ => None,
     };
-    if role == Role::Admin {
+    let Some(main_sockets) = main_sockets else {
         let (server, addr) = admin.ok_or_else(|| StartError::Admin("admin listener missing".into()))?;
         let mut running = RunningServer::new(server, addr, app);
         running.admin_addr = Some(addr);
         return Ok(running);
-    }
-    let mut running = start_main(app)?;
+    };
+    let mut running = start_main(app, main_sockets)?;
     if let Some((server, addr)) = admin {
         running.admin_addr = Some(addr);
         running.companion = Some(server.handle());
@@ -196,11 +257,14 @@ pub fn start_role(settings: Settings, role: Role) -> Result<RunningServer, Start
     Ok(running)
 }
 
-/// Binds the WebSocket/MCP listener.
-fn start_main(app: Arc<Gateway>) -> Result<RunningServer, StartError> {
+/// Pending connections the WebSocket/MCP listener's socket queues (bursts of new connections under load).
+const MAIN_BACKLOG: u32 = 4096;
+/// Pending connections the admin listener's socket queues (actix's default).
+const ADMIN_BACKLOG: u32 = 1024;
+
+/// Starts the WebSocket/MCP listener on its reserved sockets.
+fn start_main(app: Arc<Gateway>, sockets: Reserved) -> Result<RunningServer, StartError> {
     let settings = app.settings.current();
-    let host = settings.server.host.clone();
-    let port = settings.server.port;
     let workers = match settings.server.workers {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         n => n,
@@ -217,11 +281,8 @@ fn start_main(app: Arc<Gateway>) -> Result<RunningServer, StartError> {
     .workers(workers)
     .tcp_nodelay(true)
     .max_connections(100_000)
-    .backlog(4096)
-    .shutdown_timeout(grace)
-    .bind((host.as_str(), port))
-    .map_err(|e| bind_error(&host, port, e))?;
-    let addr = bound_addr(http.addrs(), &host, port)?;
+    .shutdown_timeout(grace);
+    let (http, addr) = sockets.serve(http, HttpServer::listen, HttpServer::addrs)?;
     let server = http.run();
     app.bots.do_send(ServerReady {
         url: format!("ws://{addr}/mcp"),

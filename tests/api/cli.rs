@@ -261,3 +261,58 @@ fn a_fresh_data_dir_starts_without_errors() {
         assert!(!log.contains("database is locked"), "{log}");
     }
 }
+
+/// Runs `serve` with `setting` (an env key such as `ADMIN__PORT`) set to a port this test holds; answers the exit
+/// code, stderr and the taken address. Panics when the server does not give up within a minute.
+fn serve_on_a_taken_port(setting: &str, role: &str) -> (Option<i32>, String, String) {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary(dir.path(), "http://127.0.0.1:9")
+        .env("PERSONA_MCP__SERVER__PORT", "0")
+        .env("PERSONA_MCP__EMBEDDER__PROVIDER", "none")
+        .env(
+            format!("PERSONA_MCP__{setting}"),
+            taken.local_addr().unwrap().port().to_string(),
+        )
+        .env("RUST_BACKTRACE", "1")
+        .args(["serve", "--role", role])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            child.kill().ok();
+            panic!("the server ran on a taken port ({setting} = {addr})");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        addr,
+    )
+}
+
+#[test]
+fn a_taken_port_is_one_line_naming_the_setting_and_exit_2() {
+    for (env, setting, role) in [
+        ("ADMIN__PORT", "admin.port", "all"),
+        ("SERVER__PORT", "server.port", "all"),
+        ("ADMIN__PORT", "admin.port", "admin"),
+        ("SERVER__PORT", "server.port", "mcp"),
+    ] {
+        let (code, err, addr) = serve_on_a_taken_port(env, role);
+        assert_eq!(code, Some(2), "--role {role}, {setting} taken: {err}");
+        let expected = format!("persona-mcp: cannot listen on {addr} ({setting}): ");
+        assert!(
+            err.contains(&expected),
+            "--role {role}: {expected:?} missing from:\n{err}"
+        );
+        assert!(!err.contains("panicked"), "--role {role}, {setting} taken:\n{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line:\n{err}");
+    }
+}
