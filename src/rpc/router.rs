@@ -142,18 +142,23 @@ const MAX_CULPRIT_SEARCH: usize = 64;
 
 /// The top-level key an error without a path comes from. Fields of a `#[serde(flatten)]` struct are read from a
 /// buffer that loses the path, so each key is left out in turn: the culprit is the one whose absence makes the
-/// error go away (or become its own "missing field").
+/// error go away, else the one whose absence makes it its own "missing field". The first rule goes first: a wrong
+/// optional field beside a required one is the wrong field, whichever key sorts first.
 fn culprit<P: DeserializeOwned>(params: &Value) -> Option<String> {
     let object = params.as_object().filter(|o| o.len() <= MAX_CULPRIT_SEARCH)?;
-    object.keys().find_map(|key| {
-        let mut without = object.clone();
-        without.remove(key);
-        match serde_json::from_value::<P>(Value::Object(without)) {
-            Ok(_) => Some(key.clone()),
-            Err(e) if missing_field(&e.to_string()) == Some(key.as_str()) => Some(key.clone()),
-            Err(_) => None,
-        }
-    })
+    let without = |key: &String| {
+        let mut rest = object.clone();
+        rest.remove(key);
+        serde_json::from_value::<P>(Value::Object(rest))
+    };
+    let goes_away = object.keys().find(|key| without(key).is_ok());
+    goes_away
+        .or_else(|| {
+            object
+                .keys()
+                .find(|key| matches!(without(key), Err(e) if missing_field(&e.to_string()) == Some(key.as_str())))
+        })
+        .cloned()
 }
 
 /// -32602 for `field` from serde's message: "`field` must be …" when serde said what it expected.
@@ -360,6 +365,8 @@ mod tests {
     struct Card {
         charisma: Option<i64>,
         mood: Option<f64>,
+        /// Sorts after `persona_id`: its error must still be its own.
+        volume: Option<i64>,
     }
 
     #[derive(Debug, Deserialize, JsonSchema)]
@@ -386,6 +393,11 @@ mod tests {
         );
         let (field, message) = error(json!({"persona_id": "Zed", "charisma": 3, "mood": []}));
         assert_eq!((field.as_str(), message.as_str()), ("mood", "mood must be a number"));
+        let (field, message) = error(json!({"persona_id": "Zed", "volume": "loud"}));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("volume", "volume must be an integer")
+        );
         let (field, message) = error(json!({"persona_id": 7}));
         assert_eq!(
             (field.as_str(), message.as_str()),
