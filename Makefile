@@ -133,5 +133,77 @@ bench-llm: model
 bench-state: model
 	cargo bench --locked --bench state -- --memories 100000 --clients 4
 
+## Docker (README, "Deployment with Docker"). `make docker` packages the host's release build and both models
+## (checksums checked again in the image) into $(DOCKER_IMAGE): no registry needed, the host must be Debian
+## bookworm (or as old: the binary runs on the image's glibc). `make docker-source` builds everything inside Docker
+## instead (one `docker build`; needs a registry for rust:1-bookworm and debian:bookworm-slim, and PyPI).
+DOCKER_IMAGE ?= persona-mcp:latest
+# The image `make docker-test` makes from the debug binary the tests already built, and tests.
+DOCKER_TEST_IMAGE ?= persona-mcp:debug
+# Base images made here with debootstrap (docker/base-image.sh: the host's Debian mirror, cached as images).
+# Set DOCKER_RUNTIME_BASE=debian:bookworm-slim where a registry is reachable.
+DOCKER_RUNTIME_BASE ?= persona-mcp-base:bookworm
+DOCKER_POSTGRES_BASE ?= persona-mcp-postgres-base:15
+DOCKER_POSTGRES_IMAGE ?= persona-mcp-postgres:15
+DOCKER_CONTEXT ?= target/docker-context
+DOCKER_BINARY ?= target/release/persona-mcp
+DOCKER_TAG ?= $(DOCKER_IMAGE)
+CHAT_MODEL_FILE := SmolLM2-135M-Instruct.Q4_1.gguf
+
+.PHONY: docker docker-source docker-bases docker-image docker-test
+
+docker: model docker-bases
+	cargo build --release --locked --bin persona-mcp
+	$(MAKE) docker-image DOCKER_BINARY=target/release/persona-mcp DOCKER_TAG=$(DOCKER_IMAGE)
+
+docker-source:
+	docker build -f docker/Dockerfile --build-arg VERSION=$$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1) \
+		--build-arg REVISION=$$(git rev-parse HEAD) -t $(DOCKER_IMAGE) .
+
+## The base images (skipped when they exist): the runtime's (ca-certificates, libpq5) and PostgreSQL 15's, made
+## side by side, then the PostgreSQL image for the compose profile and the tests (docker/postgres/).
+docker-bases:
+	@need=; \
+	if [ "$(DOCKER_RUNTIME_BASE)" = persona-mcp-base:bookworm ] && ! docker image inspect $(DOCKER_RUNTIME_BASE) > /dev/null 2>&1; then need=1; fi; \
+	if ! docker image inspect $(DOCKER_POSTGRES_BASE) > /dev/null 2>&1; then need=1; fi; \
+	if [ -n "$$need" ] && ! command -v debootstrap > /dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; \
+	fi; \
+	status=0; \
+	if [ "$(DOCKER_RUNTIME_BASE)" = persona-mcp-base:bookworm ]; then \
+		bash docker/base-image.sh $(DOCKER_RUNTIME_BASE) ca-certificates libpq5 & runtime=$$!; \
+	fi; \
+	bash docker/base-image.sh $(DOCKER_POSTGRES_BASE) postgresql-15 || status=1; \
+	if [ -n "$${runtime:-}" ]; then wait $$runtime || status=1; fi; \
+	exit $$status
+	docker build -q -f docker/postgres/Dockerfile --build-arg POSTGRES_BASE=$(DOCKER_POSTGRES_BASE) \
+		-t $(DOCKER_POSTGRES_IMAGE) docker/postgres
+
+## The runtime stage from a binary built on the host ($(DOCKER_BINARY), debug info stripped) and the models, in a
+## small build context ($(DOCKER_CONTEXT)); tagged $(DOCKER_TAG).
+docker-image:
+	rm -rf $(DOCKER_CONTEXT)
+	mkdir -p $(DOCKER_CONTEXT)/docker/prebuilt/usr/local/bin $(DOCKER_CONTEXT)/docker/prebuilt/opt/persona-mcp/models \
+		$(DOCKER_CONTEXT)/scripts
+	strip --strip-debug -o $(DOCKER_CONTEXT)/docker/prebuilt/usr/local/bin/persona-mcp $(DOCKER_BINARY)
+	cp -al $(MODEL_DIR) $(DOCKER_CONTEXT)/docker/prebuilt/opt/persona-mcp/models/all-MiniLM-L6-v2 2> /dev/null || \
+		cp -a $(MODEL_DIR) $(DOCKER_CONTEXT)/docker/prebuilt/opt/persona-mcp/models/all-MiniLM-L6-v2
+	cp -al $(CHAT_MODEL_DIR)/$(CHAT_MODEL_FILE) $(DOCKER_CONTEXT)/docker/prebuilt/opt/persona-mcp/models/ 2> /dev/null || \
+		cp -a $(CHAT_MODEL_DIR)/$(CHAT_MODEL_FILE) $(DOCKER_CONTEXT)/docker/prebuilt/opt/persona-mcp/models/
+	cp scripts/fetch-model.sh scripts/fetch-chat-model.sh $(DOCKER_CONTEXT)/scripts/
+	docker build -q -f docker/Dockerfile --target runtime-prebuilt --build-arg RUNTIME_BASE=$(DOCKER_RUNTIME_BASE) \
+		--build-arg VERSION=$$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1) \
+		--build-arg REVISION=$$(git rev-parse HEAD) -t $(DOCKER_TAG) $(DOCKER_CONTEXT)
+	@docker image inspect -f '$(DOCKER_TAG): {{.Size}} bytes' $(DOCKER_TAG)
+
+## The container tests (tests/docker.rs) against real containers: the bases and the image from the debug binary
+## that `cargo test` builds (no release build), PostgreSQL in a container beside them. What CI runs after
+## `make test`.
+docker-test: model docker-bases
+	cargo test --locked --test docker --no-run
+	$(MAKE) docker-image DOCKER_BINARY=target/debug/persona-mcp DOCKER_TAG=$(DOCKER_TEST_IMAGE)
+	PERSONA_DOCKER_TEST=1 PERSONA_DOCKER_IMAGE=$(DOCKER_TEST_IMAGE) PERSONA_DOCKER_POSTGRES_IMAGE=$(DOCKER_POSTGRES_IMAGE) \
+		cargo test --locked --test docker -- --nocapture
+
 clean:
 	cargo clean

