@@ -406,8 +406,8 @@ mod tests {
         assert_eq!(error(json!({"charisma": 3})).1, "persona_id is required");
         let ok = parse_params::<Update>(json!({"persona_id": "Zed", "charisma": 3, "extra": true})).unwrap();
         assert_eq!(
-            (ok.persona_id.as_str(), ok.card.charisma, ok.card.mood),
-            ("Zed", Some(3), None)
+            (ok.persona_id.as_str(), ok.card.charisma, ok.card.mood, ok.card.volume),
+            ("Zed", Some(3), None, None)
         );
     }
 }
