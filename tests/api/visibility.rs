@@ -370,18 +370,11 @@ async fn chat_and_dialogue_prompts_recall_only_what_the_speaker_may_see() {
 
     // In a dialogue the speaker also recalls what it may see of its partner's memories: never a private one.
     let mut c = server.client().await;
-    let started = c
-        .result(
-            "conversation.start",
-            json!({ "persona1_id": "Kira", "persona2_id": "Aria", "topic": "the lantern", "token_budget": 1000 }),
-        )
-        .await;
-    let turn = c
-        .result(
-            "conversation.turn",
-            json!({ "conversation_id": started["conversation_id"] }),
-        )
-        .await;
+    let (started, turn) = start_and_turn(
+        &mut c,
+        json!({ "persona1_id": "Kira", "persona2_id": "Aria", "topic": "the lantern", "token_budget": 1000 }),
+    )
+    .await;
     assert_eq!(turn["speaker_name"], "Kira");
     let prompt = last_system(&llm);
     assert!(prompt.contains(KIRAS), "Kira recalls her own: {prompt}");
@@ -404,18 +397,11 @@ async fn a_chatroom_stranger_recalls_only_public_memories() {
     let (llm, server) = boot(Some("Hello."));
     seed(&server).await;
     let mut c = server.client().await;
-    let started = c
-        .result(
-            "conversation.start",
-            json!({ "participants": ["Bram", "Aria", "Kira"], "topic": "the lantern", "token_budget": 1000 }),
-        )
-        .await;
-    let turn = c
-        .result(
-            "conversation.turn",
-            json!({ "conversation_id": started["conversation_id"] }),
-        )
-        .await;
+    let (_, turn) = start_and_turn(
+        &mut c,
+        json!({ "participants": ["Bram", "Aria", "Kira"], "topic": "the lantern", "token_budget": 1000 }),
+    )
+    .await;
     assert_eq!(turn["speaker_name"], "Bram");
     let prompt = last_system(&llm);
     assert!(prompt.contains("You are talking with Aria"), "{prompt}");
@@ -501,4 +487,16 @@ async fn visibility_survives_a_state_file() {
         )
         .await;
     assert_eq!(contents(&r), sorted(&[PUBLIC]));
+}
+
+/// Starts a persona-to-persona conversation and runs its first turn: (the start's result, the turn's result).
+async fn start_and_turn(c: &mut WsClient, start: Value) -> (Value, Value) {
+    let started = c.result("conversation.start", start).await;
+    let turn = c
+        .result(
+            "conversation.turn",
+            json!({ "conversation_id": started["conversation_id"] }),
+        )
+        .await;
+    (started, turn)
 }
