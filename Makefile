@@ -203,7 +203,7 @@ docker-test: model docker-bases
 	cargo test --locked --test docker --no-run
 	$(MAKE) docker-image DOCKER_BINARY=target/debug/persona-mcp DOCKER_TAG=$(DOCKER_TEST_IMAGE)
 	PERSONA_DOCKER_TEST=1 PERSONA_DOCKER_IMAGE=$(DOCKER_TEST_IMAGE) PERSONA_DOCKER_POSTGRES_IMAGE=$(DOCKER_POSTGRES_IMAGE) \
-		cargo test --locked --test docker -- --nocapture
+		cargo test --locked --test docker -- --include-ignored --nocapture
 
 clean:
 	cargo clean
