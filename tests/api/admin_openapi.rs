@@ -420,6 +420,12 @@ async fn every_route_is_documented_and_answers_what_the_document_says() {
         200,
     )
     .await;
+    let body = Body::Json(json!({"persona_id": "Zed", "memories": [{"content": "Zed mapped the caves"}]}));
+    c.expect(M::POST, "/memories/import", "/memories/import", body, 201)
+        .await;
+    let body = Body::Json(json!({"persona_id": "Zed", "memories": [{"content": ""}]}));
+    c.expect(M::POST, "/memories/import", "/memories/import", body, 422)
+        .await;
     let body = Body::Json(json!({"ids": [m2, "00000000-0000-0000-0000-000000000000"]}));
     c.expect(M::POST, "/memories/bulk_delete", "/memories/bulk_delete", body, 200)
         .await;

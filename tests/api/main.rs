@@ -15,6 +15,7 @@ mod cli;
 mod config;
 mod crash;
 mod dialogue;
+mod import;
 mod instances;
 mod layers;
 mod live;

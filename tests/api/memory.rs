@@ -15,7 +15,8 @@ async fn store(c: &mut WsClient, persona: &str, content: &str, extra: Value) -> 
     c.result("memory.store", params).await
 }
 
-const UNRELATED: [&str; 10] = [
+/// Memories about anything but songs and fairs (`memory.import`'s tests use them too).
+pub const UNRELATED: [&str; 10] = [
     "Kira catalogued the old star charts in the observatory",
     "The blacksmith repaired a broken plough for the miller",
     "A merchant caravan brought silk and spices from the east",

@@ -135,6 +135,10 @@ async fn structured_content_of_every_tool_matches_its_output_schema() {
         json!({ "content": "Aria sang at the harvest fair", "visibility": "shared", "related_personas": ["Kira"] })
     );
     let id = stored["memory_id"].clone();
+    call!(
+        "memory_import",
+        json!({ "memories": [{ "content": "Aria tuned her lute" }, { "content": "Aria met Kira", "importance": "auto" }] })
+    );
     call!("memory_search", json!({ "query": "harvest fair" }));
     call!("memory_get", json!({ "memory_id": id }));
     call!("memory_stats", json!({}));

@@ -12,6 +12,7 @@ use super::super::results::memory::{MemoryDeleted, MemoryGot, SearchHit, SearchR
 use super::super::router::Params;
 use super::{check_range, count_param};
 use crate::domain::memory::{Memory, Reader, StoredMemory, Visibility};
+use crate::domain::persona::Persona;
 use crate::error::AppError;
 use crate::memory::SearchQuery;
 
@@ -21,6 +22,14 @@ pub struct StoreParams {
     /// Owner (id or name); default: the current persona.
     #[serde(default)]
     pub persona_id: Option<String>,
+    /// The memory.
+    #[serde(flatten)]
+    pub memory: NewMemory,
+}
+
+/// One memory to store: the fields of `memory.store` beside `persona_id`, and an item of `memory.import`.
+#[derive(Deserialize, JsonSchema)]
+pub struct NewMemory {
     /// What to remember (at most 32 KiB).
     pub content: String,
     /// conversation, user_input, event, relationship, observation, reflection…
@@ -57,7 +66,7 @@ enum ImportanceSpec {
     Auto,
 }
 
-impl StoreParams {
+impl NewMemory {
     fn importance(&self) -> Result<ImportanceSpec, AppError> {
         let bad = || {
             AppError::invalid(
@@ -75,10 +84,9 @@ impl StoreParams {
             Some(_) => Err(bad()),
         }
     }
-}
 
-impl Params for StoreParams {
-    fn validate(&self) -> Result<(), AppError> {
+    /// The checks that need no settings nor storage; the error names the field.
+    pub(super) fn validate(&self) -> Result<(), AppError> {
         non_empty("content", &self.content)?;
         non_empty("memory_type", &self.memory_type)?;
         if self.memory_type.len() > 64 {
@@ -97,30 +105,49 @@ impl Params for StoreParams {
         }
         Ok(())
     }
+
+    /// -32602 naming `content` when it is longer than `memory.max_content_bytes`.
+    pub(super) fn check_size(&self, ctx: &Ctx) -> Result<(), AppError> {
+        let max = ctx.app.memory.settings().max_content_bytes;
+        if self.content.len() > max {
+            return Err(AppError::invalid(
+                "content",
+                format!("content must be at most {max} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The memory of `owner` these fields describe, made now: related personas resolved, importance scored
+    /// when "auto". Stores nothing.
+    pub(super) async fn build(self, ctx: &Ctx, owner: &Persona) -> Result<Memory, AppError> {
+        let mut related = Vec::with_capacity(self.related_personas.len());
+        for r in &self.related_personas {
+            related.push(ctx.app.resolve_persona(r).await?.id);
+        }
+        let importance = match self.importance()? {
+            ImportanceSpec::Given(v) => v,
+            ImportanceSpec::Auto => ctx.app.memory.auto_importance(owner, &self.content, &related).await?,
+        };
+        let mut memory = Memory::new(owner.id, self.content, self.memory_type, importance, Utc::now());
+        memory.emotional_valence = self.emotional_valence;
+        memory.related_personas = related;
+        memory.visibility = Visibility::parse(&self.visibility).unwrap_or_default();
+        memory.metadata = Value::Object(self.metadata);
+        Ok(memory)
+    }
+}
+
+impl Params for StoreParams {
+    fn validate(&self) -> Result<(), AppError> {
+        self.memory.validate()
+    }
 }
 
 pub(super) async fn store(ctx: Ctx, p: StoreParams) -> Result<Stored, AppError> {
-    let max = ctx.app.memory.settings().max_content_bytes;
-    if p.content.len() > max {
-        return Err(AppError::invalid(
-            "content",
-            format!("content must be at most {max} bytes"),
-        ));
-    }
+    p.memory.check_size(&ctx)?;
     let owner = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let mut related = Vec::with_capacity(p.related_personas.len());
-    for r in &p.related_personas {
-        related.push(ctx.app.resolve_persona(r).await?.id);
-    }
-    let importance = match p.importance()? {
-        ImportanceSpec::Given(v) => v,
-        ImportanceSpec::Auto => ctx.app.memory.auto_importance(&owner, &p.content, &related).await?,
-    };
-    let mut memory = Memory::new(owner.id, p.content, p.memory_type, importance, Utc::now());
-    memory.emotional_valence = p.emotional_valence;
-    memory.related_personas = related;
-    memory.visibility = Visibility::parse(&p.visibility).unwrap_or_default();
-    memory.metadata = Value::Object(p.metadata);
+    let memory = p.memory.build(&ctx, &owner).await?;
     let stored = ctx.app.memory.store(vec![memory], true).await?;
     let m = &stored[0].memory;
     Ok(Stored {

@@ -2,10 +2,12 @@
 //! pruning and decay.
 
 mod decay;
+mod import;
 mod items;
 
 pub use decay::{DecayForceParams, DecayStartParams};
-pub use items::StoreParams;
+pub use import::{ImportParams, MAX_IMPORT};
+pub use items::{NewMemory, StoreParams};
 pub use pruning::PruneParams;
 mod legacy;
 mod pruning;
@@ -20,6 +22,12 @@ pub fn register(r: &mut Router) {
         "memory.store",
         "Store a memory for a persona (persona_id, or the connection's current persona)",
         items::store,
+    );
+    r.method(
+        "memory.import",
+        "Store many memories of a persona (persona_id, or the connection's current persona) at once, all or \
+         nothing: memories is a list of memory.store's fields, at most 1000; answers once all are searchable",
+        import::import,
     );
     r.method(
         "memory.search",

@@ -33,6 +33,19 @@ pub struct Stored {
     pub persona_id: Uuid,
 }
 
+/// `memory.import`.
+#[derive(Serialize, JsonSchema)]
+pub struct Imported {
+    /// "success".
+    pub status: &'static str,
+    /// How many memories were stored (all of them).
+    pub imported: usize,
+    /// Their ids, in the order given.
+    pub memory_ids: Vec<Uuid>,
+    /// Their owner.
+    pub persona_id: Uuid,
+}
+
 /// One hit of `memory.search`.
 #[derive(Serialize, JsonSchema)]
 pub struct SearchHit {

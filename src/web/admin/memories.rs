@@ -12,8 +12,8 @@ use super::bridge::{call, call_as, App};
 use super::paging::{Page, PageQuery};
 use crate::domain::memory::{StoredMemory, Visibility};
 use crate::error::AppError;
-use crate::rpc::memory::StoreParams;
-use crate::rpc::results::memory::{CrossSearchResult, MemoryDeleted, MemoryView, SharedStatsResult, StatsOf};
+use crate::rpc::memory::{ImportParams, StoreParams};
+use crate::rpc::results::memory::{CrossSearchResult, Imported, MemoryDeleted, MemoryView, SharedStatsResult, StatsOf};
 use crate::web::error::WebError;
 
 /// The longest content a memory may have (as `memory.store`).
@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(bulk_delete)
+        .service(import)
         .service(stats)
         .service(shared)
         .service(shared_stats)
@@ -282,6 +283,14 @@ async fn bulk_delete(app: App, body: web::Json<Value>) -> Result<HttpResponse, W
         deleted,
         not_found: missing,
     }))
+}
+
+#[utoipa::path(tag = "memories", request_body = ImportParams,
+    responses((status = 201, description = "Every memory stored, embedded and indexed", body = Imported)))]
+#[post("/memories/import")]
+async fn import(app: App, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
+    let imported = call(&app, "memory.import", body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(imported))
 }
 
 /// `?persona=` alone.

@@ -15,6 +15,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("persona.memory", "GET /memories"),
     ("persona.relationship", "GET /relationships"),
     ("memory.store", "POST /memories"),
+    ("memory.import", "POST /memories/import"),
     ("memory.search", "GET /memories"),
     ("memory.get", "GET /memories/{mid}"),
     ("memory.delete", "DELETE /memories/{mid}"),

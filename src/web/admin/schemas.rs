@@ -18,7 +18,7 @@ use crate::rpc::results::analytics::ConversationAnalytics;
 use crate::rpc::results::bot::{BotDeleted, BotList, BotLogLines};
 use crate::rpc::results::config::{ConfigChanged, ConfigView};
 use crate::rpc::results::memory::{
-    CrossSearchResult, DecayForced, DecayStarted, DecayStatsResult, DecayStopped, MemoryDeleted, MemoryView,
+    CrossSearchResult, DecayForced, DecayStarted, DecayStatsResult, DecayStopped, Imported, MemoryDeleted, MemoryView,
     PruneRecommendations, PruneStats, Pruned, PrunedAll, SharedStatsResult, StatsOf,
 };
 use crate::rpc::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, Status};
@@ -64,6 +64,7 @@ crate::openapi_schemas!(fn responses; Response:
     MemoryView => "MemoryView",
     BulkDeleted => "BulkDeleted",
     MemoryDeleted => "MemoryDeleted",
+    Imported => "MemoriesImported",
     StatsOf => "StatsOf",
     CrossSearchResult => "CrossSearchResult",
     SharedStatsResult => "SharedStatsResult",
@@ -87,6 +88,7 @@ crate::openapi_schemas!(fn requests; Request:
     memory::PruneParams => "PruneOptions" [without "persona_id"],
     emotional::UpdateStateParams => "EmotionsPatch" [without "persona_id"],
     memory::StoreParams => "MemoryCreate",
+    memory::ImportParams => "MemoryImport",
     MemoryPatch => "MemoryPatch",
     BulkDelete => "BulkDelete",
     memory::DecayStartParams => "DecayStart",
