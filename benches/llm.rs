@@ -3,10 +3,14 @@
 //!   decode tokens/s for one stream;
 //! - through the server binary (`persona-mcp serve`, `llm.provider = "embedded"`, default settings otherwise):
 //!   time to the first chunk of a streamed chat with Aria on a first and a follow-up turn, decode rate seen by
-//!   the client, aggregate tokens/s with 4 concurrent chats, and the server's RSS with the model loaded.
+//!   the client, aggregate tokens/s with 4 concurrent chats, and the server's RSS with the model loaded;
+//! - identity: 20 questions about who the persona is ("Who are you?", "What's your name?"…), each asked of Aria
+//!   and of Kira on a fresh connection of a server of their own, and the share of replies that name the persona
+//!   and no other name (the rule is in `common/identity.rs`); the failing replies are printed.
 //!
 //! ```text
 //! make bench-llm    (cargo bench --bench llm)
+//! cargo bench --bench llm -- --identity-only --identity-rounds 5
 //! ```
 
 mod common;
@@ -14,7 +18,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::ws::{call, connect, next_json, send_json, Ws};
+use common::identity;
+use common::ws::{call, call_within, connect, next_json, send_json, Ws};
 use common::{proc_status_kb, ServerProcess};
 use persona_mcp::domain::prompt::{self, PromptInput};
 use persona_mcp::domain::seeds;
@@ -32,13 +37,58 @@ const GREETING: &str = "Hello Aria! How are you today?";
 const BUDGET: u32 = 64;
 /// Decode steps timed in-process.
 const DECODE_STEPS: usize = 64;
+/// The identity questions.
+const IDENTITY_QUESTIONS: [&str; 20] = [
+    "Who are you?",
+    "What's your name?",
+    "Introduce yourself.",
+    "Tell me about yourself.",
+    "What should I call you?",
+    "Hi! Who am I talking to?",
+    "What is your name, please?",
+    "Could you introduce yourself?",
+    "Who are you, exactly?",
+    "Hello there, what's your name?",
+    "May I ask your name?",
+    "Tell me who you are.",
+    "Describe yourself in a few words.",
+    "Are you a person? Who are you?",
+    "What do people call you?",
+    "I don't think we've met. Who are you?",
+    "Say your name and what you do.",
+    "Hey, who is this?",
+    "Nice to meet you! And you are...?",
+    "What are you called?",
+];
+/// Tokens per identity reply: room for the two or three sentences the embedded model is asked for.
+const IDENTITY_BUDGET: u32 = 128;
+/// The share of identity replies the check asks for.
+const IDENTITY_TARGET: f64 = 0.9;
+
+/// The benchmark's options.
+#[derive(clap::Parser)]
+#[command(about = "The embedded chat model: speed, memory and whether personas keep their names")]
+struct Args {
+    /// Run the identity check only.
+    #[arg(long)]
+    identity_only: bool,
+    /// Times each identity question is asked of each persona.
+    #[arg(long, default_value_t = 1)]
+    identity_rounds: usize,
+    /// The server binary (default: the one cargo built), e.g. an older build to compare with.
+    #[arg(long, default_value = env!("CARGO_BIN_EXE_persona-mcp"))]
+    server_bin: PathBuf,
+    #[command(flatten)]
+    cargo: common::CargoBench,
+}
 
 fn main() {
+    let args = <Args as clap::Parser>::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    let code = match runtime.block_on(run()) {
+    let code = match runtime.block_on(run(&args)) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("bench-llm failed: {e}");
@@ -49,12 +99,15 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn run() -> Result<(), String> {
+async fn run(args: &Args) -> Result<(), String> {
     if !Path::new(MODEL).exists() {
         return Err(format!("{MODEL} is missing: run `make model`"));
     }
-    in_process()?;
-    through_the_server().await
+    if !args.identity_only {
+        in_process()?;
+        through_the_server(&args.server_bin).await?;
+    }
+    identity_check(&args.server_bin, args.identity_rounds).await
 }
 
 /// Aria's first-turn messages, as the server builds them (no memories yet).
@@ -156,18 +209,21 @@ async fn stream(ws: &mut Ws, id: u64, message: &str) -> Result<Streamed, String>
     }
 }
 
-async fn through_the_server() -> Result<(), String> {
-    let temp = common::temp_dir("llm")?;
-    let settings = [
+/// The settings of a server chatting with the embedded model (defaults otherwise).
+fn embedded_settings() -> Vec<(&'static str, String)> {
+    vec![
         ("PERSONA_MCP__LLM__PROVIDER", "embedded".to_string()),
         ("PERSONA_MCP__LLM__EMBEDDED_MODEL", MODEL.to_string()),
         (
             "PERSONA_MCP__EMBEDDER__MODEL_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/data/models/all-MiniLM-L6-v2").to_string(),
         ),
-    ];
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_persona-mcp"));
-    let mut server = ServerProcess::spawn(&bin, temp.path(), &settings)?;
+    ]
+}
+
+async fn through_the_server(bin: &Path) -> Result<(), String> {
+    let temp = common::temp_dir("llm")?;
+    let mut server = ServerProcess::spawn(bin, temp.path(), &embedded_settings())?;
     server.wait_healthy().await?;
     let mut ws = connect(server.port).await?;
     let started = Instant::now();
@@ -210,6 +266,66 @@ async fn through_the_server() -> Result<(), String> {
         "server RSS with the model loaded: {} MB (peak {} MB)",
         proc_status_kb(pid, "VmRSS").unwrap_or(0) / 1024,
         proc_status_kb(pid, "VmHWM").unwrap_or(0) / 1024
+    );
+    Ok(())
+}
+
+/// Each identity question asked `rounds` times of Aria and of Kira, each on a fresh connection (so no earlier
+/// reply is in the history) of a server that recalls no memories into the prompt and gives the personas their
+/// energy back every second (so no earlier reply is recalled and no one gets tired: every question is a first
+/// meeting). Prints the share of replies that keep their persona's identity and the ones that do not.
+async fn identity_check(bin: &Path, rounds: usize) -> Result<(), String> {
+    let temp = common::temp_dir("llm-identity")?;
+    let mut settings = embedded_settings();
+    settings.extend([
+        ("PERSONA_MCP__MEMORY__PROMPT_MEMORIES", "0".to_string()),
+        ("PERSONA_MCP__PERSONA__REGEN_TICK_SECS", "1".to_string()),
+        ("PERSONA_MCP__PERSONA__ENERGY_PER_TICK", "1000".to_string()),
+    ]);
+    let mut server = ServerProcess::spawn(bin, temp.path(), &settings)?;
+    server.wait_healthy().await?;
+    let seeds = seeds::defaults();
+    let known: Vec<&str> = seeds.iter().map(|(p, _)| p.name.as_str()).collect();
+    let (mut kept, mut asked) = (0usize, 0usize);
+    let started = Instant::now();
+    for (persona, _) in &seeds {
+        let allowed = identity::persona_allowed(persona, &known);
+        let mut persona_kept = 0;
+        for round in 0..rounds {
+            for question in IDENTITY_QUESTIONS {
+                let mut ws = connect(server.port).await?;
+                call(&mut ws, 1, "persona.switch", json!({"persona_id": persona.name})).await?;
+                let params = json!({"message": question, "token_budget": IDENTITY_BUDGET});
+                let reply = call_within(&mut ws, 2, "persona.chat", params, Duration::from_secs(120)).await?;
+                let text = reply["response"].as_str().ok_or("a reply without text")?;
+                asked += 1;
+                if identity::keeps_identity(text, &persona.name, &allowed) {
+                    kept += 1;
+                    persona_kept += 1;
+                } else {
+                    let names = identity::name_like(text, &allowed);
+                    println!(
+                        "identity miss ({}, round {}): {question:?} -> {text:?} (name-like: {names:?})",
+                        persona.name,
+                        round + 1
+                    );
+                }
+            }
+        }
+        println!(
+            "identity, {}: {persona_kept} of {} replies name {} and no other name",
+            persona.name,
+            rounds * IDENTITY_QUESTIONS.len(),
+            persona.name
+        );
+    }
+    let rate = kept as f64 / asked.max(1) as f64;
+    println!(
+        "identity: {kept} of {asked} replies ({:.0} %) keep the persona's name (target >= {:.0} %, {}), {} s",
+        rate * 100.0,
+        IDENTITY_TARGET * 100.0,
+        if rate >= IDENTITY_TARGET { "met" } else { "MISSED" },
+        started.elapsed().as_secs()
     );
     Ok(())
 }

@@ -1,10 +1,13 @@
-//! The embedded chat model (the real SmolLM2-135M, not the fake): a streamed chat with Aria, a cancel, and
-//! `auto` switching between it and a model server that goes away and comes back.
+//! The embedded chat model (the real SmolLM2-135M, not the fake): a streamed chat with Aria, a cancel, `auto`
+//! switching between it and a model server that goes away and comes back, and Aria and Kira saying who they are.
 //!
 //! A test binary of its own: the model keeps both cores busy and adds ~150 MB per server, which would disturb the
 //! timing and memory measurements of the tests in `api` if they ran side by side.
 
 use persona_test_support as support;
+
+#[path = "../benches/common/identity.rs"]
+mod identity;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -180,4 +183,63 @@ async fn auto_falls_back_to_the_embedded_model_and_returns_to_the_server() {
         .await;
     assert!(!r["response"].as_str().unwrap().is_empty());
     assert_eq!(c.result("system.models", json!({})).await["provider"], "embedded");
+}
+
+#[test]
+fn the_identity_rule_on_examples() {
+    let allowed = identity::allowed(&["A vibrant elven bard", "music"], &["Aria", "Kira"]);
+    let keeps = |reply| identity::keeps_identity(reply, "Aria", &allowed);
+    assert!(keeps(
+        "Hello! I'm Aria, an elven bard. Music is my life, and Kira is my friend."
+    ));
+    assert!(!keeps("I am Elara, a member of the Eridorian Council."));
+    assert!(!keeps("I'm Aria, daughter of Elion."));
+    assert!(!keeps("I sing an aria."));
+    assert_eq!(
+        identity::name_like("I'm Aria, from Eldrador!", &allowed),
+        vec!["Eldrador"]
+    );
+}
+
+/// A few of `make bench-llm`'s identity questions, greedy sampling (the same reply every run): every reply names
+/// the persona, and at least 6 of the 8 name no one else (greedy, two of Aria's replies add an invented clan:
+/// "I'm Aria, a bard of the Silverfist Clan"). The bench measures the rate with the default sampling.
+#[tokio::test]
+async fn aria_and_kira_say_their_own_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(&closed_url().0, dir.path());
+    settings.llm.provider = "embedded".parse().unwrap();
+    settings.llm.embedded_model = Some(chat_model());
+    settings.llm.temperature = 0.0;
+    // Every question is a first meeting: no earlier reply recalled into the prompt.
+    settings.memory.prompt_memories = 0;
+    let server = TestServer::start_with(settings);
+    let (mut unnamed, mut misses) = (Vec::new(), Vec::new());
+    let seeds = persona_mcp::domain::seeds::defaults();
+    let known: Vec<&str> = seeds.iter().map(|(p, _)| p.name.as_str()).collect();
+    for (persona, _) in &seeds {
+        let (name, allowed) = (&persona.name, identity::persona_allowed(persona, &known));
+        for question in [
+            "Who are you?",
+            "What's your name?",
+            "Introduce yourself.",
+            "What should I call you?",
+        ] {
+            let mut c = server.client().await;
+            c.result("persona.switch", json!({"persona_id": name})).await;
+            let r = c
+                .result("persona.chat", json!({"message": question, "token_budget": 96}))
+                .await;
+            let reply = r["response"].as_str().unwrap().to_string();
+            println!("{name}, {question:?}: {reply:?}");
+            if !identity::words(&reply).any(|w| w == name.as_str()) {
+                unnamed.push(format!("{name}, {question:?}: {reply:?}"));
+            }
+            if !identity::keeps_identity(&reply, name, &allowed) {
+                misses.push(format!("{name}, {question:?}: {reply:?}"));
+            }
+        }
+    }
+    assert!(unnamed.is_empty(), "replies without the persona's name: {unnamed:#?}");
+    assert!(misses.len() <= 2, "replies with another name or none: {misses:#?}");
 }

@@ -1,11 +1,13 @@
 //! What the benchmarks share: the server as a child process (killed on drop, panics included), started in a
 //! temporary directory on a free port, the wait until it is healthy ([`ServerProcess`]); a client of its
-//! WebSocket ([`ws`]); percentiles ([`stats`]); a database filled with many memories ([`fill`]).
+//! WebSocket ([`ws`]); percentiles ([`stats`]); a database filled with many memories ([`fill`]); whether a reply
+//! keeps its persona's name ([`identity`]).
 
 // Each benchmark uses a part of these helpers.
 #![allow(dead_code)]
 
 pub mod fill;
+pub mod identity;
 pub mod stats;
 pub mod ws;
 

@@ -35,6 +35,16 @@ pub fn split_identity(system: &str) -> (&str, &str) {
     }
 }
 
+/// The persona's name in a system prompt that begins with its [`identity`] ("You are NAME. …", ending with
+/// [`IDENTITY_END`]); `None` for other prompts (a summary's instructions, a template that words it otherwise).
+pub fn identity_name(system: &str) -> Option<&str> {
+    if !system.contains(IDENTITY_END) {
+        return None;
+    }
+    let (name, _) = system.strip_prefix("You are ")?.split_once(". ")?;
+    Some(name.trim()).filter(|n| !n.is_empty() && !n.contains('\n'))
+}
+
 /// Everything the prompt is made from.
 pub struct PromptInput<'a> {
     /// Who speaks.
@@ -388,5 +398,13 @@ mod tests {
         assert_eq!(stable, identity(&p));
         assert!(late.contains("You feel") && late.contains("We met."), "{late}");
         assert_eq!(split_identity("Summarise this."), ("Summarise this.", ""));
+    }
+
+    #[test]
+    fn the_name_is_read_back_from_the_identity_only() {
+        let p = aria();
+        assert_eq!(identity_name(&identity(&p)), Some("Aria"));
+        assert_eq!(identity_name("You are a summariser. Be brief."), None);
+        assert_eq!(identity_name(&format!("Be Aria.{IDENTITY_END}")), None);
     }
 }

@@ -49,26 +49,52 @@ pub struct Sampler {
 /// reply is also a quick one.
 const BREVITY: &str = "\nReply in two or three sentences.";
 
+/// The persona's name said again, for a system prompt that begins with its identity: a 135M model asked who it
+/// is otherwise answers with a name of its own invention ("I am Elara"). The name opens the stable system prompt,
+/// is said again before its end, and once more at the end of the per-turn system message, the closest place to
+/// the reply (README, "Chat out of the box", has the measurements).
+fn named(stable: &str, name: &str) -> String {
+    let body = stable.strip_suffix(prompt::IDENTITY_END).unwrap_or(stable);
+    format!(
+        "Your name is {name}. {body}\nYou are {name}: speak as {name}, in the first person.{}",
+        prompt::IDENTITY_END
+    )
+}
+
+/// The end of the per-turn system message for the persona `name` (see [`named`]).
+fn name_reminder(name: &str) -> String {
+    format!("You are {name}. Your name is {name}; never give yourself another name.")
+}
+
 /// The ChatML text of a conversation, ending where the assistant's reply begins.
 ///
 /// The part of the system prompt that changes every turn (feelings, memories, summary: what follows the
 /// persona's identity, see [`prompt::split_identity`]) goes in a second system message just before the new user
 /// message, so the next turn's prompt starts with this one's stable system prompt and history and resumes from
-/// its saved cache instead of processing the whole conversation again.
+/// its saved cache instead of processing the whole conversation again. The persona's name is repeated (see
+/// [`named`]).
 pub fn chatml(messages: &[PromptMessage]) -> String {
-    let late = match messages.first() {
-        Some(m) if m.role == Role::System => prompt::split_identity(&m.content).1.trim(),
+    let system = match messages.first() {
+        Some(m) if m.role == Role::System => m.content.as_str(),
         _ => "",
+    };
+    let name = prompt::identity_name(system);
+    let late = prompt::split_identity(system).1.trim();
+    let late = match name {
+        Some(name) if late.is_empty() => name_reminder(name),
+        Some(name) => format!("{late}\n{}", name_reminder(name)),
+        None => late.to_string(),
     };
     let last_user = messages.iter().rposition(|m| m.role == Role::User);
     let mut text = String::new();
     for (i, m) in messages.iter().enumerate() {
         if Some(i) == last_user && !late.is_empty() {
-            push_message(&mut text, Role::System.as_str(), late);
+            push_message(&mut text, Role::System.as_str(), &late);
         }
         match m.role {
             Role::System if i == 0 => {
                 let stable = prompt::split_identity(&m.content).0;
+                let stable = name.map_or_else(|| stable.to_string(), |name| named(stable, name));
                 push_message(&mut text, m.role.as_str(), &format!("{stable}{BREVITY}"));
             }
             Role::System => push_message(&mut text, m.role.as_str(), &format!("{}{BREVITY}", m.content)),
@@ -229,5 +255,30 @@ mod tests {
         ];
         let exchange = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n";
         assert!(chatml(&next).starts_with(&format!("{stable}{exchange}<|im_start|>system\nYou feel glad.")));
+    }
+
+    #[test]
+    fn the_persona_s_name_is_said_at_the_start_and_end_of_the_system_prompt_and_before_the_message() {
+        let system = format!("You are Aria. A bard.{}\nYou feel calm.", prompt::IDENTITY_END);
+        let messages = vec![
+            PromptMessage {
+                role: Role::System,
+                content: system,
+            },
+            PromptMessage {
+                role: Role::User,
+                content: "Who are you?".into(),
+            },
+        ];
+        let end = prompt::IDENTITY_END;
+        assert_eq!(
+            chatml(&messages),
+            format!(
+                "<|im_start|>system\nYour name is Aria. You are Aria. A bard.\nYou are Aria: speak as Aria, in the first \
+                 person.{end}{BREVITY}<|im_end|>\n<|im_start|>system\nYou feel calm.\nYou are Aria. Your name is Aria; \
+                 never give yourself another name.<|im_end|>\n<|im_start|>user\nWho are you?<|im_end|>\n\
+                 <|im_start|>assistant\n"
+            )
+        );
     }
 }

@@ -37,6 +37,7 @@ pub struct Embedded {
     queue_timeout: Duration,
     top_p: f32,
     repeat_penalty: f32,
+    max_temperature: f32,
 }
 
 impl Embedded {
@@ -51,6 +52,7 @@ impl Embedded {
             queue_timeout: Duration::from_secs(l.embedded_queue_timeout_secs),
             top_p: l.top_p,
             repeat_penalty: l.repeat_penalty,
+            max_temperature: l.embedded_max_temperature,
         }
     }
 
@@ -139,7 +141,7 @@ impl LlmBackend for Embedded {
         );
         let failed = self.error(LlmErrorKind::Protocol, "");
         let sampler = Sampler {
-            temperature: request.temperature,
+            temperature: request.temperature.min(self.max_temperature),
             top_p: request.top_p.unwrap_or(self.top_p),
             repeat_penalty: self.repeat_penalty,
             max_tokens: request.max_tokens.max(1),
