@@ -27,7 +27,7 @@ const LAYERS: &[&[&str]] = &[
     &["rpc"],
     &["mcp"],
     &["web"],
-    &["server", "simulate", "scenario", "prompt_show", "main", "lib"],
+    &["server", "simulate", "scenario", "prompt_show", "healthcheck", "main", "lib"],
 ];
 
 type Module = Vec<String>;
