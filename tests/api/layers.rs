@@ -27,7 +27,15 @@ const LAYERS: &[&[&str]] = &[
     &["rpc"],
     &["mcp"],
     &["web"],
-    &["server", "simulate", "scenario", "prompt_show", "healthcheck", "main", "lib"],
+    &[
+        "server",
+        "simulate",
+        "scenario",
+        "prompt_show",
+        "healthcheck",
+        "main",
+        "lib",
+    ],
 ];
 
 type Module = Vec<String>;
