@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{Double, Text};
-use persona_test_support::WsClient;
+use persona_test_support::{WsClient, SCENES};
 use serde_json::{json, Value};
 
 /// The image under test (`make docker-test` tags the debug build so).
@@ -30,27 +30,6 @@ const PG_PASSWORD: &str = "docker-test-password";
 /// How the instances reach PostgreSQL: a dead connection is given up within seconds (tcp_user_timeout), a new
 /// one waits at most 3 s.
 const PG_URL_IN_NETWORK: &str = "postgres://persona:docker-test-password@pg:5432/persona?connect_timeout=3&tcp_user_timeout=5000&keepalives_idle=5&keepalives_interval=2&keepalives_count=2";
-
-/// Unrelated scenes, each with a paraphrase that shares no searchable word with it: only the vector index finds
-/// a scene by its paraphrase.
-const SCENES: [(&str, &str); 4] = [
-    (
-        "The lighthouse keeper polished the brass lamp before the storm arrived",
-        "coastal beacon guardian shining metal fixtures ahead of gale",
-    ),
-    (
-        "Grandmother baked apple pie with cinnamon for the village festival",
-        "granny cooking fruit dessert spiced for town celebration",
-    ),
-    (
-        "The astronaut floated outside the space station repairing a solar panel",
-        "cosmonaut drifting beyond orbital outpost fixing sunlight collector",
-    ),
-    (
-        "A violinist practised scales in a cold concert hall at dawn",
-        "fiddler rehearsing exercises inside chilly auditorium at sunrise",
-    ),
-];
 
 /// The images the tests run.
 struct Images {

@@ -16,27 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::fake_llm::{FakeLlm, FakeLlmConfig};
 use crate::support::process::{ProcessOptions, ServerProcess};
 use crate::support::WsClient;
-
-/// Four unrelated scenes, each with a paraphrase that shares no searchable word with it: only the vector index
-/// can find a scene's memories by its paraphrase.
-const SCENES: [(&str, &str); 4] = [
-    (
-        "The lighthouse keeper polished the brass lamp before the storm arrived",
-        "coastal beacon guardian shining metal fixtures ahead of gale",
-    ),
-    (
-        "Grandmother baked apple pie with cinnamon for the village festival",
-        "granny cooking fruit dessert spiced for town celebration",
-    ),
-    (
-        "The astronaut floated outside the space station repairing a solar panel",
-        "cosmonaut drifting beyond orbital outpost fixing sunlight collector",
-    ),
-    (
-        "A violinist practised scales in a cold concert hall at dawn",
-        "fiddler rehearsing exercises inside chilly auditorium at sunrise",
-    ),
-];
+use crate::support::SCENES;
 
 /// Most memories one writer stores (so that each scene's memories fit in one page of 100 search hits).
 const PER_WRITER: usize = 120;

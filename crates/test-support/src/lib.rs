@@ -348,3 +348,24 @@ impl WsClient {
         let _ = self.ws.close(None).await;
     }
 }
+
+/// Four unrelated scenes, each with a paraphrase that shares no searchable word with it: only the vector index
+/// can find a scene's memories by its paraphrase.
+pub const SCENES: [(&str, &str); 4] = [
+    (
+        "The lighthouse keeper polished the brass lamp before the storm arrived",
+        "coastal beacon guardian shining metal fixtures ahead of gale",
+    ),
+    (
+        "Grandmother baked apple pie with cinnamon for the village festival",
+        "granny cooking fruit dessert spiced for town celebration",
+    ),
+    (
+        "The astronaut floated outside the space station repairing a solar panel",
+        "cosmonaut drifting beyond orbital outpost fixing sunlight collector",
+    ),
+    (
+        "A violinist practised scales in a cold concert hall at dawn",
+        "fiddler rehearsing exercises inside chilly auditorium at sunrise",
+    ),
+];
