@@ -19,13 +19,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::identity;
+use common::proc_status_kb;
 use common::ws::{call, call_within, connect, next_json, send_json, Ws};
-use common::{proc_status_kb, ServerProcess};
 use persona_mcp::domain::prompt::{self, PromptInput};
 use persona_mcp::domain::seeds;
 use persona_mcp::domain::templates::PromptTemplates;
 use persona_mcp::llm::embedded::model::{KvCache, Model};
 use persona_mcp::llm::embedded::{chatml, tokenizer};
+use persona_test_support::process::ServerProcess;
 use serde_json::json;
 
 const MODEL: &str = concat!(

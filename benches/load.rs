@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::proc_status_kb;
 use common::stats::percentile_ms;
 use common::ws::{call, connect_url, describe_error, next_json, send_json};
-use common::{proc_status_kb, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
+use persona_test_support::process::ServerProcess;
 use serde_json::{json, Value};
 
 /// The load benchmark's options.
@@ -568,9 +569,7 @@ async fn run(args: Args) -> i32 {
     } else {
         Some(wait_embedded(&ports, total.chats_ok).await)
     };
-    let dead: Vec<usize> = (0..servers.len())
-        .filter(|&n| !matches!(servers[n].child.try_wait(), Ok(None)))
-        .collect();
+    let dead: Vec<usize> = (0..servers.len()).filter(|&n| servers[n].exited()).collect();
 
     let latencies = Latencies::of(&total.traces, &llm);
     let chunks: usize = total.traces.iter().map(|trace| trace.chunks.len()).sum();

@@ -28,11 +28,11 @@ mod recall;
 
 use common::stats::percentile;
 use common::ws::{call_frame, connect_url, describe_error, next_json, FRAME_TIMEOUT};
-use common::ServerProcess;
 use persona_mcp::config::EmbedderPrecision;
 use persona_mcp::embed::minilm::MiniLmEmbedder;
 use persona_mcp::embed::Embedder;
 use persona_mcp::storage::vectors::VectorStore;
+use persona_test_support::process::ServerProcess;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;

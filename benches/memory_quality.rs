@@ -15,7 +15,7 @@
 //!
 //! ```text
 //! cargo bench --bench memory_quality -- [--data DIR] [--conversations 26,30,41] [--env KEY=VALUE]...
-//!                                       [--questions-out FILE]
+//!                                       [--questions-out FILE] [--server-log FILE]
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,7 @@ mod common;
 
 use common::stats::percentile_ms;
 use common::ws::{call, connect, Ws};
-use common::ServerProcess;
+use persona_test_support::process::ServerProcess;
 use serde_json::{json, Value};
 
 /// Where `make model` puts all-MiniLM-L6-v2.
@@ -55,6 +55,9 @@ struct Args {
     /// Writes one JSON line per question (its evidence, the ranks they were found at) to this file.
     #[arg(long)]
     questions_out: Option<PathBuf>,
+    /// Copies the server's log here at the end (with `--env PERSONA_MCP__LOGGING__LEVEL=…` to see its timings).
+    #[arg(long)]
+    server_log: Option<PathBuf>,
     #[command(flatten)]
     cargo: common::CargoBench,
 }
@@ -253,6 +256,9 @@ async fn run(args: &Args) -> Result<(), String> {
     }
     let names: Vec<&str> = conversations.iter().map(|c| c.name.as_str()).collect();
     report(&names, &mut all);
+    if let Some(path) = &args.server_log {
+        std::fs::copy(temp.path().join("server.log"), path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::proc_status_kb;
 use common::stats::percentile_ms;
 use common::ws::{call, call_within, connect, next_json, send_json, Ws};
-use common::{proc_status_kb, ServerProcess};
 use fake_llm::{FakeLlm, FakeLlmConfig};
+use persona_test_support::process::ServerProcess;
 use serde_json::{json, Value};
 
 /// The state benchmark's options.

@@ -1,5 +1,5 @@
-//! `AppError`: the domain's failures. `rpc::framing` maps it to JSON-RPC codes and `web::errors` to HTTP
-//! statuses; nothing else knows codes.
+//! `AppError`: the failures of a request, whichever front door it came through. `rpc::framing` maps it to
+//! JSON-RPC codes and `web::error` to HTTP statuses; nothing else knows codes.
 
 use serde_json::Value;
 
@@ -55,6 +55,12 @@ pub enum AppError {
     /// A name is taken or a file is incompatible.
     #[error("{0}")]
     Conflict(String),
+    /// A streamed reply took longer than `server.stream_timeout_secs`.
+    #[error("Streaming request timed out after {secs} seconds")]
+    StreamTimedOut {
+        /// The timeout it hit.
+        secs: u64,
+    },
     /// The database does not answer (PostgreSQL unreachable, no connection within `storage.pool_timeout_secs`);
     /// the request may be retried. The detail is logged, never sent.
     #[error("Database unavailable: the server cannot reach its database; try again shortly")]

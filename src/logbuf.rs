@@ -89,7 +89,7 @@ impl LogFilter {
 impl LogBuffer {
     fn push(&self, line: LogLine) {
         {
-            let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+            let mut lines = crate::locks::lock(&self.lines);
             if lines.len() == self.capacity {
                 lines.pop_front();
             }
@@ -100,7 +100,7 @@ impl LogBuffer {
 
     /// The newest `n` lines that pass `filter`, oldest first.
     pub fn tail(&self, n: usize, filter: &LogFilter) -> Vec<LogLine> {
-        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let lines = crate::locks::lock(&self.lines);
         let mut out: Vec<LogLine> = lines
             .iter()
             .rev()

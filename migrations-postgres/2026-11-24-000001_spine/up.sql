@@ -1,5 +1,5 @@
 -- PostgreSQL twin of migrations/2026-11-24-000001_spine: the same tables and column types diesel's schema
--- (src/storage/sqlite/schema.rs) describes. Text columns compare byte-wise (COLLATE "C"), as in SQLite: ids and
+-- (src/storage/sql/schema.rs) describes. Text columns compare byte-wise (COLLATE "C"), as in SQLite: ids and
 -- RFC 3339 timestamps order the same on both backends.
 CREATE TABLE personas (
     seq BIGSERIAL PRIMARY KEY,

@@ -1,3 +1,3 @@
 -- How many memories hold each word of the keyword index: keyword search plans from it which matches to rank
--- (src/storage/sqlite/keywords.rs).
+-- (src/storage/sql/keywords.rs).
 CREATE VIRTUAL TABLE memories_fts_vocab USING fts5vocab(memories_fts, 'row');

@@ -75,7 +75,7 @@ impl ConversationSession {
     /// Publishes the stored conversation's id to the registry.
     fn publish_id(&self) {
         let id = self.conversation.as_ref().map(|c| c.id);
-        *self.known_id.lock().unwrap_or_else(|p| p.into_inner()) = id;
+        *crate::locks::lock(&self.known_id) = id;
     }
 
     /// Loads the stored conversation: its history window, live threads and size (before the first message, and

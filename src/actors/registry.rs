@@ -121,7 +121,7 @@ impl Registry {
             Topic::Conversation => {
                 let wanted = Some(notice.subject);
                 for live in self.conversations.values() {
-                    if *live.id.lock().unwrap_or_else(|p| p.into_inner()) == wanted {
+                    if *crate::locks::lock(&live.id) == wanted {
                         live.addr.do_send(ReloadWindow);
                     }
                 }

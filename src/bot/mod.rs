@@ -103,7 +103,7 @@ async fn watch_parent(mut lines: Lines<BufReader<Stdin>>, other_bots: OtherBots)
     while let Ok(Some(line)) = lines.next_line().await {
         match serde_json::from_str::<ParentMessage>(&line) {
             Ok(ParentMessage::OtherBots { user_ids }) => {
-                *other_bots.lock().unwrap_or_else(|p| p.into_inner()) = user_ids.into_iter().collect();
+                *crate::locks::lock(&other_bots) = user_ids.into_iter().collect();
             }
             Err(e) => tracing::warn!(error = %e, "unknown message from the supervisor"),
         }

@@ -227,13 +227,7 @@ impl Running {
     }
 
     fn identity(&self) -> Identity {
-        let others: Vec<String> = self
-            .other_bots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect();
+        let others: Vec<String> = crate::locks::lock(&self.other_bots).iter().cloned().collect();
         Identity::new(&self.user_id, &[self.persona_name.as_str()], &others)
     }
 

@@ -349,7 +349,7 @@ pub fn rrf_fuse(vector_hits: &[(Uuid, f32)], keyword_hits: &[Uuid], k: f64) -> V
 /// A stored memory with its vector-index key.
 #[derive(Debug, Clone)]
 pub struct StoredMemory {
-    /// The usearch key (SQLite rowid).
+    /// The usearch key (the `memories.key` column: the rowid on SQLite, a sequence on PostgreSQL).
     pub key: i64,
     /// The memory.
     pub memory: Memory,

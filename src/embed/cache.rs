@@ -124,8 +124,7 @@ impl CachedEmbedder {
     }
 
     fn recent(&self) -> MutexGuard<'_, LruCache<String, Slot>> {
-        // The cache holds no invariant a panic could break: a poisoned lock is still usable.
-        self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::locks::lock(&self.recent)
     }
 
     /// The vector of `text` if it is known already (not one still being computed).

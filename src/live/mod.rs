@@ -183,7 +183,7 @@ impl LiveSettings {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.inner.changing.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.inner.changing)
     }
 
     /// Puts `next` in force, logs each changed key and applies the log filter; answers the changes.

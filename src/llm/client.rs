@@ -32,7 +32,7 @@ impl LiveClient {
     /// The client for the timeouts in force now.
     pub(crate) fn get(&self) -> reqwest::Client {
         let wanted = timeouts(&self.live.current());
-        let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+        let mut made = crate::locks::lock(&self.made);
         if made.0 != wanted {
             match make(wanted) {
                 Ok(client) => *made = (wanted, client),

@@ -24,7 +24,7 @@ impl Scripted {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<String>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.queue)
     }
 }
 

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::McpError;
 use super::session::McpState;
+use super::wire::{Empty, McpResult};
 use super::{lifecycle, prompts, resources, tools};
 use crate::rpc::access::{Call, Ending};
 use crate::rpc::batch::{answer_frame, Answer};
@@ -101,23 +102,23 @@ impl Dispatcher {
         let (router, state) = (&self.router, &self.state);
         let era = lifecycle::era(state, ctx, method, &params)?;
         let result = match method {
-            "initialize" => lifecycle::initialize(state, ctx, &params)?,
-            "server/discover" => lifecycle::discover(),
-            "ping" => json!({}),
-            "logging/setLevel" => lifecycle::set_level(state, ctx, &params)?,
-            "tools/list" => tools::list(router, &params)?,
+            "initialize" => McpResult::Initialize(lifecycle::initialize(state, ctx, &params)?),
+            "server/discover" => McpResult::Discover(lifecycle::discover()),
+            "ping" => McpResult::Empty(Empty {}),
+            "logging/setLevel" => McpResult::Empty(lifecycle::set_level(state, ctx, &params)?),
+            "tools/list" => McpResult::Tools(tools::list(router, &params)?),
             "tools/call" => match tools::call(router, state, ctx, era, &params).await? {
-                Some(result) => result,
+                Some(result) => McpResult::CallTool(result),
                 None => return Ok(None),
             },
-            "resources/list" => resources::list(ctx, &params).await?,
-            "resources/templates/list" => resources::templates(&params)?,
-            "resources/read" => resources::read(router, ctx, &params).await?,
-            "prompts/list" => prompts::list(ctx, &params).await?,
-            "prompts/get" => prompts::get(ctx, &params).await?,
+            "resources/list" => McpResult::Resources(resources::list(ctx, &params).await?),
+            "resources/templates/list" => McpResult::ResourceTemplates(resources::templates(&params)?),
+            "resources/read" => McpResult::ReadResource(resources::read(router, ctx, &params).await?),
+            "prompts/list" => McpResult::Prompts(prompts::list(ctx, &params).await?),
+            "prompts/get" => McpResult::GetPrompt(prompts::get(ctx, &params).await?),
             other => return Err(McpError::MethodNotFound(other.to_string())),
         };
-        Ok(Some(lifecycle::finish(era, method, result)))
+        Ok(Some(lifecycle::finish(era, method, result)?))
     }
 }
 

@@ -1,16 +1,8 @@
-//! Why an MCP request is refused, and the one mapping of those refusals to JSON-RPC errors.
-
-use serde_json::json;
+//! Why an MCP request is refused, and the one mapping of those refusals to JSON-RPC errors (their codes are
+//! `rpc::framing`'s).
 
 use crate::error::AppError;
-use crate::rpc::framing::{RpcError, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND};
-
-/// -32002: the resource does not exist (MCP's code for `resources/read`).
-pub const RESOURCE_NOT_FOUND: i64 = -32002;
-/// -32022: the request's protocol version is not supported (stateless revision).
-pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
-/// -32020: an HTTP header disagrees with the request body (stateless revision).
-pub const HEADER_MISMATCH: i64 = -32020;
+use crate::rpc::framing::RpcError;
 
 /// Why an MCP request is refused (tool failures are not errors: they are results with `isError`).
 #[derive(Debug, thiserror::Error)]
@@ -56,21 +48,17 @@ impl From<McpError> for RpcError {
     fn from(e: McpError) -> Self {
         let message = e.to_string();
         match e {
-            McpError::NotInitialized => RpcError::new(INVALID_REQUEST, message),
-            McpError::HeaderMismatch(_) => RpcError::new(HEADER_MISMATCH, message),
-            McpError::UnsupportedVersion { requested, supported } => RpcError {
-                data: Some(json!({ "supported": supported, "requested": requested })),
-                ..RpcError::new(UNSUPPORTED_PROTOCOL_VERSION, message)
-            },
+            McpError::NotInitialized => RpcError::refused(message),
+            McpError::HeaderMismatch(_) => RpcError::header_mismatch(message),
+            McpError::UnsupportedVersion { requested, supported } => {
+                RpcError::unsupported_version(message, &requested, supported)
+            }
             McpError::InvalidParams(_)
             | McpError::UnknownTool(_)
             | McpError::UnknownPrompt(_)
-            | McpError::InvalidCursor(_) => RpcError::new(INVALID_PARAMS, message),
-            McpError::ResourceNotFound(uri) => RpcError {
-                data: Some(json!({ "uri": uri })),
-                ..RpcError::new(RESOURCE_NOT_FOUND, message)
-            },
-            McpError::MethodNotFound(_) => RpcError::new(METHOD_NOT_FOUND, message),
+            | McpError::InvalidCursor(_) => RpcError::invalid_params(message),
+            McpError::ResourceNotFound(uri) => RpcError::resource_not_found(message, &uri),
+            McpError::MethodNotFound(method) => RpcError::method_not_found(&method),
             McpError::App(e) => e.into(),
         }
     }

@@ -3,11 +3,15 @@
 //! in each request's `_meta`), `ping`, `logging/setLevel`, the client's notifications, and the envelope every
 //! stateless result gets.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::McpError;
 use super::log_level::LogLevel;
 use super::session::{Handshake, McpState};
+use super::wire::{
+    DiscoverResult, Empty, Implementation, InitializeResult, McpResult, ServerCapabilities, Stateless, StatelessMeta,
+};
+use crate::error::AppError;
 use crate::rpc::context::Ctx;
 
 /// Revisions reached with the `initialize` handshake, oldest first.
@@ -20,8 +24,6 @@ pub const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion"
 const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
 /// `_meta` key of a stateless request's log level (its opt-in to `notifications/message`).
 const LOG_LEVEL_KEY: &str = "io.modelcontextprotocol/logLevel";
-/// `_meta` key of the server's identity on stateless results.
-const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 /// Methods whose stateless results carry caching hints.
 const CACHEABLE: [&str; 6] = [
     "server/discover",
@@ -49,20 +51,6 @@ pub enum Era {
         /// The request's `_meta` log level.
         log_level: Option<LogLevel>,
     },
-}
-
-/// `{name, version}` of this server.
-pub fn server_info() -> Value {
-    json!({ "name": "persona-mcp", "title": "persona-mcp", "version": env!("CARGO_PKG_VERSION") })
-}
-
-fn capabilities() -> Value {
-    json!({
-        "tools": { "listChanged": false },
-        "resources": { "subscribe": false, "listChanged": false },
-        "prompts": { "listChanged": false },
-        "logging": {},
-    })
 }
 
 /// Decides the revision of a request, refusing what cannot be answered: a stateless envelope with an unknown
@@ -101,7 +89,7 @@ pub fn era(state: &McpState, ctx: &Ctx, method: &str, params: &Map<String, Value
 }
 
 /// `initialize`: answers with the version the client asked for when supported, else the newest.
-pub fn initialize(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+pub fn initialize(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Result<InitializeResult, McpError> {
     let requested = params
         .get("protocolVersion")
         .and_then(Value::as_str)
@@ -113,27 +101,25 @@ pub fn initialize(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> R
     state.session(&ctx.conn).set_handshake(Handshake {
         version: version.to_string(),
     });
-    Ok(json!({
-        "protocolVersion": version,
-        "capabilities": capabilities(),
-        "serverInfo": server_info(),
-        "instructions": INSTRUCTIONS,
-    }))
-}
-
-/// `server/discover`: the stateless revisions, capabilities and instructions.
-pub fn discover() -> Value {
-    json!({
-        "supportedVersions": STATELESS_VERSIONS,
-        "capabilities": capabilities(),
-        "instructions": INSTRUCTIONS,
-        "ttlMs": 0,
-        "cacheScope": "public",
+    Ok(InitializeResult {
+        protocol_version: version,
+        capabilities: ServerCapabilities::this(),
+        server_info: Implementation::THIS,
+        instructions: INSTRUCTIONS,
     })
 }
 
+/// `server/discover`: the stateless revisions, capabilities and instructions.
+pub fn discover() -> DiscoverResult {
+    DiscoverResult {
+        supported_versions: &STATELESS_VERSIONS,
+        capabilities: ServerCapabilities::this(),
+        instructions: INSTRUCTIONS,
+    }
+}
+
 /// `logging/setLevel`.
-pub fn set_level(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+pub fn set_level(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Result<Empty, McpError> {
     let level = params
         .get("level")
         .and_then(Value::as_str)
@@ -143,7 +129,7 @@ pub fn set_level(state: &McpState, ctx: &Ctx, params: &Map<String, Value>) -> Re
             McpError::InvalidParams(format!("level must be one of {}", names.join(", ")))
         })?;
     state.session(&ctx.conn).set_log_level(level);
-    Ok(json!({}))
+    Ok(Empty {})
 }
 
 /// A notification from the client: `notifications/cancelled` stops the call it names; the others
@@ -158,18 +144,27 @@ pub fn notification(state: &McpState, ctx: &Ctx, method: &str, params: &Value) {
 }
 
 /// Gives a stateless result what the revision requires: `resultType`, the server's identity in `_meta`, and
-/// caching hints on the cacheable methods. Handshake results are sent as they are.
-pub fn finish(era: Era, method: &str, mut result: Value) -> Value {
-    if let (Era::Stateless { .. }, Value::Object(obj)) = (era, &mut result) {
-        obj.insert("resultType".into(), json!("complete"));
-        let meta = obj.entry("_meta").or_insert_with(|| json!({}));
-        if let Value::Object(meta) = meta {
-            meta.insert(SERVER_INFO_KEY.into(), server_info());
+/// caching hints on the cacheable methods (`server/discover` may be shared, the rest are the caller's). Handshake
+/// results are sent as they are.
+pub fn finish(era: Era, method: &str, result: McpResult) -> Result<Value, AppError> {
+    let value = match era {
+        Era::Handshake => serde_json::to_value(result),
+        Era::Stateless { .. } => {
+            let cacheable = CACHEABLE.contains(&method);
+            serde_json::to_value(Stateless {
+                result,
+                result_type: "complete",
+                meta: StatelessMeta {
+                    server_info: Implementation::THIS,
+                },
+                ttl_ms: cacheable.then_some(0),
+                cache_scope: cacheable.then_some(if method == "server/discover" {
+                    "public"
+                } else {
+                    "private"
+                }),
+            })
         }
-        if CACHEABLE.contains(&method) {
-            obj.entry("ttlMs").or_insert(json!(0));
-            obj.entry("cacheScope").or_insert(json!("private"));
-        }
-    }
-    result
+    };
+    value.map_err(|e| AppError::Internal(format!("serialising the {method} result: {e}")))
 }

@@ -7,6 +7,7 @@
 //! - [`resources`]: `persona://{id}`, `persona://{id}/memories`, `persona://{id}/relationships`;
 //! - [`prompts`]: one `chat_as_{name}` prompt per persona;
 //! - [`session`]: what is kept between requests;
+//! - [`wire`]: the shapes of MCP's results and notifications;
 //! - [`stdio`]: the `persona-mcp stdio` transport (Streamable HTTP is `web::mcp_http`; the WebSocket endpoint
 //!   answers MCP beside JSON-RPC).
 //!
@@ -24,6 +25,7 @@ pub mod resources;
 pub mod session;
 pub mod stdio;
 pub mod tools;
+pub mod wire;
 
 pub use dispatch::Dispatcher;
 pub use error::McpError;

@@ -1,8 +1,9 @@
 //! Reading MCP params: required strings, and the pages of the list methods (`cursor` / `nextCursor`).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::McpError;
+use super::wire::Page;
 
 /// Items per page of the list methods (`cursor` / `nextCursor`).
 const PAGE_SIZE: usize = 32;
@@ -15,9 +16,8 @@ pub fn required_str<'a>(params: &'a Map<String, Value>, name: &str) -> Result<&'
         .ok_or_else(|| McpError::InvalidParams(format!("{name} is required (a string)")))
 }
 
-/// One page of `items` as `{key: [...], nextCursor?}`, from the request's `cursor` (an offset this server
-/// handed out).
-pub fn paged(key: &str, items: Vec<Value>, params: &Map<String, Value>) -> Result<Value, McpError> {
+/// One page of `items`, from the request's `cursor` (an offset this server handed out).
+pub fn paged<T>(items: Vec<T>, params: &Map<String, Value>) -> Result<Page<T>, McpError> {
     let start = match params.get("cursor") {
         None | Some(Value::Null) => 0,
         Some(Value::String(c)) => c
@@ -28,13 +28,8 @@ pub fn paged(key: &str, items: Vec<Value>, params: &Map<String, Value>) -> Resul
         Some(other) => return Err(McpError::InvalidCursor(other.to_string())),
     };
     let end = (start + PAGE_SIZE).min(items.len());
-    let mut page = Map::new();
-    if end < items.len() {
-        page.insert("nextCursor".into(), json!(end.to_string()));
-    }
-    page.insert(
-        key.into(),
-        Value::Array(items.into_iter().skip(start).take(PAGE_SIZE).collect()),
-    );
-    Ok(Value::Object(page))
+    Ok(Page {
+        next_cursor: (end < items.len()).then(|| end.to_string()),
+        items: items.into_iter().skip(start).take(PAGE_SIZE).collect(),
+    })
 }

@@ -1,10 +1,11 @@
 //! Prompts: one per persona, `chat_as_{name}`, giving the persona's system prompt (its identity, as the chat
 //! itself sends it to the model) so that a host's own model can speak as the persona.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::McpError;
 use super::params::{paged, required_str};
+use super::wire::{GetPromptResult, Page, Prompt, PromptArgument, PromptMessage};
 use crate::domain::persona::Persona;
 use crate::domain::prompt::identity;
 use crate::error::AppError;
@@ -32,51 +33,45 @@ async fn all(ctx: &Ctx) -> Result<Vec<Persona>, McpError> {
 }
 
 /// `prompts/list`.
-pub async fn list(ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+pub async fn list(ctx: &Ctx, params: &Map<String, Value>) -> Result<Page<Prompt>, McpError> {
     let items = all(ctx)
         .await?
         .iter()
-        .map(|p| {
-            json!({
-                "name": prompt_name(&p.name),
-                "title": format!("Chat as {}", p.name),
-                "description": format!("Speak as {}: {}", p.name, p.description.trim()),
-                "arguments": [{
-                    "name": "message",
-                    "description": "A first message for the persona to answer (optional)",
-                    "required": false,
-                }],
-            })
+        .map(|p| Prompt {
+            name: prompt_name(&p.name),
+            title: format!("Chat as {}", p.name),
+            description: format!("Speak as {}: {}", p.name, p.description.trim()),
+            arguments: vec![PromptArgument {
+                name: "message",
+                description: "A first message for the persona to answer (optional)",
+                required: false,
+            }],
         })
         .collect();
-    paged("prompts", items, params)
-}
-
-fn user_text(text: &str) -> Value {
-    json!({ "role": "user", "content": { "type": "text", "text": text } })
+    paged(items, params)
 }
 
 /// `prompts/get`.
-pub async fn get(ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+pub async fn get(ctx: &Ctx, params: &Map<String, Value>) -> Result<GetPromptResult, McpError> {
     let name = required_str(params, "name")?;
     let persona = all(ctx)
         .await?
         .into_iter()
         .find(|p| prompt_name(&p.name) == name.to_lowercase())
         .ok_or_else(|| McpError::UnknownPrompt(name.to_string()))?;
-    let mut messages = vec![user_text(&identity(&persona))];
+    let mut messages = vec![PromptMessage::user(identity(&persona))];
     let first = params
         .get("arguments")
         .and_then(|a| a.get("message"))
         .and_then(Value::as_str)
         .filter(|m| !m.trim().is_empty());
     if let Some(message) = first {
-        messages.push(user_text(message));
+        messages.push(PromptMessage::user(message.to_string()));
     }
-    Ok(json!({
-        "description": format!("System prompt of {}", persona.name),
-        "messages": messages,
-    }))
+    Ok(GetPromptResult {
+        description: format!("System prompt of {}", persona.name),
+        messages,
+    })
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! Resources: `persona://{id}` (card and state), `persona://{id}/memories` (the memories the reader may see)
 //! and `persona://{id}/relationships`. A persona may be named by id or by name; every document is JSON.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::error::McpError;
 use super::params::{paged, required_str};
-use crate::domain::memory::Reader;
+use super::wire::{Page, ReadResourceResult, Resource, ResourceTemplate, TextResourceContents};
+use crate::domain::memory::{Memory, Reader};
 use crate::domain::persona::Persona;
 use crate::error::AppError;
 use crate::rpc::context::Ctx;
@@ -92,43 +95,59 @@ fn uri(persona: &Persona, view: View) -> String {
 }
 
 /// `resources/list`: the three documents of every persona, in creation order.
-pub async fn list(ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+pub async fn list(ctx: &Ctx, params: &Map<String, Value>) -> Result<Page<Resource>, McpError> {
     let all = ctx.app.store.personas().list().await.map_err(AppError::from)?;
     let items = all
         .iter()
         .flat_map(|p| {
-            View::ALL.map(|view| {
-                json!({
-                    "uri": uri(p, view),
-                    "name": format!("{}{}", p.name, view.suffix()),
-                    "title": view.title(&p.name),
-                    "description": view.describe(&p.name),
-                    "mimeType": JSON,
-                })
+            View::ALL.map(|view| Resource {
+                uri: uri(p, view),
+                name: format!("{}{}", p.name, view.suffix()),
+                title: view.title(&p.name),
+                description: view.describe(&p.name),
+                mime_type: JSON,
             })
         })
         .collect();
-    paged("resources", items, params)
+    paged(items, params)
 }
 
 /// `resources/templates/list`.
-pub fn templates(params: &Map<String, Value>) -> Result<Value, McpError> {
+pub fn templates(params: &Map<String, Value>) -> Result<Page<ResourceTemplate>, McpError> {
     let items = View::ALL
-        .map(|view| {
-            json!({
-                "uriTemplate": format!("{SCHEME}{{persona_id}}{}", view.suffix()),
-                "name": format!("persona{}", view.suffix().replace('/', "_")),
-                "title": view.title("A persona"),
-                "description": format!("{} (persona_id: id or name)", view.describe("The persona")),
-                "mimeType": JSON,
-            })
+        .map(|view| ResourceTemplate {
+            uri_template: format!("{SCHEME}{{persona_id}}{}", view.suffix()),
+            name: format!("persona{}", view.suffix().replace('/', "_")),
+            title: view.title("A persona"),
+            description: format!("{} (persona_id: id or name)", view.describe("The persona")),
+            mime_type: JSON,
         })
-        .to_vec();
-    paged("resourceTemplates", items, params)
+        .into();
+    paged(items, params)
+}
+
+/// `persona://{id}`: the persona's card, interaction state and emotional state, as `persona.get`,
+/// `persona.status` and `emotional.get_state` answer them.
+#[derive(Serialize)]
+struct CardDocument {
+    persona: Value,
+    interaction_state: Value,
+    emotional_state: Value,
+}
+
+/// `persona://{id}/memories`: the newest memories the reader may see, and how many it may see in all.
+#[derive(Serialize)]
+struct MemoriesDocument {
+    persona_id: Uuid,
+    persona_name: String,
+    /// The reading persona (none: the operator).
+    viewer: Option<Uuid>,
+    total_visible: usize,
+    memories: Vec<Memory>,
 }
 
 /// `resources/read`.
-pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Result<Value, McpError> {
+pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Result<ReadResourceResult, McpError> {
     let uri = required_str(params, "uri")?;
     let not_found = || McpError::ResourceNotFound(uri.to_string());
     let (key, view) = parse_uri(uri).ok_or_else(not_found)?;
@@ -137,36 +156,54 @@ pub async fn read(router: &Router, ctx: &Ctx, params: &Map<String, Value>) -> Re
         Err(AppError::PersonaNotFound(_)) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     };
-    let by_id = json!({ "persona_id": persona.id.to_string() });
-    let document = match view {
-        View::Card => {
-            let card = router.answer(ctx.clone(), "persona.get", by_id.clone()).await?;
-            let status = router.answer(ctx.clone(), "persona.status", by_id.clone()).await?;
-            let emotions = router.answer(ctx.clone(), "emotional.get_state", by_id).await?;
-            json!({
-                "persona": card["persona"],
-                "interaction_state": status["interaction_state"],
-                "emotional_state": emotions["emotional_state"],
-            })
+    let mut by_id = Map::new();
+    by_id.insert("persona_id".into(), persona.id.to_string().into());
+    let by_id = Value::Object(by_id);
+    let answer = |method: &'static str, key: &'static str| {
+        let by_id = by_id.clone();
+        async move {
+            let mut answer = router.answer(ctx.clone(), method, by_id).await?;
+            Ok::<_, AppError>(answer.get_mut(key).map(Value::take).unwrap_or_default())
         }
-        View::Relationships => router.answer(ctx.clone(), "relationship.list", by_id).await?,
-        View::Memories => visible_memories(ctx, &persona).await?,
     };
-    Ok(json!({ "contents": [{ "uri": uri, "mimeType": JSON, "text": document.to_string() }] }))
+    let document = match view {
+        View::Card => to_text(CardDocument {
+            persona: answer("persona.get", "persona").await?,
+            interaction_state: answer("persona.status", "interaction_state").await?,
+            emotional_state: answer("emotional.get_state", "emotional_state").await?,
+        })?,
+        View::Relationships => router
+            .answer(ctx.clone(), "relationship.list", by_id)
+            .await?
+            .to_string(),
+        View::Memories => to_text(visible_memories(ctx, &persona).await?)?,
+    };
+    Ok(ReadResourceResult {
+        contents: vec![TextResourceContents {
+            uri: uri.to_string(),
+            mime_type: JSON,
+            text: document,
+        }],
+    })
+}
+
+/// A document as JSON text.
+fn to_text(document: impl Serialize) -> Result<String, AppError> {
+    serde_json::to_string(&document).map_err(|e| AppError::Internal(format!("serialising a resource: {e}")))
 }
 
 /// The newest memories of `owner` the reader may see: the reader is the connection's current persona (the
 /// visibility rule of DOMAIN.md applies), or, with none, the operator, who reads them all.
-async fn visible_memories(ctx: &Ctx, owner: &Persona) -> Result<Value, AppError> {
+async fn visible_memories(ctx: &Ctx, owner: &Persona) -> Result<MemoriesDocument, AppError> {
     let reader = ctx.conn.current_persona().map_or(Reader::Operator, Reader::Persona);
-    let (visible, total) = ctx.app.memory.newest_readable(owner.id, reader, MEMORY_LIMIT).await?;
-    Ok(json!({
-        "persona_id": owner.id,
-        "persona_name": owner.name,
-        "viewer": reader.persona(),
-        "total_visible": total,
-        "memories": visible,
-    }))
+    let (memories, total_visible) = ctx.app.memory.newest_readable(owner.id, reader, MEMORY_LIMIT).await?;
+    Ok(MemoriesDocument {
+        persona_id: owner.id,
+        persona_name: owner.name.clone(),
+        viewer: reader.persona(),
+        total_visible,
+        memories,
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! HTTP sessions (`Mcp-Session-Id`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::log_level::LogLevel;
+use crate::locks::lock;
 use crate::rpc::context::{Connection, Ctx, Frame, Outbox};
 use crate::rpc::hub::Hub;
 
@@ -21,12 +22,6 @@ use crate::rpc::hub::Hub;
 const HANDLE_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Most session handles remembered; the least recently used go first.
 const MAX_HANDLES: usize = 10_000;
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it (every critical section here leaves
-/// the maps consistent).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The key of a request id: its JSON text, so that `1` and `"1"` stay apart.
 fn id_key(id: &Value) -> String {

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::error::McpError;
 use super::lifecycle::Era;
 use super::log_level::LogLevel;
 use super::params::{paged, required_str};
 use super::session::McpState;
+use super::wire::{CallToolResult, LogMessage, Page, Progress, Tool, ToolCallLog};
 use crate::actors::turn::ChunkSink;
 use crate::rpc::context::{Ctx, Outbox};
 use crate::rpc::framing::{notification, RpcError};
@@ -20,6 +21,9 @@ use crate::rpc::router::{Method, Router};
 /// What the `session_id` argument every tool takes does.
 const SESSION_ID_DOC: &str = "Session handle returned by persona_switch (and system_status): resumes that \
 session's current persona and conversations. Needed by clients that do not keep one connection open.";
+
+/// The JSON Schema type of MCP's input and output schemas.
+const OBJECT: &str = "object";
 
 /// The tool name of a method.
 pub fn tool_name(method: &str) -> String {
@@ -35,11 +39,12 @@ fn offered(router: &Router) -> impl Iterator<Item = &Method> {
 fn input_schema(method: &Method) -> Value {
     let mut schema = (method.schema)();
     if let Value::Object(root) = &mut schema {
-        root.insert("type".into(), json!("object"));
-        if let Value::Object(props) = root.entry("properties").or_insert_with(|| json!({})) {
-            props
-                .entry("session_id")
-                .or_insert_with(|| json!({ "type": "string", "description": SESSION_ID_DOC }));
+        root.insert("type".into(), OBJECT.into());
+        if let Value::Object(props) = root.entry("properties").or_insert_with(|| Map::new().into()) {
+            props.entry("session_id").or_insert_with(|| {
+                let property = [("type", "string"), ("description", SESSION_ID_DOC)];
+                Value::Object(property.map(|(k, v)| (k.to_string(), v.into())).into_iter().collect())
+            });
         }
     }
     schema
@@ -49,7 +54,7 @@ fn input_schema(method: &Method) -> Value {
 /// of several shapes (`anyOf` of objects) is an object too; `None` for a result that is not an object.
 fn output_schema(method: &Method) -> Option<Value> {
     let mut schema = (method.result_schema)();
-    let is_object = |s: &Value| s.get("type") == Some(&json!("object"));
+    let is_object = |s: &Value| s.get("type").and_then(Value::as_str) == Some(OBJECT);
     let variants_are_objects = ["anyOf", "oneOf"].iter().any(|key| {
         schema
             .get(*key)
@@ -57,66 +62,42 @@ fn output_schema(method: &Method) -> Option<Value> {
             .is_some_and(|variants| variants.iter().all(is_object))
     });
     if variants_are_objects && schema.get("type").is_none() {
-        schema["type"] = json!("object");
+        schema["type"] = OBJECT.into();
     }
     is_object(&schema).then_some(schema)
 }
 
-fn describe(method: &Method) -> Value {
+fn describe(method: &Method) -> Tool {
     let mut description = method.description.to_string();
     if method.reports_progress() {
         description.push_str(" (send a progressToken to receive the reply chunk by chunk as progress notifications)");
     }
-    let mut tool = json!({
-        "name": tool_name(method.name),
-        "title": method.name,
-        "description": description,
-        "inputSchema": input_schema(method),
-    });
-    if let Some(schema) = output_schema(method) {
-        tool["outputSchema"] = schema;
+    Tool {
+        name: tool_name(method.name),
+        title: method.name,
+        description,
+        input_schema: input_schema(method),
+        output_schema: output_schema(method),
     }
-    tool
 }
 
 /// `tools/list`.
-pub fn list(router: &Router, params: &Map<String, Value>) -> Result<Value, McpError> {
-    paged("tools", offered(router).map(describe).collect(), params)
+pub fn list(router: &Router, params: &Map<String, Value>) -> Result<Page<Tool>, McpError> {
+    paged(offered(router).map(describe).collect(), params)
 }
 
 /// Reports chunks as `notifications/progress` under the caller's token (nothing without one).
 fn progress_sink(outbox: Arc<dyn Outbox>, token: Option<Value>) -> ChunkSink {
     Box::new(move |chunk, number, _total| {
         if let Some(token) = &token {
-            let params = json!({ "progressToken": token, "progress": number, "message": chunk });
+            let params = Progress {
+                progress_token: token,
+                progress: number,
+                message: chunk,
+            };
             outbox.send(notification("notifications/progress", params).to_string().into());
         }
     })
-}
-
-/// A tool result: the method's result as text JSON and as `structuredContent`, or its error with `isError`.
-fn tool_result(result: Result<Value, RpcError>) -> Value {
-    match result {
-        Ok(value) => {
-            let structured = if value.is_object() {
-                value.clone()
-            } else {
-                json!({ "result": value })
-            };
-            json!({
-                "content": [{ "type": "text", "text": value.to_string() }],
-                "structuredContent": structured,
-                "isError": false,
-            })
-        }
-        Err(error) => {
-            json!({
-                "content": [{ "type": "text", "text": error.message }],
-                "structuredContent": { "error": error },
-                "isError": true,
-            })
-        }
-    }
 }
 
 /// `tools/call`. `None` when the client cancelled the call (no answer is sent then).
@@ -126,7 +107,7 @@ pub async fn call(
     ctx: &Ctx,
     era: Era,
     params: &Map<String, Value>,
-) -> Result<Option<Value>, McpError> {
+) -> Result<Option<CallToolResult>, McpError> {
     let name = required_str(params, "name")?;
     let method = offered(router)
         .find(|m| tool_name(m.name) == name)
@@ -172,25 +153,28 @@ pub async fn call(
         state.remember_persona(&ctx.conn.session_id(), persona);
     }
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    let (level, detail) = match &result {
-        Ok(_) => (
-            LogLevel::Debug,
-            json!({ "tool": name, "outcome": "ok", "elapsed_ms": elapsed_ms }),
-        ),
-        Err(e) => (
-            LogLevel::Warning,
-            json!({ "tool": name, "outcome": "error", "error": e.message, "elapsed_ms": elapsed_ms }),
-        ),
+    let (level, outcome, error) = match &result {
+        Ok(_) => (LogLevel::Debug, "ok", None),
+        Err(e) => (LogLevel::Warning, "error", Some(e.message.as_str())),
     };
     let threshold = match era {
         Era::Stateless { log_level } => log_level,
         Era::Handshake => session.log_level(),
     };
     if threshold.is_some_and(|t| level >= t) {
-        let params = json!({ "level": level.as_str(), "logger": "persona-mcp", "data": detail });
+        let params = LogMessage {
+            level: level.as_str(),
+            logger: "persona-mcp",
+            data: ToolCallLog {
+                tool: name,
+                outcome,
+                error,
+                elapsed_ms,
+            },
+        };
         state
             .related(ctx)
             .send(notification("notifications/message", params).to_string().into());
     }
-    Ok(Some(tool_result(result)))
+    Ok(Some(CallToolResult::of(result)))
 }

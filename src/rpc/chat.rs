@@ -3,17 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use super::context::Ctx;
-use super::framing::{RpcError, INTERNAL_ERROR};
+use super::framing::stream::{
+    Partial, StreamCancelled, StreamChunk, StreamEvent, StreamFailed, StreamFrames, StreamStart,
+};
 use super::images;
-use super::live::{self, Changed};
+use super::live::{self, Changed, Detail};
 use super::params::{non_empty, target_snapshot};
 use super::results::chat::{Cancelled, ChatReply, MessageReply, StreamComplete};
 use super::router::{parse_params, Params, Reply, Router};
@@ -149,7 +149,9 @@ async fn converse(ctx: &Ctx, persona: &Persona, channel: String, chat: Chat) -> 
         Changed {
             personas: vec![persona.id],
             changes,
-            detail: json!({ "chat": { "conversation_id": outcome.conversation_id } }),
+            detail: Detail::Chat {
+                conversation_id: outcome.conversation_id,
+            },
         },
     );
     Ok(outcome)
@@ -230,101 +232,41 @@ async fn reported<R>(
     Ok(shape(&o.finished()?, &persona))
 }
 
-/// Builds stream frames that answer one request under its id.
-struct StreamFrames {
-    id: Value,
-    stream_id: String,
-}
-
-const COPIED_UP: [&str; 5] = ["persona_id", "chunk", "full_response", "tokens_used", "processing_time"];
-
-impl StreamFrames {
-    fn result(&self, event_type: &str, data: Value) -> Value {
-        let mut result = Map::new();
-        result.insert("event_type".into(), json!(event_type));
-        result.insert("stream_id".into(), json!(self.stream_id));
-        result.insert(
-            "timestamp".into(),
-            json!(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)),
-        );
-        for key in COPIED_UP {
-            if let Some(v) = data.get(key) {
-                result.insert(key.into(), v.clone());
-            }
-        }
-        result.insert("data".into(), data);
-        Value::Object(result)
-    }
-
-    fn event(&self, event_type: &str, data: Value) -> String {
-        json!({ "jsonrpc": "2.0", "id": self.id, "result": self.result(event_type, data) }).to_string()
-    }
-
-    fn error(&self, message: &str, reason: &str, cause: RpcError) -> String {
-        self.error_with(message, reason, cause, json!({ "error": reason }))
-    }
-
-    /// A `stream_error` frame whose `result.data` is `result_data`.
-    fn error_with(&self, message: &str, reason: &str, cause: RpcError, result_data: Value) -> String {
-        let mut data = json!({ "error": reason });
-        if let (Some(extra), Some(obj)) = (cause.data.as_ref().and_then(Value::as_object), data.as_object_mut()) {
-            obj.extend(extra.clone());
-        }
-        let error = json!({ "code": cause.code, "message": message, "data": data });
-        json!({
-            "jsonrpc": "2.0",
-            "id": self.id,
-            "result": self.result("stream_error", result_data),
-            "error": error,
-        })
-        .to_string()
-    }
-}
-
 async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
-    let frames = StreamFrames {
-        id: ctx.request_id.clone(),
-        stream_id: Uuid::new_v4().to_string(),
-    };
+    let frames = StreamFrames::new(ctx.request_id.clone());
     let prepared = async { prepare(&ctx, parse_params(params)?).await }.await;
     let prepared = match prepared {
         Ok(v) => v,
         Err(e) => {
             let reason = e.to_string();
-            ctx.conn.send(frames.error("Streaming error", &reason, e.into()));
+            ctx.conn
+                .send(frames.error("Streaming error", &e.into(), StreamFailed::because(reason)));
             return Ok(Reply::Sent);
         }
     };
-    ctx.conn.send(frames.event(
-        "stream_start",
-        json!({
-            "persona_id": prepared.persona.id,
-            "persona_name": prepared.persona.name,
-            "message": prepared.message,
-            "token_budget": prepared.token_budget,
-        }),
-    ));
-    let cancel: CancellationToken = ctx.conn.start_stream(&frames.stream_id);
+    ctx.conn.send(frames.event(&StreamEvent::Start(StreamStart {
+        persona_id: prepared.persona.id,
+        persona_name: prepared.persona.name.clone(),
+        message: prepared.message.clone(),
+        token_budget: prepared.token_budget,
+    })));
+    let cancel: CancellationToken = ctx.conn.start_stream(frames.stream_id());
     let sink: ChunkSink = {
-        let conn = ctx.conn.clone();
-        let frames = StreamFrames {
-            id: frames.id.clone(),
-            stream_id: frames.stream_id.clone(),
-        };
-        Box::new(move |chunk, number, total| {
+        let (conn, frames) = (ctx.conn.clone(), frames.clone());
+        Box::new(move |chunk, chunk_number, total_length| {
             let received = Instant::now();
-            let frame = frames.event(
-                "stream_chunk",
-                json!({ "chunk": chunk, "chunk_number": number, "total_length": total }),
-            );
+            let frame = frames.event(&StreamEvent::Chunk(StreamChunk {
+                chunk,
+                chunk_number,
+                total_length,
+            }));
             conn.send_chunk(frame, received);
         })
     };
     let started = Instant::now();
     let result = run(&ctx, prepared, Some(sink), cancel).await;
-    ctx.conn.finish_stream(&frames.stream_id);
-    let metrics = &ctx.app.metrics;
-    let frame = match result {
+    ctx.conn.finish_stream(frames.stream_id());
+    let (outcome, frame) = match result {
         Ok((
             _,
             ChatOutcome {
@@ -334,44 +276,51 @@ async fn chat_stream(ctx: Ctx, params: Value) -> Result<Reply, AppError> {
                 ..
             },
         )) => {
-            metrics.streams.with_label_values(&["error"]).inc();
             let e = AppError::from(failure);
-            tracing::warn!(stream_id = %frames.stream_id, error = %e, "chat stream failed mid-reply");
-            let reason = e.to_string();
-            let data = json!({
-                "error": reason,
-                "partial": true,
-                "partial_response": response,
-                "chunk_count": chunk_count,
-            });
-            frames.error_with("Chat streaming failed", &reason, e.into(), data)
+            tracing::warn!(stream_id = %frames.stream_id(), error = %e, "chat stream failed mid-reply");
+            let sent = Partial {
+                partial_response: response,
+                chunk_count,
+            };
+            let failed = StreamFailed::midway(e.to_string(), sent);
+            ("error", frames.error("Chat streaming failed", &e.into(), failed))
         }
-        Ok((persona, o)) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => {
-            metrics.streams.with_label_values(&["complete"]).inc();
-            frames.event("stream_complete", json!(StreamComplete::of(&o, &persona)))
-        }
+        Ok((persona, o)) if matches!(o.end, TurnEnd::Complete | TurnEnd::BudgetReached) => (
+            "complete",
+            frames.event(&StreamEvent::Complete(StreamComplete::of(&o, &persona))),
+        ),
         Ok((_, o)) if o.end == TurnEnd::Cancelled => {
-            metrics.streams.with_label_values(&["cancelled"]).inc();
-            frames.event(
-                "stream_cancelled",
-                json!({ "reason": "Client cancelled", "partial_response": o.response, "chunk_count": o.chunk_count }),
+            let sent = Partial {
+                partial_response: o.response,
+                chunk_count: o.chunk_count,
+            };
+            (
+                "cancelled",
+                frames.event(&StreamEvent::Cancelled(StreamCancelled::by_client(sent))),
             )
         }
         Ok(_) => {
-            metrics.streams.with_label_values(&["timeout"]).inc();
-            let secs = ctx.app.settings.current().server.stream_timeout_secs;
-            let reason = format!("Streaming request timed out after {secs} seconds");
-            frames.error(&reason, &reason, RpcError::new(INTERNAL_ERROR, "timeout"))
+            let e = AppError::StreamTimedOut {
+                secs: ctx.app.settings.current().server.stream_timeout_secs,
+            };
+            let reason = e.to_string();
+            (
+                "timeout",
+                frames.error(&reason, &e.into(), StreamFailed::because(reason.clone())),
+            )
         }
         Err(e) => {
-            metrics.streams.with_label_values(&["error"]).inc();
-            tracing::warn!(stream_id = %frames.stream_id, error = %e, "chat stream failed");
+            tracing::warn!(stream_id = %frames.stream_id(), error = %e, "chat stream failed");
             let reason = e.to_string();
-            frames.error("Chat streaming failed", &reason, e.into())
+            (
+                "error",
+                frames.error("Chat streaming failed", &e.into(), StreamFailed::because(reason)),
+            )
         }
     };
+    ctx.app.metrics.streams.with_label_values(&[outcome]).inc();
     ctx.conn.send(frame);
-    tracing::debug!(stream_id = %frames.stream_id, elapsed_ms = started.elapsed().as_millis() as u64, "stream done");
+    tracing::debug!(stream_id = %frames.stream_id(), elapsed_ms = started.elapsed().as_millis() as u64, "stream done");
     Ok(Reply::Sent)
 }
 

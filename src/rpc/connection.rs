@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::locks::lock;
 use crate::presence::events::{Change, Subscription};
 
 /// One outgoing text frame. Cloning it shares its bytes, so a broadcast is serialised once for all recipients;
@@ -131,10 +132,4 @@ impl Connection {
             None => false,
         }
     }
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it (the state stays consistent: every
-/// critical section here is a single assignment).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }

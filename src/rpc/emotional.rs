@@ -1,20 +1,14 @@
-//! `emotional.*`: read and set a persona's emotional state. Every change goes through the persona's actor,
-//! the only writer of that state.
+//! `emotional.*`: read and set a persona's emotional state, over [`crate::ops::persona::emotions`].
 
-use std::collections::BTreeMap;
-
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::context::Ctx;
-use super::live::{self, Changed};
-use super::params::{target_persona, MaybePersona};
-use super::results::persona::{Emotions, EmotionsUpdated};
-use super::router::{Params, Router};
-use crate::actors::persona::{GetEmotions, UpdateEmotions};
-use crate::domain::emotion::{EmotionalUpdate, UnknownField};
+use super::live::{self, Changed, Detail};
+use super::params::{acting, MaybePersona};
+use super::router::Router;
 use crate::error::AppError;
+use crate::ops::persona::emotions::{self, UpdateStateParams};
+use crate::ops::results::persona::{Emotions, EmotionsUpdated};
 use crate::presence::events::Change;
 
 /// Registers the namespace.
@@ -31,82 +25,25 @@ pub fn register(r: &mut Router) {
     );
 }
 
-/// `emotional.update_state` params: absolute values and/or changes; out-of-range results are clamped.
-#[derive(Deserialize, JsonSchema)]
-pub struct UpdateStateParams {
-    /// Persona id or name; default: the connection's current persona.
-    #[serde(default)]
-    pub persona_id: Option<String>,
-    /// New mood, −1..1.
-    #[serde(default)]
-    pub mood: Option<f64>,
-    /// New energy level, 0..1.
-    #[serde(default)]
-    pub energy_level: Option<f64>,
-    /// New stress level, 0..1.
-    #[serde(default)]
-    pub stress_level: Option<f64>,
-    /// New curiosity, 0..1.
-    #[serde(default)]
-    pub curiosity: Option<f64>,
-    /// New social battery, 0..1.
-    #[serde(default)]
-    pub social_battery: Option<f64>,
-    /// Field name → change, applied after the absolute values.
-    #[serde(default)]
-    pub deltas: BTreeMap<String, f64>,
-    /// Other params: ignored (old clients send extras), except numbers, which can only be a misspelt field.
-    #[serde(flatten)]
-    #[schemars(skip)]
-    pub other: Map<String, Value>,
-}
-
-impl Params for UpdateStateParams {
-    fn validate(&self) -> Result<(), AppError> {
-        match self.other.iter().find(|(_, v)| v.is_number()) {
-            Some((name, _)) => Err(AppError::invalid(name, UnknownField(name.clone()).to_string())),
-            None => Ok(()),
-        }
-    }
-}
-
-impl UpdateStateParams {
-    fn into_update(self) -> EmotionalUpdate {
-        EmotionalUpdate {
-            mood: self.mood,
-            energy_level: self.energy_level,
-            stress_level: self.stress_level,
-            curiosity: self.curiosity,
-            social_battery: self.social_battery,
-            deltas: self.deltas,
-        }
-    }
-}
-
 async fn get_state(ctx: Ctx, p: MaybePersona) -> Result<Emotions, AppError> {
-    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let state = ctx.app.ask_persona(&persona, GetEmotions).await?;
-    Ok(Emotions {
-        persona_id: persona.id,
-        emotional_state: state,
-    })
+    emotions::get(&ctx.app, acting(&ctx, p.persona_id.as_deref())).await
 }
 
 async fn update_state(ctx: Ctx, p: UpdateStateParams) -> Result<EmotionsUpdated, AppError> {
-    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let state = ctx.app.ask_persona(&persona, UpdateEmotions(p.into_update())).await??;
+    let who = p.persona_id.clone();
+    let updated = emotions::update(&ctx.app, acting(&ctx, who.as_deref()), p).await?;
+    announce(&ctx, updated.persona_id);
+    Ok(updated)
+}
+
+/// Tells `state.changed` subscribers that the persona's emotional state was set.
+pub fn announce(ctx: &Ctx, persona: Uuid) {
     live::publish(
-        &ctx,
+        ctx,
         Changed {
-            personas: vec![persona.id],
+            personas: vec![persona],
             changes: vec![Change::EmotionalState],
-            detail: serde_json::json!({ "source": "emotional.update_state" }),
+            detail: Detail::Source("emotional.update_state"),
         },
     );
-    Ok(EmotionsUpdated {
-        success: true,
-        message: "Emotional state updated successfully",
-        persona_id: persona.id,
-        updated_state: state,
-    })
 }

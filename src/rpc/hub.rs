@@ -17,7 +17,7 @@ pub struct Hub {
 
 impl Hub {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
-        self.connections.lock().unwrap_or_else(|p| p.into_inner())
+        crate::locks::lock(&self.connections)
     }
 
     /// Registers a connection.

@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::context::Ctx;
 use super::framing::notification;
-use super::results::live::StateSubscribed;
+pub use super::results::live::Detail;
+use super::results::live::{LiveState, StateChanged, StateSubscribed};
 use super::router::{Params, Router};
 use crate::actors::persona::{now_secs, GetSnapshot};
 use crate::app::Core;
@@ -95,7 +95,7 @@ pub struct Changed {
     /// What changed.
     pub changes: Vec<Change>,
     /// What happened, for the notification's `detail` (a turn, a relationship, a conversation).
-    pub detail: Value,
+    pub detail: Detail,
 }
 
 /// Tells the subscribers of each persona about a change, off the caller's path (their states are read after it).
@@ -113,19 +113,16 @@ pub fn publish(ctx: &Ctx, changed: Changed) {
     tokio::spawn(async move {
         for persona in interested {
             match state_of(&app, persona).await {
-                Ok((name, state)) => {
-                    let frame = notification(
-                        STATE_CHANGED,
-                        json!({
-                            "persona_id": persona,
-                            "persona_name": name,
-                            "changes": changed.changes.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-                            "state": state,
-                            "detail": changed.detail,
-                            "timestamp": Utc::now(),
-                        }),
-                    )
-                    .to_string();
+                Ok((persona_name, state)) => {
+                    let params = StateChanged {
+                        persona_id: persona,
+                        persona_name,
+                        changes: changed.changes.iter().map(|c| c.as_str()).collect(),
+                        state,
+                        detail: &changed.detail,
+                        timestamp: Utc::now(),
+                    };
+                    let frame = notification(STATE_CHANGED, params).to_string();
                     hub.broadcast(frame, |c| c.wants_state(&[persona], &changed.changes));
                 }
                 Err(e) => tracing::debug!(%persona, error = %e, "no state.changed: the persona's state is gone"),
@@ -135,18 +132,18 @@ pub fn publish(ctx: &Ctx, changed: Changed) {
 }
 
 /// A persona's name and live state as a notification carries it.
-async fn state_of(app: &Core, persona: Uuid) -> Result<(String, Value), AppError> {
+async fn state_of(app: &Core, persona: Uuid) -> Result<(String, LiveState), AppError> {
     let card = app.persona_by_id(persona).await?;
     let snapshot = app.ask_persona(&card, GetSnapshot).await?;
     let now = now_secs();
     let current = app.store.dialogues().list(Some(persona), true).await?;
-    let state = json!({
-        "emotional_state": snapshot.emotions,
-        "social_energy": snapshot.state.social_energy,
-        "interaction_fatigue": snapshot.state.interaction_fatigue,
-        "available": snapshot.state.is_available(now),
-        "cooldown_remaining": snapshot.state.cooldown_remaining(now),
-        "current_conversation": current.last().map(|d| d.id),
-    });
+    let state = LiveState {
+        social_energy: snapshot.state.social_energy,
+        interaction_fatigue: snapshot.state.interaction_fatigue,
+        available: snapshot.state.is_available(now),
+        cooldown_remaining: snapshot.state.cooldown_remaining(now),
+        current_conversation: current.last().map(|d| d.id),
+        emotional_state: snapshot.emotions,
+    };
     Ok((card.name, state))
 }

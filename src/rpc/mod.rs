@@ -4,7 +4,6 @@ pub mod access;
 pub mod analytics;
 pub mod batch;
 pub mod bot;
-pub mod card;
 pub mod chat;
 pub mod config;
 pub mod connection;
@@ -31,7 +30,6 @@ pub mod visual;
 pub fn router() -> router::Router {
     let mut r = router::Router::default();
     persona::register(&mut r);
-    card::register(&mut r);
     chat::register(&mut r);
     system::register(&mut r);
     visual::register(&mut r);

@@ -1,46 +1,27 @@
-//! Params shared by several namespaces, and how a call picks the persona it acts on.
+//! How a JSON-RPC call picks the persona it acts on; the inputs several namespaces share are the operation
+//! layer's ([`crate::ops::input`]).
 
-use schemars::JsonSchema;
-use serde::Deserialize;
+pub use crate::ops::input::{non_empty, MaybePersona, NoParams, PersonaRef};
 
 use super::context::Ctx;
-use super::router::Params;
 use crate::actors::persona::Snapshot;
 use crate::domain::persona::Persona;
 use crate::error::AppError;
+use crate::ops::target::{self, Session, Target};
 
-/// No parameters.
-#[derive(Deserialize, JsonSchema, Default)]
-pub struct NoParams {}
-impl Params for NoParams {}
-
-/// A persona named by id or name.
-#[derive(Deserialize, JsonSchema)]
-pub struct PersonaRef {
-    /// Persona id or name (case-insensitive).
-    pub persona_id: String,
-}
-impl Params for PersonaRef {
-    fn validate(&self) -> Result<(), AppError> {
-        non_empty("persona_id", &self.persona_id)
+/// The connection's view of who a call acts on: `persona_id` when given, else its current persona.
+pub fn acting<'a>(ctx: &Ctx, persona_id: Option<&'a str>) -> Target<'a> {
+    Target {
+        named: persona_id,
+        current: ctx.conn.current_persona(),
     }
 }
 
-/// An optional persona (default: the current one).
-#[derive(Deserialize, JsonSchema, Default)]
-pub struct MaybePersona {
-    /// Persona id or name; default: the connection's current persona.
-    #[serde(default)]
-    pub persona_id: Option<String>,
-}
-impl Params for MaybePersona {}
-
-/// Fails with "`field` is required" when `value` is blank.
-pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
-    if value.trim().is_empty() {
-        Err(AppError::required(field))
-    } else {
-        Ok(())
+/// The connection's session: its current persona and session id.
+pub fn session(ctx: &Ctx) -> Session {
+    Session {
+        current_persona: ctx.conn.current_persona(),
+        session_id: ctx.conn.session_id(),
     }
 }
 
@@ -48,18 +29,11 @@ pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
 /// persona (-32002 when there is none), so that clients without a connection of their own (stateless MCP hosts)
 /// can name the persona on every call.
 pub async fn target_persona(ctx: &Ctx, persona_id: Option<&str>) -> Result<Persona, AppError> {
-    Ok(target_snapshot(ctx, persona_id).await?.0)
+    target::persona(&ctx.app, acting(ctx, persona_id)).await
 }
 
 /// [`target_persona`], with the snapshot its running actor gave when the current persona was read from it (no
 /// database read then), so that a chat turn need not ask the actor again.
 pub async fn target_snapshot(ctx: &Ctx, persona_id: Option<&str>) -> Result<(Persona, Option<Snapshot>), AppError> {
-    if let Some(key) = persona_id.filter(|s| !s.trim().is_empty()) {
-        return Ok((ctx.app.resolve_persona(key).await?, None));
-    }
-    let id = ctx.require_current()?;
-    Ok(match ctx.app.running_snapshot(id).await? {
-        Some(snapshot) => (snapshot.persona.clone(), Some(snapshot)),
-        None => (ctx.app.persona_by_id(id).await?, None),
-    })
+    target::snapshot(&ctx.app, acting(ctx, persona_id)).await
 }

@@ -1,27 +1,15 @@
-//! `relationship.*` and the legacy `persona.relationship`: read, analyse and update the relationship between
-//! two personas. Updates of one pair are serialised by SQLite (see `storage::Relationships::record_interaction`).
-
-use std::collections::HashMap;
-
-use chrono::Utc;
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::json;
-use uuid::Uuid;
+//! `relationship.*` and the legacy `persona.relationship`, over [`crate::ops::relationship`].
 
 use super::context::Ctx;
-use super::live::{self, Changed};
-use super::params::{non_empty, target_persona, MaybePersona, NoParams};
-use super::results::relationship::{
-    LegacyRelationship, RelationshipFound, RelationshipList, RelationshipRow, RelationshipStatsResult,
-    RelationshipUpdated, RelationshipView,
-};
-use super::router::{Params, Router};
-use crate::actors::persona::GetSnapshot;
-use crate::domain::compatibility::{self, CompatibilityReport, Party};
-use crate::domain::persona::Persona;
-use crate::domain::relationship::Relationship;
+use super::live::{self, Changed, Detail};
+use super::params::{acting, MaybePersona, NoParams};
+use super::router::Router;
+use crate::domain::compatibility::CompatibilityReport;
 use crate::error::AppError;
+use crate::ops::relationship::{self, LegacyParams, PairParams, UpdateParams};
+use crate::ops::results::relationship::{
+    LegacyRelationship, RelationshipFound, RelationshipList, RelationshipStatsResult, RelationshipUpdated,
+};
 use crate::presence::events::Change;
 
 /// Registers the namespace (and the legacy `persona.relationship`).
@@ -54,208 +42,41 @@ pub fn register(r: &mut Router) {
     );
 }
 
-/// Two personas.
-#[derive(Deserialize, JsonSchema)]
-pub struct PairParams {
-    /// Persona id or name.
-    pub persona1_id: String,
-    /// Persona id or name; a different persona.
-    pub persona2_id: String,
-}
-impl Params for PairParams {
-    fn validate(&self) -> Result<(), AppError> {
-        non_empty("persona1_id", &self.persona1_id)?;
-        non_empty("persona2_id", &self.persona2_id)
-    }
-}
-
-/// `relationship.update` params.
-#[derive(Deserialize, JsonSchema)]
-pub struct UpdateParams {
-    /// The two personas.
-    #[serde(flatten)]
-    pub pair: PairParams,
-    /// −1..1: how the interaction went.
-    #[serde(default)]
-    pub interaction_quality: f64,
-    /// Minutes the interaction lasted (≥ 0); 30 or more count fully.
-    #[serde(default = "default_duration")]
-    pub duration_minutes: f64,
-    /// What kind of interaction it was.
-    #[serde(default = "default_context")]
-    pub context: String,
-}
-
-fn default_duration() -> f64 {
-    5.0
-}
-
-fn default_context() -> String {
-    "conversation".into()
-}
-
-impl Params for UpdateParams {
-    fn validate(&self) -> Result<(), AppError> {
-        self.pair.validate()?;
-        if !(-1.0..=1.0).contains(&self.interaction_quality) {
-            return Err(AppError::invalid(
-                "interaction_quality",
-                "interaction_quality must be a number between -1.0 and 1.0",
-            ));
-        }
-        if !(self.duration_minutes.is_finite() && self.duration_minutes >= 0.0) {
-            return Err(AppError::invalid(
-                "duration_minutes",
-                "duration_minutes must be a non-negative number",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// `persona.relationship` params.
-#[derive(Deserialize, JsonSchema, Default)]
-pub struct LegacyParams {
-    /// Persona id or name; without it, every relationship of the persona.
-    #[serde(default)]
-    pub target_persona: Option<String>,
-    /// The persona whose relationships (id or name); default: the connection's current persona.
-    #[serde(default)]
-    pub persona_id: Option<String>,
-}
-impl Params for LegacyParams {}
-
-/// Fails with -32602 naming `field` when both name the same persona.
-fn distinct(field: &str, a: &Persona, b: &Persona) -> Result<(), AppError> {
-    if a.id == b.id {
-        Err(AppError::invalid(
-            field,
-            format!("{field} must name a persona other than {}", a.name),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Resolves both personas of a pair (-32001 for an unknown one) and checks they differ.
-async fn resolve_pair(ctx: &Ctx, pair: &PairParams) -> Result<(Persona, Persona), AppError> {
-    let first = ctx.app.resolve_persona(&pair.persona1_id).await?;
-    let second = ctx.app.resolve_persona(&pair.persona2_id).await?;
-    distinct("persona2_id", &first, &second)?;
-    Ok((first, second))
-}
-
-async fn find(ctx: &Ctx, a: Uuid, b: Uuid) -> Result<Option<Relationship>, AppError> {
-    Ok(ctx.app.store.relationships().get(a, b).await?)
-}
-
-/// A persona's relationships as `relationship.list` shows them, strongest first.
-async fn relationships_of(ctx: &Ctx, persona: Uuid) -> Result<Vec<RelationshipRow>, AppError> {
-    let mut all = ctx.app.store.relationships().list_for(persona).await?;
-    let everyone = ctx.app.store.personas().list().await?;
-    let names: HashMap<Uuid, String> = everyone.into_iter().map(|p| (p.id, p.name)).collect();
-    all.sort_by(|a, b| b.strength().total_cmp(&a.strength()));
-    Ok(all
-        .iter()
-        .filter_map(|r| {
-            let other = r.other_persona(persona)?;
-            Some(RelationshipRow {
-                dimensions: r.into(),
-                other_persona_id: other,
-                other_persona_name: names.get(&other).cloned(),
-            })
-        })
-        .collect())
-}
-
 async fn get(ctx: Ctx, p: PairParams) -> Result<RelationshipFound, AppError> {
-    let (first, second) = resolve_pair(&ctx, &p).await?;
-    Ok(match find(&ctx, first.id, second.id).await? {
-        Some(r) => RelationshipFound {
-            exists: true,
-            relationship: Some((&r).into()),
-            message: None,
-        },
-        None => RelationshipFound {
-            exists: false,
-            relationship: None,
-            message: Some(format!(
-                "No relationship found between {} and {}",
-                p.persona1_id, p.persona2_id
-            )),
-        },
-    })
+    relationship::get(&ctx.app, p).await
 }
 
 async fn list(ctx: Ctx, p: MaybePersona) -> Result<RelationshipList, AppError> {
-    let persona = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    let rows = relationships_of(&ctx, persona.id).await?;
-    Ok(RelationshipList {
-        persona_id: persona.id,
-        total_relationships: rows.len(),
-        relationships: rows,
-    })
+    relationship::list(&ctx.app, acting(&ctx, p.persona_id.as_deref())).await
 }
 
 async fn compatibility(ctx: Ctx, p: PairParams) -> Result<CompatibilityReport, AppError> {
-    let (first, second) = resolve_pair(&ctx, &p).await?;
-    let existing = find(&ctx, first.id, second.id).await?;
-    let energy = |persona: Persona| {
-        let ctx = ctx.clone();
-        async move {
-            let snapshot = ctx.app.ask_persona(&persona, GetSnapshot).await?;
-            Ok::<_, AppError>(snapshot.state.social_energy)
-        }
-    };
-    let (energy1, energy2) = futures_util::try_join!(energy(first.clone()), energy(second.clone()))?;
-    Ok(compatibility::analyze(
-        Party::with_energy(&first, energy1),
-        Party::with_energy(&second, energy2),
-        existing.as_ref(),
-    ))
+    relationship::compatibility(&ctx.app, p).await
 }
 
 async fn update(ctx: Ctx, p: UpdateParams) -> Result<RelationshipUpdated, AppError> {
-    let (first, second) = resolve_pair(&ctx, &p.pair).await?;
-    let (quality, minutes, context) = (p.interaction_quality, p.duration_minutes, p.context);
-    let (r, outcome) = ctx
-        .app
-        .store
-        .relationships()
-        .record_interaction((first.id, second.id), quality, minutes, context, Utc::now())
-        .await?;
-    let updated = RelationshipUpdated::of(&r, outcome);
-    live::publish(
-        &ctx,
-        Changed {
-            personas: vec![first.id, second.id],
-            changes: vec![Change::Relationship],
-            detail: json!({ "relationship": updated.updated_relationship }),
-        },
-    );
+    let updated = relationship::update(&ctx.app, p).await?;
+    announce(&ctx, &updated);
     Ok(updated)
 }
 
+/// Tells `state.changed` subscribers of both personas that their relationship changed.
+pub fn announce(ctx: &Ctx, updated: &RelationshipUpdated) {
+    live::publish(
+        ctx,
+        Changed {
+            personas: updated.personas.to_vec(),
+            changes: vec![Change::Relationship],
+            detail: Detail::Relationship(updated.updated_relationship.clone()),
+        },
+    );
+}
+
 async fn stats(ctx: Ctx, _: NoParams) -> Result<RelationshipStatsResult, AppError> {
-    Ok(ctx.app.store.relationships().stats().await?.into())
+    relationship::stats(&ctx.app).await
 }
 
 async fn legacy(ctx: Ctx, p: LegacyParams) -> Result<LegacyRelationship, AppError> {
-    let current = target_persona(&ctx, p.persona_id.as_deref()).await?;
-    match p.target_persona.as_deref().filter(|t| !t.trim().is_empty()) {
-        Some(key) => {
-            let target = ctx.app.resolve_persona(key).await?;
-            distinct("target_persona", &current, &target)?;
-            let found = find(&ctx, current.id, target.id).await?;
-            Ok(LegacyRelationship::With {
-                current_persona: current.id,
-                target_persona: target.id,
-                relationship: found.as_ref().map(RelationshipView::from),
-            })
-        }
-        None => Ok(LegacyRelationship::All {
-            current_persona: current.id,
-            relationships: relationships_of(&ctx, current.id).await?,
-        }),
-    }
+    let who = acting(&ctx, p.persona_id.as_deref());
+    relationship::legacy(&ctx.app, who, p.target_persona.as_deref()).await
 }

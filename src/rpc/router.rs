@@ -20,13 +20,8 @@ use super::framing::{Request, Response, RpcError};
 use crate::actors::turn::ChunkSink;
 use crate::error::AppError;
 
-/// Typed parameters of one method, validated at the edge.
-pub trait Params: DeserializeOwned + JsonSchema + Send + 'static {
-    /// Range checks beyond what the type says; the error names the field.
-    fn validate(&self) -> Result<(), AppError> {
-        Ok(())
-    }
-}
+/// Typed parameters of one method, validated at the edge: the typed input of the operation it calls.
+pub use crate::ops::input::Input as Params;
 
 /// What a handler produced.
 pub enum Reply {

@@ -3,18 +3,19 @@
 //! persona (or every persona) sees, written into its next prompts until replaced; `visual.get` reads it. A scene
 //! update without a `description` (what old clients send) is only broadcast.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::framing::notification;
 use super::results::live::VisualContext;
-use super::results::system::{Subscribed, VisualUpdated};
 use super::router::{Params, Router};
 use crate::domain::scene::Scene;
 use crate::error::AppError;
+use crate::ops::results::system::{Subscribed, VisualUpdated};
+use crate::ops::scene;
 
 /// The update type that sets a scene.
 pub const SCENE: &str = "scene";
@@ -76,29 +77,18 @@ fn general() -> String {
 
 /// Stores the scene a `visual.update` of type "scene" describes (an empty description removes it).
 async fn set_scene(ctx: &Ctx, data: &Map<String, Value>) -> Result<Scene, AppError> {
-    let persona = match data
-        .get("persona_id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-    {
-        Some(key) => Some(ctx.app.resolve_persona(key).await?.id),
-        None => None,
-    };
+    let persona = data.get("persona_id").and_then(Value::as_str);
     let description = data.get("description").and_then(Value::as_str).unwrap_or("");
-    let max = ctx.app.settings.current().chat.max_message_bytes;
-    if description.len() > max {
-        return Err(AppError::invalid(
-            "data.description",
-            format!("data.description must be at most {max} bytes"),
-        ));
-    }
-    let scene = Scene {
-        persona_id: persona,
-        description: description.trim().to_string(),
-        updated_at: Utc::now(),
-    };
-    ctx.app.store.scenes().set(scene.clone()).await?;
-    Ok(scene)
+    scene::set(&ctx.app, persona, description).await
+}
+
+/// The params of a `visual.update` notification: the update as the sender gave it, when and from whom.
+#[derive(Serialize)]
+struct Broadcast<'a> {
+    update_type: &'a str,
+    data: &'a Map<String, Value>,
+    timestamp: DateTime<Utc>,
+    source_session: String,
 }
 
 async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated, AppError> {
@@ -107,11 +97,13 @@ async fn visual_update(ctx: Ctx, p: VisualUpdateParams) -> Result<VisualUpdated,
         _ => None,
     };
     let timestamp = Utc::now();
-    let frame = notification(
-        "visual.update",
-        json!({ "update_type": p.update_type, "data": p.data, "timestamp": timestamp, "source_session": ctx.conn.session_id() }),
-    )
-    .to_string();
+    let update = Broadcast {
+        update_type: &p.update_type,
+        data: &p.data,
+        timestamp,
+        source_session: ctx.conn.session_id(),
+    };
+    let frame = notification("visual.update", update).to_string();
     let recipients = ctx.hub.broadcast(frame, |c| {
         c.id != ctx.conn.id && c.visual_subscribed.load(std::sync::atomic::Ordering::Relaxed)
     });

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::sqlite::{analytics, Db};
+use super::sql::{analytics, Db};
 use super::StorageError;
 use crate::domain::analytics::{InteractionRecord, Span, ThreadActivity, TurnRow};
 

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::sqlite::{bots, Db};
+use super::sql::{bots, Db};
 use super::StorageError;
 use crate::domain::bot::{Bot, BotSecrets};
 

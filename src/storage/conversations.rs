@@ -2,8 +2,8 @@
 
 use uuid::Uuid;
 
-use super::sqlite::notify::{self, Topic};
-use super::sqlite::{conversations, threads, Db};
+use super::sql::notify::{self, Topic};
+use super::sql::{conversations, threads, Db};
 use super::StorageError;
 use crate::domain::chat::{ChatConversation, ChatMessage};
 use crate::domain::thread::Thread;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sqlite::{dialogues, Db};
+use super::sql::{dialogues, Db};
 use super::StorageError;
 use crate::domain::dialogue::{Dialogue, DialogueTurn};
 

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use super::sqlite::{leases, Db};
+use super::sql::{leases, Db};
 use super::StorageError;
 
 /// The lease of the instance that regenerates a persona's energy and time.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use super::sqlite::{keywords, memories, notify, Db};
+use super::sql::{keywords, memories, notify, Db};
 use super::StorageError;
 use crate::domain::memory::{Memory, MemoryGroup, PruneRun, StoredMemory};
 

@@ -1,9 +1,10 @@
 //! Storage: the repositories the rest of the server uses, taking and returning domain types.
 //!
 //! [`Store`] is the one handle (cheap to clone); `store.personas()`, `store.memories()`, … reach one repository
-//! per aggregate, whose async methods run on the blocking pool. The SQLite specifics (diesel queries, FTS5,
-//! PRAGMAs, the rowid keys the vector index uses, the in-process writer lock) live in the private `sqlite`
-//! module; a PostgreSQL backend would be a module beside it. The vector index itself is [`vectors`].
+//! per aggregate, whose async methods run on the blocking pool. The database itself is the private `sql`
+//! module: diesel queries written once for both backends, SQLite (one file, the default) and PostgreSQL (shared
+//! by several instances), with what differs (upserts, full-text search, PRAGMAs, the in-process writer lock,
+//! change notifications) matched on the connection's backend. The vector index itself is [`vectors`].
 
 mod analytics;
 pub mod avatars;
@@ -19,7 +20,7 @@ mod relationships;
 mod scenes;
 pub mod snapshot;
 mod snapshot_rows;
-mod sqlite;
+mod sql;
 mod states;
 mod threads;
 pub mod vector_changes;
@@ -38,7 +39,7 @@ pub use personas::Personas;
 pub use relationships::Relationships;
 pub use scenes::Scenes;
 pub use snapshot::Snapshots;
-pub use sqlite::notify::{Notice, Topic};
+pub use sql::notify::{Notice, Topic};
 pub use states::{LoadedStates, States, StoredStates};
 pub use threads::Threads;
 pub use vector_changes::VectorChanges;
@@ -86,14 +87,14 @@ impl StorageError {
 /// Handle to storage: cheap to clone, shared by every actor and service.
 #[derive(Clone)]
 pub struct Store {
-    db: sqlite::Db,
+    db: sql::Db,
 }
 
 impl Store {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path, pool_size: u32, busy_timeout_ms: u32) -> Result<Self, StorageError> {
         Ok(Self {
-            db: sqlite::Db::open(path, pool_size, busy_timeout_ms)?,
+            db: sql::Db::open_sqlite(path, pool_size, busy_timeout_ms)?,
         })
     }
 
@@ -101,22 +102,22 @@ impl Store {
     /// file otherwise; pending migrations are applied either way.
     pub fn connect(settings: &StorageSettings) -> Result<Self, StorageError> {
         let db = match settings.database_url.as_deref() {
-            Some(url) if sqlite::Backend::of_url(url) == sqlite::Backend::Postgres => {
-                sqlite::Db::open_postgres(url, settings.pool_size, settings.pool_timeout_secs)?
+            Some(url) if sql::Backend::of_url(url) == sql::Backend::Postgres => {
+                sql::Db::open_postgres(url, settings.pool_size, settings.pool_timeout_secs)?
             }
-            Some(path) => sqlite::Db::open(
+            Some(path) => sql::Db::open_sqlite(
                 Path::new(path.trim_start_matches("sqlite:")),
                 settings.pool_size,
                 settings.busy_timeout_ms,
             )?,
-            None => sqlite::Db::open(&settings.database_file(), settings.pool_size, settings.busy_timeout_ms)?,
+            None => sql::Db::open_sqlite(&settings.database_file(), settings.pool_size, settings.busy_timeout_ms)?,
         };
         Ok(Self { db })
     }
 
     /// True when this store is a PostgreSQL database (shared with other instances).
     pub fn is_shared(&self) -> bool {
-        self.db.backend() == sqlite::Backend::Postgres
+        self.db.backend() == sql::Backend::Postgres
     }
 
     /// What other instances sharing the database announce as they commit it (PostgreSQL); `None` on SQLite,
@@ -208,6 +209,6 @@ impl Store {
         relationships: &[Relationship],
     ) -> Result<bool, StorageError> {
         let mut conn = self.db.conn()?;
-        sqlite::seed_if_empty(&mut conn, personas, relationships)
+        sql::seed_if_empty(&mut conn, personas, relationships)
     }
 }

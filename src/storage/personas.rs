@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sqlite::{personas, Db};
+use super::sql::{personas, Db};
 use super::StorageError;
 use crate::domain::persona::{InteractionState, Persona, PersonaChanges};
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sqlite::{relationships, Db};
+use super::sql::{relationships, Db};
 use super::StorageError;
 use crate::domain::relationship::{InteractionOutcome, Relationship};
 use crate::domain::relationship_stats::RelationshipStats;

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::sqlite::{scenes, Db};
+use super::sql::{scenes, Db};
 use super::StorageError;
 use crate::domain::scene::{self, Scene};
 

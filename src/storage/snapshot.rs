@@ -3,7 +3,7 @@
 //! it, so a snapshot taken from one backend loads into another.
 
 pub use super::snapshot_rows::{RowSink, RowSource, TABLES};
-use super::sqlite::{snapshot, Db};
+use super::sql::{snapshot, Db};
 use super::StorageError;
 
 /// Whole-database snapshots; reached through [`super::Store::snapshots`].

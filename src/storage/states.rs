@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::sqlite::notify::{self, Topic};
-use super::sqlite::{emotions, states, write_tx, Db};
+use super::sql::notify::{self, Topic};
+use super::sql::{emotions, states, write_tx, Db};
 use super::StorageError;
 use crate::domain::emotion::EmotionalState;
 use crate::domain::persona::InteractionState;

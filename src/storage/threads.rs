@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::sqlite::{threads, Db};
+use super::sql::{threads, Db};
 use super::StorageError;
 use crate::domain::chat::ChatMessage;
 use crate::domain::thread::Thread;

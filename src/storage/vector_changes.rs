@@ -1,7 +1,7 @@
 //! The log of vector changes other processes on the same database read to keep their own vector indexes in
 //! step; reached through [`super::Store::vector_changes`].
 
-use super::sqlite::{vector_changes, Db};
+use super::sql::{vector_changes, Db};
 pub use super::vector_log::{Change, VectorChange};
 use super::StorageError;
 

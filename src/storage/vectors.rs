@@ -1,11 +1,11 @@
 //! The vector index of memories: one usearch HNSW index per persona (cosine, vectors held as f16), kept in memory
-//! and saved as `<dir>/<persona_uuid>.usearch`, keyed by the memory's SQLite rowid.
+//! and saved as `<dir>/<persona_uuid>.usearch`, keyed by the memory's `key` column (its rowid on SQLite).
 //!
-//! The index holds f16 copies of the f32 vectors SQLite keeps: half the memory, and a search that reads half as
+//! The index holds f16 copies of the f32 vectors the database keeps: half the memory, and a search that reads half as
 //! much (at 10k vectors 0.18 ms instead of 0.4–1 ms once a query's embedding has passed through the caches), for
 //! similarities within about 10⁻³ of the f32 ones.
 //!
-//! SQLite is the source of truth; these files are a cache that can always be rebuilt from it. So a
+//! The database is the source of truth; these files are a cache that can always be rebuilt from it. So a
 //! file that fails to load is not fatal: the persona starts with an empty index and is listed by
 //! [`VectorStore::corrupt`] until [`VectorStore::rebuild`] refills it. `<dir>/index.json` records which
 //! embedder and dimension produced the vectors; opening under another embedder is refused with
@@ -18,11 +18,13 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use uuid::Uuid;
+
+use crate::locks::{lock, read, write};
 
 /// Version of the on-disk layout written to `index.json`.
 const FORMAT: u32 = 1;
@@ -556,20 +558,6 @@ fn index_error(operation: &'static str, persona: Uuid) -> impl Fn(IndexFault) ->
         persona,
         fault,
     }
-}
-
-// A panic while a lock was held cannot leave an index half-changed in a way that matters (usearch
-// calls are all-or-nothing and the database is the source of truth), so poisoning is ignored.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

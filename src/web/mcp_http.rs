@@ -24,12 +24,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::WebError;
 use super::ws;
-use crate::mcp::error::{McpError, HEADER_MISMATCH, UNSUPPORTED_PROTOCOL_VERSION};
+use crate::mcp::error::McpError;
 use crate::mcp::lifecycle::{HANDSHAKE_VERSIONS, PROTOCOL_VERSION_KEY};
 use crate::mcp::session::{StandaloneOutbox, TransportSession};
 use crate::rpc::batch::Answer;
 use crate::rpc::context::{Connection, Frame, Outbox};
-use crate::rpc::framing::{failure, RpcError, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR};
+use crate::rpc::framing::{
+    failure, RpcError, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
 use crate::web::Gateway;
 
 const SESSION_HEADER: &str = "mcp-session-id";

@@ -8,7 +8,7 @@ pub mod frame_limit;
 pub mod gateway;
 pub mod guard;
 pub mod mcp_http;
-pub mod ops;
+pub mod probes;
 pub mod ws;
 pub mod ws_session;
 
@@ -26,9 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/mcp", web::get().to(mcp_http::get))
             .route("/mcp", web::post().to(mcp_http::post))
             .route("/mcp", web::delete().to(mcp_http::delete))
-            .route("/healthz", web::get().to(ops::healthz))
-            .route("/readyz", web::get().to(ops::readyz))
-            .route("/metrics", web::get().to(ops::metrics))
+            .route("/healthz", web::get().to(probes::healthz))
+            .route("/readyz", web::get().to(probes::readyz))
+            .route("/metrics", web::get().to(probes::metrics))
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(WebError::NotFound)
             })),

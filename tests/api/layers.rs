@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Top-level modules by layer, lowest first. A module may import one of a lower layer, or of its own layer when the
-/// two do not import each other.
+/// Top-level modules by layer, lowest first: `domain` (and `locks`) import nothing of the crate, `storage` sits
+/// above them (it takes and returns domain types), then the core services, the operations (`ops`), the protocols
+/// (`rpc`, `mcp`), the transports (`web`) and the commands. A module may import one of a lower layer, or of its own
+/// layer when the two do not import each other.
 const LAYERS: &[&[&str]] = &[
-    &["domain"],
+    &["domain", "locks"],
     &["config"],
     &["storage"],
     &[
@@ -24,6 +26,7 @@ const LAYERS: &[&[&str]] = &[
     &["memory", "bot", "presence"],
     &["actors"],
     &["app", "state"],
+    &["ops"],
     &["rpc"],
     &["mcp"],
     &["web"],
@@ -40,7 +43,7 @@ const LAYERS: &[&[&str]] = &[
 
 type Module = Vec<String>;
 
-/// Every `.rs` file under `src/` as its module path (`src/storage/sqlite/mod.rs` → `storage::sqlite`).
+/// Every `.rs` file under `src/` as its module path (`src/storage/sql/mod.rs` → `storage::sql`).
 fn modules(src: &Path) -> BTreeMap<Module, PathBuf> {
     let mut found = BTreeMap::new();
     let mut dirs = vec![src.to_path_buf()];

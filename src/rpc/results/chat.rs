@@ -56,7 +56,7 @@ impl From<&ChatOutcome> for ChatReply {
 }
 
 /// The `data` of a `stream_complete` event, and the result of `persona_chat_stream` as an MCP tool.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StreamComplete {
     /// The whole reply.
     pub full_response: String,

@@ -1,12 +1,13 @@
-//! `/analytics`: conversation analytics per persona, as `conversation.analytics`.
+//! `/analytics`: conversation analytics per persona, as `conversation.analytics` ([`crate::ops::analytics`]).
 
 use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::bridge::{call, App};
-use crate::rpc::results::analytics::ConversationAnalytics;
+use super::body::input;
+use super::App;
+use crate::error::AppError;
+use crate::ops::results::analytics::ConversationAnalytics;
 use crate::web::error::WebError;
 
 /// Registers the route.
@@ -14,12 +15,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(analytics);
 }
 
-/// `GET /analytics` filters.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
+/// `GET /analytics` filters (serialised as `conversation.analytics` params, to be parsed as they are).
+#[derive(Debug, Deserialize, Serialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
     /// Only this persona (id or name); every persona when absent.
-    #[serde(default)]
+    #[serde(default, rename(serialize = "persona_id"))]
     pub persona: Option<String>,
     /// From this time (RFC 3339, inclusive).
     #[serde(default)]
@@ -36,7 +37,6 @@ pub struct AnalyticsQuery {
 )]
 #[get("/analytics")]
 async fn analytics(app: App, q: web::Query<AnalyticsQuery>) -> Result<HttpResponse, WebError> {
-    let q = q.into_inner();
-    let params = json!({ "persona_id": q.persona, "since": q.since, "until": q.until });
-    Ok(HttpResponse::Ok().json(call(&app, "conversation.analytics", params).await?))
+    let params = serde_json::to_value(q.into_inner()).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().json(crate::ops::analytics::conversations(&app, input(params)?).await?))
 }

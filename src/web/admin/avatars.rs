@@ -1,22 +1,20 @@
 //! `/personas/{id}/avatar`: upload (multipart field `file`: PNG, JPEG or WebP up to 2 MiB, the type told by its
-//! first bytes, never by its name or declared type), stored by content hash ([`crate::storage::avatars`]), and
+//! first bytes, never by its name or declared type), stored by content hash ([`crate::ops::persona::avatar`]), and
 //! served with an ETag so browsers revalidate cheaply.
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Serialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::bridge::App;
 use super::openapi::{Binary, FileUpload};
-use crate::actors::registry::CardChanged;
-use crate::domain::persona::PersonaChanges;
+use super::App;
 use crate::error::AppError;
+use crate::ops::persona::avatar;
 use crate::storage::avatars;
 use crate::web::error::WebError;
 
@@ -89,27 +87,12 @@ async fn upload(
             "the body must be multipart/form-data with a field `file`".into(),
         ));
     }
-    let mut persona = app.resolve_persona(&id).await?;
     let bytes = read_file_field(&req, payload, MAX_AVATAR_BYTES).await?;
     let (ext, mime) = avatars::sniff_image(&bytes)
         .ok_or_else(|| WebError::UnsupportedMediaType("the avatar must be a PNG, JPEG or WebP image".into()))?;
     let size = bytes.len();
-    let name = avatars::save(&app.settings.current().storage.data_dir, bytes, ext)
-        .await
-        .map_err(AppError::from)?;
-    let url = format!("{}/personas/{}/avatar?v={name}", super::API, persona.id);
-    let changes = PersonaChanges {
-        avatar_url: Some(Some(url)),
-        ..Default::default()
-    };
-    persona = app
-        .store
-        .personas()
-        .update(persona.id, changes, Utc::now())
-        .await
-        .map_err(AppError::from)?
-        .ok_or_else(|| AppError::PersonaNotFound(persona.id.to_string()))?;
-    app.registry.do_send(CardChanged(persona.clone()));
+    let url = |id: Uuid, name: &str| format!("{}/personas/{id}/avatar?v={name}", super::API);
+    let persona = avatar::set(&app, &id, bytes, ext, url).await?;
     Ok(HttpResponse::Ok().json(AvatarSaved {
         persona_id: persona.id,
         avatar_url: persona.avatar_url,
@@ -125,11 +108,7 @@ async fn upload(
         (status = 304, description = "Not modified (If-None-Match)")))]
 #[get("/personas/{id}/avatar")]
 async fn download(app: App, id: web::Path<String>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let persona = app.resolve_persona(&id).await?;
-    let found = avatars::read(&app.settings.current().storage.data_dir, persona.avatar_url.as_deref())
-        .await
-        .map_err(AppError::from)?;
-    let Some((bytes, name)) = found else {
+    let Some((bytes, name)) = avatar::get(&app, &id).await? else {
         return Err(WebError::NotFound);
     };
     let mime = avatars::sniff_image(&bytes)

@@ -1,9 +1,12 @@
-//! Request bodies: JSON parsing errors mapped to the admin's statuses (400 bad JSON, 413 too large, 415 not JSON).
+//! Request bodies: JSON parsing errors mapped to the admin's statuses (400 bad JSON, 413 too large, 415 not JSON),
+//! and a body (with the path's values) parsed into an operation's typed input.
 
 use actix_web::error::JsonPayloadError;
 use actix_web::{web, HttpRequest};
 use serde_json::Value;
 
+use crate::ops::input::Input;
+use crate::rpc::router::parse_params;
 use crate::web::error::WebError;
 
 /// Largest JSON body the admin API takes.
@@ -45,4 +48,28 @@ pub fn optional_json(body: &[u8]) -> Result<Value, WebError> {
         return Ok(Value::Object(Default::default()));
     }
     serde_json::from_slice(body).map_err(|e| WebError::BadRequest(format!("the body is not valid JSON: {e}")))
+}
+
+/// A body parsed into an operation's typed input and checked, as JSON-RPC parses its params (422 naming the field).
+pub fn input<T: Input>(body: Value) -> Result<T, WebError> {
+    Ok(parse_params(body)?)
+}
+
+/// Puts the path's values into a JSON object body (`null` counts as `{}`; other bodies are passed on, for their
+/// parsing to refuse).
+pub fn with_path(body: Value, fields: &[(&str, &str)]) -> Value {
+    let mut map = match body {
+        Value::Object(map) => map,
+        Value::Null => Default::default(),
+        other => return other,
+    };
+    for (name, value) in fields {
+        map.insert(name.to_string(), Value::String(value.to_string()));
+    }
+    Value::Object(map)
+}
+
+/// Puts `persona_id` into a JSON object body (see [`with_path`]).
+pub fn with_persona(body: Value, id: &str) -> Value {
+    with_path(body, &[("persona_id", id)])
 }

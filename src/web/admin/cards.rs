@@ -1,22 +1,23 @@
-//! `/personas/import` and `/personas/{id}/card`: character cards in and out, over `persona.import_card` and
-//! `persona.export_card`.
+//! `/personas/import` and `/personas/{id}/card`: character cards in and out, over
+//! [`crate::ops::persona::card`].
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use base64::Engine;
 use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::avatars::{is_multipart, read_file_field};
-use super::bridge::{call, App};
 use super::openapi::{Binary, FileUpload};
-use super::personas::persona_object;
+use super::personas::card_with_stats;
+use super::App;
 use crate::domain::card::{self, CardError};
-use crate::rpc::results::persona::CardWithStats;
+use crate::ops::input::Input;
+use crate::ops::persona::card::{self as cards, ExportParams, ImportParams};
+use crate::ops::results::persona::CardWithStats;
 use crate::storage::avatars::sniff_image;
 use crate::web::error::WebError;
 
@@ -91,11 +92,16 @@ async fn import(app: App, req: HttpRequest, payload: web::Payload) -> Result<Htt
     if let Err(e @ CardError::NotACard(_)) = card::parse(&json) {
         return Err(WebError::Unprocessable(e.to_string()));
     }
-    let created = call(&app, "persona.import_card", json!({ "card": json })).await?;
-    let id = created["persona_id"].as_str().unwrap_or_default().to_string();
-    let mut persona = persona_object(&app, &id).await?;
-    persona["lore_memories"] = created["lore_memories"].clone();
-    Ok(HttpResponse::Created().json(persona))
+    let p = ImportParams {
+        card: Some(json),
+        png_base64: None,
+    };
+    let created = cards::import(&app, p).await?;
+    let persona = card_with_stats(&app, &created.persona_id.to_string()).await?;
+    Ok(HttpResponse::Created().json(ImportedPersona {
+        persona,
+        lore_memories: created.lore_memories,
+    }))
 }
 
 /// `?format=json|png&spec=v2|v3`.
@@ -115,21 +121,21 @@ pub struct CardQuery {
         content((CardJson = "application/json"), (Binary = "image/png")))))]
 #[get("/personas/{id}/card")]
 async fn export(app: App, id: web::Path<String>, query: web::Query<CardQuery>) -> Result<HttpResponse, WebError> {
-    let format = query.format.clone().unwrap_or_else(|| "json".into());
-    let spec = query.spec.clone().unwrap_or_else(|| "v3".into());
-    let params = json!({ "persona_id": id.as_str(), "format": format, "spec": spec });
-    let mut out = call(&app, "persona.export_card", params).await?;
-    let file = |ext: &str| format!("attachment; filename=\"card-{spec}.{ext}\"");
-    if format == "png" {
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(out["png_base64"].as_str().unwrap_or_default())
-            .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+    let p = ExportParams {
+        persona_id: id.into_inner(),
+        spec: query.spec.clone().unwrap_or_else(|| "v3".into()),
+        format: query.format.clone().unwrap_or_else(|| "json".into()),
+    };
+    p.validate()?;
+    let file = |ext: &str| format!("attachment; filename=\"card-{}.{ext}\"", p.spec);
+    if p.format == "png" {
         return Ok(HttpResponse::Ok()
             .content_type("image/png")
             .insert_header((header::CONTENT_DISPOSITION, file("png")))
-            .body(png));
+            .body(cards::png(&app, &p.persona_id).await?));
     }
+    let disposition = file("json");
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_DISPOSITION, file("json")))
-        .json(out["card"].take()))
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .json(cards::export(&app, p).await?.card))
 }

@@ -1,16 +1,17 @@
 //! The admin listener (`admin.port`): the REST API under `/admin/api/v1` and the web page under `/admin/`, behind
-//! the admin token and the Origin/Host rules ([`auth`]). The API calls the same methods as JSON-RPC
-//! ([`bridge`]); errors have the one body shape of [`crate::web::error`].
+//! the admin token and the Origin/Host rules ([`auth`]). Each route parses its input, calls the operation of its
+//! use case ([`crate::ops`], the same JSON-RPC and MCP call) as the operator, and renders the typed result; errors
+//! have the one body shape of [`crate::web::error`].
 
 pub mod analytics;
 pub mod auth;
 pub mod avatars;
 pub mod body;
 pub mod bots;
-pub mod bridge;
 pub mod cards;
 pub mod config;
 pub mod conversations;
+pub mod live;
 pub mod logs;
 pub mod maintenance;
 pub mod memories;
@@ -20,9 +21,12 @@ pub mod paging;
 pub mod parity;
 pub mod personas;
 pub mod schemas;
+pub mod session;
 pub mod social;
 pub mod state;
 pub mod system;
+
+use std::sync::Arc;
 
 use actix_web::{middleware, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -30,6 +34,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use auth::AdminState;
 
 use crate::web::error::WebError;
+
+/// The shared application state as the admin routes receive it.
+pub type App = web::Data<Arc<crate::web::Gateway>>;
 
 /// The API's base path.
 pub const API: &str = "/admin/api/v1";

@@ -1,6 +1,6 @@
-//! Which admin route serves each JSON-RPC method, and which methods are for chat clients only. The parity test
-//! (tests/api/admin_parity.rs) fails when a method of the table is in neither list, or a listed route is not
-//! served.
+//! Which admin route serves each JSON-RPC method, and which methods are for chat clients only. The parity tests
+//! (`every_management_method_has_an_admin_route` in tests/api/admin.rs, and tests/api/admin_openapi.rs) fail when
+//! a method of the table is in neither list, or a listed route is not served or not documented.
 
 /// JSON-RPC method → the admin route (`METHOD /path` under `/admin/api/v1`) that does the same.
 pub const ROUTES: &[(&str, &str)] = &[

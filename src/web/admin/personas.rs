@@ -1,19 +1,23 @@
-//! `/personas`: list, create, get, update, delete (over `persona.*`), pruning per persona, emotional state.
+//! `/personas`: list, create, get, update, delete (over [`crate::ops::persona`]), pruning per persona, emotional
+//! state.
 
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::body::optional_json;
-use super::bridge::{call, App};
+use super::body::{input, optional_json, with_persona};
+use super::live::announce_emotions;
 use super::paging::{Page, PageQuery};
-use crate::rpc::emotional::UpdateStateParams;
-use crate::rpc::memory::PruneParams;
-use crate::rpc::persona::{CreateParams, UpdateParams};
-use crate::rpc::results::memory::{PruneRecommendations, Pruned};
-use crate::rpc::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, PersonaSummary, Status};
+use super::App;
+use crate::ops::memory::pruning::{self, PruneParams};
+use crate::ops::persona;
+use crate::ops::persona::emotions::{self as emotional, UpdateStateParams};
+use crate::ops::persona::fields::{CreateParams, UpdateParams};
+use crate::ops::results::memory::{PruneRecommendations, Pruned};
+use crate::ops::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, PersonaSummary, Status};
+use crate::ops::target::Target;
 use crate::web::error::WebError;
 
 /// A persona path segment: an id or a name.
@@ -46,39 +50,24 @@ pub struct PersonaRow {
 /// `GET /personas`.
 pub type PersonaPage = Page<PersonaRow>;
 
-/// Puts `persona_id` into a JSON object body (other bodies are passed on for the method to refuse).
-pub fn with_persona(body: Value, id: &str) -> Value {
-    match body {
-        Value::Object(mut map) => {
-            map.insert("persona_id".into(), Value::String(id.to_string()));
-            Value::Object(map)
-        }
-        Value::Null => json!({ "persona_id": id }),
-        other => other,
-    }
-}
-
-/// The `persona` object of `persona.get`.
-pub async fn persona_object(app: &App, id: &str) -> Result<Value, WebError> {
-    Ok(call(app, "persona.get", json!({ "persona_id": id })).await?["persona"].take())
+/// The persona as `GET /personas/{id}` shows it: `persona.get`'s `persona`.
+pub async fn card_with_stats(app: &App, key: &str) -> Result<CardWithStats, WebError> {
+    Ok(persona::get(app, key).await?.persona)
 }
 
 #[utoipa::path(tag = "personas", params(PageQuery),
     responses((status = 200, description = "Personas, in creation order", body = PersonaPage)))]
 #[get("/personas")]
 async fn list(app: App, page: web::Query<PageQuery>) -> Result<HttpResponse, WebError> {
-    let mut all = call(&app, "persona.list", json!({})).await?;
-    let rows = match all["personas"].take() {
-        Value::Array(rows) => rows,
-        _ => Vec::new(),
-    };
-    let mut items = Vec::with_capacity(rows.len());
-    for mut row in rows {
-        let id = row["id"].as_str().unwrap_or_default().to_string();
-        if let Ok(card) = persona_object(&app, &id).await {
-            row["avatar_url"] = card["avatar_url"].clone();
-        }
-        items.push(row);
+    let all = persona::list(&app).await?;
+    let mut items = Vec::with_capacity(all.personas.len());
+    for summary in all.personas {
+        // A persona deleted meanwhile keeps its row, without an avatar.
+        let avatar_url = match card_with_stats(&app, &summary.id.to_string()).await {
+            Ok(card) => card.card.avatar_url,
+            Err(_) => None,
+        };
+        items.push(PersonaRow { summary, avatar_url });
     }
     Ok(HttpResponse::Ok().json(page.page(items)?))
 }
@@ -87,16 +76,16 @@ async fn list(app: App, page: web::Query<PageQuery>) -> Result<HttpResponse, Web
     responses((status = 201, description = "The new persona (as `GET /personas/{id}`)", body = CardWithStats)))]
 #[post("/personas")]
 async fn create(app: App, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
-    let created = call(&app, "persona.create", body.into_inner()).await?;
-    let id = created["persona_id"].as_str().unwrap_or_default().to_string();
-    Ok(HttpResponse::Created().json(persona_object(&app, &id).await?))
+    let created = persona::create(&app, input(body.into_inner())?).await?;
+    let card = card_with_stats(&app, &created.persona_id.to_string()).await?;
+    Ok(HttpResponse::Created().json(card))
 }
 
 #[utoipa::path(tag = "personas", params(("id" = String, Path, description = "Persona id or name")),
     responses((status = 200, description = "The `persona` object of `persona.get`", body = CardWithStats)))]
 #[get("/personas/{id}")]
 async fn get(app: App, id: Id) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(persona_object(&app, &id).await?))
+    Ok(HttpResponse::Ok().json(card_with_stats(&app, &id).await?))
 }
 
 #[utoipa::path(tag = "personas", params(("id" = String, Path, description = "Persona id or name")),
@@ -104,32 +93,31 @@ async fn get(app: App, id: Id) -> Result<HttpResponse, WebError> {
     responses((status = 200, description = "The persona after the change", body = CardWithStats)))]
 #[patch("/personas/{id}")]
 async fn update(app: App, id: Id, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
-    let updated = call(&app, "persona.update", with_persona(body.into_inner(), &id)).await?;
-    let id = updated["persona"]["id"].as_str().unwrap_or_default().to_string();
-    Ok(HttpResponse::Ok().json(persona_object(&app, &id).await?))
+    let p: UpdateParams = input(with_persona(body.into_inner(), &id))?;
+    let updated = persona::update(&app, p).await?;
+    let card = card_with_stats(&app, &updated.persona.id.to_string()).await?;
+    Ok(HttpResponse::Ok().json(card))
 }
 
 #[utoipa::path(tag = "personas", params(("id" = String, Path, description = "Persona id or name")),
     responses((status = 200, description = "Deleted, with everything it owned (its bots stopped)", body = Deleted)))]
 #[delete("/personas/{id}")]
 async fn delete(app: App, id: Id) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(call(&app, "persona.delete", json!({ "persona_id": id.as_str() })).await?))
+    Ok(HttpResponse::Ok().json(persona::delete(&app, &id).await?))
 }
 
 #[utoipa::path(tag = "personas", params(("id" = String, Path, description = "Persona id or name")),
     responses((status = 200, description = "As `persona.status`", body = Status)))]
 #[get("/personas/{id}/status")]
 async fn status(app: App, id: Id) -> Result<HttpResponse, WebError> {
-    let params = json!({ "persona_id": id.as_str() });
-    Ok(HttpResponse::Ok().json(call(&app, "persona.status", params).await?))
+    Ok(HttpResponse::Ok().json(persona::status(&app, Target::named(&id)).await?))
 }
 
 #[utoipa::path(tag = "memories", params(("id" = String, Path, description = "Persona id or name")),
     responses((status = 200, description = "What pruning would remove (`memory.prune_recommendations`)", body = PruneRecommendations)))]
 #[get("/personas/{id}/prune")]
 async fn prune_preview(app: App, id: Id) -> Result<HttpResponse, WebError> {
-    let params = json!({ "persona_id": id.as_str() });
-    Ok(HttpResponse::Ok().json(call(&app, "memory.prune_recommendations", params).await?))
+    Ok(HttpResponse::Ok().json(pruning::prune_recommendations(&app, Target::named(&id)).await?))
 }
 
 #[utoipa::path(tag = "memories", params(("id" = String, Path, description = "Persona id or name")),
@@ -137,16 +125,15 @@ async fn prune_preview(app: App, id: Id) -> Result<HttpResponse, WebError> {
     responses((status = 200, description = "As `memory.prune`", body = Pruned)))]
 #[post("/personas/{id}/prune")]
 async fn prune(app: App, id: Id, body: web::Bytes) -> Result<HttpResponse, WebError> {
-    let body = optional_json(&body)?;
-    Ok(HttpResponse::Ok().json(call(&app, "memory.prune", with_persona(body, &id)).await?))
+    let p: PruneParams = input(with_persona(optional_json(&body)?, &id))?;
+    Ok(HttpResponse::Ok().json(pruning::prune(&app, Target::named(&id), p.force).await?))
 }
 
 #[utoipa::path(tag = "relationships", params(("id" = String, Path, description = "Persona id or name")),
     responses((status = 200, description = "As `emotional.get_state`", body = Emotions)))]
 #[get("/personas/{id}/emotions")]
 async fn emotions(app: App, id: Id) -> Result<HttpResponse, WebError> {
-    let params = json!({ "persona_id": id.as_str() });
-    Ok(HttpResponse::Ok().json(call(&app, "emotional.get_state", params).await?))
+    Ok(HttpResponse::Ok().json(emotional::get(&app, Target::named(&id)).await?))
 }
 
 #[utoipa::path(tag = "relationships", params(("id" = String, Path, description = "Persona id or name")),
@@ -154,6 +141,8 @@ async fn emotions(app: App, id: Id) -> Result<HttpResponse, WebError> {
     responses((status = 200, description = "As `emotional.update_state`", body = EmotionsUpdated)))]
 #[put("/personas/{id}/emotions")]
 async fn set_emotions(app: App, id: Id, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
-    let params = with_persona(body.into_inner(), &id);
-    Ok(HttpResponse::Ok().json(call(&app, "emotional.update_state", params).await?))
+    let p: UpdateStateParams = input(with_persona(body.into_inner(), &id))?;
+    let updated = emotional::update(&app, Target::named(&id), p).await?;
+    announce_emotions(&app, updated.persona_id);
+    Ok(HttpResponse::Ok().json(updated))
 }

@@ -4,28 +4,33 @@
 
 use super::avatars::AvatarSaved;
 use super::cards::{CardJson, ImportedPersona};
-use super::conversations::{ConversationPage, Transcript};
+use super::conversations::ConversationPage;
 use super::logs::LogTail;
-use super::memories::{BulkDelete, BulkDeleted, MemoryPage, MemoryPatch};
+use super::memories::{BulkDelete, MemoryPage};
 use super::personas::PersonaPage;
 use super::social::RelationshipPage;
 use super::state::{LoadRequest, StateFileRequest};
 use crate::actors::bot_supervisor::BotView;
 use crate::domain::compatibility::CompatibilityReport;
 use crate::logbuf::LogLine;
-use crate::rpc::config::ConfigSetParams;
-use crate::rpc::results::analytics::ConversationAnalytics;
-use crate::rpc::results::bot::{BotDeleted, BotList, BotLogLines};
-use crate::rpc::results::config::{ConfigChanged, ConfigView};
+use crate::ops::config::ConfigSetParams;
+use crate::ops::memory::edit::MemoryPatch;
+use crate::ops::persona::{emotions as emotional, fields as persona};
+use crate::ops::relationship;
+use crate::ops::results::analytics::ConversationAnalytics;
+use crate::ops::results::bot::{BotDeleted, BotList, BotLogLines};
+use crate::ops::results::config::{ConfigChanged, ConfigView};
+use crate::ops::results::memory::BulkDeleted;
+use crate::ops::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, Status};
+use crate::ops::results::relationship::{RelationshipFound, RelationshipStatsResult, RelationshipUpdated};
+use crate::ops::results::system::{Models, SystemStatus};
+use crate::ops::results::transcripts::Transcript;
+use crate::ops::state_files::{DeleteResult, ListResult, LoadResult, SaveResult, VerifyResult};
 use crate::rpc::results::memory::{
     CrossSearchResult, DecayForced, DecayStarted, DecayStatsResult, DecayStopped, Imported, MemoryDeleted, MemoryView,
     PruneRecommendations, PruneStats, Pruned, PrunedAll, SharedStatsResult, StatsOf,
 };
-use crate::rpc::results::persona::{CardWithStats, Deleted, Emotions, EmotionsUpdated, Status};
-use crate::rpc::results::relationship::{RelationshipFound, RelationshipStatsResult, RelationshipUpdated};
-use crate::rpc::results::system::{Models, SystemStatus};
-use crate::rpc::state::{DeleteResult, ListResult, LoadResult, SaveResult, VerifyResult};
-use crate::rpc::{bot, emotional, memory, persona, relationship};
+use crate::rpc::{bot, memory};
 use crate::state::SaveInfo;
 use crate::web::error::ErrorBody;
 

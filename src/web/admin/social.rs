@@ -3,16 +3,20 @@
 use actix_web::{get, put, web, HttpResponse};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::bridge::{call, App};
+use super::body::{input, with_path};
+use super::live::announce_relationship;
 use super::paging::{Page, PageQuery};
+use super::App;
 use crate::domain::compatibility::CompatibilityReport;
-use crate::rpc::relationship::UpdateParams;
-use crate::rpc::results::relationship::{
+use crate::ops::input::Input;
+use crate::ops::relationship::{self, PairParams, UpdateParams};
+use crate::ops::results::relationship::{
     RelationshipFound, RelationshipRow, RelationshipStatsResult, RelationshipUpdated,
 };
+use crate::ops::target::Target;
 use crate::web::error::WebError;
 
 /// Registers the routes.
@@ -65,34 +69,39 @@ async fn list(
             .map(|p| p.id.to_string())
             .collect(),
     };
-    let mut items: Vec<Value> = Vec::new();
+    let mut items = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for persona in personas {
-        let mut found = call(&app, "relationship.list", json!({ "persona_id": persona })).await?;
-        if let Value::Array(rows) = found["relationships"].take() {
-            for mut row in rows {
-                let mut pair = [
-                    persona.clone(),
-                    row["other_persona_id"].as_str().unwrap_or_default().to_string(),
-                ];
-                pair.sort();
-                if filter.persona.is_some() || seen.insert(pair) {
-                    row["persona_id"] = json!(persona);
-                    items.push(row);
-                }
+        for row in relationship::list(&app, Target::named(&persona)).await?.relationships {
+            let mut pair = [persona.clone(), row.other_persona_id.to_string()];
+            pair.sort();
+            if filter.persona.is_some() || seen.insert(pair) {
+                items.push(PairRow {
+                    row,
+                    persona_id: persona.clone(),
+                });
             }
         }
     }
     Ok(HttpResponse::Ok().json(page.page(items)?))
 }
 
+/// The pair a path names, checked as `relationship.get` checks it.
+fn input_pair(path: web::Path<(String, String)>) -> Result<PairParams, WebError> {
+    let (persona1_id, persona2_id) = path.into_inner();
+    let pair = PairParams {
+        persona1_id,
+        persona2_id,
+    };
+    pair.validate()?;
+    Ok(pair)
+}
+
 #[utoipa::path(tag = "relationships", params(("a" = String, Path, description = "A persona (id or name)"), ("b" = String, Path, description = "The other persona (id or name)")),
     responses((status = 200, description = "As `relationship.get`", body = RelationshipFound)))]
 #[get("/relationships/{a}/{b}")]
 async fn get(app: App, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    let (a, b) = path.into_inner();
-    let params = json!({ "persona1_id": a, "persona2_id": b });
-    Ok(HttpResponse::Ok().json(call(&app, "relationship.get", params).await?))
+    Ok(HttpResponse::Ok().json(relationship::get(&app, input_pair(path)?).await?))
 }
 
 #[utoipa::path(tag = "relationships", params(("a" = String, Path, description = "A persona (id or name)"), ("b" = String, Path, description = "The other persona (id or name)")), request_body = UpdateParams,
@@ -100,30 +109,26 @@ async fn get(app: App, path: web::Path<(String, String)>) -> Result<HttpResponse
 #[put("/relationships/{a}/{b}")]
 async fn update(app: App, path: web::Path<(String, String)>, body: web::Json<Value>) -> Result<HttpResponse, WebError> {
     let (a, b) = path.into_inner();
-    let mut params = match body.into_inner() {
-        Value::Object(map) => Value::Object(map),
-        other => {
-            return Err(
-                crate::error::AppError::invalid("body", format!("the body must be an object, got {other}")).into(),
-            )
-        }
-    };
-    params["persona1_id"] = json!(a);
-    params["persona2_id"] = json!(b);
-    Ok(HttpResponse::Ok().json(call(&app, "relationship.update", params).await?))
+    let body = body.into_inner();
+    if !body.is_object() {
+        let refused = format!("the body must be an object, got {body}");
+        return Err(crate::error::AppError::invalid("body", refused).into());
+    }
+    let p: UpdateParams = input(with_path(body, &[("persona1_id", &a), ("persona2_id", &b)]))?;
+    let updated = relationship::update(&app, p).await?;
+    announce_relationship(&app, &updated);
+    Ok(HttpResponse::Ok().json(updated))
 }
 
 #[utoipa::path(tag = "relationships", responses((status = 200, description = "As `relationship.stats`", body = RelationshipStatsResult)))]
 #[get("/relationships/stats")]
 async fn stats(app: App) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(call(&app, "relationship.stats", json!({})).await?))
+    Ok(HttpResponse::Ok().json(relationship::stats(&app).await?))
 }
 
 #[utoipa::path(tag = "relationships", params(("a" = String, Path, description = "A persona (id or name)"), ("b" = String, Path, description = "The other persona (id or name)")),
     responses((status = 200, description = "As `relationship.compatibility`", body = CompatibilityReport)))]
 #[get("/relationships/{a}/{b}/compatibility")]
 async fn compatibility(app: App, path: web::Path<(String, String)>) -> Result<HttpResponse, WebError> {
-    let (a, b) = path.into_inner();
-    let params = json!({ "persona1_id": a, "persona2_id": b });
-    Ok(HttpResponse::Ok().json(call(&app, "relationship.compatibility", params).await?))
+    Ok(HttpResponse::Ok().json(relationship::compatibility(&app, input_pair(path)?).await?))
 }

@@ -1,4 +1,4 @@
-//! `/state`: state files (over `state.*`): list the saves, save, verify, load, delete; download a save, and
+//! `/state`: state files (over [`crate::ops::state_files`]): list the saves, save, verify, load, delete; download a save, and
 //! upload one (verified completely before it is listed).
 
 use actix_multipart::Multipart;
@@ -8,16 +8,19 @@ use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::avatars::is_multipart;
-use super::bridge::{call, App};
 use super::openapi::{Binary, FileUpload};
+use super::session::admin_session;
+use super::App;
 use crate::error::AppError;
+use crate::ops::state_files::{
+    self, DeleteParams, DeleteResult, ListResult, LoadParams, LoadResult, PathParams, SaveResult, VerifyResult,
+};
 use crate::rpc::router::parse_value;
-use crate::rpc::state::{DeleteResult, ListResult, LoadResult, SaveResult, VerifyResult};
 use crate::state::files::EXTENSION;
 use crate::state::load::files;
 use crate::state::{SaveInfo, StateError};
@@ -71,7 +74,7 @@ fn request<T: DeserializeOwned + Default>(body: Body) -> Result<T, WebError> {
 #[utoipa::path(tag = "state", responses((status = 200, description = "As `state.list`", body = ListResult)))]
 #[get("/state/saves")]
 async fn list(app: App) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(call(&app, "state.list", json!({})).await?))
+    Ok(HttpResponse::Ok().json(state_files::list(&app)?))
 }
 
 #[utoipa::path(tag = "state", request_body(content = Option<StateFileRequest>, description = "Optional"),
@@ -79,7 +82,8 @@ async fn list(app: App) -> Result<HttpResponse, WebError> {
 #[post("/state/save")]
 async fn save(app: App, body: Body) -> Result<HttpResponse, WebError> {
     let r: StateFileRequest = request(body)?;
-    Ok(HttpResponse::Created().json(call(&app, "state.save", json!({ "path": r.name })).await?))
+    let saved = state_files::save(&app, &admin_session(), PathParams { path: r.name }).await?;
+    Ok(HttpResponse::Created().json(saved))
 }
 
 #[utoipa::path(tag = "state", request_body(content = Option<StateFileRequest>, description = "Optional"),
@@ -87,7 +91,7 @@ async fn save(app: App, body: Body) -> Result<HttpResponse, WebError> {
 #[post("/state/verify")]
 async fn verify(app: App, body: Body) -> Result<HttpResponse, WebError> {
     let r: StateFileRequest = request(body)?;
-    Ok(HttpResponse::Ok().json(call(&app, "state.verify", json!({ "path": r.name })).await?))
+    Ok(HttpResponse::Ok().json(state_files::verify(&app, PathParams { path: r.name }).await?))
 }
 
 #[utoipa::path(tag = "state", request_body = LoadRequest,
@@ -95,8 +99,11 @@ async fn verify(app: App, body: Body) -> Result<HttpResponse, WebError> {
 #[post("/state/load")]
 async fn load(app: App, body: Body) -> Result<HttpResponse, WebError> {
     let r: LoadRequest = request(body)?;
-    let params = json!({ "path": r.name, "confirm": r.confirm });
-    Ok(HttpResponse::Ok().json(call(&app, "state.load", params).await?))
+    let p = LoadParams {
+        path: r.name,
+        confirm: r.confirm,
+    };
+    Ok(HttpResponse::Ok().json(state_files::load_state(&app, &admin_session(), p).await?))
 }
 
 #[utoipa::path(tag = "state", params(("name" = String, Path, description = "A save's name, as `GET /state/saves` gives it")),
@@ -188,5 +195,8 @@ async fn receive(field: &mut actix_multipart::Field, path: &std::path::Path) -> 
     responses((status = 200, description = "As `state.delete`", body = DeleteResult)))]
 #[delete("/state/saves/{name}")]
 async fn delete(app: App, name: web::Path<String>) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(call(&app, "state.delete", json!({ "name": name.into_inner() })).await?))
+    let p = DeleteParams {
+        name: name.into_inner(),
+    };
+    Ok(HttpResponse::Ok().json(state_files::delete(&app, p)?))
 }

@@ -1,12 +1,13 @@
 //! `/system`: status, models, the configuration (secrets redacted) and a metrics summary.
 
 use actix_web::{get, HttpResponse};
-use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::bridge::{call, App};
 use super::openapi::AnyObject;
-use crate::rpc::results::system::{Models, SystemStatus};
+use super::session::admin_session;
+use super::App;
+use crate::ops::results::system::{Models, SystemStatus};
+use crate::ops::system;
 use crate::web::error::WebError;
 
 /// Registers the routes.
@@ -17,13 +18,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[utoipa::path(tag = "system", responses((status = 200, description = "As `system.status`", body = SystemStatus)))]
 #[get("/system/status")]
 async fn status(app: App) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(call(&app, "system.status", json!({})).await?))
+    Ok(HttpResponse::Ok().json(system::status(&app, admin_session(), app.hub.count()).await?))
 }
 
 #[utoipa::path(tag = "system", responses((status = 200, description = "As `system.models`", body = Models)))]
 #[get("/system/models")]
 async fn models(app: App) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok().json(call(&app, "system.models", json!({})).await?))
+    Ok(HttpResponse::Ok().json(system::models(&app).await?))
 }
 
 #[utoipa::path(tag = "system", responses((status = 200, description = "The merged settings, secrets redacted", body = AnyObject)))]
