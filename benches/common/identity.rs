@@ -34,7 +34,7 @@ pub const ORDINARY: &[&str] = &[
     // Greetings, interjections, answers.
     "hello", "hi", "hey", "greetings", "welcome", "well", "oh", "ah", "aha", "ahh", "ahem", "hmm", "um", "yes",
     "yeah", "indeed", "sure", "certainly", "absolutely", "course", "thank", "thanks", "please", "sorry", "alas",
-    "wow", "ha", "haha", "okay", "ok", "good", "great", "nice", "pleased", "glad", "happy", "dear", "friend",
+    "wow", "aw", "ha", "haha", "okay", "ok", "good", "great", "nice", "pleased", "glad", "happy", "dear", "friend",
     "friends", "morning", "evening", "afternoon", "day", "night", "goodbye", "farewell", "greeting", "erm",
     "mortal",
     // Verbs and auxiliaries.

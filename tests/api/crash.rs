@@ -250,7 +250,15 @@ async fn kill_9_during_a_burst_loses_no_acknowledged_write() {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    assert_eq!(unembedded(&data_dir), 0);
+    // The rows written but never acknowledged (the newest keys, embedded last) get their vectors too.
+    while unembedded(&data_dir) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} memories still have no vector",
+            unembedded(&data_dir)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     // Every acknowledged chat message is in Kira's conversation, answered.
     let list = server.admin_get("/conversations?persona=Kira&kind=chat").await;

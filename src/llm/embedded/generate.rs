@@ -1,6 +1,7 @@
 //! One generation on a thread of its own: the ChatML prompt, the saved prefix it resumes from, sampling with
-//! temperature, top-p and a repeat penalty, and the reply's text sent piece by piece until a stop token, the
-//! token budget, or the receiver going away (a cancelled turn), whichever comes first.
+//! temperature, top-p and a repeat penalty, capitalised words grounded in the prompt (see [`super::names`]), and
+//! the reply's text sent piece by piece until a stop token, the token budget, or the receiver going away (a
+//! cancelled turn), whichever comes first.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,15 +11,19 @@ use tokenizers::Tokenizer;
 use tokio::sync::mpsc;
 
 use super::model::Model;
+use super::names::{Grounding, Vocabulary};
 use super::prefix::PrefixCache;
 use crate::domain::chat::{PromptMessage, Role};
 use crate::domain::prompt;
 use crate::llm::LlmEvent;
+use crate::locks::lock;
 
 /// Tokens of the prompt processed between two checks for cancellation.
 const PROMPT_CHUNK: usize = 128;
 /// Recent tokens the repeat penalty looks at.
 const REPEAT_WINDOW: usize = 64;
+/// Tokens drawn and refused (see [`pick`]) before the likeliest allowed token is taken instead.
+const REDRAWS: usize = 8;
 
 /// The loaded model and what every generation shares.
 pub struct Engine {
@@ -26,6 +31,8 @@ pub struct Engine {
     pub model: Model,
     /// The tokenizer.
     pub tokenizer: Tokenizer,
+    /// Its tokens as [`Grounding`] reads them.
+    pub vocabulary: Vocabulary,
     /// Caches of recent prompts.
     pub prefixes: Mutex<PrefixCache>,
     /// `<|im_end|>` and `<|endoftext|>`.
@@ -43,6 +50,37 @@ pub struct Sampler {
     pub repeat_penalty: f32,
     /// Most tokens to generate.
     pub max_tokens: u32,
+    /// Capitalised words only from the prompt (see [`super::names`]).
+    pub grounded: bool,
+}
+
+impl Sampler {
+    /// The next token drawn from `scores`.
+    fn draw(&self, scores: &[f32], rng: &mut impl Rng) -> u32 {
+        if self.temperature <= 0.0 {
+            sample::argmax(scores)
+        } else {
+            sample::nucleus(scores, self.temperature, self.top_p, rng.random())
+        }
+    }
+
+    /// The next token drawn from `scores` among those `allowed`: a refused token is taken out and another drawn,
+    /// the same as drawing from the allowed tokens alone; after [`REDRAWS`] refusals the likeliest allowed token
+    /// (the model's first choice if none is).
+    fn pick(&self, scores: &mut [f32], rng: &mut impl Rng, allowed: impl Fn(u32) -> bool) -> u32 {
+        let first = self.draw(scores, rng);
+        let mut next = first;
+        for _ in 0..REDRAWS {
+            if allowed(next) {
+                return next;
+            }
+            scores[next as usize] = f32::NEG_INFINITY;
+            next = self.draw(scores, rng);
+        }
+        let mut order: Vec<u32> = (0..scores.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+        order.into_iter().find(|&t| allowed(t)).unwrap_or(first)
+    }
 }
 
 /// Added to the system prompt: a 135M model left alone tends to ramble to the end of its budget, and a short
@@ -125,9 +163,14 @@ pub fn run(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, o
 }
 
 fn generate(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, out: &Events) -> Result<(), String> {
+    let text = chatml(messages);
+    let said: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
+    let grounding = sampler
+        .grounded
+        .then(|| Grounding::new(&engine.vocabulary, &said.join("\n")));
     let prompt = engine
         .tokenizer
-        .encode(chatml(messages), false)
+        .encode(text, false)
         .map_err(|e| format!("tokenizing the prompt failed: {e}"))?
         .get_ids()
         .to_vec();
@@ -153,6 +196,7 @@ fn generate(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, 
     let mut fed = prompt.clone();
     let mut generated: Vec<u32> = Vec::new();
     let mut sent = 0usize;
+    let mut reply = String::new();
     while generated.len() < sampler.max_tokens as usize {
         let mut scores: Vec<f32> = logits.to_vec1().map_err(|e| e.to_string())?;
         if sampler.repeat_penalty > 1.0 {
@@ -162,25 +206,23 @@ fn generate(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, 
                 sampler.repeat_penalty,
             );
         }
-        let next = if sampler.temperature <= 0.0 {
-            sample::argmax(&scores)
-        } else {
-            sample::nucleus(&scores, sampler.temperature, sampler.top_p, rng.random())
-        };
+        let next = sampler.pick(&mut scores, &mut rng, |t| {
+            grounding.as_ref().is_none_or(|g| g.allows(&reply, t))
+        });
         if engine.stops.contains(&next) {
             break;
         }
         generated.push(next);
         // The text so far, decoded whole: a piece is sent once its bytes form whole characters.
-        let text = engine.tokenizer.decode(&generated, true).map_err(|e| e.to_string())?;
-        if text.len() > sent && !text.ends_with('\u{fffd}') {
+        reply = engine.tokenizer.decode(&generated, true).map_err(|e| e.to_string())?;
+        if reply.len() > sent && !reply.ends_with('\u{fffd}') {
             if out
-                .blocking_send(Ok(LlmEvent::Token(text[sent..].to_string())))
+                .blocking_send(Ok(LlmEvent::Token(reply[sent..].to_string())))
                 .is_err()
             {
                 return Ok(());
             }
-            sent = text.len();
+            sent = reply.len();
         }
         if generated.len() == sampler.max_tokens as usize || out.is_closed() {
             break;
@@ -194,10 +236,6 @@ fn generate(engine: &Arc<Engine>, messages: &[PromptMessage], sampler: Sampler, 
         prompt_tokens: Some(prompt.len() as u32),
     }));
     Ok(())
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 mod generate;
 pub mod model;
+mod names;
 mod prefix;
 pub mod tokenizer;
 
@@ -108,6 +109,7 @@ fn load(path: &std::path::Path) -> Result<Engine, String> {
     );
     Ok(Engine {
         model,
+        vocabulary: names::Vocabulary::of(&tokenizer),
         tokenizer,
         prefixes: Mutex::new(prefix::PrefixCache::default()),
         stops,
@@ -145,6 +147,7 @@ impl LlmBackend for Embedded {
             top_p: request.top_p.unwrap_or(self.top_p),
             repeat_penalty: self.repeat_penalty,
             max_tokens: request.max_tokens.max(1),
+            grounded: true,
         };
         async move {
             let engine = engine.await?;
