@@ -27,8 +27,11 @@ pub const MEMORY_TYPE_RELATIONSHIP: &str = "relationship";
 
 /// Weight of importance in [`rerank_score`] (DOMAIN.md: `similarity · (0.7 + 0.3·importance)`).
 pub const RERANK_IMPORTANCE_WEIGHT: f64 = 0.3;
-/// The usual `k` of reciprocal rank fusion: damps the difference between the first ranks.
-pub const RRF_K: f64 = 60.0;
+/// The `k` of reciprocal rank fusion: how much the first ranks outweigh the next. The usual 60 nearly flattens
+/// the first ten; 5 lets a memory that one half (vector or keyword) ranks first beat one both halves rank
+/// middling. Chosen on the LoCoMo benchmark (`make bench-memory-quality`): recall@10 0.616 → 0.680 on the dev
+/// conversations, 0.660 → 0.683 on the held-out ones (2, 5, 10 and 20 measured too: 0.682, 0.680, 0.670, 0.639).
+pub const RRF_K: f64 = 5.0;
 
 /// Who may read a memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
@@ -632,9 +635,9 @@ mod tests {
     #[test]
     fn rrf_scores_by_rank() {
         let (a, b, c, d) = (id(10), id(11), id(12), id(13));
-        let fused = rrf_fuse(&[(a, 0.9), (b, 0.8), (c, 0.7)], &[c, d], RRF_K);
+        let fused = rrf_fuse(&[(a, 0.9), (b, 0.8), (c, 0.7)], &[c, d], 60.0);
         let ids: Vec<Uuid> = fused.iter().map(|h| h.id).collect();
-        // c: 1/63 + 1/61, a: 1/61, d: 1/62, b: 1/62 (b first: vector hits come first on ties).
+        // With k = 60, c: 1/63 + 1/61, a: 1/61, d: 1/62, b: 1/62 (b first: vector hits come first on ties).
         assert_eq!(ids, vec![c, a, b, d]);
         assert!((fused[0].score - (1.0 / 63.0 + 1.0 / 61.0)).abs() < 1e-12);
         assert!((fused[1].score - 1.0 / 61.0).abs() < 1e-12);
