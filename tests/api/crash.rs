@@ -107,6 +107,9 @@ async fn chat(url: String, stop: Arc<AtomicBool>, acked: Arc<Mutex<Vec<String>>>
         };
         assert!(answer.get("result").is_some(), "{answer}");
         acked.lock().unwrap().push(message);
+        // Paced: each turn leaves memories for the same embedding queue as the writers' stores, and hundreds of
+        // back-to-back turns kept the writers waiting behind them in a loaded debug build.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
