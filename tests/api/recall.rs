@@ -39,6 +39,9 @@ async fn server_remembering(deadline_ms: u64) -> (FakeLlm, TestServer, tempfile:
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(&llm.url(), dir.path());
     settings.memory.recall_deadline_ms = deadline_ms;
+    // The turn's threading step waits for the same vector first (up to its own few ms): with it, a vector that
+    // came within that wait would be in time for a recall that waits not at all.
+    settings.chat.thread_vector_wait_ms = settings.chat.thread_vector_wait_ms.min(deadline_ms);
     let server = TestServer::start_with(settings);
     let mut c = server.client().await;
     c.result("memory.store", json!({"persona_id": "Aria", "content": MEMORY}))
