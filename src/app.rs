@@ -217,7 +217,8 @@ impl Core {
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let registry = Registry::new(deps, memory.clone(), settings.persona.clone(), threads).start();
-        let bots = BotSupervisor::new(store.clone(), settings.bots.clone(), &metrics).start();
+        let crypto_stores = settings.storage.data_dir.join("bots");
+        let bots = BotSupervisor::new(store.clone(), settings.bots.clone(), crypto_stores, &metrics).start();
         Ok(Arc::new(Self {
             settings: live,
             store,

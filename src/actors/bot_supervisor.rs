@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::bot_child::{self, ChildControl, ChildNews, STOP_GRACE};
 use crate::bot::protocol::{ChildEvent, Launch, ParentMessage, EXIT_FATAL};
 use crate::config::BotSettings;
-use crate::domain::bot::{Backoff, Bot, BotSecrets};
+use crate::domain::bot::{Backoff, Bot, BotEncryption, BotResume, BotSecrets};
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::storage::{StorageError, Store};
@@ -72,6 +72,8 @@ pub struct BotView {
     pub errcode: Option<String>,
     /// The last error.
     pub last_error: Option<String>,
+    /// Its end-to-end encryption (device, crypto store, encrypted rooms), once its process has logged in.
+    pub encryption: Option<BotEncryption>,
 }
 
 struct BotMetrics {
@@ -128,6 +130,8 @@ struct Runtime {
     wanted: bool,
     /// Its process said its credentials were refused.
     refused: bool,
+    /// What its process last said about its encryption.
+    encryption: Option<BotEncryption>,
     stop_waiters: Vec<oneshot::Sender<()>>,
 }
 
@@ -150,6 +154,7 @@ impl Runtime {
             child: None,
             wanted: false,
             refused: false,
+            encryption: None,
             stop_waiters: Vec::new(),
         }
     }
@@ -184,6 +189,7 @@ impl Runtime {
                 .map(|t| t.saturating_duration_since(Instant::now()).as_secs_f64()),
             errcode: self.errcode.clone(),
             last_error: self.last_error.clone(),
+            encryption: self.encryption.clone(),
         }
     }
 }
@@ -199,17 +205,21 @@ struct ServerEndpoint {
 pub struct BotSupervisor {
     store: Store,
     settings: BotSettings,
+    /// One crypto store directory per bot under here, named by the bot's id.
+    crypto_stores: PathBuf,
     server: Option<ServerEndpoint>,
     metrics: BotMetrics,
     bots: HashMap<Uuid, Runtime>,
 }
 
 impl BotSupervisor {
-    /// A supervisor with no bot running; [`ServerReady`] starts the enabled ones.
-    pub fn new(store: Store, settings: BotSettings, metrics: &Metrics) -> Self {
+    /// A supervisor with no bot running; [`ServerReady`] starts the enabled ones. Each bot keeps its crypto store
+    /// in its own directory under `crypto_stores`.
+    pub fn new(store: Store, settings: BotSettings, crypto_stores: PathBuf, metrics: &Metrics) -> Self {
         Self {
             store,
             settings,
+            crypto_stores,
             server: None,
             metrics: BotMetrics::new(metrics),
             bots: HashMap::new(),
@@ -283,8 +293,8 @@ impl BotSupervisor {
         let store = self.store.clone();
         let load = async move {
             let bot = store.bots().get(id).await?;
-            let secrets = store.bots().secrets(id).await?;
-            Ok::<_, StorageError>(bot.zip(secrets))
+            let resume = store.bots().resume(id).await?;
+            Ok::<_, StorageError>(bot.zip(resume))
         };
         ctx.spawn(load.into_actor(self).map(move |loaded, act, ctx| {
             let current = act
@@ -295,7 +305,7 @@ impl BotSupervisor {
                 return;
             }
             match loaded {
-                Ok(Some((bot, (secrets, since)))) => act.spawn_child(bot, secrets, since, generation, ctx),
+                Ok(Some((bot, resume))) => act.spawn_child(bot, resume, generation, ctx),
                 Ok(None) => {
                     act.bots.remove(&id);
                 }
@@ -304,26 +314,22 @@ impl BotSupervisor {
         }));
     }
 
-    fn spawn_child(
-        &mut self,
-        bot: Bot,
-        secrets: BotSecrets,
-        since: Option<String>,
-        generation: u64,
-        ctx: &mut Context<Self>,
-    ) {
+    fn spawn_child(&mut self, bot: Bot, resume: BotResume, generation: u64, ctx: &mut Context<Self>) {
         let Some(server) = self.server.clone() else { return };
         let id = bot.id;
-        let scrubbed: Vec<String> = secrets
+        let scrubbed: Vec<String> = resume
+            .secrets
             .values()
             .map(str::to_string)
             .chain(server.token.clone())
             .collect();
         let launch = Launch {
             other_bots: self.other_bots(id),
+            crypto_store: self.crypto_stores.join(id.to_string()),
             bot,
-            secrets,
-            since,
+            secrets: resume.secrets,
+            since: resume.since,
+            device: resume.device,
             server_url: server.url,
             server_token: server.token,
             max_replies_per_room_per_minute: self.settings.max_replies_per_room_per_minute,
@@ -456,6 +462,26 @@ impl BotSupervisor {
                     }
                     .into_actor(self),
                 );
+            }
+            ChildEvent::Device(device) => {
+                let store = self.store.clone();
+                ctx.wait(
+                    async move {
+                        if let Err(e) = store.bots().set_device(id, device).await {
+                            tracing::warn!(bot_id = %id, error = %e, "cannot record the bot's device");
+                        }
+                    }
+                    .into_actor(self),
+                );
+            }
+            ChildEvent::Encryption(encryption) => {
+                if let Some(rt) = self.bots.get_mut(&id) {
+                    let known = rt.encryption.as_ref().and_then(|e| e.message.as_ref());
+                    if let Some(message) = encryption.message.as_ref().filter(|m| Some(*m) != known) {
+                        rt.note(id, message);
+                    }
+                    rt.encryption = Some(encryption);
+                }
             }
             ChildEvent::Answered { latency_ms } => {
                 self.metrics.answered.inc();
@@ -767,10 +793,20 @@ impl Handler<DeleteBot> for BotSupervisor {
         let id = msg.0;
         let done = self.stop(id);
         let store = self.store.clone();
+        let crypto_store = self.crypto_stores.join(id.to_string());
         Box::pin(
             async move {
                 let _ = tokio::time::timeout(STOP_GRACE + Duration::from_secs(5), done).await;
-                store.bots().delete(id).await
+                let deleted = store.bots().delete(id).await?;
+                // The device's keys go with the bot (its device stays listed on the homeserver).
+                if deleted {
+                    if let Err(e) = tokio::fs::remove_dir_all(&crypto_store).await {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            tracing::warn!(bot_id = %id, error = %e, "cannot remove the bot's crypto store");
+                        }
+                    }
+                }
+                Ok::<_, StorageError>(deleted)
             }
             .into_actor(self)
             .map(move |deleted, act, _| {

@@ -1,10 +1,13 @@
 //! `persona-mcp bot --id BOT_ID`: one Matrix bot, run as a child of the server by the `BotSupervisor`. It reads
-//! its configuration and secrets from stdin (never argv or the environment), talks to the homeserver with a thin
-//! client-server API client and asks the server for the persona's replies over WebSocket JSON-RPC. It exits on
+//! its configuration and secrets from stdin (never argv or the environment), talks to the homeserver through the
+//! Matrix Rust SDK (end-to-end encryption included, its keys in a crypto store of its own) and asks the server for
+//! the persona's replies over WebSocket JSON-RPC. It exits on
 //! SIGTERM, when its stdin closes, and (Linux) when its parent dies.
 
+pub mod account;
+pub mod content;
 pub mod link;
-pub mod matrix;
+pub mod login;
 pub mod policy;
 pub mod protocol;
 pub mod runner;
@@ -23,9 +26,20 @@ use runner::{Exit, OtherBots};
 /// How long the child waits for its launch line.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The Matrix SDK's own crates log at warn and above unless `level` names them; not its failed requests (the bot
+/// logs what fails of its own calls, and the SDK's optional lookups, e.g. of key backup settings, fail routinely)
+/// nor the key backup the bot does not use.
+const SDK_LOG: &str = "matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn,\
+                       matrix_sdk_common=warn,matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
+
 fn init_logging(level: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let directives = if level.contains("matrix_sdk") {
+        level.to_string()
+    } else {
+        format!("{level},{SDK_LOG}")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

@@ -3,9 +3,11 @@
 //! [`ParentMessage`]s on the child's stdin; the child writes [`ChildEvent`]s on its stdout and its log lines on
 //! stderr. The child exits when its stdin closes.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
-use crate::domain::bot::{Bot, BotSecrets};
+use crate::domain::bot::{Bot, BotDevice, BotEncryption, BotSecrets};
 
 /// Exit code of a child whose credentials were refused: it has sent [`ChildEvent::Failed`]; the supervisor shows it
 /// `failed` and tries again only after its backoff.
@@ -20,6 +22,10 @@ pub struct Launch {
     pub secrets: BotSecrets,
     /// The last `/sync` token it took in, if any.
     pub since: Option<String>,
+    /// The device it logged in as before, if any.
+    pub device: Option<BotDevice>,
+    /// Its crypto store's directory (the keys of its device).
+    pub crypto_store: PathBuf,
     /// The server's WebSocket JSON-RPC endpoint, `ws://…/mcp`.
     pub server_url: String,
     /// The server's bearer token, when it has one.
@@ -54,6 +60,10 @@ pub enum ChildEvent {
         /// The `next_batch` token.
         since: String,
     },
+    /// Logged in as this device (recorded: the next start logs in as it again).
+    Device(BotDevice),
+    /// The state of its encryption: after logging in, and when its rooms change.
+    Encryption(BotEncryption),
     /// A message was answered.
     Answered {
         /// Milliseconds from receiving the message to posting the whole reply.

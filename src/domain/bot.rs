@@ -96,6 +96,61 @@ impl BotSecrets {
     }
 }
 
+/// A bot's end-to-end encryption device, recorded once it has logged in: later starts log in as this device,
+/// and a crypto store that does not hold this device's key has been lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotDevice {
+    /// The Matrix device id.
+    pub device_id: String,
+    /// The device's public Ed25519 key (its fingerprint).
+    pub ed25519: String,
+}
+
+/// What the supervisor hands a bot's process when it starts it: its credentials, where it had got to, and its
+/// device.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BotResume {
+    /// The credentials.
+    pub secrets: BotSecrets,
+    /// The last `/sync` token the bot took in.
+    pub since: Option<String>,
+    /// The device it used, once it has logged in.
+    pub device: Option<BotDevice>,
+}
+
+/// The state of a bot's crypto store (the keys of its end-to-end encryption device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CryptoStoreState {
+    /// The store holds the keys of the recorded device.
+    Ok,
+    /// The bot's first start: a new device, with a new store.
+    New,
+    /// The store was missing or unreadable (an unreadable one is kept beside it): the bot logged in as a new
+    /// device. Messages encrypted for the old device cannot be read; people who verified the bot verify it again.
+    Recreated,
+    /// The store was missing or unreadable, and the bot's access token binds it to its old device, whose keys are
+    /// gone: encrypted rooms cannot work until the bot gets a password or a new access token (`bot.update`).
+    Lost,
+}
+
+/// A bot's end-to-end encryption, as `bot.get` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BotEncryption {
+    /// Its crypto store.
+    pub store: CryptoStoreState,
+    /// Its device id.
+    pub device_id: String,
+    /// Its device's public Ed25519 key, for verifying it by hand.
+    pub device_key: String,
+    /// Rooms it has joined.
+    pub joined_rooms: usize,
+    /// Of those, the end-to-end encrypted ones.
+    pub encrypted_rooms: usize,
+    /// What happened to the store and what to do, when it is not `ok` or `new`.
+    pub message: Option<String>,
+}
+
 /// Exponential backoff: `first`, doubling up to `max`.
 #[derive(Debug, Clone)]
 pub struct Backoff {

@@ -4,10 +4,10 @@ use uuid::Uuid;
 
 use super::sql::{bots, Db};
 use super::StorageError;
-use crate::domain::bot::{Bot, BotSecrets};
+use crate::domain::bot::{Bot, BotDevice, BotResume, BotSecrets};
 
 /// Matrix bots; reached through [`super::Store::bots`]. Secrets go in with [`Bots::insert`] and [`Bots::update`]
-/// and come out only through [`Bots::secrets`], for the supervisor to hand to the bot's process.
+/// and come out only through [`Bots::resume`], for the supervisor to hand to the bot's process.
 pub struct Bots<'a> {
     db: &'a Db,
 }
@@ -43,9 +43,14 @@ impl<'a> Bots<'a> {
         self.db.write(move |c| bots::delete(c, id)).await
     }
 
-    /// The bot's secrets and its last `/sync` token, for starting it.
-    pub async fn secrets(&self, id: Uuid) -> Result<Option<(BotSecrets, Option<String>)>, StorageError> {
-        self.db.run(move |c| bots::secrets(c, id)).await
+    /// The bot's secrets, its last `/sync` token and its device, for starting it.
+    pub async fn resume(&self, id: Uuid) -> Result<Option<BotResume>, StorageError> {
+        self.db.run(move |c| bots::resume(c, id)).await
+    }
+
+    /// Records the device the bot logged in as.
+    pub async fn set_device(&self, id: Uuid, device: BotDevice) -> Result<(), StorageError> {
+        self.db.write(move |c| bots::set_device(c, id, &device)).await
     }
 
     /// Records the `/sync` token the bot has taken in.
@@ -86,7 +91,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn round_trip_secrets_since_and_conflicts() {
+    async fn round_trip_secrets_since_device_and_conflicts() {
         let (_dir, store, persona) = store_with_persona();
         let repo = store.bots();
         let b = bot(persona, "@aria:localhost");
@@ -100,30 +105,40 @@ mod tests {
         assert_eq!(back.rooms, b.rooms);
         assert_eq!(back.reply_mode, ReplyMode::All);
         repo.set_since(b.id, "s1".into()).await.expect("since");
+        let device = BotDevice {
+            device_id: "PERSONA1".into(),
+            ed25519: "key".into(),
+        };
+        repo.set_device(b.id, device.clone()).await.expect("device");
+        let resume = |secrets: &BotSecrets, since: Option<&str>, device: Option<&BotDevice>| BotResume {
+            secrets: secrets.clone(),
+            since: since.map(str::to_string),
+            device: device.cloned(),
+        };
         assert_eq!(
-            repo.secrets(b.id).await.expect("secrets"),
-            Some((secrets.clone(), Some("s1".into())))
+            repo.resume(b.id).await.expect("resume"),
+            Some(resume(&secrets, Some("s1"), Some(&device)))
         );
 
         let dup = repo.insert(bot(persona, "@aria:localhost"), secrets.clone()).await;
         assert!(matches!(dup, Err(StorageError::Conflict(_))), "{dup:?}");
 
-        // Same account: the sync position stays; secrets untouched without new ones.
+        // Same account: the sync position and the device stay; secrets untouched without new ones.
         let mut changed = back.clone();
         changed.reply_mode = ReplyMode::Mention;
         assert!(repo.update(changed.clone(), None).await.expect("update"));
         assert_eq!(
-            repo.secrets(b.id).await.expect("secrets"),
-            Some((secrets, Some("s1".into())))
+            repo.resume(b.id).await.expect("resume"),
+            Some(resume(&secrets, Some("s1"), Some(&device)))
         );
-        // Another account: the position is forgotten.
+        // Another account: the position and the device are forgotten.
         changed.user_id = "@aria2:localhost".into();
         let token = BotSecrets {
             password: None,
             access_token: Some("tok".into()),
         };
         assert!(repo.update(changed.clone(), Some(token.clone())).await.expect("update"));
-        assert_eq!(repo.secrets(b.id).await.expect("secrets"), Some((token, None)));
+        assert_eq!(repo.resume(b.id).await.expect("resume"), Some(resume(&token, None, None)));
 
         assert_eq!(repo.list().await.expect("list").len(), 1);
         assert!(repo.delete(b.id).await.expect("delete"));

@@ -9,6 +9,7 @@ mod admin_page;
 mod admin_roles;
 mod analytics;
 mod bot;
+mod bot_e2ee;
 mod chat;
 mod chatroom;
 mod cli;

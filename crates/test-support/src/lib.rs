@@ -4,6 +4,7 @@
 //! headless chromium under WebDriver ([`browser`]).
 
 pub mod browser;
+pub mod e2ee;
 pub mod fake_llm;
 pub mod process;
 pub mod synapse;

@@ -398,6 +398,19 @@ impl Human {
         v["membership"].as_str().unwrap_or_default().to_string()
     }
 
+    /// The ids of `user`'s devices that have uploaded encryption keys (`/keys/query`).
+    pub async fn device_ids(&self, user: &str) -> Vec<String> {
+        let v = self
+            .call(Method::POST, &["keys", "query"], &[], Some(json!({"device_keys": {user: []}})))
+            .await;
+        let mut ids: Vec<String> = v["device_keys"][user]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+
     /// The room's last 500 message events, oldest first.
     pub async fn messages(&self, room: &str) -> Vec<Value> {
         let filter = json!({"types": ["m.room.message"]}).to_string();

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::schema::bots;
 use super::{from_text, parse_uuid, to_text, StorageError};
-use crate::domain::bot::{Bot, BotSecrets, ReplyMode};
+use crate::domain::bot::{Bot, BotDevice, BotResume, BotSecrets, ReplyMode};
 
 /// One row of `bots` without its secrets and sync position: read, inserted and updated as is.
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -118,7 +118,13 @@ pub fn update(conn: &mut AnyConn, bot: &Bot, secrets: Option<&BotSecrets>) -> Re
         let old: Option<(String, String)> = row.select((bots::homeserver, bots::user_id)).first(c).optional()?;
         let Some(old) = old else { return Ok(false) };
         if old != (values.homeserver.clone(), values.user_id.clone()) {
-            diesel::update(row).set(bots::since.eq(None::<String>)).execute(c)?;
+            diesel::update(row)
+                .set((
+                    bots::since.eq(None::<String>),
+                    bots::device_id.eq(None::<String>),
+                    bots::device_key.eq(None::<String>),
+                ))
+                .execute(c)?;
         }
         diesel::update(row)
             .set(&values)
@@ -138,14 +144,27 @@ pub fn delete(conn: &mut AnyConn, id: Uuid) -> Result<bool, StorageError> {
     Ok(diesel::delete(bots::table.filter(bots::id.eq(id.to_string()))).execute(conn)? > 0)
 }
 
-/// The bot's secrets and its last `/sync` token.
-pub fn secrets(conn: &mut AnyConn, id: Uuid) -> Result<Option<(BotSecrets, Option<String>)>, StorageError> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = bots::table
+/// What the bot's process starts from: its secrets, its last `/sync` token and its device.
+pub fn resume(conn: &mut AnyConn, id: Uuid) -> Result<Option<BotResume>, StorageError> {
+    type Row = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    let row: Option<Row> = bots::table
         .filter(bots::id.eq(id.to_string()))
-        .select((bots::password, bots::access_token, bots::since))
+        .select((bots::password, bots::access_token, bots::since, bots::device_id, bots::device_key))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(password, access_token, since)| (BotSecrets { password, access_token }, since)))
+    Ok(row.map(|(password, access_token, since, device_id, device_key)| BotResume {
+        secrets: BotSecrets { password, access_token },
+        since,
+        device: device_id.zip(device_key).map(|(device_id, ed25519)| BotDevice { device_id, ed25519 }),
+    }))
+}
+
+/// Records the device the bot logged in as.
+pub fn set_device(conn: &mut AnyConn, id: Uuid, device: &BotDevice) -> Result<(), StorageError> {
+    diesel::update(bots::table.filter(bots::id.eq(id.to_string())))
+        .set((bots::device_id.eq(&device.device_id), bots::device_key.eq(&device.ed25519)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Records the `/sync` token the bot has taken in.

@@ -204,6 +204,8 @@ diesel::table! {
         since -> Nullable<Text>,
         created_at -> Text,
         updated_at -> Text,
+        device_id -> Nullable<Text>,
+        device_key -> Nullable<Text>,
     }
 }
 

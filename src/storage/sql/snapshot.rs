@@ -184,6 +184,11 @@ table_rows!(BotRow, bots, (id), {
     access_token: Option<String>,
     rooms: String, invite_allowlist: String, reply_mode: String, enabled: bool, since: Option<String>,
     created_at: String, updated_at: String,
+    // Absent from state files written before bots had an encryption device.
+    #[serde(default)]
+    device_id: Option<String>,
+    #[serde(default)]
+    device_key: Option<String>,
 });
 
 /// A stored vector as a JSON array of numbers (or null), not as SQLite's little-endian bytes.

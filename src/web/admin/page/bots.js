@@ -15,6 +15,18 @@ function statusPill(b) {
   return h("span", { class: `pill ${kind}`, dataset: { status: b.status }, title: b.last_error || "" }, text);
 }
 
+/** A bot's end-to-end encryption: its crypto store's state, its device, and how many of its rooms are encrypted. */
+function encryptionCell(b) {
+  const e = b.encryption;
+  if (!e) return h("td", { class: "bot-encryption muted" }, "—");
+  const kind = e.store === "ok" || e.store === "new" ? "live" : "error";
+  return h("td", { class: "bot-encryption" },
+    h("span", { class: `pill ${kind}`, dataset: { store: e.store }, title: e.message || "" }, `store ${e.store}`),
+    h("div", { class: "muted", title: `Ed25519 ${e.device_key}` }, `device ${e.device_id}`),
+    h("div", { class: "muted" }, `${e.encrypted_rooms} of ${e.joined_rooms} rooms encrypted`),
+    e.message ? h("div", { class: "muted" }, e.message) : null);
+}
+
 /** `#bots`. */
 export async function botsView(root) {
   const personas = await all("/personas");
@@ -73,6 +85,7 @@ export async function botsView(root) {
       h("td", {}, b.user_id, h("div", { class: "muted" }, b.homeserver)),
       h("td", {}, b.reply_mode),
       h("td", { class: "bot-status" }, statusPill(b), b.last_error ? h("div", { class: "muted" }, b.last_error) : null),
+      encryptionCell(b),
       h("td", {}, b.pid ?? "—", h("div", { class: "muted" }, `restarts ${b.restarts ?? 0}`)),
       h("td", { class: "muted" }, when(b.started_at)),
       h("td", { class: "row wrap" },
@@ -95,7 +108,7 @@ export async function botsView(root) {
     if (!list) return;
     const bots = list.bots || [];
     rows.replaceChildren(...bots.map(row));
-    if (!bots.length) rows.append(h("tr", {}, h("td", { colspan: "7", class: "muted" }, "No bots yet.")));
+    if (!bots.length) rows.append(h("tr", {}, h("td", { colspan: "8", class: "muted" }, "No bots yet.")));
   }
 
   const create = h("form", {
@@ -124,7 +137,7 @@ export async function botsView(root) {
     h("div", { class: "toolbar" }, h("h2", {}, "Matrix bots")),
     section("New bot", create),
     h("div", { class: "table-wrap" }, h("table", { id: "bot-table" },
-      h("thead", {}, h("tr", {}, ["Persona", "Matrix user", "Replies", "Status", "Process", "Started", ""].map((t) => h("th", {}, t)))),
+      h("thead", {}, h("tr", {}, ["Persona", "Matrix user", "Replies", "Status", "Encryption", "Process", "Started", ""].map((t) => h("th", {}, t)))),
       rows)),
     logBox,
   );
