@@ -73,7 +73,10 @@ pub async fn open(
         Err(e) => {
             fresh = true;
             let aside = set_aside(dir)?;
-            let why = format!("the crypto store could not be opened ({e}); it was kept at {}", aside.display());
+            let why = format!(
+                "the crypto store could not be opened ({e}); it was kept at {}",
+                aside.display()
+            );
             tracing::warn!("{why}");
             if recorded.is_some() {
                 lost = Some(why);
@@ -104,7 +107,10 @@ pub async fn open(
         let aside = set_aside(dir)?;
         tracing::warn!(error = %e, kept_at = %aside.display(), "the crypto store does not fit this login; starting a new one");
         if recorded.is_some() {
-            lost = Some(format!("the crypto store did not fit this device ({e}); it was kept at {}", aside.display()));
+            lost = Some(format!(
+                "the crypto store did not fit this device ({e}); it was kept at {}",
+                aside.display()
+            ));
         }
         client = build(homeserver, dir).await.map_err(|e| store_error(dir, e))?;
         restore(&client, &session).await.map_err(|e| store_error(dir, e))?;
@@ -116,7 +122,10 @@ pub async fn open(
     };
     if let Some(r) = recorded {
         if lost.is_none() && r.device_id == device.device_id && r.ed25519 != device.ed25519 {
-            lost = Some(format!("the crypto store at {} holds new keys for this device", dir.display()));
+            lost = Some(format!(
+                "the crypto store at {} holds new keys for this device",
+                dir.display()
+            ));
         }
     }
     let by_token = secrets.access_token.as_deref().is_some_and(|t| !t.is_empty());
@@ -164,7 +173,11 @@ async fn build(homeserver: &str, dir: &Path) -> Result<Client, String> {
     Client::builder()
         .homeserver_url(homeserver)
         .sqlite_store(dir, None)
-        .request_config(RequestConfig::new().timeout(REQUEST_TIMEOUT).retry_limit(REQUEST_RETRIES))
+        .request_config(
+            RequestConfig::new()
+                .timeout(REQUEST_TIMEOUT)
+                .retry_limit(REQUEST_RETRIES),
+        )
         .build()
         .await
         .map_err(|e| e.to_string())
@@ -185,7 +198,11 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 async fn restore(client: &Client, session: &Session) -> Result<(), String> {
     let meta = SessionMeta {
-        user_id: session.user_id.as_str().try_into().map_err(|e| format!("user id: {e}"))?,
+        user_id: session
+            .user_id
+            .as_str()
+            .try_into()
+            .map_err(|e| format!("user id: {e}"))?,
         device_id: session.device_id.as_str().into(),
     };
     let session = MatrixSession {
@@ -239,7 +256,11 @@ mod tests {
         let aside = set_aside(&dir).expect("set aside");
         assert!(!dir.exists());
         assert!(has_store(&aside), "the old store is kept");
-        assert!(aside.file_name().unwrap().to_string_lossy().starts_with("bot.unusable-"));
+        assert!(aside
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("bot.unusable-"));
     }
 
     #[tokio::test]

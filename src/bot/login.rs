@@ -98,7 +98,13 @@ impl Login {
     }
 
     /// One call, waiting out rate limits.
-    async fn call(&self, method: Method, url: Url, token: Option<&str>, body: Option<&Value>) -> Result<Value, MatrixError> {
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<Value, MatrixError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -127,7 +133,10 @@ impl Login {
                 let wait = value["retry_after_ms"].as_u64().or(retry_header).unwrap_or(1000);
                 let wait = Duration::from_millis(wait).min(MAX_RATE_LIMIT_WAIT);
                 if attempt < RATE_LIMIT_ATTEMPTS {
-                    tracing::warn!(wait_ms = wait.as_millis() as u64, "rate-limited by the homeserver, waiting");
+                    tracing::warn!(
+                        wait_ms = wait.as_millis() as u64,
+                        "rate-limited by the homeserver, waiting"
+                    );
                     tokio::time::sleep(wait).await;
                     continue;
                 }
@@ -142,7 +151,12 @@ impl Login {
 
     /// Logs in with a password (`m.login.password`), as `device_id` when given (the homeserver keeps that
     /// device), else as a new device.
-    pub async fn password(&self, user_id: &str, password: &str, device_id: Option<&str>) -> Result<Session, MatrixError> {
+    pub async fn password(
+        &self,
+        user_id: &str,
+        password: &str,
+        device_id: Option<&str>,
+    ) -> Result<Session, MatrixError> {
         let mut body = json!({
             "type": "m.login.password",
             "identifier": { "type": "m.id.user", "user": user_id },
@@ -244,8 +258,15 @@ mod tests {
             .password("@aria:localhost", "pw", Some("PERSONA1"))
             .await
             .expect("logged in after waiting");
-        assert_eq!((session.user_id.as_str(), session.device_id.as_str()), ("@aria:localhost", "PERSONA1"));
-        assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+        assert_eq!(
+            (session.user_id.as_str(), session.device_id.as_str()),
+            ("@aria:localhost", "PERSONA1")
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
         let first = seen.recv().expect("first request");
         let second = seen.recv().expect("second request");
         assert_eq!(first, "POST /_matrix/client/v3/login HTTP/1.1");
@@ -255,7 +276,11 @@ mod tests {
     #[tokio::test]
     async fn whoami_names_the_tokens_device_and_sessions_never_show_the_token() {
         let (url, _seen) = fake_homeserver(vec![(200, r#"{"user_id": "@aria:localhost", "device_id": "TOKDEV"}"#)]);
-        let session = Login::new(&url).expect("client").whoami("syt_secret").await.expect("whoami");
+        let session = Login::new(&url)
+            .expect("client")
+            .whoami("syt_secret")
+            .await
+            .expect("whoami");
         assert_eq!(session.device_id, "TOKDEV");
         assert_eq!(session.access_token, "syt_secret");
         assert!(!format!("{session:?}").contains("syt_secret"));
@@ -266,7 +291,10 @@ mod tests {
         let forbidden = r#"{"errcode": "M_FORBIDDEN", "error": "Invalid username or password"}"#;
         let (url, _seen) = fake_homeserver(vec![(403, forbidden)]);
         let login = Login::new(&url).expect("client");
-        let err = login.password("@aria:localhost", "wrong", None).await.expect_err("refused");
+        let err = login
+            .password("@aria:localhost", "wrong", None)
+            .await
+            .expect_err("refused");
         assert!(err.is_auth(), "{err}");
         assert!(err.to_string().contains("M_FORBIDDEN"), "{err}");
     }

@@ -277,7 +277,9 @@ impl Running {
                 .and_then(|e| e["sender"].as_str())
                 .unwrap_or("")
                 .to_string();
-            let Some(room) = self.client.get_room(room_id) else { continue };
+            let Some(room) = self.client.get_room(room_id) else {
+                continue;
+            };
             if !invite_allowed(&self.launch.bot.invite_allowlist, &self.user_id, &inviter) {
                 tracing::info!(%room_id, %inviter, "declining an invite from a user not on the allowlist");
                 if let Err(e) = room.leave().await {
@@ -318,7 +320,9 @@ impl Running {
     async fn retry_undecrypted(&mut self) {
         let pending = std::mem::take(&mut self.undecrypted);
         for u in pending {
-            let Some(room) = self.client.get_room(&u.room_id) else { continue };
+            let Some(room) = self.client.get_room(&u.room_id) else {
+                continue;
+            };
             match room.decrypt_event(&u.event, None).await {
                 Ok(event) if !event.kind.is_utd() => self.consider(&u.room_id, &event).await,
                 _ if u.since.elapsed() < UNDECRYPTED_PATIENCE => self.undecrypted.push(u),
@@ -336,7 +340,9 @@ impl Running {
         if me.is_bot(&msg.sender) {
             return;
         }
-        let Some(room) = self.client.get_room(room_id) else { return };
+        let Some(room) = self.client.get_room(room_id) else {
+            return;
+        };
         let mode = self.launch.bot.reply_mode;
         let direct = mode == ReplyMode::Mention && !me.is_named_in(&msg) && is_direct(&room).await;
         if !should_answer(mode, &me, &msg, direct) {
@@ -410,22 +416,24 @@ async fn post(room: &Room, msg: &Incoming, text: &str) -> Result<String, matrix_
         Some(root) => content::thread_text(root, &msg.event_id, text),
         None => content::text(text),
     };
-    Ok(room.send_raw("m.room.message", body).await?.response.event_id.to_string())
+    Ok(room
+        .send_raw("m.room.message", body)
+        .await?
+        .response
+        .event_id
+        .to_string())
 }
 
 /// Replaces the text of the reply `event_id` posted.
 async fn edit(room: &Room, event_id: &str, text: &str) -> Result<(), matrix_sdk::Error> {
-    room.send_raw("m.room.message", content::edit(event_id, text)).await.map(drop)
+    room.send_raw("m.room.message", content::edit(event_id, text))
+        .await
+        .map(drop)
 }
 
 /// Posts the first chunk (in the message's thread, if any), edits the message at most once per `interval` as
 /// chunks come, and once more with the whole reply.
-async fn stream_reply(
-    room: &Room,
-    link: &PersonaLink,
-    msg: &Incoming,
-    interval: Duration,
-) -> Result<(), ReplyError> {
+async fn stream_reply(room: &Room, link: &PersonaLink, msg: &Incoming, interval: Duration) -> Result<(), ReplyError> {
     let mut stream = open_stream(link, msg).await?;
     let mut text = String::new();
     let mut posted: Option<(String, String, EditThrottle)> = None;

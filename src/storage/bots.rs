@@ -138,7 +138,10 @@ mod tests {
             access_token: Some("tok".into()),
         };
         assert!(repo.update(changed.clone(), Some(token.clone())).await.expect("update"));
-        assert_eq!(repo.resume(b.id).await.expect("resume"), Some(resume(&token, None, None)));
+        assert_eq!(
+            repo.resume(b.id).await.expect("resume"),
+            Some(resume(&token, None, None))
+        );
 
         assert_eq!(repo.list().await.expect("list").len(), 1);
         assert!(repo.delete(b.id).await.expect("delete"));

@@ -335,7 +335,10 @@ async fn admin_page_works_in_chromium() {
         ensure(b.text(row).await?.contains("all"), "the reply mode is not shown")?;
         // A bot that has never logged in has no device yet: its encryption cell says so.
         let encryption = b.text(&format!("{row} .bot-encryption")).await?;
-        ensure(encryption == "—", format!("encryption of a bot never run: {encryption:?}"))?;
+        ensure(
+            encryption == "—",
+            format!("encryption of a bot never run: {encryption:?}"),
+        )?;
         b.click(&format!("{row} .bot-start")).await?;
         status_is(&["starting", "running", "backoff"]).await?;
         b.click(&format!("{row} .bot-logs")).await?;

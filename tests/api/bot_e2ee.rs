@@ -1,7 +1,8 @@
 //! Matrix bots in end-to-end encrypted rooms, against the real Synapse: a person on an E2EE client (the Matrix
 //! Rust SDK, `support::e2ee`) opens an encrypted direct chat with a bot, which joins, decrypts, and answers
-//! encrypted (the reply streamed into encrypted edits), in a thread too; the bot keeps its device across a server
-//! restart, and a lost crypto store is reported on `bot.get` while the bot goes on as a new device.
+//! encrypted (the reply streamed into encrypted edits), in a thread too; the bot keeps its device across a
+//! restart of its process or of the server, and a lost crypto store is reported on `bot.get` while the bot goes
+//! on as a new device.
 
 use std::time::{Duration, Instant};
 
@@ -91,11 +92,11 @@ async fn an_encrypted_dm_is_answered_encrypted_in_threads_too_and_the_device_out
         answers(&plain.messages(&dm).await, &aria_id).is_empty(),
         "the bot posted in plain text in an encrypted room"
     );
-    let counted = encryption_of(&mut c, &bot, "counting its encrypted room", |e| {
-        e["encrypted_rooms"].as_u64() >= Some(1)
+    let counted = wait_bot(&mut c, &bot, "counting its encrypted room", |b| {
+        b["status"] == "running" && b["encryption"]["encrypted_rooms"].as_u64() >= Some(1)
     })
     .await;
-    assert_eq!(counted["device_id"], device.as_str());
+    assert_eq!(counted["encryption"]["device_id"], device.as_str());
 
     // A thread in the encrypted room is answered in that thread.
     let asked = person.send_in_thread(&dm, &root, "and in this thread?").await;
@@ -105,15 +106,34 @@ async fn an_encrypted_dm_is_answered_encrypted_in_threads_too_and_the_device_out
     assert_eq!(relation["event_id"], root.as_str());
     assert_eq!(relation["m.in_reply_to"]["event_id"], asked.as_str());
 
+    // A restart of the bot's process: the same device, still answering.
+    let pid = counted["pid"].clone();
+    c.result("bot.restart", json!({ "bot_id": bot })).await;
+    let again = wait_bot(&mut c, &bot, "running in a new process", |b| {
+        b["status"] == "running" && b["pid"] != pid && b["encryption"]["store"] == "ok"
+    })
+    .await;
+    assert_eq!(
+        again["encryption"]["device_id"],
+        device.as_str(),
+        "a new device after bot.restart"
+    );
+    person.send(&dm, "after a restart of the bot?").await;
+    wait_decrypted_answers(&mut c, &bot, &person, &dm, &aria_id, 3).await;
+
     // A restart of the whole server (and so of the bot's process): the same device, still answering.
     server.stop().await;
     let server = TestServer::start_with(settings.clone());
     let mut c = server.client().await;
     let back = encryption_of(&mut c, &bot, "running again", |e| e["store"] == "ok").await;
     assert_eq!(back["device_id"], device.as_str(), "a new device after a restart");
-    assert_eq!(plain.device_ids(&aria_id).await, vec![device.clone()], "one device on the homeserver");
+    assert_eq!(
+        plain.device_ids(&aria_id).await,
+        vec![device.clone()],
+        "one device on the homeserver"
+    );
     person.send(&dm, "still there after the restart?").await;
-    wait_decrypted_answers(&mut c, &bot, &person, &dm, &aria_id, 3).await;
+    wait_decrypted_answers(&mut c, &bot, &person, &dm, &aria_id, 4).await;
 
     // The crypto store lost (the data directory restored without it): reported, and the bot logs in as a new
     // device that the person's client encrypts for.
@@ -129,16 +149,23 @@ async fn an_encrypted_dm_is_answered_encrypted_in_threads_too_and_the_device_out
     assert!(message.contains(&device) && message.contains(&new_device), "{message}");
     let logs = c.result("bot.logs", json!({ "bot_id": bot, "lines": 1000 })).await;
     assert!(
-        logs["lines"].as_array().expect("lines").iter().any(|l| l.as_str().is_some_and(|l| l.contains("were lost"))),
+        logs["lines"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("were lost"))),
         "the loss is in the bot's log"
     );
     // The person's client learns of the new device as it syncs (as Element would), then encrypts for it too.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !person.knows_device(&aria_id, &new_device).await {
-        assert!(Instant::now() < deadline, "the person's client never learnt the bot's new device");
+        assert!(
+            Instant::now() < deadline,
+            "the person's client never learnt the bot's new device"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     person.send(&dm, "and now, new device?").await;
-    wait_decrypted_answers(&mut c, &bot, &person, &dm, &aria_id, 4).await;
+    wait_decrypted_answers(&mut c, &bot, &person, &dm, &aria_id, 5).await;
     server.stop().await;
 }

@@ -146,23 +146,42 @@ pub fn delete(conn: &mut AnyConn, id: Uuid) -> Result<bool, StorageError> {
 
 /// What the bot's process starts from: its secrets, its last `/sync` token and its device.
 pub fn resume(conn: &mut AnyConn, id: Uuid) -> Result<Option<BotResume>, StorageError> {
-    type Row = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let row: Option<Row> = bots::table
         .filter(bots::id.eq(id.to_string()))
-        .select((bots::password, bots::access_token, bots::since, bots::device_id, bots::device_key))
+        .select((
+            bots::password,
+            bots::access_token,
+            bots::since,
+            bots::device_id,
+            bots::device_key,
+        ))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(password, access_token, since, device_id, device_key)| BotResume {
-        secrets: BotSecrets { password, access_token },
-        since,
-        device: device_id.zip(device_key).map(|(device_id, ed25519)| BotDevice { device_id, ed25519 }),
-    }))
+    Ok(
+        row.map(|(password, access_token, since, device_id, device_key)| BotResume {
+            secrets: BotSecrets { password, access_token },
+            since,
+            device: device_id
+                .zip(device_key)
+                .map(|(device_id, ed25519)| BotDevice { device_id, ed25519 }),
+        }),
+    )
 }
 
 /// Records the device the bot logged in as.
 pub fn set_device(conn: &mut AnyConn, id: Uuid, device: &BotDevice) -> Result<(), StorageError> {
     diesel::update(bots::table.filter(bots::id.eq(id.to_string())))
-        .set((bots::device_id.eq(&device.device_id), bots::device_key.eq(&device.ed25519)))
+        .set((
+            bots::device_id.eq(&device.device_id),
+            bots::device_key.eq(&device.ed25519),
+        ))
         .execute(conn)?;
     Ok(())
 }
