@@ -21,6 +21,7 @@ use crate::config::BotSettings;
 use crate::domain::bot::{Backoff, Bot, BotEncryption, BotResume, BotSecrets};
 use crate::error::AppError;
 use crate::metrics::Metrics;
+use crate::storage::leases;
 use crate::storage::{StorageError, Store};
 
 /// Log lines kept per bot.
@@ -33,6 +34,13 @@ const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// A bot up this long starts over at the first delay when it next exits.
 const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(300);
+/// How long the lease on running the bots lasts (instances sharing a PostgreSQL database: one runs them, so no
+/// bot syncs twice; another takes over within this and one renewal when its holder dies).
+const BOTS_LEASE_SECS: f64 = 15.0;
+/// How often the holder renews it (and the others try to take it).
+const BOTS_LEASE_RENEWAL: Duration = Duration::from_secs(5);
+/// Why a wanted bot does not run on this instance.
+const ANOTHER_INSTANCE: &str = "another instance sharing the database runs the bots";
 
 /// Where a bot is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -207,6 +215,12 @@ pub struct BotSupervisor {
     settings: BotSettings,
     /// One crypto store directory per bot under here, named by the bot's id.
     crypto_stores: PathBuf,
+    /// This instance holds the lease on running the bots ([`leases::BOTS_LEASE`]; always, on SQLite); `None`
+    /// until the server is ready and the lease was asked for.
+    holds_lease: Option<bool>,
+    /// The bots this instance has read from the database or created; the others were created through another
+    /// instance, and the lease holder picks them up.
+    followed: HashSet<Uuid>,
     server: Option<ServerEndpoint>,
     metrics: BotMetrics,
     bots: HashMap<Uuid, Runtime>,
@@ -220,6 +234,8 @@ impl BotSupervisor {
             store,
             settings,
             crypto_stores,
+            holds_lease: None,
+            followed: HashSet::new(),
             server: None,
             metrics: BotMetrics::new(metrics),
             bots: HashMap::new(),
@@ -236,8 +252,12 @@ impl BotSupervisor {
     }
 
     fn view(&mut self, bot: Bot) -> BotView {
-        let rt = self.runtime(&bot);
-        rt.view(bot)
+        let elsewhere = self.holds_lease == Some(false);
+        let mut view = self.runtime(&bot).view(bot);
+        if elsewhere {
+            view.last_error.get_or_insert_with(|| ANOTHER_INSTANCE.into());
+        }
+        view
     }
 
     fn executable(&self) -> std::io::Result<PathBuf> {
@@ -287,7 +307,18 @@ impl BotSupervisor {
 
     /// Loads the bot's secrets and spawns its process.
     fn launch(&mut self, id: Uuid, ctx: &mut Context<Self>) {
+        let holds_lease = self.holds_lease;
         let Some(rt) = self.bots.get_mut(&id) else { return };
+        match holds_lease {
+            Some(true) => {}
+            // Started once the lease is known to be this instance's.
+            None => return,
+            Some(false) => {
+                rt.status = BotStatus::Stopped;
+                rt.last_error = Some(ANOTHER_INSTANCE.into());
+                return;
+            }
+        }
         rt.generation += 1;
         let generation = rt.generation;
         let store = self.store.clone();
@@ -521,11 +552,85 @@ impl Handler<ServerReady> for BotSupervisor {
             url: msg.url,
             token: msg.token,
         });
-        self.start_stored(HashSet::new(), ctx);
+        self.renew_lease(ctx);
+        ctx.run_interval(BOTS_LEASE_RENEWAL, |act, ctx| act.renew_lease(ctx));
     }
 }
 
 impl BotSupervisor {
+    /// Takes or renews the lease on running the bots: gaining it starts them, losing it stops them.
+    fn renew_lease(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        let hold = async move {
+            store
+                .leases()
+                .hold(vec![leases::BOTS_LEASE.to_string()], BOTS_LEASE_SECS)
+                .await
+        };
+        ctx.wait(hold.into_actor(self).map(|held, act, ctx| {
+            let held = match held {
+                Ok(h) => h.contains(leases::BOTS_LEASE),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot renew the lease on running the bots");
+                    return;
+                }
+            };
+            match (held, act.holds_lease) {
+                (false, Some(false)) => {}
+                // Bots created or deleted through another instance.
+                (true, Some(true)) => act.follow_stored(ctx),
+                // Gained (or first known): start the stored bots, or show them as run elsewhere.
+                (_, None) | (true, Some(false)) => {
+                    act.holds_lease = Some(held);
+                    act.start_stored(HashSet::new(), ctx);
+                }
+                (false, Some(true)) => {
+                    act.holds_lease = Some(false);
+                    tracing::warn!("{ANOTHER_INSTANCE} now; stopping this instance's bot processes");
+                    let ids: Vec<Uuid> = act.bots.keys().copied().collect();
+                    // The enabled ones start again if the lease comes back.
+                    for id in ids {
+                        let _ = act.stop(id);
+                        if let Some(rt) = act.bots.get_mut(&id) {
+                            rt.last_error = Some(ANOTHER_INSTANCE.into());
+                        }
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Reads the bots: starts the enabled ones this instance did not know (with autostart), and stops those that
+    /// are gone.
+    fn follow_stored(&mut self, ctx: &mut Context<Self>) {
+        let store = self.store.clone();
+        ctx.spawn(
+            async move { store.bots().list().await }
+                .into_actor(self)
+                .map(|bots, act, ctx| {
+                    let Ok(bots) = bots else { return };
+                    let stored: HashSet<Uuid> = bots.iter().map(|b| b.id).collect();
+                    let gone: Vec<Uuid> = act
+                        .bots
+                        .iter()
+                        .filter(|(id, rt)| !stored.contains(id) && (rt.child.is_some() || rt.wanted))
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in gone {
+                        let _ = act.stop(id);
+                    }
+                    let new: Vec<&Bot> = bots.iter().filter(|b| !act.followed.contains(&b.id)).collect();
+                    for bot in new {
+                        act.followed.insert(bot.id);
+                        act.runtime(bot);
+                        if bot.enabled && act.settings.autostart {
+                            act.start(bot, ctx);
+                        }
+                    }
+                }),
+        );
+    }
+
     /// Reads the bots and starts the enabled ones (with autostart), those already wanted, and those in `also`.
     fn start_stored(&mut self, also: HashSet<Uuid>, ctx: &mut Context<Self>) {
         let store = self.store.clone();
@@ -541,6 +646,7 @@ impl BotSupervisor {
                         }
                     };
                     for bot in &bots {
+                        act.followed.insert(bot.id);
                         act.runtime(bot);
                     }
                     for bot in &bots {
@@ -581,6 +687,7 @@ impl Handler<BotsReplaced> for BotSupervisor {
             .into_actor(self)
             .map(move |(), act, ctx| {
                 act.bots.clear();
+                act.followed.clear();
                 if act.server.is_some() {
                     act.start_stored(ran, ctx);
                 }
@@ -723,6 +830,7 @@ impl Handler<CreateBot> for BotSupervisor {
                 .into_actor(self)
                 .map(move |stored, act, ctx| {
                     stored?;
+                    act.followed.insert(bot.id);
                     act.runtime(&bot).note(bot.id, "created");
                     act.announce_bots();
                     if bot.enabled {

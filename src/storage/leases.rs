@@ -1,5 +1,5 @@
 //! Leases of instances sharing a PostgreSQL database (one instance at a time does a persona's background state
-//! changes, one runs the memory decay cycles); reached through [`super::Store::leases`]. A lease is renewed by
+//! changes, one runs the memory decay cycles, one the Matrix bots); reached through [`super::Store::leases`]. A lease is renewed by
 //! its holder while it lives and taken over by another instance once it has expired.
 
 use std::collections::HashSet;
@@ -16,6 +16,9 @@ pub fn persona_lease(persona: Uuid) -> String {
 
 /// The lease of the instance that runs the memory decay cycles.
 pub const DECAY_LEASE: &str = "decay";
+
+/// The lease of the instance that runs the Matrix bots' processes.
+pub const BOTS_LEASE: &str = "bots";
 
 /// The leases; reached through [`super::Store::leases`].
 pub struct Leases<'a> {

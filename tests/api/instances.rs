@@ -477,3 +477,99 @@ fn instances_starting_together_on_a_new_database_seed_it_once() {
         assert_eq!(names, ["Aria", "Kira"], "seeded once");
     }
 }
+
+/// `bot.get` on `c` until its status is one of `statuses`, for at most 30 s.
+async fn bot_until(c: &mut WsClient, bot: &Value, statuses: &[&str]) -> Value {
+    let b = result_until(
+        c,
+        "bot.get",
+        json!({ "bot_id": bot }),
+        "",
+        Duration::from_secs(30),
+        |b| statuses.iter().any(|s| b["status"] == *s),
+    )
+    .await;
+    assert!(
+        statuses.iter().any(|s| b["status"] == *s),
+        "bot never {statuses:?}: {b}"
+    );
+    b
+}
+
+#[tokio::test]
+async fn one_instance_runs_the_bots_and_another_takes_over_when_it_stops() {
+    if !on_postgres() {
+        return;
+    }
+    let llm = FakeLlm::start(FakeLlmConfig::default());
+    let (a, b, _dirs) = two_instances(&llm, |s| {
+        s.bots.executable = Some(env!("CARGO_BIN_EXE_persona-mcp").into());
+    });
+    let (mut ca, mut cb) = (a.client().await, b.client().await);
+    // Created through the instance that does not run the bots: the one that does picks it up. Its homeserver
+    // refuses connections, so its process keeps starting and backing off, on one instance only.
+    let bot = cb
+        .result(
+            "bot.create",
+            json!({"persona_id": "Aria", "homeserver": "http://127.0.0.1:9", "user_id": "@aria:localhost",
+                   "password": "pw-1234"}),
+        )
+        .await["bot_id"]
+        .clone();
+    let (runner, mut runner_c, mut standby_c) = {
+        let on_a = result_until(
+            &mut ca,
+            "bot.get",
+            json!({ "bot_id": bot }),
+            "",
+            Duration::from_secs(30),
+            |v| v["restarts"].as_u64() > Some(0),
+        )
+        .await;
+        let on_b = cb.result("bot.get", json!({ "bot_id": bot })).await;
+        if on_a["restarts"].as_u64() > Some(0) {
+            ("a", ca, cb)
+        } else {
+            assert!(
+                on_b["restarts"].as_u64() > Some(0),
+                "neither instance runs the bot: {on_a} {on_b}"
+            );
+            ("b", cb, ca)
+        }
+    };
+    let standby = standby_c.result("bot.get", json!({ "bot_id": bot })).await;
+    assert_eq!(standby["status"], "stopped", "{standby}");
+    assert_eq!(standby["restarts"], 0, "{standby}");
+    assert!(
+        standby["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("another instance")),
+        "{standby}"
+    );
+    bot_until(&mut runner_c, &bot, &["starting", "backoff"]).await;
+
+    // The instance running the bots stops: the other takes them over.
+    let survivor = if runner == "a" {
+        drop(runner_c);
+        a.stop().await;
+        b
+    } else {
+        drop(runner_c);
+        b.stop().await;
+        a
+    };
+    let taken = result_until(
+        &mut standby_c,
+        "bot.get",
+        json!({ "bot_id": bot }),
+        "",
+        Duration::from_secs(30),
+        |v| v["restarts"].as_u64() > Some(0),
+    )
+    .await;
+    assert!(
+        taken["restarts"].as_u64() > Some(0),
+        "the bot was not taken over: {taken}"
+    );
+    survivor.stop().await;
+}
