@@ -590,7 +590,8 @@ impl BotSupervisor {
                     let ids: Vec<Uuid> = act.bots.keys().copied().collect();
                     // The enabled ones start again if the lease comes back.
                     for id in ids {
-                        let _ = act.stop(id);
+                        // Not waited for: the process goes in the background.
+                        drop(act.stop(id));
                         if let Some(rt) = act.bots.get_mut(&id) {
                             rt.last_error = Some(ANOTHER_INSTANCE.into());
                         }
@@ -617,7 +618,8 @@ impl BotSupervisor {
                         .map(|(id, _)| *id)
                         .collect();
                     for id in gone {
-                        let _ = act.stop(id);
+                        // Not waited for: the process goes in the background.
+                        drop(act.stop(id));
                     }
                     let new: Vec<&Bot> = bots.iter().filter(|b| !act.followed.contains(&b.id)).collect();
                     for bot in new {
